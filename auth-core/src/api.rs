@@ -1,0 +1,97 @@
+//! The request and response bodies of the auth endpoints, shared by every
+//! framework adapter so they parse and answer alike.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Password, RefreshToken, User};
+
+/// `POST /sign-up` body. Unknown fields are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignUpRequest {
+    /// The email address (trimmed and lowercased by the service).
+    pub email: String,
+    /// The password, checked against the service's policy.
+    pub password: Password,
+    /// An optional display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `POST /sign-in` body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignInRequest {
+    /// The email address.
+    pub email: String,
+    /// The password.
+    pub password: Password,
+}
+
+/// `POST /refresh` body.
+#[derive(Clone, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token from the last [`AuthResponse`].
+    pub refresh_token: String,
+}
+
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshRequest { refresh_token: <redacted> }")
+    }
+}
+
+/// A signed access token (a JWT): redacted in `Debug`, serialised as the
+/// plain token because it is meant for its owner.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps a token as issued by a [`TokenCodec`](crate::TokenCodec).
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    /// The token, for the `Authorization: Bearer` header.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// What sign-up, sign-in and refresh return: the contract's `AuthResponse`.
+///
+/// ```json
+/// {"user": {"id": "…", "email": "ada@example.com", "name": "Ada", "created_at": "…", "updated_at": "…"},
+///  "access_token": "<JWT>", "token_type": "Bearer", "expires_in": 900,
+///  "refresh_token": "<opaque>"}
+/// ```
+///
+/// Responses carrying it should be sent with `Cache-Control: no-store`.
+/// `Debug` redacts both tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthResponse {
+    /// The signed-in user.
+    pub user: User,
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The refresh token; single use.
+    pub refresh_token: RefreshToken,
+}
+
+/// `GET /me` response: `{"user": {…}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeResponse {
+    /// The signed-in user.
+    pub user: User,
+}

@@ -1,0 +1,193 @@
+//! Email addresses, normalised so that one address is one account.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::AuthError;
+
+/// The longest address SMTP can carry (RFC 5321 §4.5.3.1.3 path limit).
+const MAX_LEN: usize = 254;
+const MAX_LOCAL_LEN: usize = 64;
+const MAX_LABEL_LEN: usize = 63;
+
+/// A syntax-checked email address, trimmed and lowercased.
+///
+/// `Ada@Example.com ` and `ada@example.com` parse to the same `Email`, so
+/// stores can put a unique index on it. The check is deliberately practical
+/// rather than full RFC 5322: one `@`, a non-empty local part of at most 64
+/// bytes without spaces, quotes or control characters, and a domain of at
+/// least two dot-separated labels of letters, digits and hyphens (Unicode
+/// letters allowed). Whether the mailbox exists is a question for a
+/// confirmation email, not for a parser.
+///
+/// ```
+/// use auth_core::Email;
+///
+/// let email = Email::parse("  Ada@Example.COM ").unwrap();
+/// assert_eq!(email.as_str(), "ada@example.com");
+/// assert!(Email::parse("ada@localhost").is_err());
+/// assert!(Email::parse("not an email").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Trims, lowercases and checks `input`.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidEmail`] when it is not an email address.
+    pub fn parse(input: &str) -> Result<Self, AuthError> {
+        let email = input.trim().to_lowercase();
+        if is_valid(&email) {
+            Ok(Self(email))
+        } else {
+            Err(AuthError::InvalidEmail)
+        }
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_valid(email: &str) -> bool {
+    if email.len() > MAX_LEN {
+        return false;
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= MAX_LOCAL_LEN
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '@' | '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= MAX_LABEL_LEN
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        // A top-level domain is never all digits (`a@1.2.3.4` is an IP, not a domain).
+        && labels.last().is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
+    local_ok && domain_ok
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Email").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Email {
+    type Err = AuthError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = AuthError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> Self {
+        email.0
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        for ok in [
+            "ada@example.com",
+            "ada.lovelace+todo@mail.example.co.uk",
+            "o'brien@example.ie",
+            "user_1@sub-domain.example.org",
+            "jörg@bücher.de",
+        ] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for bad in [
+            "",
+            "   ",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@@example.com",
+            "ada@example",
+            "ada@exa mple.com",
+            "a da@example.com",
+            "ada@-example.com",
+            "ada@example-.com",
+            "ada@example..com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "\"ada\"@example.com",
+            "ada@1.2.3.4",
+            "ada\u{0}@example.com",
+            "ada@example.com\u{7}",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn normalises_case_and_whitespace() {
+        assert_eq!(
+            Email::parse("\tAda@Example.com\n").unwrap(),
+            Email::parse("ada@example.com").unwrap()
+        );
+    }
+
+    #[test]
+    fn enforces_length_limits() {
+        let local = "a".repeat(65);
+        assert!(Email::parse(&format!("{local}@example.com")).is_err());
+        let long_domain = format!("ada@{}.com", ["a".repeat(60); 4].join("."));
+        assert!(long_domain.len() > MAX_LEN);
+        assert!(Email::parse(&long_domain).is_err());
+        let label = "a".repeat(64);
+        assert!(Email::parse(&format!("ada@{label}.com")).is_err());
+    }
+
+    #[test]
+    fn deserialising_validates() {
+        assert!(serde_json::from_str::<Email>(r#""Ada@Example.com""#).is_ok());
+        assert!(serde_json::from_str::<Email>(r#""nope""#).is_err());
+    }
+}

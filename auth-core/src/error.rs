@@ -1,0 +1,278 @@
+//! The one error type of this crate, and the table that maps it to HTTP.
+
+use std::time::Duration;
+
+/// A boxed error from a store, hasher or other backend, kept as the
+/// [`source`](std::error::Error::source) of [`AuthError::Unavailable`] and
+/// [`AuthError::Internal`] so it can be logged, but never shown to clients.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in sign-up, sign-in, refresh, sign-out and
+/// authentication, for clients and for stores alike.
+///
+/// Each variant has a stable machine-readable [`code`](Self::code) and the
+/// HTTP [`status`](Self::status) an adapter answers with, so every framework
+/// adapter renders errors from this one table. The [`Display`](std::fmt::Display)
+/// text is safe to show to a client: it never contains a secret, a database
+/// error, or whether an email address is registered (the one deliberate
+/// exception is [`AuthError::EmailTaken`] on sign-up).
+///
+/// | variant | status | code |
+/// |---|---|---|
+/// | [`InvalidCredentials`](Self::InvalidCredentials) | 401 | `invalid_credentials` |
+/// | [`MissingToken`](Self::MissingToken) | 401 | `missing_token` |
+/// | [`InvalidToken`](Self::InvalidToken) | 401 | `invalid_token` |
+/// | [`TokenExpired`](Self::TokenExpired) | 401 | `token_expired` |
+/// | [`SessionRevoked`](Self::SessionRevoked) | 401 | `session_revoked` |
+/// | [`SessionExpired`](Self::SessionExpired) | 401 | `session_expired` |
+/// | [`InvalidRefreshToken`](Self::InvalidRefreshToken) | 401 | `invalid_refresh_token` |
+/// | [`RefreshTokenReused`](Self::RefreshTokenReused) | 401 | `refresh_token_reused` |
+/// | [`UserNotFound`](Self::UserNotFound) | 401 | `user_not_found` |
+/// | [`Forbidden`](Self::Forbidden) | 403 | `forbidden` |
+/// | [`EmailTaken`](Self::EmailTaken) | 409 | `email_taken` |
+/// | [`InvalidEmail`](Self::InvalidEmail) | 422 | `invalid_email` |
+/// | [`PasswordTooShort`](Self::PasswordTooShort) | 422 | `password_too_short` |
+/// | [`PasswordTooLong`](Self::PasswordTooLong) | 422 | `password_too_long` |
+/// | [`InvalidName`](Self::InvalidName) | 422 | `invalid_name` |
+/// | [`TooManyAttempts`](Self::TooManyAttempts) | 429 | `too_many_attempts` |
+/// | [`InvalidConfig`](Self::InvalidConfig) | 500 | `internal_error` |
+/// | [`Internal`](Self::Internal) | 500 | `internal_error` |
+/// | [`Unavailable`](Self::Unavailable) | 503 | `service_unavailable` |
+///
+/// ```
+/// use auth_core::AuthError;
+///
+/// let err = AuthError::TokenExpired;
+/// assert_eq!(err.status(), 401);
+/// assert_eq!(err.code(), "token_expired");
+/// assert_eq!(err.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
+/// assert_eq!(err.to_string(), "the access token has expired");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Sign-in with an unknown email or a wrong password: deliberately one
+    /// error for both.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A route needs an access token and the request carried none.
+    #[error("an access token is required")]
+    MissingToken,
+    /// The access token is malformed, badly signed, of a wrong algorithm,
+    /// issuer or audience, not yet valid, or lacks a required claim.
+    #[error("the access token is invalid")]
+    InvalidToken,
+    /// The access token's `exp` has passed (beyond the configured leeway).
+    #[error("the access token has expired")]
+    TokenExpired,
+    /// The session behind the token was signed out or revoked.
+    #[error("the session has been revoked")]
+    SessionRevoked,
+    /// The session's absolute lifetime is over; sign in again.
+    #[error("the session has expired")]
+    SessionExpired,
+    /// The refresh token is malformed or unknown, or lost a race against a
+    /// concurrent refresh with the same token.
+    #[error("the refresh token is invalid")]
+    InvalidRefreshToken,
+    /// An already-rotated refresh token was presented again: the whole
+    /// session has been revoked, since the token may have been stolen.
+    #[error("the refresh token was already used; the session has been revoked")]
+    RefreshTokenReused,
+    /// The token is valid but its user no longer exists.
+    #[error("the user no longer exists")]
+    UserNotFound,
+    /// The token is valid but does not grant access to this resource.
+    #[error("the access token does not grant access to this resource")]
+    Forbidden,
+    /// Sign-up with an email address that is already registered.
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    /// The email address is not syntactically valid.
+    #[error("the email address is not valid")]
+    InvalidEmail,
+    /// The password has fewer characters than the policy allows.
+    #[error("the password must have at least {min} characters")]
+    PasswordTooShort {
+        /// The policy's minimum, in Unicode scalar values.
+        min: usize,
+    },
+    /// The password has more characters than the policy allows.
+    #[error("the password must have at most {max} characters")]
+    PasswordTooLong {
+        /// The policy's maximum, in Unicode scalar values.
+        max: usize,
+    },
+    /// The display name is too long or contains control characters.
+    #[error("the name must have at most {max} characters and no control characters")]
+    InvalidName {
+        /// The maximum length, in Unicode scalar values.
+        max: usize,
+    },
+    /// Too many attempts; the client may retry after the given time.
+    #[error("too many attempts; retry later")]
+    TooManyAttempts {
+        /// How long the client should wait (the `Retry-After` header).
+        retry_after: Duration,
+    },
+    /// The service was built with an invalid configuration. Raised by
+    /// builders at start-up, never by a request.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A backend (usually the database) cannot be reached right now.
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+    /// An unexpected failure. The source is for logs, not for clients.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl AuthError {
+    /// Wraps an unexpected backend error; its text stays out of
+    /// [`Display`](std::fmt::Display).
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal(source.into())
+    }
+
+    /// Wraps a "backend unreachable" error (an adapter answers 503).
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable(source.into())
+    }
+
+    /// The stable, machine-readable snake_case code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionExpired => "session_expired",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::UserNotFound => "user_not_found",
+            Self::Forbidden => "forbidden",
+            Self::EmailTaken => "email_taken",
+            Self::InvalidEmail => "invalid_email",
+            Self::PasswordTooShort { .. } => "password_too_short",
+            Self::PasswordTooLong { .. } => "password_too_long",
+            Self::InvalidName { .. } => "invalid_name",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::InvalidConfig(_) | Self::Internal(_) => "internal_error",
+            Self::Unavailable(_) => "service_unavailable",
+        }
+    }
+
+    /// The HTTP status code an adapter answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidCredentials
+            | Self::MissingToken
+            | Self::InvalidToken
+            | Self::TokenExpired
+            | Self::SessionRevoked
+            | Self::SessionExpired
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused
+            | Self::UserNotFound => 401,
+            Self::Forbidden => 403,
+            Self::EmailTaken => 409,
+            Self::InvalidEmail
+            | Self::PasswordTooShort { .. }
+            | Self::PasswordTooLong { .. }
+            | Self::InvalidName { .. } => 422,
+            Self::TooManyAttempts { .. } => 429,
+            Self::InvalidConfig(_) | Self::Internal(_) => 500,
+            Self::Unavailable(_) => 503,
+        }
+    }
+
+    /// The `WWW-Authenticate` header value for a 401, per RFC 6750 §3:
+    /// `Bearer` when no access token was presented, and
+    /// `Bearer error="invalid_token"` when one was presented and refused.
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidToken
+            | Self::TokenExpired
+            | Self::SessionRevoked
+            | Self::SessionExpired
+            | Self::UserNotFound => Some(r#"Bearer error="invalid_token""#),
+            Self::MissingToken
+            | Self::InvalidCredentials
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused => Some("Bearer"),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` delay for a 429, in whole seconds (at least 1).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<AuthError> {
+        vec![
+            AuthError::InvalidCredentials,
+            AuthError::MissingToken,
+            AuthError::InvalidToken,
+            AuthError::TokenExpired,
+            AuthError::SessionRevoked,
+            AuthError::SessionExpired,
+            AuthError::InvalidRefreshToken,
+            AuthError::RefreshTokenReused,
+            AuthError::UserNotFound,
+            AuthError::Forbidden,
+            AuthError::EmailTaken,
+            AuthError::InvalidEmail,
+            AuthError::PasswordTooShort { min: 8 },
+            AuthError::PasswordTooLong { max: 128 },
+            AuthError::InvalidName { max: 100 },
+            AuthError::TooManyAttempts {
+                retry_after: Duration::from_millis(10),
+            },
+            AuthError::InvalidConfig("x".into()),
+            AuthError::internal("SELECT secret FROM users"),
+            AuthError::unavailable("connection refused to 10.0.0.1"),
+        ]
+    }
+
+    #[test]
+    fn codes_are_snake_case_and_every_401_has_a_challenge() {
+        for err in every_variant() {
+            let code = err.code();
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+            assert_eq!(err.status() == 401, err.www_authenticate().is_some(), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn backend_details_never_reach_the_client_message() {
+        let internal = AuthError::internal("SELECT secret FROM users");
+        assert_eq!(internal.to_string(), "internal error");
+        assert!(std::error::Error::source(&internal).is_some());
+        let down = AuthError::unavailable("connection refused to 10.0.0.1");
+        assert_eq!(down.to_string(), "the service is temporarily unavailable");
+        assert_eq!(down.status(), 503);
+    }
+
+    #[test]
+    fn retry_after_is_rounded_up_to_one_second() {
+        let err = AuthError::TooManyAttempts {
+            retry_after: Duration::from_millis(10),
+        };
+        assert_eq!(err.retry_after_secs(), Some(1));
+        assert_eq!(err.status(), 429);
+        assert_eq!(AuthError::InvalidToken.retry_after_secs(), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! The framework-agnostic core of a Rust authentication library: sign-up,
+//! sign-in, short-lived JWT access tokens, rotating refresh tokens,
+//! sign-out, and per-request authentication.
+//!
+//! No web framework and no database here: those live in `auth-axum`,
+//! `auth-actix` and `auth-sqlx`, which build on the traits of this crate.
+//!
+//! | piece | trait | provided |
+//! |---|---|---|
+//! | users | [`UserStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
+//! | sessions | [`SessionStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
+//! | passwords | [`PasswordHasher`] | [`Argon2Hasher`] (Argon2id, OWASP parameters) |
+//! | access tokens | [`TokenCodec`] | [`JwtCodec`] (HS256 by default, EdDSA, key sets with `kid`) |
+//! | time | [`Clock`] | [`SystemClock`], [`ManualClock`] for tests |
+//!
+//! Every trait is object safe, so an application can hold `Arc<dyn …>`.
+//!
+//! # The whole flow
+//!
+//! ```
+//! use auth_core::{
+//!     AuthError, AuthService, JwtCodec, MemoryStore, Password, SignInRequest, SignUpRequest,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), AuthError> {
+//! let store = MemoryStore::new();
+//! let auth = AuthService::builder(store.clone(), store)
+//!     .token_codec(JwtCodec::hs256(
+//!         b"load me from the environment, 32+ bytes",
+//!         "https://api.example.com",
+//!         "todo-app",
+//!     )?)
+//!     .build()?;
+//!
+//! // Sign up: a user, a session, an access token and a refresh token.
+//! let signed_up = auth
+//!     .sign_up(SignUpRequest {
+//!         email: "Ada@Example.com".into(),
+//!         password: Password::new("correct horse battery staple"),
+//!         name: Some("Ada".into()),
+//!     })
+//!     .await?;
+//! assert_eq!(signed_up.user.email.as_str(), "ada@example.com");
+//!
+//! // Sign in: same error for an unknown email and a wrong password.
+//! let wrong = auth
+//!     .sign_in(SignInRequest {
+//!         email: "ada@example.com".into(),
+//!         password: Password::new("wrong password"),
+//!     })
+//!     .await;
+//! assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+//! let session = auth
+//!     .sign_in(SignInRequest {
+//!         email: "ada@example.com".into(),
+//!         password: Password::new("correct horse battery staple"),
+//!     })
+//!     .await?;
+//!
+//! // Every request: the access token says who is asking.
+//! let principal = auth.authenticate(session.access_token.expose_secret()).await?;
+//! assert_eq!(principal.user_id(), &signed_up.user.id);
+//!
+//! // Refresh rotates the refresh token; the old one is used up.
+//! let refreshed = auth.refresh(session.refresh_token.expose_secret()).await?;
+//! assert_ne!(refreshed.refresh_token, session.refresh_token);
+//! // Presenting the old one again revokes the whole session.
+//! let replay = auth.refresh(session.refresh_token.expose_secret()).await;
+//! assert!(matches!(replay, Err(AuthError::RefreshTokenReused)));
+//! let after = auth.authenticate(refreshed.access_token.expose_secret()).await;
+//! assert!(matches!(after, Err(AuthError::SessionRevoked)));
+//!
+//! // Sign-out revokes a session's refresh token and its access tokens.
+//! let principal = auth.authenticate(signed_up.access_token.expose_secret()).await?;
+//! auth.sign_out(&principal).await?;
+//! let gone = auth.authenticate(signed_up.access_token.expose_secret()).await;
+//! assert!(matches!(gone, Err(AuthError::SessionRevoked)));
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors for HTTP
+//!
+//! [`AuthError`] is the single error table: each variant has a stable
+//! [`code`](AuthError::code), an HTTP [`status`](AuthError::status) and,
+//! for 401s, the `WWW-Authenticate` value; [`problem::Problem`] renders it as
+//! RFC 9457 problem details. Framework adapters add nothing to the table.
+//!
+//! # Security defaults
+//!
+//! * Argon2id with m = 19 456 KiB, t = 2, p = 1; hashes upgraded on sign-in
+//!   when the parameters are raised.
+//! * Sign-in answers an unknown email and a wrong password with the same
+//!   error in about the same time.
+//! * HS256 secrets of at least 32 bytes; the algorithm is pinned per key.
+//! * Refresh tokens: 256 bits from the OS CSPRNG, stored as SHA-256 only,
+//!   single use, reuse revokes the session, 30-day absolute lifetime.
+//! * Passwords, hashes, tokens and keys are redacted in `Debug`; passwords
+//!   and refresh tokens are zeroed on drop.
+//!
+//! # Why this crate depends on tokio
+//!
+//! An Argon2id hash costs tens of milliseconds of CPU. Run on an async
+//! worker thread it would stall every other request on that thread, so
+//! [`Argon2Hasher`] moves it to tokio's blocking pool (`spawn_blocking`) and
+//! bounds how many run at once with a tokio semaphore. Only tokio's `rt` and
+//! `sync` features are used, no I/O; both framework adapters run on tokio
+//! anyway. Outside a tokio runtime, hashing runs inline rather than
+//! panicking.
+//!
+//! # Features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `rust-crypto` | yes | JWT signatures with the pure-Rust RustCrypto crates |
+//! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs (wins when both are on) |
+//! | `testing` | no | [`testing`]: the store conformance suite |
+//!
+//! See the [`token`] module for how the crypto backend is chosen.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod api;
+mod argon2id;
+mod clock;
+mod email;
+mod error;
+mod id;
+mod memory;
+mod password;
+pub mod problem;
+mod service;
+mod session;
+mod store;
+pub mod token;
+mod user;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+pub use api::{AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest};
+pub use argon2id::{Argon2Hasher, Argon2Params};
+pub use async_trait::async_trait;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::Email;
+pub use error::{AuthError, BoxError};
+pub use id::{SessionId, UserId};
+pub use memory::MemoryStore;
+pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
+pub use service::{
+    AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_MAX_NAME_CHARS,
+    DEFAULT_SESSION_TTL, Principal,
+};
+pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
+pub use store::{SessionStore, UserStore};
+pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
+pub use user::{NewUser, User, UserRecord};
+
+/// Versions of the crates that appear in this crate's public API, so that
+/// store and adapter authors use the same ones.
+pub mod reexports {
+    pub use serde_json;
+    pub use time;
+}

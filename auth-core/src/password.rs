@@ -1,0 +1,258 @@
+//! Passwords, their hashes, the password policy and the hasher trait.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::AuthError;
+
+/// A plaintext password: redacted in `Debug`, zeroed in memory on drop.
+///
+/// It can be deserialised (it arrives in request bodies) but not serialised.
+///
+/// ```
+/// use auth_core::Password;
+///
+/// let password = Password::new("correct horse battery staple");
+/// assert_eq!(format!("{password:?}"), "Password(<redacted>)");
+/// assert_eq!(password.expose_secret(), "correct horse battery staple");
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a plaintext password.
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    /// The plaintext. The name is a reminder to keep it out of logs.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in Unicode scalar values, the unit of the password policy.
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A password hash in PHC string format (`$argon2id$v=19$m=…`).
+///
+/// Redacted in `Debug` and never `Serialize`: it is stored, not shown.
+///
+/// ```
+/// use auth_core::PasswordHash;
+///
+/// let hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").unwrap();
+/// assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
+/// assert!(PasswordHash::from_phc("plaintext").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a PHC string as read from storage, after a shape check
+    /// (starts with `$`, printable ASCII without spaces).
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when the text cannot be a PHC string; that is
+    /// corrupt data, not a client mistake.
+    pub fn from_phc(phc: impl Into<String>) -> Result<Self, AuthError> {
+        let phc = phc.into();
+        if phc.starts_with('$') && phc.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(phc))
+        } else {
+            Err(AuthError::internal("stored password hash is not a PHC string"))
+        }
+    }
+
+    /// The PHC string, for storage.
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// The outcome of [`PasswordHasher::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verification {
+    /// The password does not match.
+    Mismatch,
+    /// The password matches and the hash uses the current parameters.
+    Match,
+    /// The password matches, but the hash uses an older algorithm or weaker
+    /// parameters: hash the password again and store the new hash.
+    MatchNeedsRehash,
+}
+
+impl Verification {
+    /// Whether the password matched.
+    pub fn is_match(self) -> bool {
+        !matches!(self, Self::Mismatch)
+    }
+}
+
+/// Hashes and verifies passwords.
+///
+/// Implementations must not block the async executor: a memory-hard hash
+/// costs tens of milliseconds of CPU. [`Argon2Hasher`](crate::Argon2Hasher)
+/// is the default implementation.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes `password` with a fresh random salt.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError>;
+
+    /// Checks `password` against `hash`, and says whether the hash should be
+    /// upgraded to the current parameters.
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, AuthError>;
+}
+
+/// Length rules for new passwords, in Unicode scalar values. No composition
+/// rules (NIST SP 800-63B): length is what makes a password strong.
+///
+/// ```
+/// use auth_core::{AuthError, Password, PasswordPolicy};
+///
+/// let policy = PasswordPolicy::default(); // 8 to 128 characters
+/// assert!(policy.check(&Password::new("12345678")).is_ok());
+/// assert!(matches!(policy.check(&Password::new("1234567")), Err(AuthError::PasswordTooShort { min: 8 })));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_chars: usize,
+    max_chars: usize,
+}
+
+impl PasswordPolicy {
+    /// The upper bound on `max_chars`: beyond it a password is a payload,
+    /// not a secret, and only costs hashing time.
+    pub const LIMIT: usize = 1024;
+
+    /// A policy of `min_chars..=max_chars` characters.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] unless `1 <= min_chars <= max_chars <= 1024`.
+    pub fn new(min_chars: usize, max_chars: usize) -> Result<Self, AuthError> {
+        if min_chars == 0 || min_chars > max_chars || max_chars > Self::LIMIT {
+            return Err(AuthError::InvalidConfig(format!(
+                "password policy needs 1 <= min ({min_chars}) <= max ({max_chars}) <= {}",
+                Self::LIMIT
+            )));
+        }
+        Ok(Self {
+            min_chars,
+            max_chars,
+        })
+    }
+
+    /// The minimum length.
+    pub fn min_chars(&self) -> usize {
+        self.min_chars
+    }
+
+    /// The maximum length.
+    pub fn max_chars(&self) -> usize {
+        self.max_chars
+    }
+
+    /// Checks a new password against the policy.
+    ///
+    /// # Errors
+    /// [`AuthError::PasswordTooShort`] or [`AuthError::PasswordTooLong`].
+    pub fn check(&self, password: &Password) -> Result<(), AuthError> {
+        let len = password.char_count();
+        if len < self.min_chars {
+            Err(AuthError::PasswordTooShort {
+                min: self.min_chars,
+            })
+        } else if len > self.max_chars {
+            Err(AuthError::PasswordTooLong {
+                max: self.max_chars,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the password is too long to ever be hashed, checked cheaply
+    /// before any hashing (byte length first, so a megabyte is not counted).
+    pub(crate) fn is_overlong(&self, password: &Password) -> bool {
+        // A char is at most 4 bytes: more bytes than that cannot fit.
+        password.expose_secret().len() > self.max_chars * 4 || password.char_count() > self.max_chars
+    }
+}
+
+impl Default for PasswordPolicy {
+    /// 8 to 128 characters, as in the HTTP contract.
+    fn default() -> Self {
+        Self {
+            min_chars: 8,
+            max_chars: 128,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_bounds_are_inclusive_and_count_scalar_values() {
+        let policy = PasswordPolicy::default();
+        assert!(policy.check(&Password::new("a".repeat(7))).is_err());
+        assert!(policy.check(&Password::new("a".repeat(8))).is_ok());
+        assert!(policy.check(&Password::new("a".repeat(128))).is_ok());
+        assert!(matches!(
+            policy.check(&Password::new("a".repeat(129))),
+            Err(AuthError::PasswordTooLong { max: 128 })
+        ));
+        // Eight 4-byte characters are eight characters, not 32.
+        assert!(policy.check(&Password::new("🦀".repeat(8))).is_ok());
+        assert!(policy.check(&Password::new("🦀".repeat(128))).is_ok());
+        assert!(policy.check(&Password::new("🦀".repeat(129))).is_err());
+    }
+
+    #[test]
+    fn overlong_detection_matches_the_policy() {
+        let policy = PasswordPolicy::default();
+        assert!(!policy.is_overlong(&Password::new("🦀".repeat(128))));
+        assert!(policy.is_overlong(&Password::new("a".repeat(129))));
+        assert!(policy.is_overlong(&Password::new("a".repeat(1_000_000))));
+    }
+
+    #[test]
+    fn invalid_policies_are_refused() {
+        assert!(PasswordPolicy::new(0, 10).is_err());
+        assert!(PasswordPolicy::new(10, 9).is_err());
+        assert!(PasswordPolicy::new(8, 2000).is_err());
+        assert_eq!(PasswordPolicy::new(12, 64).unwrap().min_chars(), 12);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let password = Password::new("hunter22hunter22");
+        assert!(!format!("{password:?}").contains("hunter"));
+        let hash = PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA").unwrap();
+        assert!(!format!("{hash:?}").contains("argon2"));
+    }
+}

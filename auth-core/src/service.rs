@@ -1,0 +1,580 @@
+//! The auth service: sign-up, sign-in, refresh, sign-out, authenticate.
+
+use std::{fmt, sync::Arc};
+
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::OnceCell;
+
+use crate::{
+    AccessClaims, AccessToken, Argon2Hasher, AuthError, AuthResponse, Clock, Email, NewSession,
+    NewUser, Password, PasswordHash, PasswordHasher, PasswordPolicy, RefreshToken,
+    RefreshTokenMatch, SessionId, SessionStore, SignInRequest, SignUpRequest, SystemClock,
+    TokenCodec, User, UserId, UserStore, Verification,
+};
+
+/// The default access-token lifetime: 15 minutes.
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
+/// The default absolute session (refresh-token) lifetime: 30 days.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::days(30);
+/// The default maximum display-name length, in characters.
+pub const DEFAULT_MAX_NAME_CHARS: usize = 100;
+
+/// Adds application-defined claims to every access token of a user (a role,
+/// a tenant, …). Registered claim names (`sub`, `exp`, …) are ignored.
+///
+/// Any `Fn(&User) -> Map<String, Value>` is one.
+pub trait CustomClaims: Send + Sync + 'static {
+    /// The extra claims for `user`.
+    fn claims_for(&self, user: &User) -> Map<String, Value>;
+}
+
+impl<F> CustomClaims for F
+where
+    F: Fn(&User) -> Map<String, Value> + Send + Sync + 'static,
+{
+    fn claims_for(&self, user: &User) -> Map<String, Value> {
+        self(user)
+    }
+}
+
+/// Who made a request: the verified claims of its access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    claims: AccessClaims,
+}
+
+impl Principal {
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> &UserId {
+        &self.claims.sub
+    }
+
+    /// The session the token belongs to.
+    pub fn session_id(&self) -> &SessionId {
+        &self.claims.sid
+    }
+
+    /// All claims, including custom ones.
+    pub fn claims(&self) -> &AccessClaims {
+        &self.claims
+    }
+}
+
+struct Inner {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+    clock: Arc<dyn Clock>,
+    custom_claims: Option<Arc<dyn CustomClaims>>,
+    password_policy: PasswordPolicy,
+    access_token_ttl: Duration,
+    session_ttl: Duration,
+    max_name_chars: usize,
+    check_sessions: bool,
+    /// A hash to verify against when the email is unknown, so that sign-in
+    /// takes about as long as with a wrong password. Made on first use with
+    /// the real hasher, so its cost matches.
+    dummy_hash: OnceCell<PasswordHash>,
+}
+
+/// Sign-up, sign-in, refresh, sign-out and per-request authentication,
+/// over any [`UserStore`], [`SessionStore`], [`PasswordHasher`] and
+/// [`TokenCodec`].
+///
+/// Cheap to clone (one `Arc`); share one instance across the application.
+/// See the [crate documentation](crate) for the whole flow.
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("AuthService")
+            .field("issuer", &inner.tokens.issuer())
+            .field("audience", &inner.tokens.audience())
+            .field("access_token_ttl", &inner.access_token_ttl)
+            .field("session_ttl", &inner.session_ttl)
+            .field("password_policy", &inner.password_policy)
+            .field("check_sessions", &inner.check_sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// Starts building a service over the given stores (often one value
+    /// implementing both, passed twice).
+    pub fn builder(
+        users: impl UserStore,
+        sessions: impl SessionStore,
+    ) -> AuthServiceBuilder {
+        AuthServiceBuilder::new(Arc::new(users), Arc::new(sessions))
+    }
+
+    /// Like [`builder`](Self::builder), for stores already behind `Arc<dyn …>`.
+    pub fn builder_from_arcs(
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+    ) -> AuthServiceBuilder {
+        AuthServiceBuilder::new(users, sessions)
+    }
+
+    /// The password policy applied on sign-up.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.inner.password_policy
+    }
+
+    /// Creates an account and signs it in.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidEmail`], [`AuthError::PasswordTooShort`],
+    /// [`AuthError::PasswordTooLong`] or [`AuthError::InvalidName`] for bad
+    /// input (checked before any hashing); [`AuthError::EmailTaken`] if the
+    /// email is registered, also when two sign-ups race.
+    pub async fn sign_up(&self, request: SignUpRequest) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        let email = Email::parse(&request.email)?;
+        inner.password_policy.check(&request.password)?;
+        let name = normalise_name(request.name, inner.max_name_chars)?;
+        // Saves a hash's worth of CPU on an obvious duplicate. The store's
+        // unique index remains the real guard against races.
+        if inner.users.find_user_by_email(&email).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let password_hash = inner.hasher.hash(&request.password).await?;
+        let user = inner
+            .users
+            .create_user(NewUser {
+                email,
+                name,
+                password_hash,
+                created_at: inner.clock.now(),
+            })
+            .await?;
+        self.open_session(user).await
+    }
+
+    /// Signs in with email and password.
+    ///
+    /// An unknown email and a wrong password give the same error after about
+    /// the same time (a dummy hash is verified for unknown emails). Values
+    /// that sign-up would refuse are not judged here: they just cannot match.
+    /// A password over the policy's maximum is refused before any hashing.
+    /// When the stored hash uses weaker parameters than the hasher's, the
+    /// password is re-hashed and the new hash stored.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`].
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        if inner.password_policy.is_overlong(&request.password) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Ok(email) = Email::parse(&request.email) else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let Some(record) = inner.users.find_user_by_email(&email).await? else {
+            let dummy = self.dummy_hash().await?;
+            inner.hasher.verify(&request.password, dummy).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        match inner.hasher.verify(&request.password, &record.password_hash).await? {
+            Verification::Match => {}
+            Verification::MatchNeedsRehash => {
+                self.upgrade_hash(&record.user.id, &request.password).await;
+            }
+            _ => return Err(AuthError::InvalidCredentials),
+        }
+        self.open_session(record.user).await
+    }
+
+    /// Exchanges a refresh token for new tokens, rotating the refresh token:
+    /// the presented one is used up, the response carries its successor, and
+    /// the session (its `sid` and absolute expiry) stays the same.
+    ///
+    /// # Errors
+    /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or another
+    ///   refresh with the same token won a race a moment ago (the session
+    ///   stays valid for the winner).
+    /// * [`AuthError::RefreshTokenReused`]: the token was already rotated
+    ///   away; the whole session is revoked, since a copy may be in other
+    ///   hands.
+    /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidRefreshToken)?;
+        let presented_hash = presented.hash();
+        let now = inner.clock.now();
+        let session = match inner.sessions.find_session_by_refresh_token(&presented_hash).await? {
+            None => return Err(AuthError::InvalidRefreshToken),
+            Some(RefreshTokenMatch::Rotated(session)) => {
+                inner.sessions.revoke_session(&session.id, now).await?;
+                return Err(AuthError::RefreshTokenReused);
+            }
+            Some(RefreshTokenMatch::Current(session)) => session,
+        };
+        if session.revoked_at.is_some() {
+            return Err(AuthError::SessionRevoked);
+        }
+        if now >= session.expires_at {
+            return Err(AuthError::SessionExpired);
+        }
+        let Some(user) = inner.users.find_user_by_id(&session.user_id).await? else {
+            inner.sessions.revoke_session(&session.id, now).await?;
+            return Err(AuthError::UserNotFound);
+        };
+        let next = RefreshToken::generate()?;
+        let rotated = inner
+            .sessions
+            .rotate_refresh_token(&session.id, &presented_hash, &next.hash(), now)
+            .await?;
+        if !rotated {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        self.respond(user, &session.id, session.expires_at, next, now)
+    }
+
+    /// Revokes the principal's session: its refresh token and all its
+    /// still-unexpired access tokens stop working (the latter only while
+    /// session checks are on, the default).
+    pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
+        let now = self.inner.clock.now();
+        self.inner
+            .sessions
+            .revoke_session(principal.session_id(), now)
+            .await
+    }
+
+    /// Revokes every session of a user ("sign out everywhere"); returns how
+    /// many were active.
+    pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
+        let now = self.inner.clock.now();
+        self.inner.sessions.revoke_user_sessions(user_id, now).await
+    }
+
+    /// Verifies an access token and, unless session checks are switched off
+    /// ([`AuthServiceBuilder::check_sessions`]), that its session is still
+    /// active: one primary-key lookup in the session store.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`],
+    /// [`AuthError::SessionRevoked`] (signed out, revoked, or past its
+    /// absolute lifetime).
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let principal = self.authenticate_stateless(access_token)?;
+        if self.inner.check_sessions {
+            let now = self.inner.clock.now();
+            let active = self
+                .inner
+                .sessions
+                .is_session_active(principal.session_id(), now)
+                .await?;
+            if !active {
+                return Err(AuthError::SessionRevoked);
+            }
+        }
+        Ok(principal)
+    }
+
+    /// Verifies an access token's signature and claims only, without asking
+    /// the session store: a signed-out session's tokens stay valid until they
+    /// expire. Synchronous, a few microseconds.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`].
+    pub fn authenticate_stateless(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let claims = self.inner.tokens.verify(access_token, self.inner.clock.now())?;
+        Ok(Principal { claims })
+    }
+
+    /// The principal's user, fresh from the store.
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if the account is gone.
+    pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        self.inner
+            .users
+            .find_user_by_id(principal.user_id())
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    async fn open_session(&self, user: User) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        let refresh_token = RefreshToken::generate()?;
+        let now = inner.clock.now();
+        let session = inner
+            .sessions
+            .create_session(NewSession {
+                id: SessionId::generate()?,
+                user_id: user.id.clone(),
+                refresh_token_hash: refresh_token.hash(),
+                created_at: now,
+                expires_at: now + inner.session_ttl,
+            })
+            .await?;
+        self.respond(user, &session.id, session.expires_at, refresh_token, now)
+    }
+
+    /// Issues an access token for `session_id` and packs the response. The
+    /// token never outlives its session.
+    fn respond(
+        &self,
+        user: User,
+        session_id: &SessionId,
+        session_expires_at: OffsetDateTime,
+        refresh_token: RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        let expires_at = (now + inner.access_token_ttl).min(session_expires_at);
+        let claims = AccessClaims {
+            sub: user.id.clone(),
+            sid: session_id.clone(),
+            iat: now.unix_timestamp(),
+            exp: expires_at.unix_timestamp(),
+            nbf: None,
+            iss: inner.tokens.issuer().to_owned(),
+            aud: inner.tokens.audience().to_owned(),
+            custom: inner
+                .custom_claims
+                .as_ref()
+                .map(|custom| custom.claims_for(&user))
+                .unwrap_or_default(),
+        };
+        let access_token = AccessToken::new(inner.tokens.issue(&claims)?);
+        Ok(AuthResponse {
+            user,
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: u64::try_from(claims.exp - claims.iat).unwrap_or(0),
+            refresh_token,
+        })
+    }
+
+    async fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {
+        let hasher = &self.inner.hasher;
+        self.inner
+            .dummy_hash
+            .get_or_try_init(|| async {
+                let filler = crate::id::random_token::<16>()?;
+                hasher.hash(&Password::new(filler)).await
+            })
+            .await
+    }
+
+    /// Best effort: a failed upgrade must not fail the sign-in that
+    /// triggered it; the next sign-in tries again.
+    async fn upgrade_hash(&self, user_id: &UserId, password: &Password) {
+        let inner = &self.inner;
+        let upgraded = match inner.hasher.hash(password).await {
+            Ok(hash) => {
+                inner
+                    .users
+                    .update_password_hash(user_id, &hash, inner.clock.now())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(%user_id, %error, "could not upgrade a password hash");
+        }
+    }
+}
+
+fn normalise_name(name: Option<String>, max_chars: usize) -> Result<Option<String>, AuthError> {
+    let Some(name) = name else { return Ok(None) };
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > max_chars || name.chars().any(char::is_control) {
+        return Err(AuthError::InvalidName { max: max_chars });
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// Builds an [`AuthService`]; [`build`](Self::build) checks the configuration.
+///
+/// Only the stores and a token codec are required; everything else has a
+/// secure default.
+pub struct AuthServiceBuilder {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: Option<Arc<dyn PasswordHasher>>,
+    tokens: Option<Arc<dyn TokenCodec>>,
+    clock: Arc<dyn Clock>,
+    custom_claims: Option<Arc<dyn CustomClaims>>,
+    password_policy: PasswordPolicy,
+    access_token_ttl: Duration,
+    session_ttl: Duration,
+    max_name_chars: usize,
+    check_sessions: bool,
+}
+
+impl fmt::Debug for AuthServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthServiceBuilder")
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("password_policy", &self.password_policy)
+            .field("check_sessions", &self.check_sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthServiceBuilder {
+    fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
+        Self {
+            users,
+            sessions,
+            hasher: None,
+            tokens: None,
+            clock: Arc::new(SystemClock),
+            custom_claims: None,
+            password_policy: PasswordPolicy::default(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            session_ttl: DEFAULT_SESSION_TTL,
+            max_name_chars: DEFAULT_MAX_NAME_CHARS,
+            check_sessions: true,
+        }
+    }
+
+    /// The token codec (required), usually a [`JwtCodec`](crate::JwtCodec).
+    pub fn token_codec(mut self, codec: impl TokenCodec) -> Self {
+        self.tokens = Some(Arc::new(codec));
+        self
+    }
+
+    /// The password hasher (default: [`Argon2Hasher::default`]).
+    pub fn password_hasher(mut self, hasher: impl PasswordHasher) -> Self {
+        self.hasher = Some(Arc::new(hasher));
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]); a
+    /// [`ManualClock`](crate::ManualClock) lets tests move time.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The password policy for sign-up (default: 8 to 128 characters).
+    pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.password_policy = policy;
+        self
+    }
+
+    /// Access-token lifetime (default 15 minutes; must be positive).
+    pub fn access_token_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.access_token_ttl = Duration::try_from(ttl).unwrap_or(Duration::ZERO);
+        self
+    }
+
+    /// Absolute session lifetime, the longest a chain of refresh tokens
+    /// lasts (default 30 days; must be positive).
+    pub fn session_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.session_ttl = Duration::try_from(ttl).unwrap_or(Duration::ZERO);
+        self
+    }
+
+    /// Longest display name, in characters (default 100).
+    pub fn max_name_chars(mut self, max: usize) -> Self {
+        self.max_name_chars = max;
+        self
+    }
+
+    /// Whether [`AuthService::authenticate`] checks that the token's session
+    /// is still active (default `true`). Switched off, verification is
+    /// purely stateless: faster, but a signed-out session's access tokens
+    /// stay valid until they expire.
+    pub fn check_sessions(mut self, check: bool) -> Self {
+        self.check_sessions = check;
+        self
+    }
+
+    /// Adds application-defined claims to every access token.
+    ///
+    /// ```
+    /// # use auth_core::{AuthService, JwtCodec, MemoryStore, User};
+    /// # let store = MemoryStore::new();
+    /// let auth = AuthService::builder(store.clone(), store)
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .custom_claims(|user: &User| {
+    ///         let mut claims = serde_json::Map::new();
+    ///         claims.insert("domain".into(), user.email.as_str().split('@').nth(1).into());
+    ///         claims
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn custom_claims(mut self, claims: impl CustomClaims) -> Self {
+        self.custom_claims = Some(Arc::new(claims));
+        self
+    }
+
+    /// Checks the configuration and builds the service.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if no token codec was given, a lifetime
+    /// is not positive, the access token outlives the session, or the name
+    /// limit is 0. (Secret length, issuer and audience are checked when the
+    /// [`JwtCodec`](crate::JwtCodec) is built.)
+    pub fn build(self) -> Result<AuthService, AuthError> {
+        let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
+        let Some(tokens) = self.tokens else {
+            return invalid("a token codec is required (for example JwtCodec::hs256)");
+        };
+        if self.access_token_ttl <= Duration::ZERO {
+            return invalid("the access-token lifetime must be positive");
+        }
+        if self.session_ttl <= Duration::ZERO {
+            return invalid("the session lifetime must be positive");
+        }
+        if self.access_token_ttl > self.session_ttl {
+            return invalid("the access-token lifetime must not exceed the session lifetime");
+        }
+        if self.max_name_chars == 0 {
+            return invalid("the maximum name length must be positive");
+        }
+        if tokens.issuer().is_empty() || tokens.audience().is_empty() {
+            return invalid("the token issuer and audience must not be empty");
+        }
+        Ok(AuthService {
+            inner: Arc::new(Inner {
+                users: self.users,
+                sessions: self.sessions,
+                hasher: self
+                    .hasher
+                    .unwrap_or_else(|| Arc::new(Argon2Hasher::default())),
+                tokens,
+                clock: self.clock,
+                custom_claims: self.custom_claims,
+                password_policy: self.password_policy,
+                access_token_ttl: self.access_token_ttl,
+                session_ttl: self.session_ttl,
+                max_name_chars: self.max_name_chars,
+                check_sessions: self.check_sessions,
+                dummy_hash: OnceCell::new(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(normalise_name(None, 5).unwrap(), None);
+        assert_eq!(normalise_name(Some("   ".into()), 5).unwrap(), None);
+        assert_eq!(normalise_name(Some(" Ada ".into()), 5).unwrap(), Some("Ada".into()));
+        assert_eq!(normalise_name(Some("Zoë🦀".into()), 4).unwrap(), Some("Zoë🦀".into()));
+        assert!(normalise_name(Some("Adaaaa".into()), 5).is_err());
+        assert!(normalise_name(Some("A\u{0}da".into()), 5).is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! A conformance suite for [`UserStore`] and [`SessionStore`]
+//! implementations (feature `testing`).
+//!
+//! One set of async checks that any store must pass: duplicate emails,
+//! racing creates, refresh-token rotation as compare-and-swap (also under
+//! races), reuse detection, revocation and expiry. [`MemoryStore`] runs it
+//! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
+//! a third-party store runs it with one macro call in a test file:
+//!
+//! ```
+//! use auth_core::{MemoryStore, testing::TestStores};
+//!
+//! auth_core::store_conformance_tests!(|| async { TestStores::shared(MemoryStore::new()) });
+//! # fn main() {}
+//! ```
+//!
+//! The macro expands to one `#[test]` per case, each calling the factory for
+//! fresh stores (give each its own database or schema so the tests can run
+//! in parallel). A factory may return `Option<TestStores>`: `None` skips the
+//! case with a message on stderr, for backends that are not reachable.
+//!
+//! Each case is also a public async function in [`cases`], to call directly.
+
+pub mod cases;
+
+use std::{future::Future, sync::Arc};
+
+use crate::{AuthError, SessionStore, UserStore};
+
+/// The stores under test. They must share data (a session's user must be
+/// visible to the session store).
+#[derive(Clone)]
+pub struct TestStores {
+    /// The user store.
+    pub users: Arc<dyn UserStore>,
+    /// The session store.
+    pub sessions: Arc<dyn SessionStore>,
+}
+
+impl TestStores {
+    /// Both traits served by one store value, as with `MemoryStore` or the
+    /// SQL stores.
+    pub fn shared<S: UserStore + SessionStore + Clone>(store: S) -> Self {
+        Self {
+            users: Arc::new(store.clone()),
+            sessions: Arc::new(store),
+        }
+    }
+}
+
+impl std::fmt::Debug for TestStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestStores { .. }")
+    }
+}
+
+/// Runs one case on a fresh multi-threaded tokio runtime (races need real
+/// parallelism), with stores from `make`.
+///
+/// # Errors
+/// The case's failure, or [`AuthError::Internal`] if no runtime can be built.
+pub fn run_case<Make, MakeFut, Made, Case, CaseFut>(
+    name: &str,
+    make: Make,
+    case: Case,
+) -> Result<(), AuthError>
+where
+    Make: FnOnce() -> MakeFut,
+    MakeFut: Future<Output = Made>,
+    Made: Into<Option<TestStores>>,
+    Case: FnOnce(TestStores) -> CaseFut,
+    CaseFut: Future<Output = Result<(), AuthError>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(AuthError::internal)?;
+    runtime.block_on(async move {
+        match make().await.into() {
+            Some(stores) => case(stores).await,
+            None => {
+                eprintln!("skipped: {name}: the store factory returned no stores");
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Expands to one `#[test]` per conformance case, each running against
+/// stores from the given factory (a closure returning a future of
+/// [`TestStores`] or `Option<TestStores>`). See the [module docs](self).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::__store_conformance_cases!(
+            $make;
+            duplicate_email_is_a_conflict,
+            racing_creates_with_one_email_make_one_user,
+            users_are_found_by_email_and_id,
+            unknown_and_foreign_ids_are_not_found,
+            password_hash_updates_persist,
+            password_hash_update_of_a_missing_user_fails,
+            sessions_need_an_existing_user,
+            current_refresh_token_finds_its_session,
+            unknown_refresh_token_finds_nothing,
+            rotation_swaps_the_current_hash,
+            rotation_with_a_stale_hash_fails,
+            every_rotated_hash_is_remembered,
+            racing_rotations_have_one_winner,
+            revoked_sessions_are_inactive_and_do_not_rotate,
+            expired_sessions_are_inactive_and_do_not_rotate,
+            revoking_is_idempotent,
+            revoking_all_of_a_users_sessions_spares_others,
+            unknown_sessions_are_inactive,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_cases {
+    ($make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $case() -> ::core::result::Result<(), $crate::AuthError> {
+                $crate::testing::run_case(
+                    ::core::stringify!($case),
+                    $make,
+                    $crate::testing::cases::$case,
+                )
+            }
+        )+
+    };
+}

@@ -1,0 +1,166 @@
+//! Signing and verification keys, each with a `kid`.
+
+use std::fmt;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+use crate::AuthError;
+
+/// The shortest HS256 secret accepted: 256 bits, the hash's output size
+/// (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// The signature algorithms this crate issues and accepts. Each key has
+/// exactly one, and a token is only checked with the algorithm of its key:
+/// the `alg` header can never pick a weaker one (nor `none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret (the default).
+    Hs256,
+    /// Ed25519 signatures (what Better Auth issues by default).
+    EdDsa,
+}
+
+impl JwtAlgorithm {
+    pub(crate) fn to_jsonwebtoken(self) -> Algorithm {
+        match self {
+            Self::Hs256 => Algorithm::HS256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// One key of a [`JwtCodec`](crate::JwtCodec)'s key set: a `kid`, an
+/// algorithm, a verification key, and optionally the signing half.
+///
+/// Secrets are not shown by `Debug`.
+///
+/// ```
+/// use auth_core::{JwtAlgorithm, JwtKey};
+///
+/// let key = JwtKey::hs256("2026-11", b"0123456789abcdef0123456789abcdef").unwrap();
+/// assert_eq!(key.algorithm(), JwtAlgorithm::Hs256);
+/// assert!(key.can_sign());
+/// assert!(JwtKey::hs256("short", b"too short").is_err());
+/// assert!(!format!("{key:?}").contains("0123"));
+/// ```
+pub struct JwtKey {
+    pub(crate) kid: String,
+    pub(crate) algorithm: JwtAlgorithm,
+    pub(crate) encoding: Option<EncodingKey>,
+    pub(crate) decoding: DecodingKey,
+}
+
+impl JwtKey {
+    /// An HS256 key from a shared secret of at least
+    /// [`MIN_HS256_SECRET_BYTES`] bytes.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if `kid` is empty or the secret is short.
+    pub fn hs256(kid: impl Into<String>, secret: &[u8]) -> Result<Self, AuthError> {
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            return Err(AuthError::InvalidConfig(format!(
+                "the HS256 secret has {} bytes; at least {MIN_HS256_SECRET_BYTES} are needed",
+                secret.len()
+            )));
+        }
+        Self::checked(kid.into(), JwtAlgorithm::Hs256, Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret))
+    }
+
+    /// An Ed25519 signing key from its PKCS#8 private key and SPKI public key
+    /// in PEM (as `openssl genpkey -algorithm ed25519` and
+    /// `openssl pkey -pubout` write them). The pair is checked to match.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if either PEM is not an Ed25519 key or
+    /// the two do not belong together.
+    pub fn ed25519_pem(
+        kid: impl Into<String>,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> Result<Self, AuthError> {
+        let encoding = EncodingKey::from_ed_pem(private_pem)
+            .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 private key: {e}")))?;
+        let decoding = DecodingKey::from_ed_pem(public_pem)
+            .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 public key: {e}")))?;
+        Self::checked(kid.into(), JwtAlgorithm::EdDsa, Some(encoding), decoding)
+    }
+
+    /// An Ed25519 verification-only key from an SPKI public key in PEM: for
+    /// tokens signed elsewhere, or an old key kept during rotation.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if the PEM is not an Ed25519 public key.
+    pub fn ed25519_public_pem(kid: impl Into<String>, public_pem: &[u8]) -> Result<Self, AuthError> {
+        let decoding = DecodingKey::from_ed_pem(public_pem)
+            .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 public key: {e}")))?;
+        Self::checked(kid.into(), JwtAlgorithm::EdDsa, None, decoding)
+    }
+
+    fn checked(
+        kid: String,
+        algorithm: JwtAlgorithm,
+        encoding: Option<EncodingKey>,
+        decoding: DecodingKey,
+    ) -> Result<Self, AuthError> {
+        if kid.is_empty() {
+            return Err(AuthError::InvalidConfig("a JWT key needs a non-empty kid".into()));
+        }
+        super::install_crypto_provider();
+        let key = Self {
+            kid,
+            algorithm,
+            encoding,
+            decoding,
+        };
+        key.self_test()?;
+        Ok(key)
+    }
+
+    /// Signs and verifies a probe message, so that a mismatched key pair or
+    /// a key the backend cannot use fails at start-up, not on a request.
+    fn self_test(&self) -> Result<(), AuthError> {
+        let Some(encoding) = &self.encoding else {
+            return Ok(());
+        };
+        let alg = self.algorithm.to_jsonwebtoken();
+        let probe = b"auth-core key self-test";
+        let works = jsonwebtoken::crypto::sign(probe, encoding, alg)
+            .and_then(|signature| jsonwebtoken::crypto::verify(&signature, probe, &self.decoding, alg))
+            .unwrap_or(false);
+        if works {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidConfig(format!(
+                "JWT key {:?}: the signing key does not match the verification key",
+                self.kid
+            )))
+        }
+    }
+
+    /// The key id, sent as the `kid` header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+
+    /// Whether this key can sign (it has its private half).
+    pub fn can_sign(&self) -> bool {
+        self.encoding.is_some()
+    }
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("can_sign", &self.can_sign())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,41 @@
+//! Access tokens: claims, keys and the JWT codec.
+//!
+//! # Crypto backend
+//!
+//! jsonwebtoken 11 needs exactly one crypto backend, and panics at run time
+//! otherwise. This crate turns that into something that cannot go wrong:
+//!
+//! | features | backend |
+//! |---|---|
+//! | `rust-crypto` (default) | RustCrypto, pure Rust |
+//! | `aws-lc-rs` (with `default-features = false`) | aws-lc-rs |
+//! | both (e.g. `--all-features`) | aws-lc-rs |
+//! | neither | compile error |
+//!
+//! The chosen backend is installed as jsonwebtoken's process-wide default
+//! when the first [`JwtKey`] or [`JwtCodec`] is built. If the application
+//! installed a `jsonwebtoken::crypto::CryptoProvider` itself before that,
+//! its choice stands.
+
+mod claims;
+mod codec;
+mod keys;
+
+pub use claims::{AccessClaims, REGISTERED_CLAIMS};
+pub use codec::{JwtCodec, JwtCodecBuilder, MAX_LEEWAY, MAX_TOKEN_BYTES, TokenCodec};
+pub use keys::{JwtAlgorithm, JwtKey, MIN_HS256_SECRET_BYTES};
+
+#[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]
+compile_error!(
+    "auth-core needs a JWT crypto backend: enable the feature `rust-crypto` (the default) or `aws-lc-rs`"
+);
+
+/// Installs this crate's crypto backend as jsonwebtoken's default, unless
+/// one is installed already (then that one stays: `Err` just says so).
+pub(crate) fn install_crypto_provider() {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    let _already_installed = provider.install_default();
+}

@@ -1,0 +1,52 @@
+//! Users, as stores keep them and as clients see them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Email, PasswordHash, UserId};
+
+/// A user as clients may see it: no password, no hash.
+///
+/// Serialises to the contract's user object
+/// (`{"id", "email", "name", "created_at", "updated_at"}`, RFC 3339 UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The store-assigned id.
+    pub id: UserId,
+    /// The normalised (trimmed, lowercased) email address.
+    pub email: Email,
+    /// The optional display name.
+    pub name: Option<String>,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the account was last changed (for example its password hash).
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A user together with its password hash, as a [`UserStore`](crate::UserStore)
+/// returns it for sign-in. Deliberately not `Serialize`: the hash never
+/// travels to a client.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    /// The user.
+    pub user: User,
+    /// The PHC-format password hash.
+    pub password_hash: PasswordHash,
+}
+
+/// What a [`UserStore`](crate::UserStore) needs to create a user; the store
+/// assigns the id.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The normalised email address (unique across users).
+    pub email: Email,
+    /// The optional display name, already trimmed and checked.
+    pub name: Option<String>,
+    /// The password hash.
+    pub password_hash: PasswordHash,
+    /// The creation time, from the service's [`Clock`](crate::Clock); also
+    /// the initial `updated_at`.
+    pub created_at: OffsetDateTime,
+}
