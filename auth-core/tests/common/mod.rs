@@ -1,0 +1,109 @@
+//! Shared set-up for the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use auth_core::{
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, AuthServiceBuilder,
+    JwtCodec, ManualClock, MemoryStore, Password, PasswordHash, PasswordHasher, SignInRequest,
+    SignUpRequest, Verification, async_trait,
+};
+use time::macros::datetime;
+
+pub const SECRET: &[u8] = b"integration-test-secret-of-32-bytes!";
+pub const ISSUER: &str = "https://auth.test";
+pub const AUDIENCE: &str = "todo-test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Argon2id with tiny costs: these tests are about the flow, not the cost.
+pub fn cheap_hasher() -> Argon2Hasher {
+    Argon2Hasher::new(
+        Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        4,
+    )
+    .unwrap()
+}
+
+pub fn codec() -> JwtCodec {
+    JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap()
+}
+
+pub fn clock() -> ManualClock {
+    ManualClock::new(datetime!(2030-01-01 12:00 UTC))
+}
+
+pub fn builder(store: &MemoryStore) -> AuthServiceBuilder {
+    AuthService::builder(store.clone(), store.clone())
+        .token_codec(codec())
+        .password_hasher(cheap_hasher())
+}
+
+pub fn service() -> (AuthService, MemoryStore) {
+    let store = MemoryStore::new();
+    (builder(&store).build().unwrap(), store)
+}
+
+pub fn sign_up_request(email: &str, password: &str) -> SignUpRequest {
+    SignUpRequest {
+        email: email.into(),
+        password: Password::new(password),
+        name: None,
+    }
+}
+
+pub fn sign_in_request(email: &str, password: &str) -> SignInRequest {
+    SignInRequest {
+        email: email.into(),
+        password: Password::new(password),
+    }
+}
+
+pub async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
+    auth.sign_up(sign_up_request(email, PASSWORD)).await.unwrap()
+}
+
+/// A hasher that counts calls, around a real one.
+#[derive(Clone)]
+pub struct CountingHasher {
+    pub inner: Argon2Hasher,
+    pub hashes: Arc<AtomicUsize>,
+    pub verifies: Arc<AtomicUsize>,
+}
+
+impl CountingHasher {
+    pub fn new(inner: Argon2Hasher) -> Self {
+        Self {
+            inner,
+            hashes: Arc::default(),
+            verifies: Arc::default(),
+        }
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        (self.hashes.load(Ordering::SeqCst), self.verifies.load(Ordering::SeqCst))
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for CountingHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.inner.hash(password).await
+    }
+
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, AuthError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(password, hash).await
+    }
+}
