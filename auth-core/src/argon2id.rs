@@ -160,7 +160,10 @@ impl Argon2Hasher {
             result
         };
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => runtime.spawn_blocking(job).await.map_err(AuthError::internal),
+            Ok(runtime) => runtime
+                .spawn_blocking(job)
+                .await
+                .map_err(AuthError::internal),
             Err(_) => Ok(job()),
         }
     }
@@ -230,7 +233,8 @@ impl PasswordHasher for Argon2Hasher {
                 use argon2::PasswordVerifier as _;
                 // The hash's own algorithm, version and parameters are used,
                 // so hashes made with older settings still verify.
-                match Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed)
+                match Argon2::default()
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
                 {
                     Ok(()) => Ok(true),
                     Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
@@ -273,9 +277,15 @@ mod tests {
         let b = hasher.hash(&password).await.unwrap();
         assert_ne!(a, b, "two hashes of one password share a salt");
         assert!(a.as_phc().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(hasher.verify(&password, &a).await.unwrap(), Verification::Match);
         assert_eq!(
-            hasher.verify(&Password::new("pässwörd-🦀-long-enougH"), &b).await.unwrap(),
+            hasher.verify(&password, &a).await.unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            hasher
+                .verify(&Password::new("pässwörd-🦀-long-enougH"), &b)
+                .await
+                .unwrap(),
             Verification::Mismatch
         );
     }
@@ -292,9 +302,14 @@ mod tests {
         );
         let strong = new.hash(&password).await.unwrap();
         // A stronger stored hash is fine as it is.
-        assert_eq!(old.verify(&password, &strong).await.unwrap(), Verification::Match);
         assert_eq!(
-            new.verify(&Password::new("wrong horse"), &weak).await.unwrap(),
+            old.verify(&password, &strong).await.unwrap(),
+            Verification::Match
+        );
+        assert_eq!(
+            new.verify(&Password::new("wrong horse"), &weak)
+                .await
+                .unwrap(),
             Verification::Mismatch
         );
     }
@@ -302,13 +317,20 @@ mod tests {
     #[tokio::test]
     async fn argon2i_hashes_verify_and_ask_for_argon2id() {
         use argon2::PasswordHasher as _;
-        let legacy = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(64, 1, 1, None).unwrap())
-            .hash_password(b"correct horse")
-            .unwrap()
-            .to_string();
+        let legacy = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse")
+        .unwrap()
+        .to_string();
         let hash = PasswordHash::from_phc(legacy).unwrap();
         assert_eq!(
-            cheap(64, 1).verify(&Password::new("correct horse"), &hash).await.unwrap(),
+            cheap(64, 1)
+                .verify(&Password::new("correct horse"), &hash)
+                .await
+                .unwrap(),
             Verification::MatchNeedsRehash
         );
     }
@@ -316,7 +338,10 @@ mod tests {
     #[tokio::test]
     async fn corrupt_hashes_are_internal_errors_not_mismatches() {
         let hash = PasswordHash::from_phc("$argon2id$garbage").unwrap();
-        let err = cheap(64, 1).verify(&Password::new("whatever1"), &hash).await.unwrap_err();
+        let err = cheap(64, 1)
+            .verify(&Password::new("whatever1"), &hash)
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), 500);
     }
 
@@ -334,7 +359,11 @@ mod tests {
         let hasher = cheap(64, 1);
         let password = Password::new("no runtime here");
         let hash = futures_block_on(hasher.hash(&password)).unwrap();
-        assert!(futures_block_on(hasher.verify(&password, &hash)).unwrap().is_match());
+        assert!(
+            futures_block_on(hasher.verify(&password, &hash))
+                .unwrap()
+                .is_match()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,7 +390,11 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(peak.load(Ordering::SeqCst), 2, "limit is 2 concurrent hashes");
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            2,
+            "limit is 2 concurrent hashes"
+        );
     }
 
     #[test]

@@ -252,7 +252,11 @@ mod tests {
                 code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{code}"
             );
-            assert_eq!(err.status() == 401, err.www_authenticate().is_some(), "{err:?}");
+            assert_eq!(
+                err.status() == 401,
+                err.www_authenticate().is_some(),
+                "{err:?}"
+            );
         }
     }
 

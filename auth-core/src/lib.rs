@@ -138,7 +138,9 @@ mod user;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use api::{AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest};
+pub use api::{
+    AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest,
+};
 pub use argon2id::{Argon2Hasher, Argon2Params};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -148,8 +150,8 @@ pub use id::{SessionId, UserId};
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 pub use service::{
-    AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_MAX_NAME_CHARS,
-    DEFAULT_SESSION_TTL, Principal,
+    AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
+    DEFAULT_MAX_NAME_CHARS, DEFAULT_SESSION_TTL, Principal,
 };
 pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
 pub use store::{SessionStore, UserStore};

@@ -55,7 +55,9 @@ impl MemoryStore {
         // A panic elsewhere while holding the lock cannot leave the maps
         // half-updated (each operation's writes happen after its checks), so
         // the data is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -130,9 +132,13 @@ impl SessionStore for MemoryStore {
             return Err(AuthError::UserNotFound);
         }
         if state.sessions.contains_key(&new.id)
-            || state.session_by_current_hash.contains_key(&new.refresh_token_hash)
+            || state
+                .session_by_current_hash
+                .contains_key(&new.refresh_token_hash)
         {
-            return Err(AuthError::internal("session id or refresh token hash already exists"));
+            return Err(AuthError::internal(
+                "session id or refresh token hash already exists",
+            ));
         }
         let session = Session {
             id: new.id,

@@ -72,7 +72,9 @@ impl PasswordHash {
         if phc.starts_with('$') && phc.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(phc))
         } else {
-            Err(AuthError::internal("stored password hash is not a PHC string"))
+            Err(AuthError::internal(
+                "stored password hash is not a PHC string",
+            ))
         }
     }
 
@@ -198,7 +200,8 @@ impl PasswordPolicy {
     /// before any hashing (byte length first, so a megabyte is not counted).
     pub(crate) fn is_overlong(&self, password: &Password) -> bool {
         // A char is at most 4 bytes: more bytes than that cannot fit.
-        password.expose_secret().len() > self.max_chars * 4 || password.char_count() > self.max_chars
+        password.expose_secret().len() > self.max_chars * 4
+            || password.char_count() > self.max_chars
     }
 }
 

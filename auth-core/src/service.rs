@@ -107,10 +107,7 @@ impl fmt::Debug for AuthService {
 impl AuthService {
     /// Starts building a service over the given stores (often one value
     /// implementing both, passed twice).
-    pub fn builder(
-        users: impl UserStore,
-        sessions: impl SessionStore,
-    ) -> AuthServiceBuilder {
+    pub fn builder(users: impl UserStore, sessions: impl SessionStore) -> AuthServiceBuilder {
         AuthServiceBuilder::new(Arc::new(users), Arc::new(sessions))
     }
 
@@ -181,7 +178,11 @@ impl AuthService {
             inner.hasher.verify(&request.password, dummy).await?;
             return Err(AuthError::InvalidCredentials);
         };
-        match inner.hasher.verify(&request.password, &record.password_hash).await? {
+        match inner
+            .hasher
+            .verify(&request.password, &record.password_hash)
+            .await?
+        {
             Verification::Match => {}
             Verification::MatchNeedsRehash => {
                 self.upgrade_hash(&record.user.id, &request.password).await;
@@ -208,7 +209,11 @@ impl AuthService {
         let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidRefreshToken)?;
         let presented_hash = presented.hash();
         let now = inner.clock.now();
-        let session = match inner.sessions.find_session_by_refresh_token(&presented_hash).await? {
+        let session = match inner
+            .sessions
+            .find_session_by_refresh_token(&presented_hash)
+            .await?
+        {
             None => return Err(AuthError::InvalidRefreshToken),
             Some(RefreshTokenMatch::Rotated(session)) => {
                 inner.sessions.revoke_session(&session.id, now).await?;
@@ -286,7 +291,10 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`].
     pub fn authenticate_stateless(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let claims = self.inner.tokens.verify(access_token, self.inner.clock.now())?;
+        let claims = self
+            .inner
+            .tokens
+            .verify(access_token, self.inner.clock.now())?;
         Ok(Principal { claims })
     }
 
@@ -572,8 +580,14 @@ mod tests {
     fn names_are_trimmed_and_checked() {
         assert_eq!(normalise_name(None, 5).unwrap(), None);
         assert_eq!(normalise_name(Some("   ".into()), 5).unwrap(), None);
-        assert_eq!(normalise_name(Some(" Ada ".into()), 5).unwrap(), Some("Ada".into()));
-        assert_eq!(normalise_name(Some("Zoë🦀".into()), 4).unwrap(), Some("Zoë🦀".into()));
+        assert_eq!(
+            normalise_name(Some(" Ada ".into()), 5).unwrap(),
+            Some("Ada".into())
+        );
+        assert_eq!(
+            normalise_name(Some("Zoë🦀".into()), 4).unwrap(),
+            Some("Zoë🦀".into())
+        );
         assert!(normalise_name(Some("Adaaaa".into()), 5).is_err());
         assert!(normalise_name(Some("A\u{0}da".into()), 5).is_err());
     }

@@ -142,10 +142,12 @@ impl RefreshTokenHash {
     /// Lowercase hex (64 characters), for a text column.
     pub fn to_hex(&self) -> String {
         use fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+        self.0
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            })
     }
 
     /// Parses the output of [`to_hex`](Self::to_hex).
@@ -180,7 +182,10 @@ mod tests {
         let b = RefreshToken::generate().unwrap();
         assert_ne!(a, b);
         assert_ne!(a.hash(), b.hash());
-        assert_eq!(a.hash(), RefreshToken::parse(a.expose_secret()).unwrap().hash());
+        assert_eq!(
+            a.hash(),
+            RefreshToken::parse(a.expose_secret()).unwrap().hash()
+        );
     }
 
     #[test]
@@ -197,7 +202,14 @@ mod tests {
     fn parse_refuses_malformed_tokens() {
         let good = RefreshToken::generate().unwrap();
         assert!(RefreshToken::parse(good.expose_secret()).is_some());
-        for bad in ["", "x", &"a".repeat(42), &"a".repeat(44), &format!("{}=", "a".repeat(42)), &"é".repeat(22)] {
+        for bad in [
+            "",
+            "x",
+            &"a".repeat(42),
+            &"a".repeat(44),
+            &format!("{}=", "a".repeat(42)),
+            &"é".repeat(22),
+        ] {
             assert!(RefreshToken::parse(bad).is_none(), "{bad}");
         }
     }

@@ -94,6 +94,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// `now`. This is the per-request check behind
     /// [`AuthService::authenticate`](crate::AuthService::authenticate): make
     /// it a primary-key lookup.
-    async fn is_session_active(&self, id: &SessionId, now: OffsetDateTime)
-    -> Result<bool, AuthError>;
+    async fn is_session_active(
+        &self,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError>;
 }

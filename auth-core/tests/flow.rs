@@ -1,4 +1,6 @@
 //! The auth service end to end on the in-memory stores.
+// Test code: a panic is a test failure, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -58,12 +60,21 @@ async fn the_whole_flow() {
 
     // Reuse of the old refresh token revokes the whole session.
     let reuse = auth.refresh(session.refresh_token.expose_secret()).await;
-    assert!(matches!(reuse, Err(AuthError::RefreshTokenReused)), "{reuse:?}");
+    assert!(
+        matches!(reuse, Err(AuthError::RefreshTokenReused)),
+        "{reuse:?}"
+    );
     let successor = auth.refresh(refreshed.refresh_token.expose_secret()).await;
-    assert!(matches!(successor, Err(AuthError::SessionRevoked)), "{successor:?}");
+    assert!(
+        matches!(successor, Err(AuthError::SessionRevoked)),
+        "{successor:?}"
+    );
     for token in [&session.access_token, &refreshed.access_token] {
         let result = auth.authenticate(token.expose_secret()).await;
-        assert!(matches!(result, Err(AuthError::SessionRevoked)), "{result:?}");
+        assert!(
+            matches!(result, Err(AuthError::SessionRevoked)),
+            "{result:?}"
+        );
     }
 
     // The sign-up session is separate and still works; sign it out.
@@ -72,10 +83,15 @@ async fn the_whole_flow() {
         .await
         .unwrap();
     auth.sign_out(&principal).await.unwrap();
-    let after = auth.authenticate(signed_up.access_token.expose_secret()).await;
+    let after = auth
+        .authenticate(signed_up.access_token.expose_secret())
+        .await;
     assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
     let refresh_after = auth.refresh(signed_up.refresh_token.expose_secret()).await;
-    assert!(matches!(refresh_after, Err(AuthError::SessionRevoked)), "{refresh_after:?}");
+    assert!(
+        matches!(refresh_after, Err(AuthError::SessionRevoked)),
+        "{refresh_after:?}"
+    );
     // Signing out twice is harmless.
     auth.sign_out(&principal).await.unwrap();
 }
@@ -84,7 +100,10 @@ async fn the_whole_flow() {
 async fn sign_up_validates_before_hashing() {
     let store = MemoryStore::new();
     let hasher = CountingHasher::new(cheap_hasher());
-    let auth = builder(&store).password_hasher(hasher.clone()).build().unwrap();
+    let auth = builder(&store)
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
     let attempt = |email: &str, password: String, name: Option<String>| {
         auth.sign_up(SignUpRequest {
             email: email.into(),
@@ -97,28 +116,58 @@ async fn sign_up_validates_before_hashing() {
         ("not-an-email", "a".repeat(8), None, "invalid_email"),
         ("a@example.com", "a".repeat(7), None, "password_too_short"),
         ("a@example.com", "a".repeat(129), None, "password_too_long"),
-        ("a@example.com", "a".repeat(100_000), None, "password_too_long"),
-        ("a@example.com", "a".repeat(8), Some("x".repeat(101)), "invalid_name"),
-        ("a@example.com", "a".repeat(8), Some("bad\u{7}name".into()), "invalid_name"),
+        (
+            "a@example.com",
+            "a".repeat(100_000),
+            None,
+            "password_too_long",
+        ),
+        (
+            "a@example.com",
+            "a".repeat(8),
+            Some("x".repeat(101)),
+            "invalid_name",
+        ),
+        (
+            "a@example.com",
+            "a".repeat(8),
+            Some("bad\u{7}name".into()),
+            "invalid_name",
+        ),
     ];
     for (email, password, name, code) in cases {
         let err = attempt(email, password, name).await.unwrap_err();
         assert_eq!(err.code(), code);
         assert_eq!(err.status(), 422);
     }
-    assert_eq!(hasher.counts(), (0, 0), "nothing may be hashed for bad input");
+    assert_eq!(
+        hasher.counts(),
+        (0, 0),
+        "nothing may be hashed for bad input"
+    );
 
     // The boundaries themselves are accepted.
-    attempt("eight@example.com", "🦀".repeat(8), None).await.unwrap();
-    attempt("max@example.com", "a".repeat(128), Some("x".repeat(100))).await.unwrap();
+    attempt("eight@example.com", "🦀".repeat(8), None)
+        .await
+        .unwrap();
+    attempt("max@example.com", "a".repeat(128), Some("x".repeat(100)))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn duplicate_emails_are_refused_whatever_their_case() {
     let (auth, _) = service();
     sign_up(&auth, "grace@example.com").await;
-    for email in ["grace@example.com", "Grace@Example.COM", "  grace@example.com\t"] {
-        let err = auth.sign_up(sign_up_request(email, PASSWORD)).await.unwrap_err();
+    for email in [
+        "grace@example.com",
+        "Grace@Example.COM",
+        "  grace@example.com\t",
+    ] {
+        let err = auth
+            .sign_up(sign_up_request(email, PASSWORD))
+            .await
+            .unwrap_err();
         assert!(matches!(err, AuthError::EmailTaken), "{email}: {err:?}");
         assert_eq!(err.status(), 409);
     }
@@ -128,7 +177,10 @@ async fn duplicate_emails_are_refused_whatever_their_case() {
 async fn unknown_email_and_wrong_password_are_indistinguishable() {
     let store = MemoryStore::new();
     let hasher = CountingHasher::new(cheap_hasher());
-    let auth = builder(&store).password_hasher(hasher.clone()).build().unwrap();
+    let auth = builder(&store)
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
     sign_up(&auth, "ada@example.com").await;
     let (hashes_before, verifies_before) = hasher.counts();
 
@@ -150,7 +202,9 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() {
     let (hashes, verifies) = hasher.counts();
     assert_eq!(verifies - verifies_before, 2);
     assert_eq!(hashes - hashes_before, 1, "the dummy hash is made once");
-    auth.sign_in(sign_in_request("other@example.com", PASSWORD)).await.unwrap_err();
+    auth.sign_in(sign_in_request("other@example.com", PASSWORD))
+        .await
+        .unwrap_err();
     assert_eq!(hasher.counts(), (hashes, verifies + 1), "and then reused");
 }
 
@@ -158,7 +212,10 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() {
 async fn sign_in_does_not_apply_sign_up_rules() {
     let store = MemoryStore::new();
     let hasher = CountingHasher::new(cheap_hasher());
-    let auth = builder(&store).password_hasher(hasher.clone()).build().unwrap();
+    let auth = builder(&store)
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
     sign_up(&auth, "ada@example.com").await;
     let before = hasher.counts();
     for (email, password) in [
@@ -168,11 +225,21 @@ async fn sign_in_does_not_apply_sign_up_rules() {
         ("ada@example.com", "a".repeat(129)),
         ("ada@example.com", "a".repeat(1_000_000)),
     ] {
-        let err = auth.sign_in(sign_in_request(email, &password)).await.unwrap_err();
-        assert!(matches!(err, AuthError::InvalidCredentials), "{email}: {err:?}");
+        let err = auth
+            .sign_in(sign_in_request(email, &password))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AuthError::InvalidCredentials),
+            "{email}: {err:?}"
+        );
     }
     // Overlong passwords and impossible emails never reach the hasher.
-    assert_eq!(hasher.counts().1 - before.1, 2, "only the two short passwords were verified");
+    assert_eq!(
+        hasher.counts().1 - before.1,
+        2,
+        "only the two short passwords were verified"
+    );
 }
 
 #[tokio::test]
@@ -202,8 +269,13 @@ async fn access_tokens_expire_by_the_service_clock() {
     assert_eq!(expired.code(), "token_expired");
 
     // The refresh token outlives it and brings a fresh access token.
-    let refreshed = auth.refresh(session.refresh_token.expose_secret()).await.unwrap();
-    auth.authenticate(refreshed.access_token.expose_secret()).await.unwrap();
+    let refreshed = auth
+        .refresh(session.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    auth.authenticate(refreshed.access_token.expose_secret())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -235,16 +307,31 @@ async fn sessions_have_an_absolute_lifetime() {
     // Refreshing every 15 minutes does not extend the session.
     for _ in 0..3 {
         clock.advance(time::Duration::minutes(15));
-        session = auth.refresh(session.refresh_token.expose_secret()).await.unwrap();
+        session = auth
+            .refresh(session.refresh_token.expose_secret())
+            .await
+            .unwrap();
     }
     // The last access token is cut to the session's end (15 min left, not 15 + leeway).
     clock.advance(time::Duration::minutes(5));
-    let last = auth.refresh(session.refresh_token.expose_secret()).await.unwrap();
-    assert_eq!(last.expires_in, 600, "the access token must not outlive its session");
+    let last = auth
+        .refresh(session.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(
+        last.expires_in, 600,
+        "the access token must not outlive its session"
+    );
     clock.advance(time::Duration::minutes(10));
-    let over = auth.refresh(last.refresh_token.expose_secret()).await.unwrap_err();
+    let over = auth
+        .refresh(last.refresh_token.expose_secret())
+        .await
+        .unwrap_err();
     assert!(matches!(over, AuthError::SessionExpired), "{over:?}");
-    let access = auth.authenticate(last.access_token.expose_secret()).await.unwrap_err();
+    let access = auth
+        .authenticate(last.access_token.expose_secret())
+        .await
+        .unwrap_err();
     assert_eq!(access.status(), 401, "{access:?}");
 }
 
@@ -280,7 +367,10 @@ struct AlwaysLosesTheRace(MemoryStore);
 
 #[auth_core::async_trait]
 impl auth_core::SessionStore for AlwaysLosesTheRace {
-    async fn create_session(&self, s: auth_core::NewSession) -> Result<auth_core::Session, AuthError> {
+    async fn create_session(
+        &self,
+        s: auth_core::NewSession,
+    ) -> Result<auth_core::Session, AuthError> {
         self.0.create_session(s).await
     }
     async fn find_session_by_refresh_token(
@@ -297,16 +387,32 @@ impl auth_core::SessionStore for AlwaysLosesTheRace {
         now: time::OffsetDateTime,
     ) -> Result<bool, AuthError> {
         let winner = auth_core::RefreshToken::generate()?.hash();
-        assert!(self.0.rotate_refresh_token(id, current, &winner, now).await?);
+        assert!(
+            self.0
+                .rotate_refresh_token(id, current, &winner, now)
+                .await?
+        );
         self.0.rotate_refresh_token(id, current, next, now).await
     }
-    async fn revoke_session(&self, id: &auth_core::SessionId, now: time::OffsetDateTime) -> Result<(), AuthError> {
+    async fn revoke_session(
+        &self,
+        id: &auth_core::SessionId,
+        now: time::OffsetDateTime,
+    ) -> Result<(), AuthError> {
         self.0.revoke_session(id, now).await
     }
-    async fn revoke_user_sessions(&self, id: &auth_core::UserId, now: time::OffsetDateTime) -> Result<u64, AuthError> {
+    async fn revoke_user_sessions(
+        &self,
+        id: &auth_core::UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<u64, AuthError> {
         self.0.revoke_user_sessions(id, now).await
     }
-    async fn is_session_active(&self, id: &auth_core::SessionId, now: time::OffsetDateTime) -> Result<bool, AuthError> {
+    async fn is_session_active(
+        &self,
+        id: &auth_core::SessionId,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, AuthError> {
         self.0.is_session_active(id, now).await
     }
 }
@@ -320,10 +426,15 @@ async fn losing_a_refresh_race_does_not_revoke_the_winners_session() {
         .build()
         .unwrap();
     let session = sign_up(&auth, "cas@example.com").await;
-    let lost = auth.refresh(session.refresh_token.expose_secret()).await.unwrap_err();
+    let lost = auth
+        .refresh(session.refresh_token.expose_secret())
+        .await
+        .unwrap_err();
     assert!(matches!(lost, AuthError::InvalidRefreshToken), "{lost:?}");
     // The session lives on for whoever won.
-    auth.authenticate(session.access_token.expose_secret()).await.unwrap();
+    auth.authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -332,7 +443,11 @@ async fn concurrent_sign_ups_with_one_email_make_one_account() {
     let racers: Vec<_> = (0..20)
         .map(|i| {
             let auth = auth.clone();
-            let email = if i % 2 == 0 { "Same@Example.com" } else { "same@example.com" };
+            let email = if i % 2 == 0 {
+                "Same@Example.com"
+            } else {
+                "same@example.com"
+            };
             tokio::spawn(async move { auth.sign_up(sign_up_request(email, PASSWORD)).await })
         })
         .collect();
@@ -358,10 +473,15 @@ async fn stateless_mode_skips_the_session_check() {
     let store = MemoryStore::new();
     let auth = builder(&store).check_sessions(false).build().unwrap();
     let session = sign_up(&auth, "stateless@example.com").await;
-    let principal = auth.authenticate(session.access_token.expose_secret()).await.unwrap();
+    let principal = auth
+        .authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
     auth.sign_out(&principal).await.unwrap();
     // The access token lives on until it expires; the refresh token does not.
-    auth.authenticate(session.access_token.expose_secret()).await.unwrap();
+    auth.authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
     assert!(matches!(
         auth.refresh(session.refresh_token.expose_secret()).await,
         Err(AuthError::SessionRevoked)
@@ -379,9 +499,15 @@ async fn sign_out_everywhere_revokes_every_session_of_the_user() {
     let other = sign_up(&auth, "bystander@example.com").await;
     assert_eq!(auth.sign_out_everywhere(&first.user.id).await.unwrap(), 2);
     for session in [&first, &second] {
-        assert!(auth.authenticate(session.access_token.expose_secret()).await.is_err());
+        assert!(
+            auth.authenticate(session.access_token.expose_secret())
+                .await
+                .is_err()
+        );
     }
-    auth.authenticate(other.access_token.expose_secret()).await.unwrap();
+    auth.authenticate(other.access_token.expose_secret())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -414,12 +540,23 @@ async fn weaker_hashes_are_upgraded_on_sign_in() {
     )
     .unwrap();
     let strong = builder(&store).password_hasher(stronger).build().unwrap();
-    strong.sign_in(sign_in_request("upgrade@example.com", PASSWORD)).await.unwrap();
+    strong
+        .sign_in(sign_in_request("upgrade@example.com", PASSWORD))
+        .await
+        .unwrap();
     let after = store.find_user_by_email(&email).await.unwrap().unwrap();
-    assert!(after.password_hash.as_phc().contains("m=128,t=2,p=1"), "hash was not upgraded");
+    assert!(
+        after.password_hash.as_phc().contains("m=128,t=2,p=1"),
+        "hash was not upgraded"
+    );
     // The new hash still verifies, with either service.
-    strong.sign_in(sign_in_request("upgrade@example.com", PASSWORD)).await.unwrap();
-    weak.sign_in(sign_in_request("upgrade@example.com", PASSWORD)).await.unwrap();
+    strong
+        .sign_in(sign_in_request("upgrade@example.com", PASSWORD))
+        .await
+        .unwrap();
+    weak.sign_in(sign_in_request("upgrade@example.com", PASSWORD))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -436,10 +573,16 @@ async fn custom_claims_reach_the_principal_but_cannot_shadow_registered_ones() {
         .build()
         .unwrap();
     let session = sign_up(&auth, "claims@example.com").await;
-    let principal = auth.authenticate(session.access_token.expose_secret()).await.unwrap();
+    let principal = auth
+        .authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
     assert_eq!(principal.user_id(), &session.user.id);
     assert_eq!(principal.claims().custom.get("role"), Some(&json!("admin")));
-    assert_eq!(principal.claims().custom.get("email"), Some(&json!("claims@example.com")));
+    assert_eq!(
+        principal.claims().custom.get("email"),
+        Some(&json!("claims@example.com"))
+    );
     assert_eq!(principal.claims().iss, ISSUER);
     assert_eq!(principal.claims().aud, AUDIENCE);
 }
@@ -473,7 +616,10 @@ fn the_builder_refuses_bad_configuration() {
             .leeway(Duration::from_secs(61))
             .build(),
     ] {
-        assert!(matches!(codec, Err(AuthError::InvalidConfig(_))), "{codec:?}");
+        assert!(
+            matches!(codec, Err(AuthError::InvalidConfig(_))),
+            "{codec:?}"
+        );
     }
 }
 
@@ -489,7 +635,10 @@ async fn secrets_stay_out_of_debug_output() {
     // The JSON for the client does carry them, in the contract's shape.
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json["access_token"], response.access_token.expose_secret());
-    assert_eq!(json["refresh_token"], response.refresh_token.expose_secret());
+    assert_eq!(
+        json["refresh_token"],
+        response.refresh_token.expose_secret()
+    );
     assert_eq!(json["token_type"], "Bearer");
     assert_eq!(json["user"]["email"], "debug@example.com");
     assert!(json["user"].get("password_hash").is_none());
@@ -506,7 +655,10 @@ async fn default_hasher_uses_owasp_parameters() {
     let email = Email::parse("owasp@example.com").unwrap();
     let record = store.find_user_by_email(&email).await.unwrap().unwrap();
     assert!(
-        record.password_hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        record
+            .password_hash
+            .as_phc()
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{:?}",
         record.password_hash.as_phc()
     );

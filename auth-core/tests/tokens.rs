@@ -1,10 +1,10 @@
 //! Access-token verification against hostile and malformed tokens.
+// Test code: a panic is a test failure, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use auth_core::{
-    AccessClaims, AuthError, JwtCodec, JwtKey, SessionId, TokenCodec, UserId,
-};
+use auth_core::{AccessClaims, AuthError, JwtCodec, JwtKey, SessionId, TokenCodec, UserId};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -43,13 +43,17 @@ fn hs256_raw(payload: &str, alg: Algorithm) -> String {
     let header = B64.encode(serde_json::to_vec(&Header::new(alg)).unwrap());
     let message = format!("{header}.{}", B64.encode(payload));
     let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET), alg).unwrap();
+        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET), alg)
+            .unwrap();
     format!("{message}.{signature}")
 }
 
 fn assert_invalid(codec: &JwtCodec, token: &str) {
     let result = codec.verify(token, now());
-    assert!(matches!(result, Err(AuthError::InvalidToken)), "{result:?} for {token}");
+    assert!(
+        matches!(result, Err(AuthError::InvalidToken)),
+        "{result:?} for {token}"
+    );
 }
 
 #[test]
@@ -97,7 +101,12 @@ fn other_algorithms_are_refused_even_with_the_right_secret() {
         assert_invalid(&codec, &hs256_raw(&claims_json().to_string(), alg));
     }
     // Sanity check of the helper: HS256 with the same secret is accepted.
-    codec.verify(&hs256_raw(&claims_json().to_string(), Algorithm::HS256), now()).unwrap();
+    codec
+        .verify(
+            &hs256_raw(&claims_json().to_string(), Algorithm::HS256),
+            now(),
+        )
+        .unwrap();
 }
 
 #[test]
@@ -152,22 +161,39 @@ fn times_are_checked_against_the_given_clock() {
     let token = codec.issue(&claims()).unwrap();
     let at = |secs: i64| now() + time::Duration::seconds(secs);
     codec.verify(&token, at(900 + 59)).unwrap();
-    assert!(matches!(codec.verify(&token, at(900 + 60)), Err(AuthError::TokenExpired)));
+    assert!(matches!(
+        codec.verify(&token, at(900 + 60)),
+        Err(AuthError::TokenExpired)
+    ));
     // Issued in the future (beyond the leeway): refused.
-    assert!(matches!(codec.verify(&token, at(-61)), Err(AuthError::InvalidToken)));
+    assert!(matches!(
+        codec.verify(&token, at(-61)),
+        Err(AuthError::InvalidToken)
+    ));
     codec.verify(&token, at(-60)).unwrap();
 
     let mut not_yet = claims();
     not_yet.nbf = Some(not_yet.iat + 120);
     let token = codec.issue(&not_yet).unwrap();
-    assert!(matches!(codec.verify(&token, now()), Err(AuthError::InvalidToken)));
+    assert!(matches!(
+        codec.verify(&token, now()),
+        Err(AuthError::InvalidToken)
+    ));
     codec.verify(&token, at(60)).unwrap();
 }
 
 #[test]
 fn garbage_and_huge_tokens_are_ordinary_invalid_tokens() {
     let codec = codec();
-    for token in ["", ".", "..", "a.b.c", "not a token", "eyJhbGciOiJIUzI1NiJ9..", "🦀.🦀.🦀"] {
+    for token in [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "not a token",
+        "eyJhbGciOiJIUzI1NiJ9..",
+        "🦀.🦀.🦀",
+    ] {
         assert_invalid(&codec, token);
     }
     let good = codec.issue(&claims()).unwrap();
@@ -190,7 +216,10 @@ fn eddsa_codec() -> JwtCodec {
 fn eddsa_tokens_round_trip() {
     let codec = eddsa_codec();
     let token = codec.issue(&claims()).unwrap();
-    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::EdDSA);
+    assert_eq!(
+        jsonwebtoken::decode_header(&token).unwrap().alg,
+        Algorithm::EdDSA
+    );
     assert_eq!(codec.verify(&token, now()).unwrap(), claims());
 
     // A verifier holding only the public key accepts it.
@@ -258,7 +287,13 @@ fn key_rotation_by_kid() {
         .build()
         .unwrap();
     let new_token = rotated.issue(&claims()).unwrap();
-    assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some("2026-11"));
+    assert_eq!(
+        jsonwebtoken::decode_header(&new_token)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("2026-11")
+    );
     rotated.verify(&old_token, now()).unwrap();
     rotated.verify(&new_token, now()).unwrap();
 
@@ -266,7 +301,10 @@ fn key_rotation_by_kid() {
     let unnamed = hs256_raw(&claims_json().to_string(), Algorithm::HS256);
     assert_invalid(&rotated, &unnamed);
     let header = B64.encode(r#"{"alg":"HS256","kid":"2027-01"}"#);
-    assert_invalid(&rotated, &format!("{header}.{}", old_token.split_once('.').unwrap().1));
+    assert_invalid(
+        &rotated,
+        &format!("{header}.{}", old_token.split_once('.').unwrap().1),
+    );
 }
 
 #[test]
@@ -275,7 +313,10 @@ fn key_set_mistakes_fail_at_start_up() {
     let base = || JwtCodec::builder().issuer(ISSUER).audience(AUDIENCE);
     assert!(base().build().is_err(), "no key");
     assert!(base().key(hs()).key(hs()).build().is_err(), "duplicate kid");
-    assert!(base().key(hs()).signing_key("other").build().is_err(), "unknown signing kid");
+    assert!(
+        base().key(hs()).signing_key("other").build().is_err(),
+        "unknown signing kid"
+    );
     let public_only = JwtKey::ed25519_public_pem("pub", ED_A_PUB).unwrap();
     assert!(base().key(public_only).build().is_err(), "no key can sign");
 }
@@ -285,6 +326,9 @@ async fn eddsa_works_through_the_service() {
     let store = auth_core::MemoryStore::new();
     let auth = builder(&store).token_codec(eddsa_codec()).build().unwrap();
     let session = sign_up(&auth, "eddsa@example.com").await;
-    let principal = auth.authenticate(session.access_token.expose_secret()).await.unwrap();
+    let principal = auth
+        .authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
     assert_eq!(principal.user_id(), &session.user.id);
 }

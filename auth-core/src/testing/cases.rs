@@ -95,7 +95,10 @@ pub async fn racing_creates_with_one_email_make_one_user(
         }
     }
     assert_eq!((created, taken), (1, RACERS - 1), "(created, EmailTaken)");
-    let found = stores.users.find_user_by_email(&email("race@example.com")?).await?;
+    let found = stores
+        .users
+        .find_user_by_email(&email("race@example.com")?)
+        .await?;
     assert!(found.is_some(), "the winner must be stored");
     Ok(())
 }
@@ -106,7 +109,10 @@ pub async fn users_are_found_by_email_and_id(stores: TestStores) -> Result<(), A
     assert_eq!(created.email.as_str(), "grace@example.com");
     assert_eq!(created.name.as_deref(), Some("Test User"));
     assert_eq!(created.created_at, base_time());
-    assert!(!created.id.as_str().is_empty(), "the store must assign an id");
+    assert!(
+        !created.id.as_str().is_empty(),
+        "the store must assign an id"
+    );
 
     let record = stores
         .users
@@ -174,28 +180,40 @@ pub async fn password_hash_update_of_a_missing_user_fails(
         .users
         .update_password_hash(&UserId::new("missing"), &phc("eA")?, base_time())
         .await;
-    assert!(matches!(result, Err(AuthError::UserNotFound)), "got {result:?}");
+    assert!(
+        matches!(result, Err(AuthError::UserNotFound)),
+        "got {result:?}"
+    );
     Ok(())
 }
 
 /// A session for a user that does not exist is [`AuthError::UserNotFound`].
 pub async fn sessions_need_an_existing_user(stores: TestStores) -> Result<(), AuthError> {
     let result = open_session(&stores, &UserId::new("missing")).await;
-    assert!(matches!(result, Err(AuthError::UserNotFound)), "got {result:?}");
+    assert!(
+        matches!(result, Err(AuthError::UserNotFound)),
+        "got {result:?}"
+    );
     Ok(())
 }
 
 /// A session is found, unchanged, by its current refresh-token hash.
-pub async fn current_refresh_token_finds_its_session(
-    stores: TestStores,
-) -> Result<(), AuthError> {
+pub async fn current_refresh_token_finds_its_session(stores: TestStores) -> Result<(), AuthError> {
     let user = create_user(&stores, "session@example.com").await?;
     let (session, token) = open_session(&stores, &user.id).await?;
     assert_eq!(session.user_id, user.id);
     assert_eq!(session.revoked_at, None);
-    let found = stores.sessions.find_session_by_refresh_token(&token.hash()).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&token.hash())
+        .await?;
     assert_eq!(found, Some(RefreshTokenMatch::Current(session.clone())));
-    assert!(stores.sessions.is_session_active(&session.id, base_time()).await?);
+    assert!(
+        stores
+            .sessions
+            .is_session_active(&session.id, base_time())
+            .await?
+    );
     Ok(())
 }
 
@@ -203,7 +221,10 @@ pub async fn current_refresh_token_finds_its_session(
 pub async fn unknown_refresh_token_finds_nothing(stores: TestStores) -> Result<(), AuthError> {
     let user = create_user(&stores, "unknown-token@example.com").await?;
     open_session(&stores, &user.id).await?;
-    let found = stores.sessions.find_session_by_refresh_token(&fresh_hash()?).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&fresh_hash()?)
+        .await?;
     assert_eq!(found, None);
     Ok(())
 }
@@ -227,11 +248,16 @@ pub async fn rotation_swaps_the_current_hash(stores: TestStores) -> Result<(), A
         return Err(AuthError::internal("the new hash must be current"));
     };
     assert_eq!(current.id, session.id);
-    assert_eq!(current.expires_at, session.expires_at, "rotation must not extend the session");
+    assert_eq!(
+        current.expires_at, session.expires_at,
+        "rotation must not extend the session"
+    );
     assert_eq!(current.refresh_token_hash, next);
 
-    let Some(RefreshTokenMatch::Rotated(rotated)) =
-        stores.sessions.find_session_by_refresh_token(&old.hash()).await?
+    let Some(RefreshTokenMatch::Rotated(rotated)) = stores
+        .sessions
+        .find_session_by_refresh_token(&old.hash())
+        .await?
     else {
         return Err(AuthError::internal("the old hash must be found as rotated"));
     };
@@ -250,10 +276,18 @@ pub async fn rotation_with_a_stale_hash_fails(stores: TestStores) -> Result<(), 
     assert!(!swapped, "rotation with a wrong hash must fail");
     let other = stores
         .sessions
-        .rotate_refresh_token(&SessionId::new("missing"), &token.hash(), &fresh_hash()?, base_time())
+        .rotate_refresh_token(
+            &SessionId::new("missing"),
+            &token.hash(),
+            &fresh_hash()?,
+            base_time(),
+        )
         .await?;
     assert!(!other, "rotation of another session id must fail");
-    let found = stores.sessions.find_session_by_refresh_token(&token.hash()).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&token.hash())
+        .await?;
     assert_eq!(found, Some(RefreshTokenMatch::Current(session)));
     Ok(())
 }
@@ -275,7 +309,9 @@ pub async fn every_rotated_hash_is_remembered(stores: TestStores) -> Result<(), 
         );
         hashes.push(next);
     }
-    let (latest, earlier) = hashes.split_last().ok_or_else(|| AuthError::internal("no hashes"))?;
+    let (latest, earlier) = hashes
+        .split_last()
+        .ok_or_else(|| AuthError::internal("no hashes"))?;
     for hash in earlier {
         let found = stores.sessions.find_session_by_refresh_token(hash).await?;
         assert!(
@@ -283,7 +319,10 @@ pub async fn every_rotated_hash_is_remembered(stores: TestStores) -> Result<(), 
             "an earlier hash must be Rotated, got {found:?}"
         );
     }
-    let found = stores.sessions.find_session_by_refresh_token(latest).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(latest)
+        .await?;
     assert!(matches!(found, Some(RefreshTokenMatch::Current(_))));
     Ok(())
 }
@@ -309,10 +348,17 @@ pub async fn racing_rotations_have_one_winner(stores: TestStores) -> Result<(), 
     let mut losers = Vec::new();
     for racer in racers {
         let (won, next) = racer.await.map_err(AuthError::internal)??;
-        if won { winners.push(next) } else { losers.push(next) }
+        if won {
+            winners.push(next)
+        } else {
+            losers.push(next)
+        }
     }
     assert_eq!(winners.len(), 1, "exactly one concurrent rotation may win");
-    let found = stores.sessions.find_session_by_refresh_token(&winners[0]).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&winners[0])
+        .await?;
     assert!(matches!(found, Some(RefreshTokenMatch::Current(_))));
     for loser in &losers {
         let found = stores.sessions.find_session_by_refresh_token(loser).await?;
@@ -336,7 +382,10 @@ pub async fn revoked_sessions_are_inactive_and_do_not_rotate(
         .rotate_refresh_token(&session.id, &token.hash(), &fresh_hash()?, at)
         .await?;
     assert!(!swapped, "a revoked session must not rotate");
-    let found = stores.sessions.find_session_by_refresh_token(&token.hash()).await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&token.hash())
+        .await?;
     assert!(
         matches!(&found, Some(RefreshTokenMatch::Current(s)) if s.revoked_at == Some(at)),
         "got {found:?}"
@@ -352,11 +401,26 @@ pub async fn expired_sessions_are_inactive_and_do_not_rotate(
     let user = create_user(&stores, "expire@example.com").await?;
     let (session, token) = open_session(&stores, &user.id).await?;
     let just_before = session.expires_at - Duration::seconds(1);
-    assert!(stores.sessions.is_session_active(&session.id, just_before).await?);
-    assert!(!stores.sessions.is_session_active(&session.id, session.expires_at).await?);
+    assert!(
+        stores
+            .sessions
+            .is_session_active(&session.id, just_before)
+            .await?
+    );
+    assert!(
+        !stores
+            .sessions
+            .is_session_active(&session.id, session.expires_at)
+            .await?
+    );
     let swapped = stores
         .sessions
-        .rotate_refresh_token(&session.id, &token.hash(), &fresh_hash()?, session.expires_at)
+        .rotate_refresh_token(
+            &session.id,
+            &token.hash(),
+            &fresh_hash()?,
+            session.expires_at,
+        )
         .await?;
     assert!(!swapped, "an expired session must not rotate");
     Ok(())
@@ -373,8 +437,14 @@ pub async fn revoking_is_idempotent(stores: TestStores) -> Result<(), AuthError>
         .sessions
         .revoke_session(&session.id, first + Duration::minutes(1))
         .await?;
-    stores.sessions.revoke_session(&SessionId::new("missing"), first).await?;
-    let found = stores.sessions.find_session_by_refresh_token(&token.hash()).await?;
+    stores
+        .sessions
+        .revoke_session(&SessionId::new("missing"), first)
+        .await?;
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&token.hash())
+        .await?;
     assert!(
         matches!(&found, Some(RefreshTokenMatch::Current(s)) if s.revoked_at == Some(first)),
         "got {found:?}"
@@ -405,7 +475,12 @@ pub async fn revoking_all_of_a_users_sessions_spares_others(
 
 /// An id no session has is inactive, whatever its shape.
 pub async fn unknown_sessions_are_inactive(stores: TestStores) -> Result<(), AuthError> {
-    for id in ["", "missing", "6f1c2d7e-0b7a-4d8e-9c39-1a2b3c4d5e6f", "' OR 1=1 --"] {
+    for id in [
+        "",
+        "missing",
+        "6f1c2d7e-0b7a-4d8e-9c39-1a2b3c4d5e6f",
+        "' OR 1=1 --",
+    ] {
         let active = stores
             .sessions
             .is_session_active(&SessionId::new(id), base_time())

@@ -3,7 +3,7 @@
 //!
 //! One set of async checks that any store must pass: duplicate emails,
 //! racing creates, refresh-token rotation as compare-and-swap (also under
-//! races), reuse detection, revocation and expiry. [`MemoryStore`] runs it
+//! races), reuse detection, revocation and expiry. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!

@@ -187,27 +187,45 @@ mod tests {
         for name in ["sub", "sid", "iat", "exp", "iss", "aud"] {
             let mut claims = base();
             claims.as_object_mut().unwrap().remove(name);
-            assert!(serde_json::from_value::<AccessClaims>(claims).is_err(), "{name}");
+            assert!(
+                serde_json::from_value::<AccessClaims>(claims).is_err(),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn wrong_types_are_refused() {
-        for (name, value) in [("exp", json!("20")), ("iat", json!(1.5)), ("sub", json!(7)), ("aud", json!(["a"]))] {
+        for (name, value) in [
+            ("exp", json!("20")),
+            ("iat", json!(1.5)),
+            ("sub", json!(7)),
+            ("aud", json!(["a"])),
+        ] {
             let mut claims = base();
             claims[name] = value;
-            assert!(serde_json::from_value::<AccessClaims>(claims).is_err(), "{name}");
+            assert!(
+                serde_json::from_value::<AccessClaims>(claims).is_err(),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn every_registered_claim_is_refused_twice() {
         for name in ["sub", "sid", "iat", "exp", "nbf", "iss", "aud"] {
-            let value = if matches!(name, "iat" | "exp" | "nbf") { "1" } else { "\"x\"" };
+            let value = if matches!(name, "iat" | "exp" | "nbf") {
+                "1"
+            } else {
+                "\"x\""
+            };
             let json = format!(
                 r#"{{"sub":"u","sid":"s","iat":10,"exp":20,"iss":"i","aud":"a","nbf":5,"{name}":{value}}}"#
             );
-            assert!(serde_json::from_str::<AccessClaims>(&json).is_err(), "{name}");
+            assert!(
+                serde_json::from_str::<AccessClaims>(&json).is_err(),
+                "{name}"
+            );
         }
     }
 

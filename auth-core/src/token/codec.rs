@@ -141,9 +141,10 @@ impl TokenCodec for JwtCodec {
             return Err(AuthError::InvalidToken);
         }
         let entry = self.key_for(token)?;
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
-            .map_err(|_| AuthError::InvalidToken)?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
+                .map_err(|_| AuthError::InvalidToken)?
+                .claims;
         let now = now.unix_timestamp();
         // RFC 7519: the token is valid strictly before `exp`.
         if claims.exp.saturating_add(self.leeway_secs) <= now {
@@ -239,7 +240,10 @@ impl JwtCodecBuilder {
             return invalid("the JWT audience must not be empty".into());
         }
         if self.leeway > MAX_LEEWAY {
-            return invalid(format!("the JWT leeway is {:?}; at most 60 s is allowed", self.leeway));
+            return invalid(format!(
+                "the JWT leeway is {:?}; at most 60 s is allowed",
+                self.leeway
+            ));
         }
         for (i, key) in self.keys.iter().enumerate() {
             if self.keys[..i].iter().any(|earlier| earlier.kid == key.kid) {

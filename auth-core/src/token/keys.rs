@@ -65,7 +65,12 @@ impl JwtKey {
                 secret.len()
             )));
         }
-        Self::checked(kid.into(), JwtAlgorithm::Hs256, Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret))
+        Self::checked(
+            kid.into(),
+            JwtAlgorithm::Hs256,
+            Some(EncodingKey::from_secret(secret)),
+            DecodingKey::from_secret(secret),
+        )
     }
 
     /// An Ed25519 signing key from its PKCS#8 private key and SPKI public key
@@ -92,7 +97,10 @@ impl JwtKey {
     ///
     /// # Errors
     /// [`AuthError::InvalidConfig`] if the PEM is not an Ed25519 public key.
-    pub fn ed25519_public_pem(kid: impl Into<String>, public_pem: &[u8]) -> Result<Self, AuthError> {
+    pub fn ed25519_public_pem(
+        kid: impl Into<String>,
+        public_pem: &[u8],
+    ) -> Result<Self, AuthError> {
         let decoding = DecodingKey::from_ed_pem(public_pem)
             .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 public key: {e}")))?;
         Self::checked(kid.into(), JwtAlgorithm::EdDsa, None, decoding)
@@ -105,7 +113,9 @@ impl JwtKey {
         decoding: DecodingKey,
     ) -> Result<Self, AuthError> {
         if kid.is_empty() {
-            return Err(AuthError::InvalidConfig("a JWT key needs a non-empty kid".into()));
+            return Err(AuthError::InvalidConfig(
+                "a JWT key needs a non-empty kid".into(),
+            ));
         }
         super::install_crypto_provider();
         let key = Self {
@@ -127,7 +137,9 @@ impl JwtKey {
         let alg = self.algorithm.to_jsonwebtoken();
         let probe = b"auth-core key self-test";
         let works = jsonwebtoken::crypto::sign(probe, encoding, alg)
-            .and_then(|signature| jsonwebtoken::crypto::verify(&signature, probe, &self.decoding, alg))
+            .and_then(|signature| {
+                jsonwebtoken::crypto::verify(&signature, probe, &self.decoding, alg)
+            })
             .unwrap_or(false);
         if works {
             Ok(())

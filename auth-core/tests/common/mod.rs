@@ -7,9 +7,9 @@ use std::sync::{
 };
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, AuthServiceBuilder,
-    JwtCodec, ManualClock, MemoryStore, Password, PasswordHash, PasswordHasher, SignInRequest,
-    SignUpRequest, Verification, async_trait,
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, AuthServiceBuilder, JwtCodec,
+    ManualClock, MemoryStore, Password, PasswordHash, PasswordHasher, SignInRequest, SignUpRequest,
+    Verification, async_trait,
 };
 use time::macros::datetime;
 
@@ -66,7 +66,9 @@ pub fn sign_in_request(email: &str, password: &str) -> SignInRequest {
 }
 
 pub async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
-    auth.sign_up(sign_up_request(email, PASSWORD)).await.unwrap()
+    auth.sign_up(sign_up_request(email, PASSWORD))
+        .await
+        .unwrap()
 }
 
 /// A hasher that counts calls, around a real one.
@@ -87,7 +89,10 @@ impl CountingHasher {
     }
 
     pub fn counts(&self) -> (usize, usize) {
-        (self.hashes.load(Ordering::SeqCst), self.verifies.load(Ordering::SeqCst))
+        (
+            self.hashes.load(Ordering::SeqCst),
+            self.verifies.load(Ordering::SeqCst),
+        )
     }
 }
 
