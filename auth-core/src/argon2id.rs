@@ -354,6 +354,14 @@ mod tests {
         assert!(matches!(err, AuthError::PasswordTooLong { .. }));
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_runs_off_the_async_worker_thread() {
+        let hasher = cheap(64, 1);
+        let worker = std::thread::current().id();
+        let hashed_on = hasher.run_limited(|| std::thread::current().id()).await.unwrap();
+        assert_ne!(hashed_on, worker, "hashing ran on the async worker thread");
+    }
+
     #[test]
     fn works_without_a_runtime() {
         let hasher = cheap(64, 1);
