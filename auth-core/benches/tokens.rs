@@ -69,6 +69,19 @@ fn service(codec: JwtCodec, check_sessions: bool) -> (AuthService, String) {
     (auth, response.access_token.expose_secret().to_owned())
 }
 
+fn hs256_codec() -> JwtCodec {
+    JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap()
+}
+
+fn eddsa_codec() -> JwtCodec {
+    JwtCodec::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .key(JwtKey::ed25519_pem("bench", ED_PRIVATE, ED_PUBLIC).unwrap())
+        .build()
+        .unwrap()
+}
+
 fn floor_validation(alg: Algorithm) -> Validation {
     let mut validation = Validation::new(alg);
     validation.set_issuer(&[ISSUER]);
@@ -80,11 +93,12 @@ fn floor_validation(alg: Algorithm) -> Validation {
 fn bench_algorithm(
     c: &mut Criterion,
     name: &str,
-    codec: JwtCodec,
+    make_codec: fn() -> JwtCodec,
     decoding: DecodingKey,
     alg: Algorithm,
 ) {
-    let (auth, token) = service(codec, false);
+    let issuing = make_codec();
+    let (auth, token) = service(make_codec(), false);
     let claims: AccessClaims = auth
         .authenticate_stateless(&token)
         .unwrap()
@@ -93,15 +107,6 @@ fn bench_algorithm(
     let validation = floor_validation(alg);
     let mut group = c.benchmark_group(name);
 
-    let issuing = match name {
-        "hs256" => JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
-        _ => JwtCodec::builder()
-            .issuer(ISSUER)
-            .audience(AUDIENCE)
-            .key(JwtKey::ed25519_pem("bench", ED_PRIVATE, ED_PUBLIC).unwrap())
-            .build()
-            .unwrap(),
-    };
     group.bench_function("issue", |b| {
         b.iter(|| issuing.issue(black_box(&claims)).unwrap())
     });
@@ -129,25 +134,20 @@ fn tokens(c: &mut Criterion) {
     bench_algorithm(
         c,
         "hs256",
-        JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
+        hs256_codec,
         DecodingKey::from_secret(SECRET),
         Algorithm::HS256,
     );
     bench_algorithm(
         c,
         "eddsa",
-        JwtCodec::builder()
-            .issuer(ISSUER)
-            .audience(AUDIENCE)
-            .key(JwtKey::ed25519_pem("bench", ED_PRIVATE, ED_PUBLIC).unwrap())
-            .build()
-            .unwrap(),
+        eddsa_codec,
         DecodingKey::from_ed_pem(ED_PUBLIC).unwrap(),
         Algorithm::EdDSA,
     );
 
     // For scale: the default, with the session check against MemoryStore.
-    let (auth, token) = service(JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap(), true);
+    let (auth, token) = service(hs256_codec(), true);
     c.bench_function("hs256/authenticate_session_check_memory_store", |b| {
         b.iter(|| ready(auth.authenticate(black_box(&token))).unwrap())
     });

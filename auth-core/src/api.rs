@@ -4,10 +4,11 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{Password, RefreshToken, User};
 
-/// `POST /sign-up` body. Unknown fields are ignored.
+/// `POST /api/auth/sign-up` body. Unknown fields are ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignUpRequest {
     /// The email address (trimmed and lowercased by the service).
@@ -19,7 +20,7 @@ pub struct SignUpRequest {
     pub name: Option<String>,
 }
 
-/// `POST /sign-in` body.
+/// `POST /api/auth/sign-in` body.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignInRequest {
     /// The email address.
@@ -28,8 +29,8 @@ pub struct SignInRequest {
     pub password: Password,
 }
 
-/// `POST /refresh` body.
-#[derive(Clone, Deserialize)]
+/// `POST /api/auth/refresh` body. Zeroed on drop.
+#[derive(Clone, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct RefreshRequest {
     /// The refresh token from the last [`AuthResponse`].
     pub refresh_token: String,
@@ -89,7 +90,7 @@ pub struct AuthResponse {
     pub refresh_token: RefreshToken,
 }
 
-/// `GET /me` response: `{"user": {…}}`.
+/// `GET /api/auth/me` response: `{"user": {…}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeResponse {
     /// The signed-in user.

@@ -218,8 +218,9 @@ impl AuthError {
 mod tests {
     use super::*;
 
+    /// One of each variant, checked to be complete.
     fn every_variant() -> Vec<AuthError> {
-        vec![
+        let all = vec![
             AuthError::InvalidCredentials,
             AuthError::MissingToken,
             AuthError::InvalidToken,
@@ -241,7 +242,34 @@ mod tests {
             AuthError::InvalidConfig("x".into()),
             AuthError::internal("SELECT secret FROM users"),
             AuthError::unavailable("connection refused to 10.0.0.1"),
-        ]
+        ];
+        // Each arm numbers its variant; no wildcard, so a new variant must
+        // get an arm (and a number) before this compiles, and then must be
+        // in the list above for the count to match.
+        let number = |err: &AuthError| match err {
+            AuthError::InvalidCredentials => 0,
+            AuthError::MissingToken => 1,
+            AuthError::InvalidToken => 2,
+            AuthError::TokenExpired => 3,
+            AuthError::SessionRevoked => 4,
+            AuthError::SessionExpired => 5,
+            AuthError::InvalidRefreshToken => 6,
+            AuthError::RefreshTokenReused => 7,
+            AuthError::UserNotFound => 8,
+            AuthError::Forbidden => 9,
+            AuthError::EmailTaken => 10,
+            AuthError::InvalidEmail => 11,
+            AuthError::PasswordTooShort { .. } => 12,
+            AuthError::PasswordTooLong { .. } => 13,
+            AuthError::InvalidName { .. } => 14,
+            AuthError::TooManyAttempts { .. } => 15,
+            AuthError::InvalidConfig(_) => 16,
+            AuthError::Unavailable(_) => 17,
+            AuthError::Internal(_) => 18,
+        };
+        let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
+        assert_eq!(numbers, (0..=18).collect(), "every variant, once");
+        all
     }
 
     #[test]

@@ -21,6 +21,15 @@ macro_rules! opaque_id {
                 Self(id.into())
             }
 
+            /// A fresh random id: 128 bits from the OS CSPRNG as 22 URL-safe
+            /// characters.
+            ///
+            /// # Errors
+            /// [`AuthError::Internal`] if the OS random source fails.
+            pub fn generate() -> Result<Self, AuthError> {
+                random_token::<16>().map(Self)
+            }
+
             /// The id as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -84,24 +93,8 @@ opaque_id! {
 opaque_id! {
     /// The id of a session: the `sid` claim of access tokens.
     ///
-    /// The auth service generates it ([`SessionId::generate`]): 128 random
-    /// bits, URL-safe base64, 22 characters.
+    /// The auth service generates it with [`SessionId::generate`].
     SessionId
-}
-
-impl UserId {
-    /// A fresh random id (128 bits from the OS CSPRNG, 22 URL-safe
-    /// characters), for stores that do not have their own id scheme.
-    pub fn generate() -> Result<Self, AuthError> {
-        random_token::<16>().map(Self)
-    }
-}
-
-impl SessionId {
-    /// A fresh random session id (128 bits from the OS CSPRNG).
-    pub fn generate() -> Result<Self, AuthError> {
-        random_token::<16>().map(Self)
-    }
 }
 
 /// `N` bytes from the OS CSPRNG, as unpadded URL-safe base64.

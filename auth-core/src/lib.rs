@@ -19,18 +19,24 @@
 //!
 //! ```
 //! use auth_core::{
-//!     AuthError, AuthService, JwtCodec, MemoryStore, Password, SignInRequest, SignUpRequest,
+//!     AuthError, AuthService, JwtCodec, ManualClock, MemoryStore, Password, SignInRequest,
+//!     SignUpRequest,
 //! };
+//! use time::{Duration, OffsetDateTime};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), AuthError> {
 //! let store = MemoryStore::new();
+//! // A clock we can move, to show expiry-related behaviour; the default is
+//! // the system clock.
+//! let clock = ManualClock::new(OffsetDateTime::now_utc());
 //! let auth = AuthService::builder(store.clone(), store)
 //!     .token_codec(JwtCodec::hs256(
 //!         b"load me from the environment, 32+ bytes",
 //!         "https://api.example.com",
 //!         "todo-app",
 //!     )?)
+//!     .clock(clock.clone())
 //!     .build()?;
 //!
 //! // Sign up: a user, a session, an access token and a refresh token.
@@ -65,7 +71,13 @@
 //! // Refresh rotates the refresh token; the old one is used up.
 //! let refreshed = auth.refresh(session.refresh_token.expose_secret()).await?;
 //! assert_ne!(refreshed.refresh_token, session.refresh_token);
-//! // Presenting the old one again revokes the whole session.
+//! // Presenting the old one again a moment later is refused; the session
+//! // lives on (that is what a concurrent refresh from a second tab does).
+//! let racing = auth.refresh(session.refresh_token.expose_secret()).await;
+//! assert!(matches!(racing, Err(AuthError::InvalidRefreshToken)));
+//! // Past the 10 s grace period it counts as reuse of a copied token, and
+//! // the whole session is revoked.
+//! clock.advance(Duration::seconds(11));
 //! let replay = auth.refresh(session.refresh_token.expose_secret()).await;
 //! assert!(matches!(replay, Err(AuthError::RefreshTokenReused)));
 //! let after = auth.authenticate(refreshed.access_token.expose_secret()).await;
@@ -84,7 +96,10 @@
 //! [`AuthError`] is the single error table: each variant has a stable
 //! [`code`](AuthError::code), an HTTP [`status`](AuthError::status) and,
 //! for 401s, the `WWW-Authenticate` value; [`problem::Problem`] renders it as
-//! RFC 9457 problem details. Framework adapters add nothing to the table.
+//! RFC 9457 problem details. Framework adapters add no auth errors of their
+//! own; their HTTP-level ones (400, 404, 405, 413, 415) come from the
+//! constructors on [`problem::Problem`], with the codes in
+//! [`problem::codes`], so every adapter answers alike.
 //!
 //! # Security defaults
 //!
@@ -94,7 +109,9 @@
 //!   error in about the same time.
 //! * HS256 secrets of at least 32 bytes; the algorithm is pinned per key.
 //! * Refresh tokens: 256 bits from the OS CSPRNG, stored as SHA-256 only,
-//!   single use, reuse revokes the session, 30-day absolute lifetime.
+//!   single use, 30-day absolute lifetime. A replay more than 10 s after
+//!   rotation revokes the session; within those 10 s it is taken for a
+//!   concurrent refresh and only refused.
 //! * Passwords, hashes, tokens and keys are redacted in `Debug`; passwords
 //!   and refresh tokens are zeroed on drop.
 //!
@@ -105,8 +122,8 @@
 //! [`Argon2Hasher`] moves it to tokio's blocking pool (`spawn_blocking`) and
 //! bounds how many run at once with a tokio semaphore. Only tokio's `rt` and
 //! `sync` features are used, no I/O; both framework adapters run on tokio
-//! anyway. Outside a tokio runtime, hashing runs inline rather than
-//! panicking.
+//! anyway. Outside a tokio runtime, each hash gets a thread of its own, so
+//! it neither panics nor blocks another executor.
 //!
 //! # Features
 //!
@@ -151,7 +168,8 @@ pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 pub use service::{
     AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
-    DEFAULT_MAX_NAME_CHARS, DEFAULT_SESSION_TTL, Principal,
+    DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
+    MAX_REUSE_GRACE_PERIOD, MAX_SESSION_TTL, Principal,
 };
 pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
 pub use store::{SessionStore, UserStore};

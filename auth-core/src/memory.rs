@@ -1,7 +1,7 @@
 //! Thread-safe in-memory stores, for tests, docs and prototypes.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fmt,
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -42,7 +42,8 @@ struct State {
     user_by_email: HashMap<Email, UserId>,
     sessions: HashMap<SessionId, Session>,
     session_by_current_hash: HashMap<RefreshTokenHash, SessionId>,
-    session_by_rotated_hash: HashMap<RefreshTokenHash, SessionId>,
+    /// Rotated-away hashes: the session they belonged to and when.
+    session_by_rotated_hash: HashMap<RefreshTokenHash, (SessionId, OffsetDateTime)>,
 }
 
 impl MemoryStore {
@@ -160,15 +161,23 @@ impl SessionStore for MemoryStore {
         hash: &RefreshTokenHash,
     ) -> Result<Option<RefreshTokenMatch>, AuthError> {
         let state = self.lock();
-        let session = |id: &SessionId| state.sessions.get(id).cloned();
-        if let Some(found) = state.session_by_current_hash.get(hash).and_then(session) {
-            return Ok(Some(RefreshTokenMatch::Current(found)));
+        if let Some(session) = state
+            .session_by_current_hash
+            .get(hash)
+            .and_then(|id| state.sessions.get(id))
+        {
+            return Ok(Some(RefreshTokenMatch::Current(session.clone())));
         }
         Ok(state
             .session_by_rotated_hash
             .get(hash)
-            .and_then(session)
-            .map(RefreshTokenMatch::Rotated))
+            .and_then(|(id, rotated_at)| {
+                let session = state.sessions.get(id)?.clone();
+                Some(RefreshTokenMatch::Rotated {
+                    session,
+                    rotated_at: *rotated_at,
+                })
+            }))
     }
 
     async fn rotate_refresh_token(
@@ -188,7 +197,9 @@ impl SessionStore for MemoryStore {
         session.refresh_token_hash = *next;
         state.session_by_current_hash.remove(current);
         state.session_by_current_hash.insert(*next, id.clone());
-        state.session_by_rotated_hash.insert(*current, id.clone());
+        state
+            .session_by_rotated_hash
+            .insert(*current, (id.clone(), now));
         Ok(true)
     }
 
@@ -207,7 +218,7 @@ impl SessionStore for MemoryStore {
         let mut state = self.lock();
         let mut revoked = 0;
         for session in state.sessions.values_mut() {
-            if session.user_id == *user_id && session.revoked_at.is_none() {
+            if session.user_id == *user_id && session.is_active_at(now) {
                 session.revoked_at = Some(now);
                 revoked += 1;
             }
@@ -225,5 +236,30 @@ impl SessionStore for MemoryStore {
             .sessions
             .get(id)
             .is_some_and(|session| session.is_active_at(now)))
+    }
+
+    async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError> {
+        let mut state = self.lock();
+        let ended = |session: &Session| {
+            session.expires_at < ended_before
+                || session.revoked_at.is_some_and(|at| at < ended_before)
+        };
+        let doomed: HashSet<SessionId> = state
+            .sessions
+            .values()
+            .filter(|session| ended(session))
+            .map(|session| session.id.clone())
+            .collect();
+        for id in &doomed {
+            if let Some(session) = state.sessions.remove(id) {
+                state
+                    .session_by_current_hash
+                    .remove(&session.refresh_token_hash);
+            }
+        }
+        state
+            .session_by_rotated_hash
+            .retain(|_, (id, _)| !doomed.contains(id));
+        Ok(doomed.len() as u64)
     }
 }

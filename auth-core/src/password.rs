@@ -38,6 +38,13 @@ impl Password {
     pub fn char_count(&self) -> usize {
         self.0.chars().count()
     }
+
+    /// Whether it has more than `max` characters; cheap even for a
+    /// megabyte of input, since the byte length is looked at first.
+    pub(crate) fn exceeds_chars(&self, max: usize) -> bool {
+        // A char is at most 4 bytes: more bytes than that cannot fit.
+        self.0.len() > max.saturating_mul(4) || self.char_count() > max
+    }
 }
 
 impl fmt::Debug for Password {
@@ -196,12 +203,10 @@ impl PasswordPolicy {
         }
     }
 
-    /// Whether the password is too long to ever be hashed, checked cheaply
-    /// before any hashing (byte length first, so a megabyte is not counted).
+    /// Whether the password is longer than the policy allows, checked
+    /// before any hashing.
     pub(crate) fn is_overlong(&self, password: &Password) -> bool {
-        // A char is at most 4 bytes: more bytes than that cannot fit.
-        password.expose_secret().len() > self.max_chars * 4
-            || password.char_count() > self.max_chars
+        password.exceeds_chars(self.max_chars)
     }
 }
 

@@ -7,10 +7,30 @@ use crate::AuthError;
 /// The media type of a [`Problem`] body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The stable codes of errors that belong to the HTTP layer rather than to
+/// [`AuthError`]. Every adapter uses these (through the constructors on
+/// [`Problem`]), so a client sees the same code from any framework.
+pub mod codes {
+    /// 400: the body is not valid JSON, or a field is missing or mistyped.
+    pub const MALFORMED_BODY: &str = "malformed_body";
+    /// 404: no such route, or no such resource for this user.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 405: the path exists but not with this method.
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// 413: the body is larger than the limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// 415: the body is not `application/json`.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    /// 422: a value breaks an application rule (not an auth rule).
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+}
+
 /// An RFC 9457 `application/problem+json` body with a stable `code`.
 ///
-/// Framework adapters render every error, including their own 400/404/405/
-/// 413/415, as one of these, so clients see one shape.
+/// Framework adapters render every error as one of these: [`AuthError`]s
+/// through `From<&AuthError>` (5xx with a generic `detail`, so no internals
+/// leak), and their own HTTP-level errors through the constructors below,
+/// with the codes in [`codes`].
 ///
 /// ```
 /// use auth_core::{AuthError, problem::Problem};
@@ -49,9 +69,61 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// 400 `malformed_body`.
+    pub fn malformed_body(detail: impl Into<String>) -> Self {
+        Self::new(400, codes::MALFORMED_BODY, detail)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, codes::NOT_FOUND, detail)
+    }
+
+    /// 405 `method_not_allowed` (send an `Allow` header with it).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            codes::METHOD_NOT_ALLOWED,
+            "this method is not allowed on this path",
+        )
+    }
+
+    /// 413 `payload_too_large`, naming the limit.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            413,
+            codes::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit_bytes} bytes"),
+        )
+    }
+
+    /// 415 `unsupported_media_type`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            415,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be application/json",
+        )
+    }
+
+    /// 422 `validation_failed`, for an application's own value rules.
+    pub fn validation_failed(detail: impl Into<String>) -> Self {
+        Self::new(422, codes::VALIDATION_FAILED, detail)
+    }
+}
+
 impl From<&AuthError> for Problem {
     fn from(err: &AuthError) -> Self {
-        Self::new(err.status(), err.code(), err.to_string())
+        let status = err.status();
+        // A 5xx says only that something failed: configuration text and
+        // backend errors are for logs, never for clients.
+        let detail = match status {
+            503 => "the service is temporarily unavailable".to_owned(),
+            500.. => "internal error".to_owned(),
+            _ => err.to_string(),
+        };
+        Self::new(status, err.code(), detail)
     }
 }
 
@@ -86,6 +158,30 @@ mod tests {
         assert_eq!(problem.detail, "internal error");
         let json = serde_json::to_string(&problem).unwrap();
         assert!(!json.contains("password_hash"), "{json}");
+    }
+
+    #[test]
+    fn configuration_details_never_reach_clients() {
+        let problem = Problem::from(&AuthError::InvalidConfig(
+            "the HS256 secret has 20 bytes".into(),
+        ));
+        assert_eq!(
+            (problem.status, problem.detail.as_str()),
+            (500, "internal error")
+        );
+        let problem = Problem::from(&AuthError::unavailable("db at 10.0.0.5 refused"));
+        assert_eq!(problem.status, 503);
+        assert!(!problem.detail.contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn http_level_problems_use_the_shared_codes() {
+        assert_eq!(Problem::malformed_body("x").code, "malformed_body");
+        assert_eq!(Problem::not_found("x").status, 404);
+        assert_eq!(Problem::method_not_allowed().title, "Method Not Allowed");
+        assert!(Problem::payload_too_large(65_536).detail.contains("65536"));
+        assert_eq!(Problem::unsupported_media_type().status, 415);
+        assert_eq!(Problem::validation_failed("title too long").status, 422);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The auth service: sign-up, sign-in, refresh, sign-out, authenticate.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration as StdDuration};
 
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -14,11 +14,22 @@ use crate::{
 };
 
 /// The default access-token lifetime: 15 minutes.
-pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
+pub const DEFAULT_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(15 * 60);
 /// The default absolute session (refresh-token) lifetime: 30 days.
-pub const DEFAULT_SESSION_TTL: Duration = Duration::days(30);
+pub const DEFAULT_SESSION_TTL: StdDuration = StdDuration::from_secs(30 * DAY_SECS);
 /// The default maximum display-name length, in characters.
 pub const DEFAULT_MAX_NAME_CHARS: usize = 100;
+/// The default refresh-token reuse grace period: 10 seconds.
+pub const DEFAULT_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(10);
+/// The longest access-token lifetime the builder accepts: one day.
+pub const MAX_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(DAY_SECS);
+/// The longest session lifetime the builder accepts: 400 days.
+pub const MAX_SESSION_TTL: StdDuration = StdDuration::from_secs(400 * DAY_SECS);
+/// The longest reuse grace period the builder accepts: one minute.
+pub const MAX_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(60);
+
+const DAY_SECS: u64 = 24 * 3600;
+const ONE_SECOND: StdDuration = StdDuration::from_secs(1);
 
 /// Adds application-defined claims to every access token of a user (a role,
 /// a tenant, …). Registered claim names (`sub`, `exp`, …) are ignored.
@@ -71,12 +82,23 @@ struct Inner {
     password_policy: PasswordPolicy,
     access_token_ttl: Duration,
     session_ttl: Duration,
+    reuse_grace_period: Duration,
     max_name_chars: usize,
     check_sessions: bool,
     /// A hash to verify against when the email is unknown, so that sign-in
     /// takes about as long as with a wrong password. Made on first use with
     /// the real hasher, so its cost matches.
     dummy_hash: OnceCell<PasswordHash>,
+}
+
+impl Inner {
+    /// The clock's time, cut to whole microseconds: what PostgreSQL keeps, so
+    /// that what a store hands back equals what the service stored.
+    fn now(&self) -> OffsetDateTime {
+        let now = self.clock.now();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
+    }
 }
 
 /// Sign-up, sign-in, refresh, sign-out and per-request authentication,
@@ -148,7 +170,7 @@ impl AuthService {
                 email,
                 name,
                 password_hash,
-                created_at: inner.clock.now(),
+                created_at: inner.now(),
             })
             .await?;
         self.open_session(user).await
@@ -198,24 +220,32 @@ impl AuthService {
     ///
     /// # Errors
     /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or another
-    ///   refresh with the same token won a race a moment ago (the session
-    ///   stays valid for the winner).
-    /// * [`AuthError::RefreshTokenReused`]: the token was already rotated
-    ///   away; the whole session is revoked, since a copy may be in other
-    ///   hands.
+    ///   refresh with the same token won a race (it rotated the token less
+    ///   than the reuse grace period ago, default 10 s). The session stays
+    ///   valid for the winner: two browser tabs refreshing at once must not
+    ///   sign the user out.
+    /// * [`AuthError::RefreshTokenReused`]: the token was rotated away
+    ///   longer ago than the grace period; the whole session is revoked,
+    ///   since a copy may be in other hands.
     /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidRefreshToken)?;
         let presented_hash = presented.hash();
-        let now = inner.clock.now();
+        let now = inner.now();
         let session = match inner
             .sessions
             .find_session_by_refresh_token(&presented_hash)
             .await?
         {
             None => return Err(AuthError::InvalidRefreshToken),
-            Some(RefreshTokenMatch::Rotated(session)) => {
+            Some(RefreshTokenMatch::Rotated {
+                session,
+                rotated_at,
+            }) => {
+                if now - rotated_at < inner.reuse_grace_period {
+                    return Err(AuthError::InvalidRefreshToken);
+                }
                 inner.sessions.revoke_session(&session.id, now).await?;
                 return Err(AuthError::RefreshTokenReused);
             }
@@ -246,17 +276,17 @@ impl AuthService {
     /// still-unexpired access tokens stop working (the latter only while
     /// session checks are on, the default).
     pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
-        let now = self.inner.clock.now();
+        let now = self.inner.now();
         self.inner
             .sessions
             .revoke_session(principal.session_id(), now)
             .await
     }
 
-    /// Revokes every session of a user ("sign out everywhere"); returns how
-    /// many were active.
+    /// Revokes every active session of a user ("sign out everywhere");
+    /// returns how many there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
-        let now = self.inner.clock.now();
+        let now = self.inner.now();
         self.inner.sessions.revoke_user_sessions(user_id, now).await
     }
 
@@ -271,7 +301,7 @@ impl AuthService {
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let principal = self.authenticate_stateless(access_token)?;
         if self.inner.check_sessions {
-            let now = self.inner.clock.now();
+            let now = self.inner.now();
             let active = self
                 .inner
                 .sessions
@@ -291,11 +321,24 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`].
     pub fn authenticate_stateless(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let claims = self
-            .inner
-            .tokens
-            .verify(access_token, self.inner.clock.now())?;
+        let claims = self.inner.tokens.verify(access_token, self.inner.now())?;
         Ok(Principal { claims })
+    }
+
+    /// Deletes sessions that expired or were revoked more than `older_than`
+    /// ago (with their rotated refresh-token hashes); returns how many.
+    /// Run it on a timer (say daily, with `older_than` of a few days) to keep
+    /// the session store small. Active sessions are never deleted.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if `older_than` is too large to subtract
+    /// from now; otherwise the store's errors.
+    pub async fn delete_ended_sessions(&self, older_than: StdDuration) -> Result<u64, AuthError> {
+        let cutoff = Duration::try_from(older_than)
+            .ok()
+            .and_then(|age| self.inner.now().checked_sub(age))
+            .ok_or_else(|| AuthError::InvalidConfig("older_than is out of range".into()))?;
+        self.inner.sessions.delete_ended_sessions(cutoff).await
     }
 
     /// The principal's user, fresh from the store.
@@ -313,7 +356,7 @@ impl AuthService {
     async fn open_session(&self, user: User) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         let refresh_token = RefreshToken::generate()?;
-        let now = inner.clock.now();
+        let now = inner.now();
         let session = inner
             .sessions
             .create_session(NewSession {
@@ -321,7 +364,9 @@ impl AuthService {
                 user_id: user.id.clone(),
                 refresh_token_hash: refresh_token.hash(),
                 created_at: now,
-                expires_at: now + inner.session_ttl,
+                expires_at: now
+                    .checked_add(inner.session_ttl)
+                    .ok_or_else(|| AuthError::internal("session expiry out of range"))?,
             })
             .await?;
         self.respond(user, &session.id, session.expires_at, refresh_token, now)
@@ -338,7 +383,9 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
-        let expires_at = (now + inner.access_token_ttl).min(session_expires_at);
+        let expires_at = now
+            .checked_add(inner.access_token_ttl)
+            .map_or(session_expires_at, |exp| exp.min(session_expires_at));
         let claims = AccessClaims {
             sub: user.id.clone(),
             sid: session_id.clone(),
@@ -382,13 +429,13 @@ impl AuthService {
             Ok(hash) => {
                 inner
                     .users
-                    .update_password_hash(user_id, &hash, inner.clock.now())
+                    .update_password_hash(user_id, &hash, inner.now())
                     .await
             }
             Err(e) => Err(e),
         };
         if let Err(error) = upgraded {
-            tracing::warn!(%user_id, %error, "could not upgrade a password hash");
+            tracing::warn!(%user_id, ?error, "could not upgrade a password hash");
         }
     }
 }
@@ -399,10 +446,23 @@ fn normalise_name(name: Option<String>, max_chars: usize) -> Result<Option<Strin
     if name.is_empty() {
         return Ok(None);
     }
-    if name.chars().count() > max_chars || name.chars().any(char::is_control) {
+    if name.chars().count() > max_chars || name.chars().any(is_hidden_or_control) {
         return Err(AuthError::InvalidName { max: max_chars });
     }
     Ok(Some(name.to_owned()))
+}
+
+/// Control characters, and the invisible ones that make one name look like
+/// another or reorder text on screen (zero-width and bidirectional controls).
+fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'   // zero-width space, joiners, LRM, RLM
+            | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // bidirectional isolates
+            | '\u{FEFF}'               // zero-width no-break space
+        )
 }
 
 /// Builds an [`AuthService`]; [`build`](Self::build) checks the configuration.
@@ -417,8 +477,9 @@ pub struct AuthServiceBuilder {
     clock: Arc<dyn Clock>,
     custom_claims: Option<Arc<dyn CustomClaims>>,
     password_policy: PasswordPolicy,
-    access_token_ttl: Duration,
-    session_ttl: Duration,
+    access_token_ttl: StdDuration,
+    session_ttl: StdDuration,
+    reuse_grace_period: StdDuration,
     max_name_chars: usize,
     check_sessions: bool,
 }
@@ -428,10 +489,28 @@ impl fmt::Debug for AuthServiceBuilder {
         f.debug_struct("AuthServiceBuilder")
             .field("access_token_ttl", &self.access_token_ttl)
             .field("session_ttl", &self.session_ttl)
+            .field("reuse_grace_period", &self.reuse_grace_period)
             .field("password_policy", &self.password_policy)
             .field("check_sessions", &self.check_sessions)
             .finish_non_exhaustive()
     }
+}
+
+/// Checks that a configured duration lies in `min..=max` and converts it.
+fn bounded(
+    what: &str,
+    value: StdDuration,
+    min: StdDuration,
+    max: StdDuration,
+) -> Result<Duration, AuthError> {
+    if (min..=max).contains(&value)
+        && let Ok(value) = Duration::try_from(value)
+    {
+        return Ok(value);
+    }
+    Err(AuthError::InvalidConfig(format!(
+        "{what} is {value:?}; it must be between {min:?} and {max:?}"
+    )))
 }
 
 impl AuthServiceBuilder {
@@ -446,6 +525,7 @@ impl AuthServiceBuilder {
             password_policy: PasswordPolicy::default(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             session_ttl: DEFAULT_SESSION_TTL,
+            reuse_grace_period: DEFAULT_REUSE_GRACE_PERIOD,
             max_name_chars: DEFAULT_MAX_NAME_CHARS,
             check_sessions: true,
         }
@@ -476,16 +556,26 @@ impl AuthServiceBuilder {
         self
     }
 
-    /// Access-token lifetime (default 15 minutes; must be positive).
-    pub fn access_token_ttl(mut self, ttl: std::time::Duration) -> Self {
-        self.access_token_ttl = Duration::try_from(ttl).unwrap_or(Duration::ZERO);
+    /// Access-token lifetime (default 15 minutes; 1 s to 1 day).
+    pub fn access_token_ttl(mut self, ttl: StdDuration) -> Self {
+        self.access_token_ttl = ttl;
         self
     }
 
     /// Absolute session lifetime, the longest a chain of refresh tokens
-    /// lasts (default 30 days; must be positive).
-    pub fn session_ttl(mut self, ttl: std::time::Duration) -> Self {
-        self.session_ttl = Duration::try_from(ttl).unwrap_or(Duration::ZERO);
+    /// lasts (default 30 days; 1 s to 400 days).
+    pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// How long after a refresh token was rotated a replay of it is taken
+    /// for the loser of a race between concurrent refreshes (answered with
+    /// [`AuthError::InvalidRefreshToken`], session kept) rather than for
+    /// reuse of a copied token (session revoked). Default 10 s, at most
+    /// 60 s; zero makes every replay revoke the session.
+    pub fn reuse_grace_period(mut self, period: StdDuration) -> Self {
+        self.reuse_grace_period = period;
         self
     }
 
@@ -528,21 +618,37 @@ impl AuthServiceBuilder {
     ///
     /// # Errors
     /// [`AuthError::InvalidConfig`] if no token codec was given, a lifetime
-    /// is not positive, the access token outlives the session, or the name
-    /// limit is 0. (Secret length, issuer and audience are checked when the
-    /// [`JwtCodec`](crate::JwtCodec) is built.)
+    /// or the grace period is out of its range, the access token outlives
+    /// the session, or the name limit is 0. (Secret length, issuer and
+    /// audience are checked when the [`JwtCodec`](crate::JwtCodec) is built.)
+    ///
+    /// Called inside a tokio runtime, `build` also starts computing, in the
+    /// background, the dummy hash that sign-in verifies for unknown emails,
+    /// so that even the first such sign-in takes no longer than a real one.
     pub fn build(self) -> Result<AuthService, AuthError> {
         let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
         let Some(tokens) = self.tokens else {
             return invalid("a token codec is required (for example JwtCodec::hs256)");
         };
-        if self.access_token_ttl <= Duration::ZERO {
-            return invalid("the access-token lifetime must be positive");
-        }
-        if self.session_ttl <= Duration::ZERO {
-            return invalid("the session lifetime must be positive");
-        }
-        if self.access_token_ttl > self.session_ttl {
+        let access_token_ttl = bounded(
+            "the access-token lifetime",
+            self.access_token_ttl,
+            ONE_SECOND,
+            MAX_ACCESS_TOKEN_TTL,
+        )?;
+        let session_ttl = bounded(
+            "the session lifetime",
+            self.session_ttl,
+            ONE_SECOND,
+            MAX_SESSION_TTL,
+        )?;
+        let reuse_grace_period = bounded(
+            "the reuse grace period",
+            self.reuse_grace_period,
+            StdDuration::ZERO,
+            MAX_REUSE_GRACE_PERIOD,
+        )?;
+        if access_token_ttl > session_ttl {
             return invalid("the access-token lifetime must not exceed the session lifetime");
         }
         if self.max_name_chars == 0 {
@@ -551,7 +657,7 @@ impl AuthServiceBuilder {
         if tokens.issuer().is_empty() || tokens.audience().is_empty() {
             return invalid("the token issuer and audience must not be empty");
         }
-        Ok(AuthService {
+        let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
                 sessions: self.sessions,
@@ -562,13 +668,20 @@ impl AuthServiceBuilder {
                 clock: self.clock,
                 custom_claims: self.custom_claims,
                 password_policy: self.password_policy,
-                access_token_ttl: self.access_token_ttl,
-                session_ttl: self.session_ttl,
+                access_token_ttl,
+                session_ttl,
+                reuse_grace_period,
                 max_name_chars: self.max_name_chars,
                 check_sessions: self.check_sessions,
                 dummy_hash: OnceCell::new(),
             }),
-        })
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let warming = service.clone();
+            // A failure here is not fatal: sign-in retries on first use.
+            runtime.spawn(async move { warming.dummy_hash().await.map(|_| ()) });
+        }
+        Ok(service)
     }
 }
 
@@ -590,5 +703,7 @@ mod tests {
         );
         assert!(normalise_name(Some("Adaaaa".into()), 5).is_err());
         assert!(normalise_name(Some("A\u{0}da".into()), 5).is_err());
+        assert!(normalise_name(Some("Ada\u{202E}".into()), 5).is_err());
+        assert!(normalise_name(Some("A\u{200B}da".into()), 5).is_err());
     }
 }

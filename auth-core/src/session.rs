@@ -62,9 +62,15 @@ pub struct NewSession {
 pub enum RefreshTokenMatch {
     /// The hash is the session's current refresh token.
     Current(Session),
-    /// The hash belonged to the session but was already rotated: presenting
-    /// it again means the token was copied.
-    Rotated(Session),
+    /// The hash belonged to the session but was already rotated away at
+    /// `rotated_at`: presented again, the token was copied, or a concurrent
+    /// refresh lost a race a moment ago.
+    Rotated {
+        /// The session the hash belonged to.
+        session: Session,
+        /// When the hash was rotated away.
+        rotated_at: OffsetDateTime,
+    },
 }
 
 /// An opaque refresh token: 256 bits from the OS CSPRNG as 43 base64url
@@ -152,7 +158,7 @@ impl RefreshTokenHash {
 
     /// Parses the output of [`to_hex`](Self::to_hex).
     pub fn from_hex(hex: &str) -> Option<Self> {
-        if hex.len() != 64 || !hex.is_ascii() {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut bytes = [0u8; 32];
@@ -220,6 +226,7 @@ mod tests {
         assert_eq!(RefreshTokenHash::from_hex(&hash.to_hex()), Some(hash));
         assert_eq!(RefreshTokenHash::from_hex("zz"), None);
         assert_eq!(RefreshTokenHash::from_hex(&"g".repeat(64)), None);
+        assert_eq!(RefreshTokenHash::from_hex(&"+f".repeat(32)), None);
         assert_eq!(RefreshTokenHash::from_bytes(*hash.as_bytes()), hash);
     }
 

@@ -70,7 +70,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// `next`, only if `current` is still the session's hash and the session
     /// is neither revoked nor expired at `now` (compare-and-swap: of two
     /// concurrent rotations with one hash, exactly one returns `true`).
-    /// `current` is then remembered as rotated.
+    /// `current` is then remembered as rotated at `now`.
     async fn rotate_refresh_token(
         &self,
         id: &SessionId,
@@ -83,7 +83,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// unknown session is not an error.
     async fn revoke_session(&self, id: &SessionId, now: OffsetDateTime) -> Result<(), AuthError>;
 
-    /// Revokes every active session of a user; returns how many were revoked.
+    /// Revokes every session of a user that is active at `now`; returns how
+    /// many that were.
     async fn revoke_user_sessions(
         &self,
         user_id: &UserId,
@@ -94,9 +95,20 @@ pub trait SessionStore: Send + Sync + 'static {
     /// `now`. This is the per-request check behind
     /// [`AuthService::authenticate`](crate::AuthService::authenticate): make
     /// it a primary-key lookup.
+    ///
+    /// A plain `bool` is enough: access tokens never outlive their session,
+    /// so a token of an expired session is refused as expired before this
+    /// check runs.
     async fn is_session_active(
         &self,
         id: &SessionId,
         now: OffsetDateTime,
     ) -> Result<bool, AuthError>;
+
+    /// Deletes every session that expired or was revoked before
+    /// `ended_before`, with its rotated hashes; returns how many sessions were
+    /// deleted. With `ended_before` not in the future, no active session is
+    /// deleted. See
+    /// [`AuthService::delete_ended_sessions`](crate::AuthService::delete_ended_sessions).
+    async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError>;
 }

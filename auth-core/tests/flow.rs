@@ -15,7 +15,9 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_whole_flow() {
-    let (auth, _) = service();
+    let store = MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
 
     // Sign-up.
     let signed_up = auth
@@ -58,7 +60,9 @@ async fn the_whole_flow() {
         .unwrap();
     assert_eq!(refreshed_principal.session_id(), principal.session_id());
 
-    // Reuse of the old refresh token revokes the whole session.
+    // Reuse of the old refresh token (past the grace period for racing
+    // refreshes) revokes the whole session.
+    clock.advance(time::Duration::seconds(11));
     let reuse = auth.refresh(session.refresh_token.expose_secret()).await;
     assert!(
         matches!(reuse, Err(AuthError::RefreshTokenReused)),
@@ -136,15 +140,12 @@ async fn sign_up_validates_before_hashing() {
         ),
     ];
     for (email, password, name, code) in cases {
-        let err = attempt(email, password, name).await.unwrap_err();
+        let err = attempt(email, password.clone(), name).await.unwrap_err();
         assert_eq!(err.code(), code);
         assert_eq!(err.status(), 422);
+        assert!(!hasher.has_hashed(&password), "{code}: hashed bad input");
     }
-    assert_eq!(
-        hasher.counts(),
-        (0, 0),
-        "nothing may be hashed for bad input"
-    );
+    assert_eq!(hasher.counts().1, 0, "nothing may be verified either");
 
     // The boundaries themselves are accepted.
     attempt("eight@example.com", "🦀".repeat(8), None)
@@ -182,7 +183,7 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() {
         .build()
         .unwrap();
     sign_up(&auth, "ada@example.com").await;
-    let (hashes_before, verifies_before) = hasher.counts();
+    let verifies_before = hasher.counts().1;
 
     let wrong_password = auth
         .sign_in(sign_in_request("ada@example.com", "not the password"))
@@ -197,15 +198,15 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() {
     assert_eq!(wrong_password.to_string(), unknown_email.to_string());
     assert_eq!(wrong_password.code(), unknown_email.code());
 
-    // Both paths verified exactly one hash (the unknown email a dummy one,
-    // made once on first use), which is what makes their timing alike.
-    let (hashes, verifies) = hasher.counts();
+    // Both paths verified exactly one hash (the unknown email a dummy one),
+    // which is what makes their timing alike.
+    let verifies = hasher.counts().1;
     assert_eq!(verifies - verifies_before, 2);
-    assert_eq!(hashes - hashes_before, 1, "the dummy hash is made once");
     auth.sign_in(sign_in_request("other@example.com", PASSWORD))
         .await
         .unwrap_err();
-    assert_eq!(hasher.counts(), (hashes, verifies + 1), "and then reused");
+    // Two hashes in all: the sign-up's, and one dummy made once and reused.
+    assert_eq!(hasher.counts(), (2, verifies + 1));
 }
 
 #[tokio::test]
@@ -312,7 +313,7 @@ async fn sessions_have_an_absolute_lifetime() {
             .await
             .unwrap();
     }
-    // The last access token is cut to the session's end (15 min left, not 15 + leeway).
+    // The last access token is cut to the session's end: 10 minutes left.
     clock.advance(time::Duration::minutes(5));
     let last = auth
         .refresh(session.refresh_token.expose_secret())
@@ -337,7 +338,9 @@ async fn sessions_have_an_absolute_lifetime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_with_one_token_have_one_winner() {
-    let (auth, _) = service();
+    let store = MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
     let session = sign_up(&auth, "race@example.com").await;
     let token = session.refresh_token.expose_secret().to_owned();
     let racers: Vec<_> = (0..20)
@@ -350,14 +353,153 @@ async fn concurrent_refreshes_with_one_token_have_one_winner() {
     for racer in racers {
         match racer.await.unwrap() {
             Ok(response) => winners.push(response),
-            // A loser either lost the compare-and-swap or came after the
-            // winner had rotated (then it is a replay, and the session is
-            // revoked: that is the reuse detection working).
-            Err(AuthError::InvalidRefreshToken | AuthError::RefreshTokenReused) => {}
-            Err(other) => panic!("unexpected error: {other:?}"),
+            // Lost the compare-and-swap, or came just after the winner
+            // rotated (within the grace period): refused, session kept.
+            Err(AuthError::InvalidRefreshToken) => {}
+            Err(other) => panic!("a losing refresh must not revoke: {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one concurrent refresh may win");
+
+    // The winner is still signed in, and can refresh again.
+    let winner = winners.pop().unwrap();
+    auth.authenticate(winner.access_token.expose_secret())
+        .await
+        .unwrap();
+    let next = auth
+        .refresh(winner.refresh_token.expose_secret())
+        .await
+        .unwrap();
+
+    // Past the grace period, the same replay is reuse: session revoked.
+    clock.advance(time::Duration::seconds(11));
+    let replay = auth.refresh(&token).await.unwrap_err();
+    assert!(
+        matches!(replay, AuthError::RefreshTokenReused),
+        "{replay:?}"
+    );
+    let after = auth.authenticate(next.access_token.expose_secret()).await;
+    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
+}
+
+#[tokio::test]
+async fn the_reuse_grace_period_is_configurable() {
+    let store = MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store)
+        .clock(clock.clone())
+        .reuse_grace_period(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let first = sign_up(&auth, "grace@example.com").await;
+    let second = auth
+        .refresh(first.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    clock.advance(time::Duration::seconds(2));
+    let within = auth.refresh(first.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(within, Err(AuthError::InvalidRefreshToken)),
+        "{within:?}"
+    );
+    auth.authenticate(second.access_token.expose_secret())
+        .await
+        .unwrap();
+    clock.advance(time::Duration::seconds(1));
+    let beyond = auth.refresh(first.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(beyond, Err(AuthError::RefreshTokenReused)),
+        "{beyond:?}"
+    );
+
+    // Zero: strict, every replay revokes at once.
+    let strict = builder(&store)
+        .clock(clock.clone())
+        .reuse_grace_period(Duration::ZERO)
+        .build()
+        .unwrap();
+    let first = sign_up(&strict, "strict@example.com").await;
+    let second = strict
+        .refresh(first.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let replay = strict.refresh(first.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(replay, Err(AuthError::RefreshTokenReused)),
+        "{replay:?}"
+    );
+    let after = strict
+        .authenticate(second.access_token.expose_secret())
+        .await;
+    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
+}
+
+#[tokio::test]
+async fn sessions_last_thirty_days_by_default() {
+    let store = MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
+    let session = sign_up(&auth, "thirty@example.com").await;
+    clock.advance(time::Duration::days(30) - time::Duration::seconds(1));
+    let last = auth
+        .refresh(session.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(
+        last.expires_in, 1,
+        "the access token is cut to the session's end"
+    );
+    clock.advance(time::Duration::seconds(1));
+    let over = auth.refresh(last.refresh_token.expose_secret()).await;
+    assert!(matches!(over, Err(AuthError::SessionExpired)), "{over:?}");
+}
+
+#[tokio::test]
+async fn ended_sessions_can_be_deleted() {
+    let store = MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
+    let gone = sign_up(&auth, "gone@example.com").await;
+    let kept = sign_up(&auth, "kept@example.com").await;
+    let principal = auth
+        .authenticate(gone.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.sign_out(&principal).await.unwrap();
+
+    let week = Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(
+        auth.delete_ended_sessions(week).await.unwrap(),
+        0,
+        "too recent"
+    );
+    clock.advance(time::Duration::days(8));
+    assert_eq!(auth.delete_ended_sessions(week).await.unwrap(), 1);
+    let refresh = auth.refresh(gone.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(refresh, Err(AuthError::InvalidRefreshToken)),
+        "{refresh:?}"
+    );
+    auth.refresh(kept.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    assert!(auth.delete_ended_sessions(Duration::MAX).await.is_err());
+}
+
+#[tokio::test]
+async fn stored_timestamps_have_microsecond_precision() {
+    // The system clock has nanoseconds; PostgreSQL keeps microseconds. The
+    // service cuts them so that what a store returns equals what it got.
+    let (auth, _) = service();
+    for i in 0..20 {
+        let user = sign_up(&auth, &format!("micro{i}@example.com")).await.user;
+        assert_eq!(
+            user.created_at.nanosecond() % 1_000,
+            0,
+            "{}",
+            user.created_at
+        );
+    }
 }
 
 /// A session store where another refresh always rotates first, just before
@@ -414,6 +556,12 @@ impl auth_core::SessionStore for AlwaysLosesTheRace {
         now: time::OffsetDateTime,
     ) -> Result<bool, AuthError> {
         self.0.is_session_active(id, now).await
+    }
+    async fn delete_ended_sessions(
+        &self,
+        ended_before: time::OffsetDateTime,
+    ) -> Result<u64, AuthError> {
+        self.0.delete_ended_sessions(ended_before).await
     }
 }
 
@@ -602,6 +750,13 @@ fn the_builder_refuses_bad_configuration() {
             .session_ttl(Duration::from_secs(600))
             .access_token_ttl(Duration::from_secs(900)),
     );
+    refused(builder(&store).access_token_ttl(Duration::from_millis(500)));
+    refused(builder(&store).access_token_ttl(Duration::from_secs(24 * 3600 + 1)));
+    refused(builder(&store).session_ttl(Duration::from_secs(401 * 24 * 3600)));
+    // Far beyond what time arithmetic can hold: refused, never a panic later.
+    refused(builder(&store).session_ttl(Duration::from_secs(400_000_000_000)));
+    refused(builder(&store).session_ttl(Duration::MAX));
+    refused(builder(&store).reuse_grace_period(Duration::from_secs(61)));
     refused(builder(&store).max_name_chars(0));
     assert!(PasswordPolicy::new(0, 8).is_err());
 

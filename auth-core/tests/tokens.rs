@@ -297,14 +297,25 @@ fn key_rotation_by_kid() {
     rotated.verify(&old_token, now()).unwrap();
     rotated.verify(&new_token, now()).unwrap();
 
-    // With several keys a token must name one of them.
-    let unnamed = hs256_raw(&claims_json().to_string(), Algorithm::HS256);
-    assert_invalid(&rotated, &unnamed);
-    let header = B64.encode(r#"{"alg":"HS256","kid":"2027-01"}"#);
-    assert_invalid(
-        &rotated,
-        &format!("{header}.{}", old_token.split_once('.').unwrap().1),
+    // With several keys a token must name one of them: the same token,
+    // correctly signed with the old key but without a kid, is refused...
+    let previous = EncodingKey::from_secret(b"the previous secret, 32+ bytes long");
+    let unnamed =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(), &previous).unwrap();
+    assert!(
+        old_signer.verify(&unnamed, now()).is_ok(),
+        "control: valid for one key"
     );
+    assert_invalid(&rotated, &unnamed);
+    // ...and so is one naming a kid that is not in the set.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("2027-01".into());
+    let unknown = jsonwebtoken::encode(&header, &claims(), &previous).unwrap();
+    assert_invalid(&rotated, &unknown);
+    // A kid naming the EdDSA key on an HS256 token: the key's algorithm wins.
+    header.kid = Some("2026-11".into());
+    let confused = jsonwebtoken::encode(&header, &claims(), &previous).unwrap();
+    assert_invalid(&rotated, &confused);
 }
 
 #[test]

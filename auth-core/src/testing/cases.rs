@@ -63,8 +63,7 @@ fn fresh_hash() -> Result<RefreshTokenHash, AuthError> {
     Ok(RefreshToken::generate()?.hash())
 }
 
-/// A second user with the same email (in another case) is
-/// [`AuthError::EmailTaken`].
+/// A second user with an email already taken is [`AuthError::EmailTaken`].
 pub async fn duplicate_email_is_a_conflict(stores: TestStores) -> Result<(), AuthError> {
     create_user(&stores, "ada@example.com").await?;
     let again = create_user(&stores, " ADA@example.COM ").await;
@@ -254,7 +253,10 @@ pub async fn rotation_swaps_the_current_hash(stores: TestStores) -> Result<(), A
     );
     assert_eq!(current.refresh_token_hash, next);
 
-    let Some(RefreshTokenMatch::Rotated(rotated)) = stores
+    let Some(RefreshTokenMatch::Rotated {
+        session: rotated,
+        rotated_at,
+    }) = stores
         .sessions
         .find_session_by_refresh_token(&old.hash())
         .await?
@@ -262,6 +264,10 @@ pub async fn rotation_swaps_the_current_hash(stores: TestStores) -> Result<(), A
         return Err(AuthError::internal("the old hash must be found as rotated"));
     };
     assert_eq!(rotated.id, session.id);
+    assert_eq!(
+        rotated_at, now,
+        "a rotated hash must remember when it was rotated"
+    );
     Ok(())
 }
 
@@ -315,7 +321,7 @@ pub async fn every_rotated_hash_is_remembered(stores: TestStores) -> Result<(), 
     for hash in earlier {
         let found = stores.sessions.find_session_by_refresh_token(hash).await?;
         assert!(
-            matches!(&found, Some(RefreshTokenMatch::Rotated(s)) if s.id == session.id),
+            matches!(&found, Some(RefreshTokenMatch::Rotated { session: s, .. }) if s.id == session.id),
             "an earlier hash must be Rotated, got {found:?}"
         );
     }
@@ -487,5 +493,62 @@ pub async fn unknown_sessions_are_inactive(stores: TestStores) -> Result<(), Aut
             .await?;
         assert!(!active, "{id:?}");
     }
+    Ok(())
+}
+
+/// Deleting ended sessions removes those expired or revoked before the
+/// cutoff, with their rotated hashes, and keeps the rest.
+pub async fn ended_sessions_are_deleted_with_their_history(
+    stores: TestStores,
+) -> Result<(), AuthError> {
+    let user = create_user(&stores, "cleanup@example.com").await?;
+    // All three sessions expire at base + 1 h.
+    let (revoked, revoked_token) = open_session(&stores, &user.id).await?;
+    let (rotated, first_token) = open_session(&stores, &user.id).await?;
+    let (kept, kept_token) = open_session(&stores, &user.id).await?;
+    let second = fresh_hash()?;
+    assert!(
+        stores
+            .sessions
+            .rotate_refresh_token(&rotated.id, &first_token.hash(), &second, base_time())
+            .await?
+    );
+    let revoked_at = base_time() + Duration::minutes(1);
+    stores
+        .sessions
+        .revoke_session(&revoked.id, revoked_at)
+        .await?;
+    stores
+        .sessions
+        .revoke_session(&rotated.id, revoked_at)
+        .await?;
+
+    // Nothing had ended by the revocation time itself.
+    let deleted = stores.sessions.delete_ended_sessions(revoked_at).await?;
+    assert_eq!(
+        deleted, 0,
+        "sessions that ended at or after the cutoff must stay"
+    );
+
+    let cutoff = base_time() + Duration::minutes(30);
+    assert_eq!(stores.sessions.delete_ended_sessions(cutoff).await?, 2);
+    for hash in [revoked_token.hash(), first_token.hash(), second] {
+        let found = stores.sessions.find_session_by_refresh_token(&hash).await?;
+        assert_eq!(found, None, "a deleted session's hashes must be gone");
+    }
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&kept_token.hash())
+        .await?;
+    assert_eq!(found, Some(RefreshTokenMatch::Current(kept.clone())));
+
+    // Once past its expiry, the last one goes too.
+    let later = kept.expires_at + Duration::seconds(1);
+    assert_eq!(stores.sessions.delete_ended_sessions(later).await?, 1);
+    let found = stores
+        .sessions
+        .find_session_by_refresh_token(&kept_token.hash())
+        .await?;
+    assert_eq!(found, None);
     Ok(())
 }

@@ -113,6 +113,7 @@ macro_rules! store_conformance_tests {
             revoking_is_idempotent,
             revoking_all_of_a_users_sessions_spares_others,
             unknown_sessions_are_inactive,
+            ended_sessions_are_deleted_with_their_history,
         );
     };
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicUsize, Ordering},
 };
 
@@ -71,11 +71,12 @@ pub async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
         .unwrap()
 }
 
-/// A hasher that counts calls, around a real one.
+/// A hasher that records what it hashed and counts verifications, around
+/// a real one.
 #[derive(Clone)]
 pub struct CountingHasher {
     pub inner: Argon2Hasher,
-    pub hashes: Arc<AtomicUsize>,
+    pub hashed: Arc<Mutex<Vec<String>>>,
     pub verifies: Arc<AtomicUsize>,
 }
 
@@ -83,23 +84,31 @@ impl CountingHasher {
     pub fn new(inner: Argon2Hasher) -> Self {
         Self {
             inner,
-            hashes: Arc::default(),
+            hashed: Arc::default(),
             verifies: Arc::default(),
         }
     }
 
+    /// (hashes made, verifications made) so far.
     pub fn counts(&self) -> (usize, usize) {
         (
-            self.hashes.load(Ordering::SeqCst),
+            self.hashed.lock().unwrap().len(),
             self.verifies.load(Ordering::SeqCst),
         )
+    }
+
+    pub fn has_hashed(&self, password: &str) -> bool {
+        self.hashed.lock().unwrap().iter().any(|p| p == password)
     }
 }
 
 #[async_trait]
 impl PasswordHasher for CountingHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
-        self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.hashed
+            .lock()
+            .unwrap()
+            .push(password.expose_secret().to_owned());
         self.inner.hash(password).await
     }
 
