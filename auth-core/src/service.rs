@@ -183,7 +183,9 @@ impl AuthService {
     /// that sign-up would refuse are not judged here: they just cannot match.
     /// A password over the policy's maximum is refused before any hashing.
     /// When the stored hash uses weaker parameters than the hasher's, the
-    /// password is re-hashed and the new hash stored.
+    /// password is re-hashed and the new hash stored. (Until then such an
+    /// account verifies faster than the dummy hash: a timing difference
+    /// that shows only which accounts predate a parameter change.)
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`].
