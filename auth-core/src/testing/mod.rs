@@ -90,6 +90,7 @@ where
 /// Expands to one `#[test]` per conformance case, each running against
 /// stores from the given factory (a closure returning a future of
 /// [`TestStores`] or `Option<TestStores>`). See the [module docs](self).
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
