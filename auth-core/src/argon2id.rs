@@ -87,10 +87,11 @@ impl Argon2Hasher {
     /// [`AuthError::InvalidConfig`] when Argon2 refuses the parameters (for
     /// example memory below 8 KiB per lane) or `max_concurrent` is 0.
     pub fn new(params: Argon2Params, max_concurrent: usize) -> Result<Self, AuthError> {
-        if max_concurrent == 0 {
-            return Err(AuthError::InvalidConfig(
-                "argon2 max_concurrent must be at least 1".into(),
-            ));
+        if max_concurrent == 0 || max_concurrent > Semaphore::MAX_PERMITS {
+            return Err(AuthError::InvalidConfig(format!(
+                "argon2 max_concurrent is {max_concurrent}; it must be between 1 and {}",
+                Semaphore::MAX_PERMITS
+            )));
         }
         let params = Params::new(
             params.memory_kib,
@@ -437,6 +438,7 @@ mod tests {
     #[test]
     fn refuses_bad_parameters() {
         assert!(Argon2Hasher::new(Argon2Params::default(), 0).is_err());
+        assert!(Argon2Hasher::new(Argon2Params::default(), usize::MAX).is_err());
         let too_little = Argon2Params {
             memory_kib: 1,
             ..Argon2Params::default()

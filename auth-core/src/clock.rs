@@ -5,7 +5,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 /// A source of the current time (UTC).
 pub trait Clock: Send + Sync + 'static {
@@ -33,6 +33,8 @@ impl Clock for SystemClock {
 /// let clock = ManualClock::new(datetime!(2030-01-01 0:00 UTC));
 /// clock.advance(Duration::minutes(15));
 /// assert_eq!(clock.now(), datetime!(2030-01-01 0:15 UTC));
+/// clock.advance(Duration::MAX); // saturates rather than panicking
+/// assert!(clock.now() > datetime!(9999-12-31 0:00 UTC));
 /// ```
 #[derive(Clone)]
 pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
@@ -51,13 +53,19 @@ impl ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
     }
 
-    /// Moves the clock forward by `by` (backward if negative).
+    /// Moves the clock forward by `by` (backward if negative), stopping at
+    /// the largest or smallest time representable.
     pub fn advance(&self, by: Duration) {
         let mut now = self
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        let limit = if by.is_negative() {
+            PrimitiveDateTime::MIN
+        } else {
+            PrimitiveDateTime::MAX
+        };
+        *now = now.checked_add(by).unwrap_or_else(|| limit.assume_utc());
     }
 }
 

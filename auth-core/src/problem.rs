@@ -71,6 +71,10 @@ impl Problem {
 
 impl Problem {
     /// 400 `malformed_body`.
+    ///
+    /// Write `detail` yourself (e.g. "the field `email` is missing"): a JSON
+    /// parser's error text may quote the client's values back, passwords
+    /// included.
     pub fn malformed_body(detail: impl Into<String>) -> Self {
         Self::new(400, codes::MALFORMED_BODY, detail)
     }
@@ -107,7 +111,9 @@ impl Problem {
         )
     }
 
-    /// 422 `validation_failed`, for an application's own value rules.
+    /// 422 `validation_failed`, for an application's own value rules. As
+    /// with [`malformed_body`](Self::malformed_body), never pass parser
+    /// error text as `detail`.
     pub fn validation_failed(detail: impl Into<String>) -> Self {
         Self::new(422, codes::VALIDATION_FAILED, detail)
     }

@@ -19,8 +19,9 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(15 * 60
 pub const DEFAULT_SESSION_TTL: StdDuration = StdDuration::from_secs(30 * DAY_SECS);
 /// The default maximum display-name length, in characters.
 pub const DEFAULT_MAX_NAME_CHARS: usize = 100;
-/// The default refresh-token reuse grace period: 10 seconds.
-pub const DEFAULT_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(10);
+/// The default refresh-token reuse grace period: none. Every replay of a
+/// rotated refresh token revokes its session, as the HTTP contract says.
+pub const DEFAULT_REUSE_GRACE_PERIOD: StdDuration = StdDuration::ZERO;
 /// The longest access-token lifetime the builder accepts: one day.
 pub const MAX_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(DAY_SECS);
 /// The longest session lifetime the builder accepts: 400 days.
@@ -220,15 +221,23 @@ impl AuthService {
     /// the presented one is used up, the response carries its successor, and
     /// the session (its `sid` and absolute expiry) stays the same.
     ///
+    /// Reuse detection: presenting a refresh token that was already rotated
+    /// away revokes the whole session, since a copy of it may be in other
+    /// hands (unless an opt-in
+    /// [grace period](AuthServiceBuilder::reuse_grace_period) is set). Two
+    /// refreshes that present one token at the very same moment are a race,
+    /// not a reuse: the store's compare-and-swap lets exactly one win and the
+    /// other gets [`AuthError::InvalidRefreshToken`], session untouched.
+    /// Clients should still make one refresh at a time (for example share
+    /// one in-flight refresh between browser tabs): a second tab presenting
+    /// the old token after the first tab's refresh has completed is, to the
+    /// server, indistinguishable from a thief's replay.
+    ///
     /// # Errors
-    /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or another
-    ///   refresh with the same token won a race (it rotated the token less
-    ///   than the reuse grace period ago, default 10 s). The session stays
-    ///   valid for the winner: two browser tabs refreshing at once must not
-    ///   sign the user out.
-    /// * [`AuthError::RefreshTokenReused`]: the token was rotated away
-    ///   longer ago than the grace period; the whole session is revoked,
-    ///   since a copy may be in other hands.
+    /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or lost a
+    ///   simultaneous race, or replayed within the grace period.
+    /// * [`AuthError::RefreshTokenReused`]: the token was already rotated
+    ///   away; the whole session is now revoked.
     /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
@@ -245,10 +254,23 @@ impl AuthService {
                 session,
                 rotated_at,
             }) => {
-                if now - rotated_at < inner.reuse_grace_period {
+                // With no grace period configured, even a rotation stamped
+                // in the future (clock skew between nodes) is no excuse.
+                let grace = inner.reuse_grace_period;
+                if grace > Duration::ZERO && now - rotated_at < grace {
+                    tracing::warn!(
+                        session_id = %session.id,
+                        user_id = %session.user_id,
+                        "rotated refresh token replayed within the grace period; refused, session kept"
+                    );
                     return Err(AuthError::InvalidRefreshToken);
                 }
                 inner.sessions.revoke_session(&session.id, now).await?;
+                tracing::warn!(
+                    session_id = %session.id,
+                    user_id = %session.user_id,
+                    "rotated refresh token replayed; session revoked"
+                );
                 return Err(AuthError::RefreshTokenReused);
             }
             Some(RefreshTokenMatch::Current(session)) => session,
@@ -454,16 +476,40 @@ fn normalise_name(name: Option<String>, max_chars: usize) -> Result<Option<Strin
     Ok(Some(name.to_owned()))
 }
 
-/// Control characters, and the invisible ones that make one name look like
-/// another or reorder text on screen (zero-width and bidirectional controls).
+/// Characters a display name may not contain: controls (Cc), line and
+/// paragraph separators (Zl, Zp), format characters (Cf, such as bidi
+/// controls and zero-width joiners) and the other default-ignorable code
+/// points, which render as nothing and let one name pass for another.
+/// From Unicode 16's DerivedCoreProperties and UnicodeData.
 fn is_hidden_or_control(c: char) -> bool {
     c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}'   // zero-width space, joiners, LRM, RLM
-            | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // bidirectional isolates
-            | '\u{FEFF}'               // zero-width no-break space
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
@@ -571,11 +617,15 @@ impl AuthServiceBuilder {
         self
     }
 
-    /// How long after a refresh token was rotated a replay of it is taken
-    /// for the loser of a race between concurrent refreshes (answered with
-    /// [`AuthError::InvalidRefreshToken`], session kept) rather than for
-    /// reuse of a copied token (session revoked). Default 10 s, at most
-    /// 60 s; zero makes every replay revoke the session.
+    /// Opt-in tolerance for clients that cannot serialise their refreshes:
+    /// for this long after a rotation, a replay of the old refresh token is
+    /// only refused ([`AuthError::InvalidRefreshToken`]) instead of revoking
+    /// the session. Default zero (every replay revokes, as the HTTP contract
+    /// requires); at most 60 s.
+    ///
+    /// The price: a thief who refreshes with a stolen token shortly before
+    /// its owner does is not detected, because the owner's replay lands in
+    /// the window, and keeps the session. Prefer fixing the client.
     pub fn reuse_grace_period(mut self, period: StdDuration) -> Self {
         self.reuse_grace_period = period;
         self
@@ -626,7 +676,9 @@ impl AuthServiceBuilder {
     ///
     /// Called inside a tokio runtime, `build` also starts computing, in the
     /// background, the dummy hash that sign-in verifies for unknown emails,
-    /// so that even the first such sign-in takes no longer than a real one.
+    /// so that sign-ins for unknown emails arriving after start-up take as
+    /// long as real ones (one arriving while it is still being computed
+    /// waits for it).
     pub fn build(self) -> Result<AuthService, AuthError> {
         let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
         let Some(tokens) = self.tokens else {
@@ -680,8 +732,12 @@ impl AuthServiceBuilder {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let warming = service.clone();
-            // A failure here is not fatal: sign-in retries on first use.
-            runtime.spawn(async move { warming.dummy_hash().await.map(|_| ()) });
+            runtime.spawn(async move {
+                if let Err(error) = warming.dummy_hash().await {
+                    // Not fatal: sign-in makes it on first use instead.
+                    tracing::warn!(?error, "could not prepare the sign-in dummy hash");
+                }
+            });
         }
         Ok(service)
     }
@@ -707,5 +763,22 @@ mod tests {
         assert!(normalise_name(Some("A\u{0}da".into()), 5).is_err());
         assert!(normalise_name(Some("Ada\u{202E}".into()), 5).is_err());
         assert!(normalise_name(Some("A\u{200B}da".into()), 5).is_err());
+        for hidden in [
+            '\u{061C}',
+            '\u{2028}',
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{180E}',
+            '\u{E0041}',
+            '\u{FFF9}',
+            '\u{3164}',
+        ] {
+            assert!(
+                normalise_name(Some(format!("A{hidden}da")), 10).is_err(),
+                "{hidden:?}"
+            );
+        }
+        // Visible non-ASCII names are fine.
+        assert!(normalise_name(Some("Åsa Ñúñez 李".into()), 20).is_ok());
     }
 }
