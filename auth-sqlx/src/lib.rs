@@ -1,0 +1,212 @@
+//! PostgreSQL and SQLite stores for [`auth_core`], on [sqlx](sqlx) 0.9.
+//!
+//! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
+//! [`UserStore`](auth_core::UserStore) and
+//! [`SessionStore`](auth_core::SessionStore), with the schema as embedded
+//! migrations that one call applies. Both pass auth-core's store
+//! conformance suite, races included.
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | yes | [`SqliteStore`], with SQLite compiled in (no system library) |
+//! | `postgres` | no | [`PostgresStore`] |
+//! | `rust-crypto` | yes | auth-core's pure-Rust JWT backend |
+//! | `aws-lc-rs` | no | auth-core's aws-lc-rs JWT backend |
+//!
+//! One of the two JWT backends must be on; with `default-features = false`,
+//! name one, e.g. `features = ["postgres", "rust-crypto"]`. sqlx is built
+//! without TLS: to reach PostgreSQL over TLS, turn on a `tls-*` feature of
+//! `sqlx` in your own `Cargo.toml` (features add up across a build).
+//! [`sqlx`] and [`auth_core`] are re-exported, so versions always match.
+//!
+//! # SQLite: nothing to set up
+//!
+//! ```
+//! use auth_core::{AuthError, AuthService, JwtCodec};
+//! use auth_sqlx::SqliteStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), AuthError> {
+//! let store = SqliteStore::connect("sqlite::memory:").await?; // or "sqlite://auth.db"
+//! store.migrate().await?;
+//! let auth = AuthService::builder(store.clone(), store)
+//!     .token_codec(JwtCodec::hs256(
+//!         b"load me from the environment, 32+ bytes",
+//!         "https://api.example.com",
+//!         "todo-app",
+//!     )?)
+//!     .build()?;
+//! # let _ = auth;
+//! # Ok(()) }
+//! ```
+//!
+//! # PostgreSQL, sharing the application's pool
+//!
+//! The stores are handles around a pool. Give them the pool your
+//! application already has, so that auth and application queries share its
+//! connections (and its `max_connections` budget):
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # mod example {
+//! use auth_core::{AuthError, AuthService, JwtCodec};
+//! use auth_sqlx::{PostgresStore, map_sqlx_error, sqlx::postgres::PgPoolOptions};
+//!
+//! async fn start(database_url: &str, jwt_secret: &[u8]) -> Result<AuthService, AuthError> {
+//!     let pool = PgPoolOptions::new()
+//!         .max_connections(20)
+//!         .connect(database_url)
+//!         .await
+//!         .map_err(map_sqlx_error)?;
+//!     let store = PostgresStore::new(pool.clone()); // `pool` stays yours
+//!     store.migrate().await?;
+//!     AuthService::builder(store.clone(), store)
+//!         .token_codec(JwtCodec::hs256(jwt_secret, "https://api.example.com", "todo-app")?)
+//!         .build()
+//! }
+//! # }
+//! ```
+//!
+//! # Migrations
+//!
+//! [`SqliteStore::migrate`] / [`PostgresStore::migrate`] apply what has not
+//! been applied yet and do nothing otherwise: call it at every start-up.
+//! They record their versions in a table of their own,
+//! `_auth_sqlx_migrations`, so an application that uses sqlx migrations
+//! too keeps its `_sqlx_migrations` to itself. Applications with their own
+//! migration tooling can copy the SQL instead (the files are in the crate's
+//! `migrations/` folder) and never call `migrate`; the tables must then be
+//! exactly as below, because the stores' queries name them.
+//!
+//! # Tables
+//!
+//! | table | columns | keys and indexes |
+//! |---|---|---|
+//! | `auth_users` | `id` text, `email` text, `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id`; unique `auth_users_email_key (email)` |
+//! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `(refresh_token_hash)`; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
+//! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; index on `session_id` |
+//!
+//! * Ids are the 22-character random strings of
+//!   [`UserId::generate`](auth_core::UserId::generate) and
+//!   [`SessionId::generate`](auth_core::SessionId::generate).
+//! * Emails are stored normalised (trimmed, lowercased; auth-core accepts
+//!   ASCII addresses only), so the unique constraint is the case-insensitive
+//!   uniqueness the contract asks for.
+//! * Only SHA-256 hashes of refresh tokens are stored; the per-request
+//!   "is this session active" check is a primary-key lookup on
+//!   `auth_sessions` (a `WITHOUT ROWID` table on SQLite, so one B-tree).
+//! * Times: `TIMESTAMPTZ` on PostgreSQL; `INTEGER` microseconds since the
+//!   Unix epoch (UTC) on SQLite.
+//! * Deleting a user deletes its sessions and their rotated hashes. An
+//!   application table can reference `auth_users (id)` the same way.
+//!
+//! ## Tables in their own schema
+//!
+//! On PostgreSQL the tables (and `_auth_sqlx_migrations`) are created
+//! unqualified, so they land in the first schema of the connection's
+//! `search_path`. To keep them apart, create the schema and give the store
+//! a pool whose connections search it:
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # mod example {
+//! use auth_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+//!
+//! async fn auth_pool() -> Result<auth_sqlx::sqlx::PgPool, auth_sqlx::sqlx::Error> {
+//!     // Once, by whoever owns the database: CREATE SCHEMA auth;
+//!     let options = "postgres://app@db/app"
+//!         .parse::<PgConnectOptions>()?
+//!         .options([("search_path", "auth")]);
+//!     Ok(PgPoolOptions::new().connect_lazy_with(options))
+//! }
+//! # }
+//! ```
+//!
+//! SQLite has no schemas to choose; the table names are fixed.
+//!
+//! # Deleting ended sessions
+//!
+//! Revoked and expired sessions stay (so that a replayed refresh token is
+//! still recognised as reuse) until deleted. Run
+//! [`AuthService::delete_ended_sessions`](auth_core::AuthService::delete_ended_sessions)
+//! on a timer; it deletes sessions that ended more than the given age ago,
+//! with their rotated hashes:
+//!
+//! ```
+//! use std::time::Duration;
+//! use auth_core::AuthService;
+//!
+//! fn spawn_session_cleanup(auth: AuthService) -> tokio::task::JoinHandle<()> {
+//!     tokio::spawn(async move {
+//!         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+//!         loop {
+//!             every_hour.tick().await;
+//!             // Keep a week of ended sessions: a refresh token replayed
+//!             // within it is still reported as reuse.
+//!             match auth.delete_ended_sessions(Duration::from_secs(7 * 24 * 3600)).await {
+//!                 Ok(deleted) => tracing::info!(deleted, "deleted ended sessions"),
+//!                 Err(error) => tracing::warn!(%error, "could not delete ended sessions"),
+//!             }
+//!         }
+//!     })
+//! }
+//! ```
+//!
+//! # When the database is down
+//!
+//! Every store call that cannot get a connection fails, once the pool's
+//! acquire timeout has passed, with
+//! [`AuthError::Unavailable`](auth_core::AuthError::Unavailable), which the
+//! framework adapters answer with 503; so do broken connections, a server
+//! shutting down and an overloaded SQLite file. Nothing panics, and the
+//! same pool reconnects by itself when the database is back. `connect`
+//! sets the acquire timeout to 5 s (sqlx's default is 30 s); set your own
+//! with `PoolOptions::acquire_timeout` on a pool you build. Other database
+//! errors are [`AuthError::Internal`](auth_core::AuthError::Internal). In
+//! both, the sqlx error is only the error's `source`, for your logs: no
+//! database text reaches a client. An email that is already taken is
+//! [`AuthError::EmailTaken`](auth_core::AuthError::EmailTaken), also when
+//! two sign-ups race.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod rows;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod store_impl;
+
+pub use auth_core;
+pub use sqlx;
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use error::map_sqlx_error;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
+
+/// The table in which [`SqliteStore::migrate`] and
+/// [`PostgresStore::migrate`] record the migrations they applied.
+pub const MIGRATIONS_TABLE: &str = "_auth_sqlx_migrations";
+
+/// The pool settings of the stores' `connect`: sqlx's defaults, but an
+/// outage is reported after 5 s rather than 30.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new().acquire_timeout(std::time::Duration::from_secs(5))
+}
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn map_migrate_error(error: sqlx::migrate::MigrateError) -> auth_core::AuthError {
+    match error {
+        sqlx::migrate::MigrateError::Execute(error) => map_sqlx_error(error),
+        other => auth_core::AuthError::internal(other),
+    }
+}

@@ -1,0 +1,124 @@
+//! The PostgreSQL store.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use auth_core::{
+    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
+    Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
+};
+use sqlx::{PgPool, migrate::Migrator, postgres::PgConnectOptions};
+use time::OffsetDateTime;
+
+use crate::{
+    MIGRATIONS_TABLE,
+    error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
+    rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
+    store_impl::sql_store_impls,
+};
+
+static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("migrations/postgres");
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+});
+
+/// Stored as `TIMESTAMPTZ` (microsecond precision, like auth-core's times).
+impl DbTime for OffsetDateTime {
+    fn into_datetime(self) -> Result<OffsetDateTime, AuthError> {
+        Ok(self)
+    }
+}
+
+/// Rotation in one statement: the compare-and-swap `UPDATE` and, only if it
+/// matched, the insert of the rotated-away hash. Under concurrent
+/// rotations, PostgreSQL re-checks the `WHERE` of a waiting `UPDATE`
+/// against the row the winner committed, so exactly one matches.
+const ROTATE: &str = "WITH rotated AS (\
+     UPDATE auth_sessions SET refresh_token_hash = $3 \
+     WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4 \
+     RETURNING id) \
+     INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
+     SELECT $2, id, $4 FROM rotated";
+
+/// auth-core's [`UserStore`] and [`SessionStore`] on PostgreSQL.
+///
+/// A cheap handle around a [`PgPool`]: clone it, or share the application's
+/// own pool with [`PostgresStore::new`]. Run [`migrate`](Self::migrate) at
+/// start-up. The tables go into the first schema of the connections'
+/// `search_path` (see the [crate docs](crate#tables-in-their-own-schema)).
+///
+/// ```no_run
+/// use auth_core::{AuthError, AuthService, JwtCodec};
+/// use auth_sqlx::PostgresStore;
+///
+/// # async fn run() -> Result<(), AuthError> {
+/// let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/app").await?;
+/// store.migrate().await?;
+/// let auth = AuthService::builder(store.clone(), store)
+///     .token_codec(JwtCodec::hs256(
+///         b"load me from the environment, 32+ bytes",
+///         "https://api.example.com",
+///         "todo-app",
+///     )?)
+///     .build()?;
+/// # let _ = auth;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Opens a pool on `url` (`postgres://user:password@host:port/database`)
+    /// and checks that the database answers. The pool has sqlx's defaults
+    /// except an acquire timeout of 5 s (see the
+    /// [crate docs](crate#when-the-database-is-down)).
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] for a malformed URL;
+    /// [`AuthError::Unavailable`] if no connection can be made within the
+    /// acquire timeout; [`AuthError::Internal`] for other failures (a wrong
+    /// password, say).
+    pub async fn connect(url: &str) -> Result<Self, AuthError> {
+        let options = url
+            .parse::<PgConnectOptions>()
+            .map_err(|_| AuthError::InvalidConfig("malformed PostgreSQL URL".into()))?;
+        let pool = crate::pool_options()
+            .connect_with(options)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(Self::new(pool))
+    }
+
+    /// The embedded migrations, for applications that run migrations with
+    /// their own tooling; [`migrate`](Self::migrate) runs them.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn rotate(
+        &self,
+        id: &SessionId,
+        current: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, sqlx::Error> {
+        let rotated = sqlx::query(ROTATE)
+            .bind(id.as_str())
+            .bind(current.as_bytes().as_slice())
+            .bind(next.as_bytes().as_slice())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(rotated.rows_affected() == 1)
+    }
+}
+
+sql_store_impls!(
+    PostgresStore,
+    pool = PgPool,
+    time = OffsetDateTime,
+    to_db = std::convert::identity
+);

@@ -1,0 +1,174 @@
+//! The SQLite store.
+
+use std::{str::FromStr, sync::LazyLock};
+
+use async_trait::async_trait;
+use auth_core::{
+    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
+    Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
+};
+use sqlx::{
+    SqlitePool,
+    migrate::Migrator,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode},
+};
+use time::OffsetDateTime;
+
+use crate::{
+    MIGRATIONS_TABLE,
+    error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
+    rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
+    store_impl::sql_store_impls,
+};
+
+static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("migrations/sqlite");
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+});
+
+/// The compare-and-swap of a rotation: only the current hash of an active
+/// session is replaced.
+const ROTATE_CURRENT_HASH: &str = "UPDATE auth_sessions SET refresh_token_hash = $3 \
+     WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4";
+
+/// Times are stored as `INTEGER` microseconds since the Unix epoch.
+impl DbTime for i64 {
+    fn into_datetime(self) -> Result<OffsetDateTime, AuthError> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self) * 1_000)
+            .map_err(|_| AuthError::internal("stored time is out of range"))
+    }
+}
+
+/// Microseconds since the Unix epoch. auth-core's times are already whole
+/// microseconds; any years-long overflow saturates (it cannot happen for
+/// times between 290 000 BC and AD 290 000).
+fn micros(time: OffsetDateTime) -> i64 {
+    i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// auth-core's [`UserStore`] and [`SessionStore`] on SQLite: the embedded
+/// choice, no server needed.
+///
+/// A cheap handle around a [`SqlitePool`]: clone it, or share the
+/// application's own pool with [`SqliteStore::new`] (its connections must
+/// have foreign keys on, sqlx's default). Run [`migrate`](Self::migrate) at
+/// start-up.
+///
+/// ```
+/// use auth_core::{AuthError, AuthService, JwtCodec, Password, SignUpRequest};
+/// use auth_sqlx::SqliteStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), AuthError> {
+/// # let dir = tempfile::tempdir().map_err(AuthError::internal)?;
+/// # let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+/// // A file, created on first use: "sqlite://auth.db", or "sqlite::memory:".
+/// let store = SqliteStore::connect(&url).await?;
+/// store.migrate().await?;
+/// let auth = AuthService::builder(store.clone(), store)
+///     .token_codec(JwtCodec::hs256(
+///         b"load me from the environment, 32+ bytes",
+///         "https://api.example.com",
+///         "todo-app",
+///     )?)
+///     .build()?;
+///
+/// let signed_up = auth
+///     .sign_up(SignUpRequest {
+///         email: "ada@example.com".into(),
+///         password: Password::new("correct horse battery staple"),
+///         name: None,
+///     })
+///     .await?;
+/// let principal = auth.authenticate(signed_up.access_token.expose_secret()).await?;
+/// assert_eq!(principal.user_id(), &signed_up.user.id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens a pool on `url` and checks that the database answers.
+    ///
+    /// * `sqlite://path/to/auth.db` (or `sqlite:auth.db`): a file, created if
+    ///   missing, in WAL mode so that readers do not wait for a writer.
+    /// * `sqlite::memory:`: a private in-memory database, shared by the
+    ///   pool's connections and kept until the pool is dropped.
+    ///
+    /// Foreign keys are on, and a writer waits up to 5 s for another
+    /// (sqlx's defaults); the pool's acquire timeout is 5 s.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] for a malformed URL;
+    /// [`AuthError::Unavailable`] or [`AuthError::Internal`] if the file
+    /// cannot be opened or created.
+    pub async fn connect(url: &str) -> Result<Self, AuthError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| AuthError::InvalidConfig("malformed SQLite URL".into()))?
+            .create_if_missing(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = if in_memory {
+            options
+        } else {
+            options.journal_mode(SqliteJournalMode::Wal)
+        };
+        // An in-memory database lives as long as one of its connections:
+        // keep one open for the pool's whole life.
+        let pool = crate::pool_options()
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(Self::new(pool))
+    }
+
+    /// The embedded migrations, for applications that run migrations with
+    /// their own tooling; [`migrate`](Self::migrate) runs them.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// SQLite cannot run an `UPDATE` inside a `WITH`, so the compare-and-swap
+    /// `UPDATE` and the insert of the rotated-away hash share one
+    /// transaction. `BEGIN IMMEDIATE` takes the write lock up front: of two
+    /// concurrent rotations the second waits (busy timeout), then finds the
+    /// hash already replaced and changes nothing.
+    async fn rotate(
+        &self,
+        id: &SessionId,
+        current: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let swapped = sqlx::query(ROTATE_CURRENT_HASH)
+            .bind(id.as_str())
+            .bind(current.as_bytes().as_slice())
+            .bind(next.as_bytes().as_slice())
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+            == 1;
+        if swapped {
+            sqlx::query(
+                "INSERT INTO auth_rotated_refresh_tokens \
+                 (refresh_token_hash, session_id, rotated_at) VALUES ($1, $2, $3)",
+            )
+            .bind(current.as_bytes().as_slice())
+            .bind(id.as_str())
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(swapped)
+    }
+}
+
+sql_store_impls!(SqliteStore, pool = SqlitePool, time = i64, to_db = micros);

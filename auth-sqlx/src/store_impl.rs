@@ -1,0 +1,236 @@
+//! The store implementation both backends share.
+//!
+//! The backends run the same SQL (see [`crate::rows::sql`]) and differ in
+//! their pool type, how a time is stored and how a rotation is made atomic.
+//! sqlx has no trait for "a query result's row count" or for binding a
+//! type on any database, so instead of a generic type the shared code is a
+//! macro, expanded once per backend with:
+//!
+//! * `$store`: the store type, with a field `pool`;
+//! * `$time`: the stored time type (implementing `DbTime`), and `$to_db`,
+//!   the conversion of an `OffsetDateTime` to it;
+//! * an inherent `async fn rotate(&self, id, current, next, now)` on
+//!   `$store`, the backend's atomic rotation.
+
+macro_rules! sql_store_impls {
+    ($store:ty, pool = $pool:ty, time = $time:ty, to_db = $to_db:path) => {
+        impl $store {
+            /// A store on an existing pool (typically the application's own,
+            /// so that auth and application data share connections).
+            pub fn new(pool: $pool) -> Self {
+                Self { pool }
+            }
+
+            /// The pool, to run the application's own queries on it.
+            pub fn pool(&self) -> &$pool {
+                &self.pool
+            }
+
+            /// Creates or updates the tables by applying the embedded
+            /// migrations that have not been applied yet; a no-op when all
+            /// have been, so call it at every start-up. Safe to run from
+            /// several processes at once (the migrator locks the database).
+            /// Applied migrations are recorded in `_auth_sqlx_migrations`,
+            /// so an application's own `_sqlx_migrations` is left alone.
+            ///
+            /// # Errors
+            /// [`AuthError::Unavailable`] if the database cannot be reached;
+            /// [`AuthError::Internal`] if a migration fails or one already
+            /// applied differs from the embedded one.
+            pub async fn migrate(&self) -> Result<(), AuthError> {
+                Self::migrator()
+                    .run(&self.pool)
+                    .await
+                    .map_err(crate::map_migrate_error)
+            }
+        }
+
+        impl ::std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(::std::stringify!($store))
+                    .field("connections", &self.pool.size())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn create_user(&self, new: NewUser) -> Result<User, AuthError> {
+                let id = UserId::generate()?;
+                sqlx::query(sql::INSERT_USER)
+                    .bind(id.as_str())
+                    .bind(new.email.as_str())
+                    .bind(new.name.as_deref())
+                    .bind(new.password_hash.as_phc())
+                    .bind($to_db(new.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|error| {
+                        if is_email_conflict(&error) {
+                            AuthError::EmailTaken
+                        } else {
+                            map_sqlx_error(error)
+                        }
+                    })?;
+                Ok(User {
+                    id,
+                    email: new.email,
+                    name: new.name,
+                    created_at: new.created_at,
+                    updated_at: new.created_at,
+                })
+            }
+
+            async fn find_user_by_email(
+                &self,
+                email: &Email,
+            ) -> Result<Option<UserRecord>, AuthError> {
+                sqlx::query_as::<_, UserRecordRow<$time>>(sql::FIND_USER_BY_EMAIL)
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?
+                    .map(UserRecordRow::into_record)
+                    .transpose()
+            }
+
+            async fn find_user_by_id(&self, id: &UserId) -> Result<Option<User>, AuthError> {
+                sqlx::query_as::<_, UserRow<$time>>(sql::FIND_USER_BY_ID)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?
+                    .map(UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn update_password_hash(
+                &self,
+                id: &UserId,
+                hash: &PasswordHash,
+                updated_at: OffsetDateTime,
+            ) -> Result<(), AuthError> {
+                let updated = sqlx::query(sql::UPDATE_PASSWORD_HASH)
+                    .bind(id.as_str())
+                    .bind(hash.as_phc())
+                    .bind($to_db(updated_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                match updated.rows_affected() {
+                    0 => Err(AuthError::UserNotFound),
+                    _ => Ok(()),
+                }
+            }
+        }
+
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn create_session(&self, new: NewSession) -> Result<Session, AuthError> {
+                sqlx::query(sql::INSERT_SESSION)
+                    .bind(new.id.as_str())
+                    .bind(new.user_id.as_str())
+                    .bind(new.refresh_token_hash.as_bytes().as_slice())
+                    .bind($to_db(new.created_at))
+                    .bind($to_db(new.expires_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|error| {
+                        if is_foreign_key_violation(&error) {
+                            AuthError::UserNotFound
+                        } else {
+                            map_sqlx_error(error)
+                        }
+                    })?;
+                Ok(Session {
+                    id: new.id,
+                    user_id: new.user_id,
+                    refresh_token_hash: new.refresh_token_hash,
+                    created_at: new.created_at,
+                    expires_at: new.expires_at,
+                    revoked_at: None,
+                })
+            }
+
+            async fn find_session_by_refresh_token(
+                &self,
+                hash: &RefreshTokenHash,
+            ) -> Result<Option<RefreshTokenMatch>, AuthError> {
+                sqlx::query_as::<_, SessionRow<$time>>(sql::FIND_SESSION_BY_REFRESH_TOKEN)
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?
+                    .map(SessionRow::into_match)
+                    .transpose()
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                id: &SessionId,
+                current: &RefreshTokenHash,
+                next: &RefreshTokenHash,
+                now: OffsetDateTime,
+            ) -> Result<bool, AuthError> {
+                self.rotate(id, current, next, $to_db(now))
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn revoke_session(
+                &self,
+                id: &SessionId,
+                now: OffsetDateTime,
+            ) -> Result<(), AuthError> {
+                sqlx::query(sql::REVOKE_SESSION)
+                    .bind(id.as_str())
+                    .bind($to_db(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                Ok(())
+            }
+
+            async fn revoke_user_sessions(
+                &self,
+                user_id: &UserId,
+                now: OffsetDateTime,
+            ) -> Result<u64, AuthError> {
+                let revoked = sqlx::query(sql::REVOKE_USER_SESSIONS)
+                    .bind(user_id.as_str())
+                    .bind($to_db(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                Ok(revoked.rows_affected())
+            }
+
+            async fn is_session_active(
+                &self,
+                id: &SessionId,
+                now: OffsetDateTime,
+            ) -> Result<bool, AuthError> {
+                sqlx::query_scalar(sql::IS_SESSION_ACTIVE)
+                    .bind(id.as_str())
+                    .bind($to_db(now))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn delete_ended_sessions(
+                &self,
+                ended_before: OffsetDateTime,
+            ) -> Result<u64, AuthError> {
+                let deleted = sqlx::query(sql::DELETE_ENDED_SESSIONS)
+                    .bind($to_db(ended_before))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                Ok(deleted.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store_impls;
