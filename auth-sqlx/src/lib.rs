@@ -1,4 +1,4 @@
-//! PostgreSQL and SQLite stores for [`auth_core`], on [sqlx](sqlx) 0.9.
+//! PostgreSQL and SQLite stores for [`auth_core`], on [`sqlx`] 0.9.
 //!
 //! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
 //! [`UserStore`](auth_core::UserStore) and

@@ -92,6 +92,23 @@ impl PostgresStore {
         Ok(Self::new(pool))
     }
 
+    /// Creates or updates the tables by applying the embedded migrations
+    /// not applied yet; a no-op when all have been, so call it at every
+    /// start-up. Safe from several processes at once: the migrator holds a
+    /// PostgreSQL advisory lock meanwhile. Applied migrations are recorded in
+    /// [`MIGRATIONS_TABLE`](crate::MIGRATIONS_TABLE).
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] if the database cannot be reached;
+    /// [`AuthError::Internal`] if a migration fails or one already applied
+    /// differs from the embedded one.
+    pub async fn migrate(&self) -> Result<(), AuthError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(crate::map_migrate_error)
+    }
+
     /// The embedded migrations, for applications that run migrations with
     /// their own tooling; [`migrate`](Self::migrate) runs them.
     pub fn migrator() -> &'static Migrator {

@@ -127,6 +127,34 @@ impl SqliteStore {
         Ok(Self::new(pool))
     }
 
+    /// Creates or updates the tables by applying the embedded migrations
+    /// not applied yet; a no-op when all have been, so call it at every
+    /// start-up. Safe from several processes at once: it runs in one
+    /// `BEGIN IMMEDIATE` transaction, so a second caller waits (up to the
+    /// busy timeout) and then finds nothing left to do. Applied migrations
+    /// are recorded in [`MIGRATIONS_TABLE`](crate::MIGRATIONS_TABLE).
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] if another process holds the write lock
+    /// past the busy timeout; [`AuthError::Internal`] if a migration fails or
+    /// one already applied differs from the embedded one.
+    pub async fn migrate(&self) -> Result<(), AuthError> {
+        // sqlx's SQLite migrator takes no lock of its own.
+        let mut transaction = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_sqlx_error)?;
+        // `run_direct` is `run` on a connection we already hold; `run` itself
+        // would make this future `!Send` (rust-lang/rust#102211 through
+        // sqlx's `Acquire`), and `migrate` must be spawnable.
+        MIGRATOR
+            .run_direct(None, &mut *transaction, false)
+            .await
+            .map_err(crate::map_migrate_error)?;
+        transaction.commit().await.map_err(map_sqlx_error)
+    }
+
     /// The embedded migrations, for applications that run migrations with
     /// their own tooling; [`migrate`](Self::migrate) runs them.
     pub fn migrator() -> &'static Migrator {

@@ -25,26 +25,7 @@ macro_rules! sql_store_impls {
             pub fn pool(&self) -> &$pool {
                 &self.pool
             }
-
-            /// Creates or updates the tables by applying the embedded
-            /// migrations that have not been applied yet; a no-op when all
-            /// have been, so call it at every start-up. Safe to run from
-            /// several processes at once (the migrator locks the database).
-            /// Applied migrations are recorded in `_auth_sqlx_migrations`,
-            /// so an application's own `_sqlx_migrations` is left alone.
-            ///
-            /// # Errors
-            /// [`AuthError::Unavailable`] if the database cannot be reached;
-            /// [`AuthError::Internal`] if a migration fails or one already
-            /// applied differs from the embedded one.
-            pub async fn migrate(&self) -> Result<(), AuthError> {
-                Self::migrator()
-                    .run(&self.pool)
-                    .await
-                    .map_err(crate::map_migrate_error)
-            }
         }
-
         impl ::std::fmt::Debug for $store {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_struct(::std::stringify!($store))

@@ -3,6 +3,7 @@
 //! run in parallel without seeing each other's rows.
 #![allow(
     dead_code,
+    unused_imports,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,7 +17,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use auth_sqlx::{SqliteStore, sqlx};
+#[cfg(feature = "sqlite")]
+use auth_sqlx::SqliteStore;
+#[cfg(feature = "postgres")]
+use auth_sqlx::sqlx;
 
 /// The environment variable with the PostgreSQL URL the tests use; `.ci/run`
 /// sets it. Unset: the PostgreSQL tests are skipped, saying so.
@@ -57,6 +61,7 @@ pub fn skipped(test: &str) {
     tell(&format!("skipped: {test}"));
 }
 
+#[cfg(feature = "sqlite")]
 /// A store on a fresh private in-memory SQLite database, migrated.
 pub async fn sqlite_memory() -> SqliteStore {
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
@@ -64,6 +69,7 @@ pub async fn sqlite_memory() -> SqliteStore {
     store
 }
 
+#[cfg(feature = "sqlite")]
 /// A fresh SQLite file path under cargo's scratch directory for tests.
 pub fn sqlite_path() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("auth-sqlx-tests");
@@ -72,15 +78,18 @@ pub fn sqlite_path() -> PathBuf {
     dir.join(format!("auth_{}.db", unique_suffix()))
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
+#[cfg(feature = "sqlite")]
 /// A store on a fresh SQLite file, migrated.
 pub async fn sqlite_file() -> SqliteStore {
     sqlite_file_at(&sqlite_path()).await
 }
 
+#[cfg(feature = "sqlite")]
 /// A store on the SQLite file at `path` (created if missing), migrated.
 pub async fn sqlite_file_at(path: &std::path::Path) -> SqliteStore {
     let store = SqliteStore::connect(&sqlite_url(path)).await.unwrap();
@@ -88,6 +97,7 @@ pub async fn sqlite_file_at(path: &std::path::Path) -> SqliteStore {
     store
 }
 
+#[cfg(feature = "sqlite")]
 fn sweep_stale_files(dir: &std::path::Path) {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     SWEPT.call_once(|| {
@@ -109,6 +119,7 @@ fn sweep_stale_files(dir: &std::path::Path) {
 }
 
 #[cfg(feature = "postgres")]
+#[allow(unused_imports)] // not every test binary uses PostgreSQL
 pub use self::postgres::*;
 
 #[cfg(feature = "postgres")]

@@ -1,0 +1,211 @@
+//! The embedded migrations: what they create, that applying them again
+//! changes nothing, and that concurrent callers are safe.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use auth_core::{Email, NewUser, PasswordHash, UserStore};
+use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
+use time::OffsetDateTime;
+
+/// The indexes the crate docs promise, besides primary keys.
+const INDEXES: [&str; 5] = [
+    "auth_sessions_user_id_idx",
+    "auth_sessions_expires_at_idx",
+    "auth_sessions_revoked_at_idx",
+    "auth_rotated_refresh_tokens_session_id_idx",
+    // The unique constraint behind `EmailTaken`.
+    "auth_users_email_key",
+];
+
+const TABLES: [&str; 4] = [
+    "_auth_sqlx_migrations",
+    "auth_rotated_refresh_tokens",
+    "auth_sessions",
+    "auth_users",
+];
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        name: None,
+        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA").unwrap(),
+        created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
+    }
+}
+
+/// Everything `sqlite_master` knows, by type.
+async fn sqlite_objects(store: &SqliteStore, kind: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = $1 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .bind(kind)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_migrations_create_the_documented_tables_and_indexes() {
+    let store = common::sqlite_memory().await;
+    assert_eq!(sqlite_objects(&store, "table").await, TABLES);
+    let indexes = sqlite_objects(&store, "index").await;
+    // SQLite names the index of a UNIQUE constraint itself
+    // (sqlite_autoindex_…), so the email constraint is checked by behaviour
+    // in the conformance suite instead.
+    for index in &INDEXES[..4] {
+        assert!(
+            indexes.iter().any(|name| name == index),
+            "{index} in {indexes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_migrations_applied_twice_are_a_no_op() {
+    let path = common::sqlite_path();
+    let store = common::sqlite_file_at(&path).await;
+    let user = store
+        .create_user(new_user("kept@example.com"))
+        .await
+        .unwrap();
+    let applied = applied_versions(store.pool()).await;
+    assert_eq!(applied, vec![1]);
+
+    store.migrate().await.unwrap();
+    // And from a second pool on the same file, as after a restart.
+    let reopened = common::sqlite_file_at(&path).await;
+    reopened.migrate().await.unwrap();
+
+    assert_eq!(applied_versions(reopened.pool()).await, applied);
+    let found = reopened.find_user_by_id(&user.id).await.unwrap();
+    assert_eq!(
+        found,
+        Some(user),
+        "re-running migrations must keep the data"
+    );
+    let foreign: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_all(reopened.pool())
+            .await
+            .unwrap();
+    assert!(
+        foreign.is_empty(),
+        "the application's migrations table is not touched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_migrations_on_a_fresh_file_all_succeed() {
+    let path = common::sqlite_path();
+    let url = format!("sqlite://{}", path.display());
+    let mut racers = Vec::new();
+    for _ in 0..4 {
+        let url = url.clone();
+        racers.push(tokio::spawn(async move {
+            SqliteStore::connect(&url).await?.migrate().await
+        }));
+    }
+    for racer in racers {
+        racer.await.unwrap().unwrap();
+    }
+    let store = common::sqlite_file_at(&path).await;
+    assert_eq!(applied_versions(store.pool()).await, vec![1]);
+}
+
+/// The versions recorded in the crate's migrations table.
+async fn applied_versions<'c, E>(executor: E) -> Vec<i64>
+where
+    E: sqlx::Executor<'c>,
+    i64: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    for<'a> <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
+    (i64,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+{
+    let sql = format!("SELECT version FROM {MIGRATIONS_TABLE} WHERE success ORDER BY version");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(executor)
+        .await
+        .unwrap()
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use auth_sqlx::PostgresStore;
+
+    #[tokio::test]
+    async fn postgres_migrations_create_the_documented_tables_and_indexes() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_migrations_create_the_documented_tables_and_indexes");
+        };
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(tables, TABLES);
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        for index in INDEXES {
+            assert!(
+                indexes.iter().any(|name| name == index),
+                "{index} in {indexes:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_migrations_applied_twice_are_a_no_op() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_migrations_applied_twice_are_a_no_op");
+        };
+        let user = store
+            .create_user(new_user("kept@example.com"))
+            .await
+            .unwrap();
+        let applied = applied_versions(store.pool()).await;
+        assert_eq!(applied, vec![1]);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(applied_versions(store.pool()).await, applied);
+        assert_eq!(store.find_user_by_id(&user.id).await.unwrap(), Some(user));
+        let foreign: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            foreign, None,
+            "the application's migrations table is not touched"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_concurrent_migrations_on_a_fresh_schema_all_succeed() {
+        let Some(url) = common::postgres_url() else {
+            return common::skipped("postgres_concurrent_migrations_on_a_fresh_schema_all_succeed");
+        };
+        let schema = common::create_schema(&url).await;
+        let mut racers = Vec::new();
+        for _ in 0..4 {
+            let options = common::options_in_schema(&url, &schema);
+            racers.push(tokio::spawn(async move {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_lazy_with(options);
+                PostgresStore::new(pool).migrate().await
+            }));
+        }
+        for racer in racers {
+            racer.await.unwrap().unwrap();
+        }
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy_with(common::options_in_schema(&url, &schema));
+        assert_eq!(applied_versions(&pool).await, vec![1]);
+    }
+}

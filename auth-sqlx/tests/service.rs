@@ -1,0 +1,303 @@
+//! auth-core's `AuthService` on the SQL stores: the whole flow, the races
+//! through the service, cleanup, and data surviving a restart. Each
+//! scenario runs on SQLite in memory, on a SQLite file and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use auth_core::{
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, ManualClock,
+    Password, SessionStore, SignInRequest, SignUpRequest, UserStore, testing::cases::RACERS,
+};
+use time::macros::datetime;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The service on `store`, with cheap hashing (these tests are about the
+/// stores) and a clock the test moves.
+fn service<S: UserStore + SessionStore + Clone>(store: S) -> (AuthService, ManualClock) {
+    let clock = ManualClock::new(datetime!(2030-01-01 12:00 UTC));
+    let hasher = Argon2Hasher::new(
+        Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        8,
+    )
+    .unwrap();
+    let auth = AuthService::builder(store.clone(), store)
+        .token_codec(JwtCodec::hs256(b"service-test-secret-of-32-bytes!", "iss", "aud").unwrap())
+        .password_hasher(hasher)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (auth, clock)
+}
+
+fn sign_up_request(email: &str) -> SignUpRequest {
+    SignUpRequest {
+        email: email.into(),
+        password: Password::new(PASSWORD),
+        name: Some("Ada".into()),
+    }
+}
+
+async fn sign_in(
+    auth: &AuthService,
+    email: &str,
+    password: &str,
+) -> Result<AuthResponse, AuthError> {
+    auth.sign_in(SignInRequest {
+        email: email.into(),
+        password: Password::new(password),
+    })
+    .await
+}
+
+/// Sign-up, sign-in, authenticate, refresh, reuse detection, sign-out.
+async fn whole_flow(auth: AuthService) {
+    let signed_up = auth
+        .sign_up(sign_up_request("Ada@Example.com"))
+        .await
+        .unwrap();
+    assert_eq!(signed_up.user.email.as_str(), "ada@example.com");
+    let again = auth.sign_up(sign_up_request("ada@example.COM")).await;
+    assert!(matches!(again, Err(AuthError::EmailTaken)), "{again:?}");
+
+    let wrong = sign_in(&auth, "ada@example.com", "wrong password").await;
+    assert!(
+        matches!(wrong, Err(AuthError::InvalidCredentials)),
+        "{wrong:?}"
+    );
+    let unknown = sign_in(&auth, "nobody@example.com", PASSWORD).await;
+    assert!(
+        matches!(unknown, Err(AuthError::InvalidCredentials)),
+        "{unknown:?}"
+    );
+    let session = sign_in(&auth, "ADA@example.com", PASSWORD).await.unwrap();
+    assert_eq!(session.user, signed_up.user);
+
+    let principal = auth
+        .authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(principal.user_id(), &signed_up.user.id);
+    assert_eq!(auth.current_user(&principal).await.unwrap(), signed_up.user);
+
+    // Refresh keeps the session and rotates the token.
+    let refreshed = auth
+        .refresh(session.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let after = auth
+        .authenticate(refreshed.access_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(after.session_id(), principal.session_id());
+
+    // Replaying the rotated token revokes the whole session.
+    let replay = auth.refresh(session.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(replay, Err(AuthError::RefreshTokenReused)),
+        "{replay:?}"
+    );
+    let revoked = auth
+        .authenticate(refreshed.access_token.expose_secret())
+        .await;
+    assert!(
+        matches!(revoked, Err(AuthError::SessionRevoked)),
+        "{revoked:?}"
+    );
+    let newest = auth.refresh(refreshed.refresh_token.expose_secret()).await;
+    assert!(
+        newest.is_err(),
+        "a revoked session's newest refresh token must fail"
+    );
+
+    // Sign-out revokes the sign-up session, leaving nothing else active.
+    let first = auth
+        .authenticate(signed_up.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.sign_out(&first).await.unwrap();
+    let gone = auth
+        .authenticate(signed_up.access_token.expose_secret())
+        .await;
+    assert!(matches!(gone, Err(AuthError::SessionRevoked)), "{gone:?}");
+    let gone = auth.refresh(signed_up.refresh_token.expose_secret()).await;
+    assert!(
+        gone.is_err(),
+        "a signed-out session's refresh token must fail"
+    );
+}
+
+/// [`RACERS`] concurrent sign-ups with one email (in different cases):
+/// exactly one account.
+async fn racing_sign_ups(auth: AuthService) {
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let auth = auth.clone();
+            let email = if i % 2 == 0 {
+                "race@example.com"
+            } else {
+                "RACE@example.com"
+            };
+            tokio::spawn(async move { auth.sign_up(sign_up_request(email)).await })
+        })
+        .collect();
+    let (mut created, mut taken) = (0, 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(AuthError::EmailTaken) => taken += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, taken), (1, RACERS - 1), "(created, EmailTaken)");
+    sign_in(&auth, "race@example.com", PASSWORD).await.unwrap();
+}
+
+/// [`RACERS`] concurrent refreshes with one token: exactly one new token;
+/// the losers are refused without revoking the winner's session.
+async fn racing_refreshes(auth: AuthService) {
+    let signed_up = auth
+        .sign_up(sign_up_request("refresh@example.com"))
+        .await
+        .unwrap();
+    let token = signed_up.refresh_token.expose_secret().to_owned();
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.clone());
+            tokio::spawn(async move { auth.refresh(&token).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(response) => winners.push(response),
+            Err(AuthError::InvalidRefreshToken) => {}
+            Err(other) => panic!("a losing refresh must be InvalidRefreshToken, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one concurrent refresh may win");
+    // Losing a race is not reuse: the winner's tokens still work.
+    let winner = &winners[0];
+    auth.authenticate(winner.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.refresh(winner.refresh_token.expose_secret())
+        .await
+        .unwrap();
+}
+
+/// Ended sessions are deleted after the given age, active ones never.
+async fn cleanup_of_ended_sessions(auth: AuthService, clock: ManualClock) {
+    let kept = auth
+        .sign_up(sign_up_request("kept@example.com"))
+        .await
+        .unwrap();
+    let ended = auth
+        .sign_up(sign_up_request("ended@example.com"))
+        .await
+        .unwrap();
+    let principal = auth
+        .authenticate(ended.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.sign_out(&principal).await.unwrap();
+
+    let week = Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(
+        auth.delete_ended_sessions(week).await.unwrap(),
+        0,
+        "too recent"
+    );
+    clock.advance(time::Duration::days(7) + time::Duration::seconds(1));
+    assert_eq!(auth.delete_ended_sessions(week).await.unwrap(), 1);
+    // The deleted session's refresh token is now simply unknown.
+    let unknown = auth.refresh(ended.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(unknown, Err(AuthError::InvalidRefreshToken)),
+        "{unknown:?}"
+    );
+    auth.refresh(kept.refresh_token.expose_secret())
+        .await
+        .unwrap();
+}
+
+/// One `#[tokio::test]` per scenario for a backend; `$store` is an async
+/// expression giving `Option<store>` (`None`: skipped).
+macro_rules! scenarios {
+    ($backend:ident, $store:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn whole_flow() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(stringify!($backend), "::whole_flow"));
+                };
+                super::whole_flow(service(store).0).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_sign_ups() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(stringify!($backend), "::racing_sign_ups"));
+                };
+                super::racing_sign_ups(service(store).0).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_refreshes() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(stringify!($backend), "::racing_refreshes"));
+                };
+                super::racing_refreshes(service(store).0).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn cleanup_of_ended_sessions() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(
+                        stringify!($backend),
+                        "::cleanup_of_ended_sessions"
+                    ));
+                };
+                let (auth, clock) = service(store);
+                super::cleanup_of_ended_sessions(auth, clock).await;
+            }
+        }
+    };
+}
+
+scenarios!(sqlite_memory, Some(common::sqlite_memory().await));
+scenarios!(sqlite_file, Some(common::sqlite_file().await));
+#[cfg(feature = "postgres")]
+scenarios!(postgres, common::postgres_store().await);
+
+/// A SQLite file outlives its pool: users and sessions survive a restart.
+#[tokio::test]
+async fn sqlite_file_keeps_users_and_sessions_across_a_restart() {
+    let path = common::sqlite_path();
+    let store = common::sqlite_file_at(&path).await;
+    let (auth, _) = service(store.clone());
+    let signed_up = auth
+        .sign_up(sign_up_request("ada@example.com"))
+        .await
+        .unwrap();
+    drop(auth);
+    store.pool().close().await;
+
+    let (auth, _) = service(common::sqlite_file_at(&path).await);
+    sign_in(&auth, "ada@example.com", PASSWORD).await.unwrap();
+    auth.authenticate(signed_up.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.refresh(signed_up.refresh_token.expose_secret())
+        .await
+        .unwrap();
+}
