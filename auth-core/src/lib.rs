@@ -166,11 +166,6 @@ pub use store::{SessionStore, UserStore};
 pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
 pub use user::{NewUser, User, UserRecord};
 
-// The workspace README's Rust examples are compiled and run as doc-tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
 /// Versions of the crates that appear in this crate's public API, so that
 /// store and adapter authors use the same ones.
 pub mod reexports {

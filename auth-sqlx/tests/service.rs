@@ -160,8 +160,12 @@ async fn racing_sign_ups(auth: AuthService) {
     sign_in(&auth, "race@example.com", PASSWORD).await.unwrap();
 }
 
-/// [`RACERS`] concurrent refreshes with one token: exactly one new token;
-/// the losers are refused without revoking the winner's session.
+/// [`RACERS`] concurrent refreshes with one token: exactly one new token.
+/// A loser that reached the store before the winner's rotation lost the
+/// compare-and-swap (`InvalidRefreshToken`, session kept); one that looked
+/// the token up after it found a rotated token, which strict reuse
+/// detection cannot tell from a replay (`RefreshTokenReused`, session
+/// revoked). Either way no loser gets tokens.
 async fn racing_refreshes(auth: AuthService) {
     let signed_up = auth
         .sign_up(sign_up_request("refresh@example.com"))
@@ -174,23 +178,53 @@ async fn racing_refreshes(auth: AuthService) {
             tokio::spawn(async move { auth.refresh(&token).await })
         })
         .collect();
-    let mut winners = Vec::new();
+    let (mut winners, mut lost_the_swap, mut saw_reuse) = (Vec::new(), 0, 0);
     for racer in racers {
         match racer.await.unwrap() {
             Ok(response) => winners.push(response),
-            Err(AuthError::InvalidRefreshToken) => {}
-            Err(other) => panic!("a losing refresh must be InvalidRefreshToken, got {other:?}"),
+            Err(AuthError::InvalidRefreshToken) => lost_the_swap += 1,
+            Err(AuthError::RefreshTokenReused) => saw_reuse += 1,
+            Err(other) => panic!("a losing refresh must be a 401, got {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one concurrent refresh may win");
-    // Losing a race is not reuse: the winner's tokens still work.
-    let winner = &winners[0];
-    auth.authenticate(winner.access_token.expose_secret())
+    assert_eq!(lost_the_swap + saw_reuse, RACERS - 1);
+    let winner = auth
+        .authenticate(winners[0].access_token.expose_secret())
+        .await;
+    if saw_reuse == 0 {
+        // Only lost races: that is not reuse, the winner's session lives on.
+        winner.unwrap();
+        auth.refresh(winners[0].refresh_token.expose_secret())
+            .await
+            .unwrap();
+    } else {
+        assert!(
+            matches!(winner, Err(AuthError::SessionRevoked)),
+            "{winner:?}"
+        );
+    }
+}
+
+/// Refreshes with one token, each after the previous answered: the first
+/// wins, the second is reuse and revokes the session.
+async fn sequential_replay_is_reuse(auth: AuthService) {
+    let signed_up = auth
+        .sign_up(sign_up_request("replay@example.com"))
         .await
         .unwrap();
-    auth.refresh(winner.refresh_token.expose_secret())
-        .await
-        .unwrap();
+    let token = signed_up.refresh_token.expose_secret();
+    let first = auth.refresh(token).await.unwrap();
+    let second = auth.refresh(token).await;
+    assert!(
+        matches!(second, Err(AuthError::RefreshTokenReused)),
+        "{second:?}"
+    );
+    let revoked = auth.authenticate(first.access_token.expose_secret()).await;
+    assert!(
+        matches!(revoked, Err(AuthError::SessionRevoked)),
+        "{revoked:?}"
+    );
 }
 
 /// Ended sessions are deleted after the given age, active ones never.
@@ -257,6 +291,17 @@ macro_rules! scenarios {
                     return common::skipped(concat!(stringify!($backend), "::racing_refreshes"));
                 };
                 super::racing_refreshes(service(store).0).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sequential_replay_is_reuse() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(
+                        stringify!($backend),
+                        "::sequential_replay_is_reuse"
+                    ));
+                };
+                super::sequential_replay_is_reuse(service(store).0).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,0 +1,128 @@
+//! The per-request cost a SQL store adds: `AuthService::authenticate`
+//! (HS256 verification plus the "is this session active" lookup) on each
+//! store, against `authenticate_stateless` (no lookup) as the floor.
+//!
+//! ```sh
+//! cargo bench -p auth-sqlx --all-features --bench session_check
+//! # PostgreSQL too:
+//! AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
+//!   cargo bench -p auth-sqlx --all-features --bench session_check
+//! ```
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use auth_core::{
+    Argon2Hasher, Argon2Params, AuthService, JwtCodec, MemoryStore, Password, SessionStore,
+    SignUpRequest, UserStore,
+};
+use auth_sqlx::SqliteStore;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+fn service<S: UserStore + SessionStore + Clone>(store: S) -> AuthService {
+    let cheap = Argon2Hasher::new(
+        Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        1,
+    )
+    .unwrap();
+    AuthService::builder(store.clone(), store)
+        .token_codec(JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap())
+        .password_hasher(cheap)
+        .build()
+        .unwrap()
+}
+
+/// A signed-up user's access token.
+fn access_token(runtime: &Runtime, auth: &AuthService) -> String {
+    runtime.block_on(async {
+        auth.sign_up(SignUpRequest {
+            email: "bench@example.com".into(),
+            password: Password::new("correct horse battery staple"),
+            name: None,
+        })
+        .await
+        .unwrap()
+        .access_token
+        .expose_secret()
+        .to_owned()
+    })
+}
+
+fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, auth: AuthService) {
+    let token = access_token(runtime, &auth);
+    c.bench_function(&format!("authenticate/{name}"), |b| {
+        b.to_async(runtime)
+            .iter(|| async { auth.authenticate(&token).await.unwrap() })
+    });
+}
+
+fn session_check(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let memory = service(MemoryStore::new());
+    let token = access_token(&runtime, &memory);
+    c.bench_function("authenticate_stateless (floor)", |b| {
+        b.iter(|| memory.authenticate_stateless(&token).unwrap())
+    });
+    bench_store(c, &runtime, "memory", memory);
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, url) in [
+        ("sqlite-memory", "sqlite::memory:".to_owned()),
+        (
+            "sqlite-file",
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+        ),
+    ] {
+        let store = runtime.block_on(async {
+            let store = SqliteStore::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            store
+        });
+        bench_store(c, &runtime, name, service(store));
+    }
+
+    #[cfg(feature = "postgres")]
+    match std::env::var("AUTH_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let store = runtime.block_on(postgres_store(&url));
+            bench_store(c, &runtime, "postgres", service(store));
+        }
+        Err(_) => eprintln!("skipped: no PostgreSQL (AUTH_TEST_POSTGRES_URL is not set)"),
+    }
+}
+
+/// A store in a fresh schema, dropped again when the bench ends.
+#[cfg(feature = "postgres")]
+async fn postgres_store(url: &str) -> auth_sqlx::PostgresStore {
+    use auth_sqlx::sqlx::{
+        self, AssertSqlSafe,
+        postgres::{PgConnectOptions, PgPoolOptions},
+    };
+    let schema = format!("auth_sqlx_bench_{}", std::process::id());
+    let admin = PgPoolOptions::new().connect(url).await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let options = url
+        .parse::<PgConnectOptions>()
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store =
+        auth_sqlx::PostgresStore::new(PgPoolOptions::new().connect_with(options).await.unwrap());
+    store.migrate().await.unwrap();
+    store
+}
+
+criterion_group!(benches, session_check);
+criterion_main!(benches);
