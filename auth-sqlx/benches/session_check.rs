@@ -51,8 +51,7 @@ fn access_token(runtime: &Runtime, auth: &AuthService) -> String {
     })
 }
 
-fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, auth: AuthService) {
-    let token = access_token(runtime, &auth);
+fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, auth: AuthService, token: String) {
     c.bench_function(&format!("authenticate/{name}"), |b| {
         b.to_async(runtime)
             .iter(|| async { auth.authenticate(&token).await.unwrap() })
@@ -71,7 +70,7 @@ fn session_check(c: &mut Criterion) {
     c.bench_function("authenticate_stateless (floor)", |b| {
         b.iter(|| memory.authenticate_stateless(&token).unwrap())
     });
-    bench_store(c, &runtime, "memory", memory);
+    bench_store(c, &runtime, "memory", memory, token);
 
     let dir = tempfile::tempdir().unwrap();
     for (name, url) in [
@@ -86,14 +85,17 @@ fn session_check(c: &mut Criterion) {
             store.migrate().await.unwrap();
             store
         });
-        bench_store(c, &runtime, name, service(store));
+        let auth = service(store);
+        let token = access_token(&runtime, &auth);
+        bench_store(c, &runtime, name, auth, token);
     }
 
     #[cfg(feature = "postgres")]
     match std::env::var("AUTH_TEST_POSTGRES_URL") {
         Ok(url) => {
-            let store = runtime.block_on(postgres_store(&url));
-            bench_store(c, &runtime, "postgres", service(store));
+            let auth = service(runtime.block_on(postgres_store(&url)));
+            let token = access_token(&runtime, &auth);
+            bench_store(c, &runtime, "postgres", auth, token);
         }
         Err(_) => eprintln!("skipped: no PostgreSQL (AUTH_TEST_POSTGRES_URL is not set)"),
     }

@@ -3,10 +3,10 @@
 use auth_core::AuthError;
 use sqlx::error::{DatabaseError, ErrorKind};
 
-/// The unique constraint on `auth_users.email`, by name (PostgreSQL reports
-/// it) and as SQLite's message names the column.
-const EMAIL_CONSTRAINT: &str = "auth_users_email_key";
-const EMAIL_COLUMN: &str = "auth_users.email";
+/// The primary key of `auth_users`, as PostgreSQL names it and as SQLite's
+/// message ends ("UNIQUE constraint failed: auth_users.id").
+const USERS_PRIMARY_KEY: &str = "auth_users_pkey";
+const USERS_ID_COLUMN: &str = "auth_users.id";
 
 /// Classifies a sqlx error as [`AuthError::Unavailable`] (the database cannot
 /// be reached or is refusing work for now: an adapter answers 503) or
@@ -30,11 +30,12 @@ const EMAIL_COLUMN: &str = "auth_users.email";
 pub fn map_sqlx_error(error: sqlx::Error) -> AuthError {
     let unavailable = match &error {
         // No connection could be made or checked out in time, the pool was
-        // shut down, or a connection broke or timed out mid-query.
+        // shut down, or a connection broke mid-query. (TLS failures are not
+        // here: a missing TLS feature or a bad certificate will not heal by
+        // waiting.)
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => is_transient(db.as_ref()),
         _ => false,
@@ -46,30 +47,45 @@ pub fn map_sqlx_error(error: sqlx::Error) -> AuthError {
     }
 }
 
-/// Database errors that mean "not now" rather than "wrong".
+/// Database errors that mean "not now" rather than "wrong", judged by the
+/// backend that raised them (the two backends' codes overlap: PostgreSQL's
+/// SQLSTATE 42501 is a number too).
 fn is_transient(error: &dyn DatabaseError) -> bool {
-    let Some(code) = error.code() else {
-        return false;
-    };
-    // PostgreSQL SQLSTATEs: connection exceptions (class 08), too many
-    // connections, and the server shutting down or starting up.
-    if code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03") {
-        return true;
+    #[cfg(feature = "postgres")]
+    if let Some(error) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        // Connection exceptions (class 08), too many connections, and the
+        // server shutting down or starting up.
+        let code = error.code();
+        return code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03");
     }
-    // SQLite (extended) result codes: SQLITE_BUSY (5) and SQLITE_LOCKED (6)
-    // still there after the busy timeout, i.e. the database is overloaded.
-    code.parse::<i32>()
-        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+    #[cfg(feature = "sqlite")]
+    if error
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any extended form, still
+        // there after the busy timeout: the database is overloaded.
+        return error
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6));
+    }
+    false
 }
 
-/// Whether `error` is the unique violation of the users' email, on either
-/// backend.
+/// Whether `error`, raised by inserting a user, is the unique violation of
+/// the email. An insert into `auth_users` can violate only the primary key
+/// (a random 128-bit id: practically never) or the email, so anything but
+/// the primary key is the email, whatever an application named that
+/// constraint in its own migrations.
 pub(crate) fn is_email_conflict(error: &sqlx::Error) -> bool {
     let sqlx::Error::Database(db) = error else {
         return false;
     };
-    db.kind() == ErrorKind::UniqueViolation
-        && (db.constraint() == Some(EMAIL_CONSTRAINT) || db.message().contains(EMAIL_COLUMN))
+    let primary_key = db.constraint() == Some(USERS_PRIMARY_KEY)
+        // SQLite names no constraint, only the columns.
+        || db.message().ends_with(USERS_ID_COLUMN);
+    db.kind() == ErrorKind::UniqueViolation && !primary_key
 }
 
 /// Whether `error` is a foreign-key violation (a session for a user that

@@ -14,7 +14,7 @@ use crate::{
     MIGRATIONS_TABLE,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
-    store_impl::sql_store_impls,
+    store_impl::{sql_store_impls, storable},
 };
 
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {

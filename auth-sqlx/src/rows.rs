@@ -137,7 +137,11 @@ pub(crate) mod sql {
     pub(crate) const IS_SESSION_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM auth_sessions \
          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)";
 
-    /// Rotated hashes go with their session (`ON DELETE CASCADE`).
-    pub(crate) const DELETE_ENDED_SESSIONS: &str =
-        "DELETE FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1";
+    /// One batch of ended sessions; their rotated hashes go with them
+    /// (`ON DELETE CASCADE`).
+    pub(crate) const DELETE_ENDED_SESSIONS: &str = "DELETE FROM auth_sessions WHERE id IN \
+         (SELECT id FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)";
+
+    /// Sessions deleted per statement by `delete_ended_sessions`.
+    pub(crate) const DELETE_BATCH: i64 = 1000;
 }

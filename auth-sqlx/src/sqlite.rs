@@ -1,24 +1,24 @@
 //! The SQLite store.
 
-use std::{str::FromStr, sync::LazyLock};
+use std::{
+    str::FromStr,
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use auth_core::{
     AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
     Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
 };
-use sqlx::{
-    SqlitePool,
-    migrate::Migrator,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode},
-};
+use sqlx::{SqlitePool, migrate::Migrator, sqlite::SqliteConnectOptions};
 use time::OffsetDateTime;
 
 use crate::{
     MIGRATIONS_TABLE,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
-    store_impl::sql_store_impls,
+    store_impl::{sql_store_impls, storable},
 };
 
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
@@ -110,11 +110,6 @@ impl SqliteStore {
             .map_err(|_| AuthError::InvalidConfig("malformed SQLite URL".into()))?
             .create_if_missing(true);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let options = if in_memory {
-            options
-        } else {
-            options.journal_mode(SqliteJournalMode::Wal)
-        };
         // An in-memory database lives as long as one of its connections:
         // keep one open for the pool's whole life.
         let pool = crate::pool_options()
@@ -124,6 +119,9 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_sqlx_error)?;
+        if !in_memory {
+            switch_to_wal(&pool).await?;
+        }
         Ok(Self::new(pool))
     }
 
@@ -135,10 +133,24 @@ impl SqliteStore {
     /// are recorded in [`MIGRATIONS_TABLE`](crate::MIGRATIONS_TABLE).
     ///
     /// # Errors
-    /// [`AuthError::Unavailable`] if another process holds the write lock
-    /// past the busy timeout; [`AuthError::Internal`] if a migration fails or
+    /// [`AuthError::InvalidConfig`] if the pool's connections have foreign
+    /// keys off; [`AuthError::Unavailable`] if another process holds the
+    /// write lock past the busy timeout; [`AuthError::Internal`] if a migration fails or
     /// one already applied differs from the embedded one.
     pub async fn migrate(&self) -> Result<(), AuthError> {
+        // Without foreign keys, deleting a user would leave its sessions
+        // behind and sessions of unknown users would be accepted.
+        let foreign_keys: bool = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        if !foreign_keys {
+            return Err(AuthError::InvalidConfig(
+                "the SQLite pool has foreign keys off; auth-sqlx needs them on \
+                 (SqliteConnectOptions::foreign_keys(true), sqlx's default)"
+                    .into(),
+            ));
+        }
         // sqlx's SQLite migrator takes no lock of its own.
         let mut transaction = self
             .pool
@@ -196,6 +208,27 @@ impl SqliteStore {
         }
         transaction.commit().await?;
         Ok(swapped)
+    }
+}
+
+/// Puts the database file in WAL mode (it stays so). Switching needs a lock
+/// that SQLite does not wait for (the busy timeout does not apply), so when
+/// several processes open a new file at once some get `SQLITE_BUSY` at
+/// once: retry for as long as a busy writer would be waited for.
+async fn switch_to_wal(pool: &SqlitePool) -> Result<(), AuthError> {
+    const PATIENCE: Duration = Duration::from_secs(5);
+    let started = Instant::now();
+    loop {
+        match sqlx::query("PRAGMA journal_mode = WAL").execute(pool).await {
+            Ok(_) => return Ok(()),
+            Err(error) => {
+                let error = map_sqlx_error(error);
+                if !matches!(error, AuthError::Unavailable(_)) || started.elapsed() > PATIENCE {
+                    return Err(error);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
     }
 }
 

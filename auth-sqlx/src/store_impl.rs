@@ -12,6 +12,13 @@
 //! * an inherent `async fn rotate(&self, id, current, next, now)` on
 //!   `$store`, the backend's atomic rotation.
 
+/// Whether an id can be stored at all. PostgreSQL refuses text with a NUL
+/// character (an error, not "no rows"), and this crate never generates
+/// one, so such an id is simply not found, on both backends alike.
+pub(crate) fn storable(id: &str) -> bool {
+    !id.contains('\0')
+}
+
 macro_rules! sql_store_impls {
     ($store:ty, pool = $pool:ty, time = $time:ty, to_db = $to_db:path) => {
         impl $store {
@@ -76,6 +83,9 @@ macro_rules! sql_store_impls {
             }
 
             async fn find_user_by_id(&self, id: &UserId) -> Result<Option<User>, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(None);
+                }
                 sqlx::query_as::<_, UserRow<$time>>(sql::FIND_USER_BY_ID)
                     .bind(id.as_str())
                     .fetch_optional(&self.pool)
@@ -91,6 +101,9 @@ macro_rules! sql_store_impls {
                 hash: &PasswordHash,
                 updated_at: OffsetDateTime,
             ) -> Result<(), AuthError> {
+                if !storable(id.as_str()) {
+                    return Err(AuthError::UserNotFound);
+                }
                 let updated = sqlx::query(sql::UPDATE_PASSWORD_HASH)
                     .bind(id.as_str())
                     .bind(hash.as_phc())
@@ -108,6 +121,9 @@ macro_rules! sql_store_impls {
         #[async_trait]
         impl SessionStore for $store {
             async fn create_session(&self, new: NewSession) -> Result<Session, AuthError> {
+                if !storable(new.user_id.as_str()) {
+                    return Err(AuthError::UserNotFound);
+                }
                 sqlx::query(sql::INSERT_SESSION)
                     .bind(new.id.as_str())
                     .bind(new.user_id.as_str())
@@ -153,6 +169,9 @@ macro_rules! sql_store_impls {
                 next: &RefreshTokenHash,
                 now: OffsetDateTime,
             ) -> Result<bool, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(false);
+                }
                 self.rotate(id, current, next, $to_db(now))
                     .await
                     .map_err(map_sqlx_error)
@@ -163,6 +182,9 @@ macro_rules! sql_store_impls {
                 id: &SessionId,
                 now: OffsetDateTime,
             ) -> Result<(), AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(());
+                }
                 sqlx::query(sql::REVOKE_SESSION)
                     .bind(id.as_str())
                     .bind($to_db(now))
@@ -177,6 +199,9 @@ macro_rules! sql_store_impls {
                 user_id: &UserId,
                 now: OffsetDateTime,
             ) -> Result<u64, AuthError> {
+                if !storable(user_id.as_str()) {
+                    return Ok(0);
+                }
                 let revoked = sqlx::query(sql::REVOKE_USER_SESSIONS)
                     .bind(user_id.as_str())
                     .bind($to_db(now))
@@ -191,6 +216,9 @@ macro_rules! sql_store_impls {
                 id: &SessionId,
                 now: OffsetDateTime,
             ) -> Result<bool, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(false);
+                }
                 sqlx::query_scalar(sql::IS_SESSION_ACTIVE)
                     .bind(id.as_str())
                     .bind($to_db(now))
@@ -203,12 +231,23 @@ macro_rules! sql_store_impls {
                 &self,
                 ended_before: OffsetDateTime,
             ) -> Result<u64, AuthError> {
-                let deleted = sqlx::query(sql::DELETE_ENDED_SESSIONS)
-                    .bind($to_db(ended_before))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_sqlx_error)?;
-                Ok(deleted.rows_affected())
+                // In batches, so that no single statement holds the write
+                // lock (all of SQLite's, or many PostgreSQL rows) for long
+                // while sign-ins and refreshes wait.
+                let mut total = 0;
+                loop {
+                    let deleted = sqlx::query(sql::DELETE_ENDED_SESSIONS)
+                        .bind($to_db(ended_before))
+                        .bind(sql::DELETE_BATCH)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map_sqlx_error)?
+                        .rows_affected();
+                    total += deleted;
+                    if deleted < sql::DELETE_BATCH as u64 {
+                        return Ok(total);
+                    }
+                }
             }
         }
     };

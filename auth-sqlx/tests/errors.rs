@@ -7,8 +7,8 @@ mod common;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
-    AuthError, Email, NewUser, PasswordHash, RefreshToken, SessionStore, UserStore,
-    problem::Problem,
+    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshToken, SessionId, SessionStore,
+    UserStore, problem::Problem,
 };
 use auth_sqlx::{
     SqliteStore,
@@ -44,6 +44,30 @@ fn assert_internal_and_opaque<T: std::fmt::Debug>(result: Result<T, AuthError>) 
     // The database's own text is still there for the logs.
     let source = std::error::Error::source(&error).unwrap().to_string();
     assert!(source.contains("auth_rotated_refresh_tokens"), "{source}");
+}
+
+/// A unique violation that is not the email (here a session id used twice)
+/// is an internal error, not `EmailTaken` or `UserNotFound`.
+async fn other_unique_violations_are_internal<S: UserStore + SessionStore>(store: S) {
+    let user = store
+        .create_user(new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let session = |id: &str| NewSession {
+        id: SessionId::new(id),
+        user_id: user.id.clone(),
+        refresh_token_hash: RefreshToken::generate().unwrap().hash(),
+        created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
+        expires_at: OffsetDateTime::from_unix_timestamp(1_900_003_600).unwrap(),
+    };
+    store.create_session(session("twice")).await.unwrap();
+    let again = store.create_session(session("twice")).await;
+    assert!(matches!(again, Err(AuthError::Internal(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn sqlite_other_unique_violations_are_internal() {
+    other_unique_violations_are_internal(common::sqlite_memory().await).await;
 }
 
 #[tokio::test]
@@ -105,6 +129,14 @@ mod postgres {
             .unwrap();
         let hash = RefreshToken::generate().unwrap().hash();
         assert_internal_and_opaque(store.find_session_by_refresh_token(&hash).await);
+    }
+
+    #[tokio::test]
+    async fn postgres_other_unique_violations_are_internal() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_other_unique_violations_are_internal");
+        };
+        other_unique_violations_are_internal(store).await;
     }
 
     /// Connections killed by the server (a restart, an administrator) are

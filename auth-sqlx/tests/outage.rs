@@ -76,6 +76,14 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
+/// A call's result, or a failure if it hangs: an outage must end in an
+/// error soon after the acquire timeout, never in a stuck request.
+async fn within<T>(during: &str, call: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(15), call)
+        .await
+        .unwrap_or_else(|_| panic!("{during}: the call hung"))
+}
+
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, AuthError>, during: &str) {
     match result {
         Err(error @ AuthError::Unavailable(_)) => {
@@ -114,21 +122,19 @@ async fn postgres_outage_is_unavailable_and_the_same_pool_recovers() {
 
     // 1. Nothing listens: every call is Unavailable once the acquire timeout
     //    passes, through the store and through the service.
+    let during = "find before the database was ever up";
+    let email = Email::parse("a@example.com").unwrap();
     assert_unavailable(
-        store
-            .find_user_by_email(&Email::parse("a@example.com").unwrap())
-            .await,
-        "find before the database was ever up",
+        within(during, store.find_user_by_email(&email)).await,
+        during,
     );
-    assert_unavailable(
-        auth.sign_up(SignUpRequest {
-            email: "a@example.com".into(),
-            password: Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await,
-        "sign-up before the database was ever up",
-    );
+    let during = "sign-up before the database was ever up";
+    let sign_up = auth.sign_up(SignUpRequest {
+        email: "a@example.com".into(),
+        password: Password::new("correct horse battery staple"),
+        name: None,
+    });
+    assert_unavailable(within(during, sign_up).await, during);
 
     // 2. The database appears: the same pool connects.
     relay.up().await;
@@ -139,14 +145,11 @@ async fn postgres_outage_is_unavailable_and_the_same_pool_recovers() {
 
     // 3. It goes away, cutting the pool's open connections.
     relay.down().await;
-    assert_unavailable(
-        store.find_user_by_id(&ada.id).await,
-        "find with the connections cut",
-    );
-    assert_unavailable(
-        store.create_user(new_user("grace@example.com")).await,
-        "create with the connections cut",
-    );
+    let during = "find with the connections cut";
+    assert_unavailable(within(during, store.find_user_by_id(&ada.id)).await, during);
+    let during = "create with the connections cut";
+    let create = store.create_user(new_user("grace@example.com"));
+    assert_unavailable(within(during, create).await, during);
 
     // 4. It is back: the same pool recovers, and nothing was lost.
     relay.up().await;

@@ -139,6 +139,7 @@ pub async fn unknown_and_foreign_ids_are_not_found(stores: TestStores) -> Result
         "Xk9RzQ2bT7mWc4LpV8nH1yFd6sJa3eGu",
         "'; DROP TABLE users; --",
         "ünïcødé",
+        "nul\0inside",
     ] {
         let found = stores.users.find_user_by_id(&UserId::new(id)).await?;
         assert!(found.is_none(), "id {id:?} must not be found");
@@ -486,6 +487,8 @@ pub async fn unknown_sessions_are_inactive(stores: TestStores) -> Result<(), Aut
         "missing",
         "6f1c2d7e-0b7a-4d8e-9c39-1a2b3c4d5e6f",
         "' OR 1=1 --",
+        // PostgreSQL cannot even compare text with a NUL in it.
+        "nul\0inside",
     ] {
         let active = stores
             .sessions
