@@ -14,17 +14,24 @@
 //! | `aws-lc-rs` | no | auth-core's aws-lc-rs JWT backend |
 //!
 //! One of the two JWT backends must be on; with `default-features = false`,
-//! name one, e.g. `features = ["postgres", "rust-crypto"]`. sqlx is built
-//! without TLS: to reach PostgreSQL over TLS, turn on a `tls-*` feature of
-//! `sqlx` in your own `Cargo.toml` (features add up across a build).
+//! name one, e.g. `features = ["postgres", "rust-crypto"]`.
 //! [`sqlx`] and [`auth_core`] are re-exported, so versions always match.
+//!
+//! sqlx is built here without TLS. To reach a PostgreSQL server over the
+//! network, turn on a `tls-*` feature of `sqlx` in your own `Cargo.toml`
+//! (features add up across a build) and put `sslmode=verify-full` in the
+//! URL: sqlx's default, `prefer`, silently falls back to plain text.
 //!
 //! # SQLite: nothing to set up
 //!
 //! ```
+//! # #[cfg(feature = "sqlite")]
 //! use auth_core::{AuthError, AuthService, JwtCodec};
+//! # #[cfg(feature = "sqlite")]
 //! use auth_sqlx::SqliteStore;
 //!
+//! # #[cfg(not(feature = "sqlite"))] fn main() {}
+//! # #[cfg(feature = "sqlite")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), AuthError> {
 //! let store = SqliteStore::connect("sqlite::memory:").await?; // or "sqlite://auth.db"
@@ -76,14 +83,16 @@
 //! too keeps its `_sqlx_migrations` to itself. Applications with their own
 //! migration tooling can copy the SQL instead (the files are in the crate's
 //! `migrations/` folder) and never call `migrate`; the tables must then be
-//! exactly as below, because the stores' queries name them.
+//! as below, because the stores' queries name them. When a later version of
+//! this crate adds a migration, its changelog says so; apply the new file
+//! the same way.
 //!
 //! # Tables
 //!
-//! | table | columns | keys and indexes |
+//! | table | columns | keys, constraints and indexes |
 //! |---|---|---|
-//! | `auth_users` | `id` text, `email` text, `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id`; unique `auth_users_email_key (email)` |
-//! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `(refresh_token_hash)`; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
+//! | `auth_users` | `id` text, `email` text, `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id` (`auth_users_pkey` on PostgreSQL); unique `auth_users_email_key (email)`; check `email = lower(trim(email))` |
+//! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
 //! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; index on `session_id` |
 //!
 //! * Ids are the 22-character random strings of
@@ -102,10 +111,13 @@
 //!
 //! ## Tables in their own schema
 //!
-//! On PostgreSQL the tables (and `_auth_sqlx_migrations`) are created
-//! unqualified, so they land in the first schema of the connection's
-//! `search_path`. To keep them apart, create the schema and give the store
-//! a pool whose connections search it:
+//! On PostgreSQL the tables (and `_auth_sqlx_migrations`) are created and
+//! queried unqualified, so they live in the first schema of the
+//! connection's `search_path`. To keep them apart, create the schema and give
+//! the store a pool of its own whose connections search only it (the
+//! application's pool keeps the default `search_path`, so its own tables
+//! and its `_sqlx_migrations` stay where they were; it reaches the auth
+//! tables as `auth.auth_users`):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -117,7 +129,9 @@
 //!     let options = "postgres://app@db/app"
 //!         .parse::<PgConnectOptions>()?
 //!         .options([("search_path", "auth")]);
-//!     Ok(PgPoolOptions::new().connect_lazy_with(options))
+//!     Ok(PgPoolOptions::new()
+//!         .acquire_timeout(std::time::Duration::from_secs(5))
+//!         .connect_lazy_with(options))
 //! }
 //! # }
 //! ```
@@ -161,7 +175,13 @@
 //! shutting down and an overloaded SQLite file. Nothing panics, and the
 //! same pool reconnects by itself when the database is back. `connect`
 //! sets the acquire timeout to 5 s (sqlx's default is 30 s); set your own
-//! with `PoolOptions::acquire_timeout` on a pool you build. Other database
+//! with `PoolOptions::acquire_timeout` on a pool you build.
+//!
+//! The acquire timeout bounds the wait for a connection, not a query. A
+//! query stuck on a connection the network silently dropped waits for the
+//! operating system's TCP timeout; on PostgreSQL, set `statement_timeout`
+//! (e.g. `.options([("statement_timeout", "10s")])` on the connect options)
+//! to bound every query. Other database
 //! errors are [`AuthError::Internal`](auth_core::AuthError::Internal). In
 //! both, the sqlx error is only the error's `source`, for your logs: no
 //! database text reaches a client. An email that is already taken is
@@ -184,6 +204,7 @@ pub use auth_core;
 pub use sqlx;
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
 pub use error::map_sqlx_error;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -194,7 +215,7 @@ pub use sqlite::SqliteStore;
 
 // The workspace README's Rust examples are compiled as doc-tests here, the
 // crate that can see both auth-core and auth-sqlx.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "sqlite"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

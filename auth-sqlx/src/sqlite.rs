@@ -51,9 +51,11 @@ fn micros(time: OffsetDateTime) -> i64 {
 /// choice, no server needed.
 ///
 /// A cheap handle around a [`SqlitePool`]: clone it, or share the
-/// application's own pool with [`SqliteStore::new`] (its connections must
-/// have foreign keys on, sqlx's default). Run [`migrate`](Self::migrate) at
-/// start-up.
+/// application's own pool with [`SqliteStore::new`]. Such a pool's
+/// connections must have foreign keys on (sqlx's default;
+/// [`migrate`](Self::migrate) checks), and a file database should be in WAL
+/// mode (`SqliteConnectOptions::journal_mode`), or every write blocks every
+/// read. Run [`migrate`](Self::migrate) at start-up.
 ///
 /// ```
 /// use auth_core::{AuthError, AuthService, JwtCodec, Password, SignUpRequest};

@@ -18,6 +18,14 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The service on `store`, with cheap hashing (these tests are about the
 /// stores) and a clock the test moves.
 fn service<S: UserStore + SessionStore + Clone>(store: S) -> (AuthService, ManualClock) {
+    service_with_grace(store, Duration::ZERO)
+}
+
+/// [`service`], with a reuse grace period.
+fn service_with_grace<S: UserStore + SessionStore + Clone>(
+    store: S,
+    grace: Duration,
+) -> (AuthService, ManualClock) {
     let clock = ManualClock::new(datetime!(2030-01-01 12:00 UTC));
     let hasher = Argon2Hasher::new(
         Argon2Params {
@@ -32,6 +40,7 @@ fn service<S: UserStore + SessionStore + Clone>(store: S) -> (AuthService, Manua
         .token_codec(JwtCodec::hs256(b"service-test-secret-of-32-bytes!", "iss", "aud").unwrap())
         .password_hasher(hasher)
         .clock(clock.clone())
+        .reuse_grace_period(grace)
         .build()
         .unwrap();
     (auth, clock)
@@ -206,6 +215,44 @@ async fn racing_refreshes(auth: AuthService) {
     }
 }
 
+/// With a reuse grace period, racing refreshes never revoke the session:
+/// every loser is refused, and the winner stays signed in. A replay after
+/// the grace period is reuse again.
+async fn racing_refreshes_within_a_grace_period(auth: AuthService, clock: ManualClock) {
+    let signed_up = auth
+        .sign_up(sign_up_request("grace@example.com"))
+        .await
+        .unwrap();
+    let token = signed_up.refresh_token.expose_secret().to_owned();
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.clone());
+            tokio::spawn(async move { auth.refresh(&token).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(response) => winners.push(response),
+            Err(AuthError::InvalidRefreshToken) => {}
+            Err(other) => panic!("within the grace period, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one concurrent refresh may win");
+    let next = auth
+        .refresh(winners[0].refresh_token.expose_secret())
+        .await
+        .unwrap();
+    clock.advance(time::Duration::seconds(11));
+    let replay = auth.refresh(&token).await;
+    assert!(
+        matches!(replay, Err(AuthError::RefreshTokenReused)),
+        "{replay:?}"
+    );
+    let after = auth.authenticate(next.access_token.expose_secret()).await;
+    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
+}
+
 /// Refreshes with one token, each after the previous answered: the first
 /// wins, the second is reuse and revokes the session.
 async fn sequential_replay_is_reuse(auth: AuthService) {
@@ -291,6 +338,18 @@ macro_rules! scenarios {
                     return common::skipped(concat!(stringify!($backend), "::racing_refreshes"));
                 };
                 super::racing_refreshes(service(store).0).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_refreshes_within_a_grace_period() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(
+                        stringify!($backend),
+                        "::racing_refreshes_within_a_grace_period"
+                    ));
+                };
+                let (auth, clock) = service_with_grace(store, Duration::from_secs(10));
+                super::racing_refreshes_within_a_grace_period(auth, clock).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
