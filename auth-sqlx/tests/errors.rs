@@ -7,8 +7,7 @@ mod common;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
-    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshToken, SessionId, SessionStore,
-    UserStore, problem::Problem,
+    AuthError, NewSession, RefreshToken, SessionId, SessionStore, UserStore, problem::Problem,
 };
 use auth_sqlx::{
     SqliteStore,
@@ -18,15 +17,6 @@ use auth_sqlx::{
     },
 };
 use time::OffsetDateTime;
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        name: None,
-        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA").unwrap(),
-        created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
-    }
-}
 
 /// An internal error as a client would see it: status 500 and a body that
 /// says nothing about the database.
@@ -50,7 +40,7 @@ fn assert_internal_and_opaque<T: std::fmt::Debug>(result: Result<T, AuthError>) 
 /// is an internal error, not `EmailTaken` or `UserNotFound`.
 async fn other_unique_violations_are_internal<S: UserStore + SessionStore>(store: S) {
     let user = store
-        .create_user(new_user("ada@example.com"))
+        .create_user(common::new_user("ada@example.com"))
         .await
         .unwrap();
     let session = |id: &str| NewSession {
@@ -102,14 +92,14 @@ async fn sqlite_locked_database_is_unavailable_then_recovers() {
         .execute(&mut writer)
         .await
         .unwrap();
-    match store.create_user(new_user("ada@example.com")).await {
+    match store.create_user(common::new_user("ada@example.com")).await {
         Err(error @ AuthError::Unavailable(_)) => assert_eq!(error.status(), 503),
         other => panic!("expected Unavailable while locked, got {other:?}"),
     }
     sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
 
     store
-        .create_user(new_user("ada@example.com"))
+        .create_user(common::new_user("ada@example.com"))
         .await
         .unwrap();
 }
@@ -158,7 +148,7 @@ mod postgres {
         );
         store.migrate().await.unwrap();
         let ada = store
-            .create_user(new_user("ada@example.com"))
+            .create_user(common::new_user("ada@example.com"))
             .await
             .unwrap();
 

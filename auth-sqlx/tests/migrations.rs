@@ -4,9 +4,8 @@
 
 mod common;
 
-use auth_core::{Email, NewUser, PasswordHash, UserStore};
+use auth_core::UserStore;
 use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
-use time::OffsetDateTime;
 
 /// The indexes the crate docs promise, besides primary keys.
 const INDEXES: [&str; 5] = [
@@ -24,15 +23,6 @@ const TABLES: [&str; 4] = [
     "auth_sessions",
     "auth_users",
 ];
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        name: None,
-        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA").unwrap(),
-        created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
-    }
-}
 
 /// Everything `sqlite_master` knows, by type.
 async fn sqlite_objects(store: &SqliteStore, kind: &str) -> Vec<String> {
@@ -66,7 +56,7 @@ async fn sqlite_migrations_applied_twice_are_a_no_op() {
     let path = common::sqlite_path();
     let store = common::sqlite_file_at(&path).await;
     let user = store
-        .create_user(new_user("kept@example.com"))
+        .create_user(common::new_user("kept@example.com"))
         .await
         .unwrap();
     let applied = applied_versions(store.pool()).await;
@@ -165,7 +155,7 @@ mod postgres {
             return common::skipped("postgres_migrations_applied_twice_are_a_no_op");
         };
         let user = store
-            .create_user(new_user("kept@example.com"))
+            .create_user(common::new_user("kept@example.com"))
             .await
             .unwrap();
         let applied = applied_versions(store.pool()).await;

@@ -10,11 +10,9 @@ mod common;
 use std::time::Duration;
 
 use auth_core::{
-    AuthError, AuthService, Email, JwtCodec, NewUser, Password, PasswordHash, SignUpRequest,
-    UserStore, problem::Problem,
+    AuthError, AuthService, Email, JwtCodec, Password, SignUpRequest, UserStore, problem::Problem,
 };
 use auth_sqlx::{PostgresStore, sqlx::postgres::PgPoolOptions};
-use time::OffsetDateTime;
 use tokio::{net::TcpListener, task::JoinSet};
 
 /// A TCP relay from a fixed local port to PostgreSQL, that can be taken
@@ -64,15 +62,6 @@ impl Relay {
             running.abort();
             let _ = running.await;
         }
-    }
-}
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        name: None,
-        password_hash: PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA").unwrap(),
-        created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
     }
 }
 
@@ -139,7 +128,7 @@ async fn postgres_outage_is_unavailable_and_the_same_pool_recovers() {
     // 2. The database appears: the same pool connects.
     relay.up().await;
     let ada = store
-        .create_user(new_user("ada@example.com"))
+        .create_user(common::new_user("ada@example.com"))
         .await
         .unwrap();
 
@@ -148,14 +137,14 @@ async fn postgres_outage_is_unavailable_and_the_same_pool_recovers() {
     let during = "find with the connections cut";
     assert_unavailable(within(during, store.find_user_by_id(&ada.id)).await, during);
     let during = "create with the connections cut";
-    let create = store.create_user(new_user("grace@example.com"));
+    let create = store.create_user(common::new_user("grace@example.com"));
     assert_unavailable(within(during, create).await, during);
 
     // 4. It is back: the same pool recovers, and nothing was lost.
     relay.up().await;
     assert_eq!(store.find_user_by_id(&ada.id).await.unwrap(), Some(ada));
     store
-        .create_user(new_user("grace@example.com"))
+        .create_user(common::new_user("grace@example.com"))
         .await
         .unwrap();
     relay.down().await;

@@ -169,6 +169,21 @@ async fn racing_sign_ups(auth: AuthService) {
     sign_in(&auth, "race@example.com", PASSWORD).await.unwrap();
 }
 
+/// Starts [`RACERS`] refreshes with one token at once; their results.
+async fn race_refreshes(auth: &AuthService, token: &str) -> Vec<Result<AuthResponse, AuthError>> {
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.to_owned());
+            tokio::spawn(async move { auth.refresh(&token).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for racer in racers {
+        results.push(racer.await.unwrap());
+    }
+    results
+}
+
 /// [`RACERS`] concurrent refreshes with one token: exactly one new token.
 /// A loser that reached the store before the winner's rotation lost the
 /// compare-and-swap (`InvalidRefreshToken`, session kept); one that looked
@@ -181,15 +196,9 @@ async fn racing_refreshes(auth: AuthService) {
         .await
         .unwrap();
     let token = signed_up.refresh_token.expose_secret().to_owned();
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (auth, token) = (auth.clone(), token.clone());
-            tokio::spawn(async move { auth.refresh(&token).await })
-        })
-        .collect();
     let (mut winners, mut lost_the_swap, mut saw_reuse) = (Vec::new(), 0, 0);
-    for racer in racers {
-        match racer.await.unwrap() {
+    for result in race_refreshes(&auth, &token).await {
+        match result {
             Ok(response) => winners.push(response),
             Err(AuthError::InvalidRefreshToken) => lost_the_swap += 1,
             Err(AuthError::RefreshTokenReused) => saw_reuse += 1,
@@ -224,15 +233,9 @@ async fn racing_refreshes_within_a_grace_period(auth: AuthService, clock: Manual
         .await
         .unwrap();
     let token = signed_up.refresh_token.expose_secret().to_owned();
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (auth, token) = (auth.clone(), token.clone());
-            tokio::spawn(async move { auth.refresh(&token).await })
-        })
-        .collect();
     let mut winners = Vec::new();
-    for racer in racers {
-        match racer.await.unwrap() {
+    for result in race_refreshes(&auth, &token).await {
+        match result {
             Ok(response) => winners.push(response),
             Err(AuthError::InvalidRefreshToken) => {}
             Err(other) => panic!("within the grace period, got {other:?}"),

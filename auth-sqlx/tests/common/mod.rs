@@ -56,6 +56,20 @@ pub fn tell(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
+/// A user to store directly, without the service: whole-second times,
+/// a fixed (fake) PHC hash.
+pub fn new_user(email: &str) -> auth_core::NewUser {
+    auth_core::NewUser {
+        email: auth_core::Email::parse(email).unwrap(),
+        name: None,
+        password_hash: auth_core::PasswordHash::from_phc(
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA",
+        )
+        .unwrap(),
+        created_at: time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
+    }
+}
+
 /// Says that `test` did not run.
 pub fn skipped(test: &str) {
     tell(&format!("skipped: {test}"));
