@@ -101,14 +101,18 @@ fn session_check(c: &mut Criterion) {
     }
 }
 
-/// A store in a fresh schema, dropped again when the bench ends.
+/// A store in a fresh schema, named like the tests' schemas so that their
+/// sweep drops it an hour later.
 #[cfg(feature = "postgres")]
 async fn postgres_store(url: &str) -> auth_sqlx::PostgresStore {
     use auth_sqlx::sqlx::{
         self, AssertSqlSafe,
         postgres::{PgConnectOptions, PgPoolOptions},
     };
-    let schema = format!("auth_sqlx_bench_{}", std::process::id());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let schema = format!("auth_sqlx_test_{started}_{}_bench", std::process::id());
     let admin = PgPoolOptions::new().connect(url).await.unwrap();
     sqlx::raw_sql(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"

@@ -3,10 +3,11 @@
 use auth_core::AuthError;
 use sqlx::error::{DatabaseError, ErrorKind};
 
-/// The primary key of `auth_users`, as PostgreSQL names it and as SQLite's
-/// message ends ("UNIQUE constraint failed: auth_users.id").
+/// The primary key of `auth_users`, as PostgreSQL names it.
 const USERS_PRIMARY_KEY: &str = "auth_users_pkey";
-const USERS_ID_COLUMN: &str = "auth_users.id";
+/// SQLite's extended result code for a primary-key violation
+/// (`SQLITE_CONSTRAINT_PRIMARYKEY`); a unique index's is 2067.
+const SQLITE_PRIMARY_KEY_VIOLATION: &str = "1555";
 
 /// Classifies a sqlx error as [`AuthError::Unavailable`] (the database cannot
 /// be reached or is refusing work for now: an adapter answers 503) or
@@ -83,8 +84,8 @@ pub(crate) fn is_email_conflict(error: &sqlx::Error) -> bool {
         return false;
     };
     let primary_key = db.constraint() == Some(USERS_PRIMARY_KEY)
-        // SQLite names no constraint, only the columns.
-        || db.message().ends_with(USERS_ID_COLUMN);
+        // SQLite names no constraint, but its code tells a primary key apart.
+        || db.code().as_deref() == Some(SQLITE_PRIMARY_KEY_VIOLATION);
     db.kind() == ErrorKind::UniqueViolation && !primary_key
 }
 
@@ -92,4 +93,87 @@ pub(crate) fn is_email_conflict(error: &sqlx::Error) -> bool {
 /// does not exist).
 pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation)
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+
+    const INSERT: &str = "INSERT INTO auth_users \
+        (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, NULL, 'x', 0, 0)";
+
+    async fn insert(store: &SqliteStore, id: &str, email: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(INSERT)
+            .bind(id)
+            .bind(email)
+            .execute(store.pool())
+            .await
+            .map(drop)
+    }
+
+    #[tokio::test]
+    async fn only_the_email_is_an_email_conflict_on_sqlite() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        insert(&store, "a", "a@example.com").await.unwrap();
+
+        let same_email = insert(&store, "b", "a@example.com").await.unwrap_err();
+        assert!(is_email_conflict(&same_email), "{same_email:?}");
+        let same_id = insert(&store, "a", "b@example.com").await.unwrap_err();
+        assert!(!is_email_conflict(&same_id), "{same_id:?}");
+        assert!(!is_email_conflict(&sqlx::Error::RowNotFound));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn only_the_email_is_an_email_conflict_on_postgresql() {
+        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+        let Ok(url) = std::env::var("AUTH_TEST_POSTGRES_URL") else {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: no PostgreSQL (AUTH_TEST_POSTGRES_URL is not set): \
+                 only_the_email_is_an_email_conflict_on_postgresql"
+            );
+            return;
+        };
+        let schema = format!("auth_sqlx_unit_{}", std::process::id());
+        let admin = PgPoolOptions::new().connect(&url).await.unwrap();
+        let create = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let options = url
+            .parse::<PgConnectOptions>()
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new().connect_with(options).await.unwrap();
+        crate::PostgresStore::new(pool.clone())
+            .migrate()
+            .await
+            .unwrap();
+        let insert = |id: &'static str, email: &'static str| {
+            sqlx::query(
+                "INSERT INTO auth_users (id, email, name, password_hash, created_at, updated_at) \
+                 VALUES ($1, $2, NULL, 'x', now(), now())",
+            )
+            .bind(id)
+            .bind(email)
+            .execute(&pool)
+        };
+        insert("a", "a@example.com").await.unwrap();
+        let same_email = insert("b", "a@example.com").await.unwrap_err();
+        let same_id = insert("a", "b@example.com").await.unwrap_err();
+        pool.close().await;
+        let drop_schema = format!("DROP SCHEMA {schema} CASCADE");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop_schema))
+            .execute(&admin)
+            .await
+            .unwrap();
+        assert!(is_email_conflict(&same_email), "{same_email:?}");
+        assert!(!is_email_conflict(&same_id), "{same_id:?}");
+    }
 }

@@ -177,11 +177,14 @@
 //! sets the acquire timeout to 5 s (sqlx's default is 30 s); set your own
 //! with `PoolOptions::acquire_timeout` on a pool you build.
 //!
-//! The acquire timeout bounds the wait for a connection, not a query. A
-//! query stuck on a connection the network silently dropped waits for the
-//! operating system's TCP timeout; on PostgreSQL, set `statement_timeout`
-//! (e.g. `.options([("statement_timeout", "10s")])` on the connect options)
-//! to bound every query. Other database
+//! The acquire timeout bounds the wait for a connection, not a query. On
+//! PostgreSQL, `statement_timeout` (e.g.
+//! `.options([("statement_timeout", "10s")])` on the connect options) makes
+//! the server cancel slow or lock-waiting queries; but a query on a
+//! connection the network silently dropped waits for the operating
+//! system's TCP timeout, which only a client-side timeout around the
+//! request (`tokio::time::timeout`, a tower timeout layer) cuts short.
+//! Other database
 //! errors are [`AuthError::Internal`](auth_core::AuthError::Internal). In
 //! both, the sqlx error is only the error's `source`, for your logs: no
 //! database text reaches a client. An email that is already taken is

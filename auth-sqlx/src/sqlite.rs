@@ -54,8 +54,12 @@ fn micros(time: OffsetDateTime) -> i64 {
 /// application's own pool with [`SqliteStore::new`]. Such a pool's
 /// connections must have foreign keys on (sqlx's default;
 /// [`migrate`](Self::migrate) checks), and a file database should be in WAL
-/// mode (`SqliteConnectOptions::journal_mode`), or every write blocks every
-/// read. Run [`migrate`](Self::migrate) at start-up.
+/// mode, or every write blocks every read. WAL mode is a property of the
+/// file that stays once set: open the file once with
+/// [`SqliteStore::connect`], which sets it (retrying while another process
+/// holds a lock), rather than with `SqliteConnectOptions::journal_mode`,
+/// whose switch fails at once when several processes open a new file
+/// together. Run [`migrate`](Self::migrate) at start-up.
 ///
 /// ```
 /// use auth_core::{AuthError, AuthService, JwtCodec, Password, SignUpRequest};
@@ -96,7 +100,9 @@ impl SqliteStore {
     /// Opens a pool on `url` and checks that the database answers.
     ///
     /// * `sqlite://path/to/auth.db` (or `sqlite:auth.db`): a file, created if
-    ///   missing, in WAL mode so that readers do not wait for a writer.
+    ///   missing, in WAL mode so that readers do not wait for a writer
+    ///   (where the file system cannot do WAL, a warning is logged and the
+    ///   file stays in its journal mode).
     /// * `sqlite::memory:`: a private in-memory database, shared by the
     ///   pool's connections and kept until the pool is dropped.
     ///
@@ -221,8 +227,18 @@ async fn switch_to_wal(pool: &SqlitePool) -> Result<(), AuthError> {
     const PATIENCE: Duration = Duration::from_secs(5);
     let started = Instant::now();
     loop {
-        match sqlx::query("PRAGMA journal_mode = WAL").execute(pool).await {
-            Ok(_) => return Ok(()),
+        // SQLite answers with the mode now in force: the old one if it
+        // could not switch (a file system without shared memory, say).
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(%mode, "SQLite could not switch the database file to WAL mode");
+                }
+                return Ok(());
+            }
             Err(error) => {
                 let error = map_sqlx_error(error);
                 if !matches!(error, AuthError::Unavailable(_)) || started.elapsed() > PATIENCE {

@@ -129,6 +129,41 @@ mod postgres {
         other_unique_violations_are_internal(store).await;
     }
 
+    /// Each backend's codes are judged by that backend: PostgreSQL's 42501
+    /// and 22021 are numbers whose low byte is SQLite's BUSY (5), but they
+    /// are not outages.
+    #[tokio::test]
+    async fn postgres_error_codes_are_classified_as_postgresql_codes() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_error_codes_are_classified_as_postgresql_codes");
+        };
+        for (code, unavailable) in [
+            ("42501", false), // insufficient_privilege
+            ("22021", false), // character_not_in_repertoire
+            ("23505", false), // unique_violation, outside create_user
+            ("57P01", true),  // admin_shutdown
+            ("53300", true),  // too_many_connections
+            ("08006", true),  // connection_failure
+        ] {
+            let sql =
+                format!("DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{code}'; END $$");
+            let error = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(store.pool())
+                .await
+                .unwrap_err();
+            let mapped = auth_sqlx::map_sqlx_error(error);
+            assert_eq!(
+                matches!(mapped, AuthError::Unavailable(_)),
+                unavailable,
+                "{code}: {mapped:?}"
+            );
+            assert!(matches!(
+                mapped,
+                AuthError::Unavailable(_) | AuthError::Internal(_)
+            ));
+        }
+    }
+
     /// Connections killed by the server (a restart, an administrator) are
     /// replaced by the pool; no call fails as Internal.
     #[tokio::test]

@@ -1,0 +1,203 @@
+//! Store behaviour beyond auth-core's conformance suite: cleanup in
+//! batches, ids PostgreSQL cannot store, and how SQLite files are opened.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{str::FromStr, time::Duration};
+
+use auth_core::{
+    AuthError, NewSession, PasswordHash, RefreshToken, SessionId, SessionStore, UserId, UserStore,
+};
+use auth_sqlx::{
+    SqliteStore,
+    sqlx::{
+        self, Connection as _, SqliteConnection,
+        sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    },
+};
+use time::OffsetDateTime;
+
+/// More than two batches of `delete_ended_sessions` (1000 each).
+const ENDED: u64 = 2 * 1000 + 1;
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_900_000_000 + secs).unwrap()
+}
+
+/// Ends [`ENDED`] sessions (revoked, and each with a rotated hash) and keeps
+/// one active; cleanup deletes exactly the ended ones, over several batches.
+async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store: S) {
+    let user = store
+        .create_user(common::new_user("many@example.com"))
+        .await
+        .unwrap();
+    let mut rotated = Vec::new();
+    for _ in 0..ENDED {
+        let first = RefreshToken::generate().unwrap().hash();
+        let session = store
+            .create_session(NewSession {
+                id: SessionId::generate().unwrap(),
+                user_id: user.id.clone(),
+                refresh_token_hash: first,
+                created_at: at(0),
+                expires_at: at(3600),
+            })
+            .await
+            .unwrap();
+        let next = RefreshToken::generate().unwrap().hash();
+        assert!(
+            store
+                .rotate_refresh_token(&session.id, &first, &next, at(1))
+                .await
+                .unwrap()
+        );
+        rotated.push(first);
+    }
+    assert_eq!(
+        store.revoke_user_sessions(&user.id, at(2)).await.unwrap(),
+        ENDED
+    );
+    let active = store
+        .create_session(NewSession {
+            id: SessionId::generate().unwrap(),
+            user_id: user.id.clone(),
+            refresh_token_hash: RefreshToken::generate().unwrap().hash(),
+            created_at: at(3),
+            expires_at: at(7200),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(store.delete_ended_sessions(at(10)).await.unwrap(), ENDED);
+    assert_eq!(store.delete_ended_sessions(at(10)).await.unwrap(), 0);
+    assert!(store.is_session_active(&active.id, at(10)).await.unwrap());
+    for hash in [rotated[0], rotated[999], rotated[1000], rotated[2000]] {
+        let found = store.find_session_by_refresh_token(&hash).await.unwrap();
+        assert_eq!(found, None, "rotated hashes go with their session");
+    }
+}
+
+/// Every store method given ids with a NUL character (which PostgreSQL
+/// cannot even compare) answers "no such thing", never an error.
+async fn ids_with_nul_are_unknown<S: UserStore + SessionStore>(store: S) {
+    let user = UserId::new("nul\0user");
+    let session = SessionId::new("nul\0session");
+    let hash = RefreshToken::generate().unwrap().hash();
+    let phc = PasswordHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA").unwrap();
+    assert_eq!(store.find_user_by_id(&user).await.unwrap(), None);
+    let update = store.update_password_hash(&user, &phc, at(0)).await;
+    assert!(matches!(update, Err(AuthError::UserNotFound)), "{update:?}");
+    let created = store
+        .create_session(NewSession {
+            id: SessionId::generate().unwrap(),
+            user_id: user.clone(),
+            refresh_token_hash: hash,
+            created_at: at(0),
+            expires_at: at(60),
+        })
+        .await;
+    assert!(
+        matches!(created, Err(AuthError::UserNotFound)),
+        "{created:?}"
+    );
+    assert!(
+        !store
+            .rotate_refresh_token(&session, &hash, &hash, at(0))
+            .await
+            .unwrap()
+    );
+    store.revoke_session(&session, at(0)).await.unwrap();
+    assert_eq!(store.revoke_user_sessions(&user, at(0)).await.unwrap(), 0);
+    assert!(!store.is_session_active(&session, at(0)).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_cleanup_deletes_every_ended_session() {
+    cleanup_deletes_every_ended_session(common::sqlite_memory().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_ids_with_nul_are_unknown() {
+    ids_with_nul_are_unknown(common::sqlite_memory().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_files_are_opened_in_wal_mode() {
+    let store = common::sqlite_file().await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// The switch to WAL needs a lock SQLite does not wait for; `connect`
+/// retries while another process holds one.
+#[tokio::test]
+async fn sqlite_connect_waits_for_a_lock_before_switching_to_wal() {
+    let path = common::sqlite_path();
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true);
+    let mut holder = SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query("CREATE TABLE held (x)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        holder
+    });
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    release.await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn sqlite_migrate_refuses_a_pool_without_foreign_keys() {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")
+        .unwrap()
+        .foreign_keys(false);
+    let pool = SqlitePoolOptions::new()
+        .connect_with(options)
+        .await
+        .unwrap();
+    let migrated = SqliteStore::new(pool).migrate().await;
+    assert!(
+        matches!(migrated, Err(AuthError::InvalidConfig(_))),
+        "{migrated:?}"
+    );
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+
+    #[tokio::test]
+    async fn postgres_cleanup_deletes_every_ended_session() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_cleanup_deletes_every_ended_session");
+        };
+        cleanup_deletes_every_ended_session(store).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_ids_with_nul_are_unknown() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_ids_with_nul_are_unknown");
+        };
+        ids_with_nul_are_unknown(store).await;
+    }
+}
