@@ -122,14 +122,17 @@ async fn sqlite_ids_with_nul_are_unknown() {
     ids_with_nul_are_unknown(common::sqlite_memory().await).await;
 }
 
+async fn journal_mode(store: &SqliteStore) -> String {
+    sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sqlite_files_are_opened_in_wal_mode() {
     let store = common::sqlite_file().await;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(journal_mode(&store).await, "wal");
 }
 
 /// The switch to WAL needs a lock SQLite does not wait for; `connect`
@@ -158,11 +161,7 @@ async fn sqlite_connect_waits_for_a_lock_before_switching_to_wal() {
         .await
         .unwrap();
     release.await.unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(journal_mode(&store).await, "wal");
 }
 
 #[tokio::test]
