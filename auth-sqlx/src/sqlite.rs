@@ -143,8 +143,8 @@ impl SqliteStore {
     /// # Errors
     /// [`AuthError::InvalidConfig`] if the pool's connections have foreign
     /// keys off; [`AuthError::Unavailable`] if another process holds the
-    /// write lock past the busy timeout; [`AuthError::Internal`] if a migration fails or
-    /// one already applied differs from the embedded one.
+    /// write lock past the busy timeout; [`AuthError::Internal`] if a
+    /// migration fails or one already applied differs from the embedded one.
     pub async fn migrate(&self) -> Result<(), AuthError> {
         // Without foreign keys, deleting a user would leave its sessions
         // behind and sessions of unknown users would be accepted.
