@@ -10,11 +10,13 @@
 //! ```
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use auth_core::{
     Argon2Hasher, Argon2Params, AuthService, JwtCodec, MemoryStore, Password, SessionStore,
     SignUpRequest, UserStore,
 };
-use auth_sqlx::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
@@ -72,62 +74,23 @@ fn session_check(c: &mut Criterion) {
     });
     bench_store(c, &runtime, "memory", memory, token);
 
-    let dir = tempfile::tempdir().unwrap();
-    for (name, url) in [
-        ("sqlite-memory", "sqlite::memory:".to_owned()),
-        (
-            "sqlite-file",
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-        ),
+    // The tests' helpers: fresh, migrated databases.
+    for (name, store) in [
+        ("sqlite-memory", runtime.block_on(common::sqlite_memory())),
+        ("sqlite-file", runtime.block_on(common::sqlite_file())),
     ] {
-        let store = runtime.block_on(async {
-            let store = SqliteStore::connect(&url).await.unwrap();
-            store.migrate().await.unwrap();
-            store
-        });
         let auth = service(store);
         let token = access_token(&runtime, &auth);
         bench_store(c, &runtime, name, auth, token);
     }
 
+    // Says "skipped: no PostgreSQL" itself when the variable is not set.
     #[cfg(feature = "postgres")]
-    match std::env::var("AUTH_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            let auth = service(runtime.block_on(postgres_store(&url)));
-            let token = access_token(&runtime, &auth);
-            bench_store(c, &runtime, "postgres", auth, token);
-        }
-        Err(_) => eprintln!("skipped: no PostgreSQL (AUTH_TEST_POSTGRES_URL is not set)"),
+    if let Some(store) = runtime.block_on(common::postgres_store()) {
+        let auth = service(store);
+        let token = access_token(&runtime, &auth);
+        bench_store(c, &runtime, "postgres", auth, token);
     }
-}
-
-/// A store in a fresh schema, named like the tests' schemas so that their
-/// sweep drops it an hour later.
-#[cfg(feature = "postgres")]
-async fn postgres_store(url: &str) -> auth_sqlx::PostgresStore {
-    use auth_sqlx::sqlx::{
-        self, AssertSqlSafe,
-        postgres::{PgConnectOptions, PgPoolOptions},
-    };
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let schema = format!("auth_sqlx_test_{started}_{}_bench", std::process::id());
-    let admin = PgPoolOptions::new().connect(url).await.unwrap();
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    let options = url
-        .parse::<PgConnectOptions>()
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let store =
-        auth_sqlx::PostgresStore::new(PgPoolOptions::new().connect_with(options).await.unwrap());
-    store.migrate().await.unwrap();
-    store
 }
 
 criterion_group!(benches, session_check);
