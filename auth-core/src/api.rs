@@ -9,11 +9,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::{Password, RefreshToken, User};
 
 /// `POST /api/auth/sign-up` body. Unknown fields are ignored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignUpRequest {
     /// The email address (trimmed and lowercased by the service).
     pub email: String,
     /// The password, checked against the service's policy.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub password: Password,
     /// An optional display name.
     #[serde(default)]
@@ -21,15 +23,18 @@ pub struct SignUpRequest {
 }
 
 /// `POST /api/auth/sign-in` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignInRequest {
     /// The email address.
     pub email: String,
     /// The password.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub password: Password,
 }
 
 /// `POST /api/auth/refresh` body. Zeroed on drop.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct RefreshRequest {
     /// The refresh token from the last [`AuthResponse`].
@@ -76,21 +81,25 @@ impl fmt::Debug for AccessToken {
 ///
 /// Responses carrying it should be sent with `Cache-Control: no-store`.
 /// `Debug` redacts both tokens.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthResponse {
     /// The signed-in user.
     pub user: User,
     /// The access token.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub access_token: AccessToken,
     /// Always `"Bearer"`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The refresh token; single use.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub refresh_token: RefreshToken,
 }
 
 /// `GET /api/auth/me` response: `{"user": {…}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeResponse {
     /// The signed-in user.

@@ -88,7 +88,9 @@
 //! RFC 9457 problem details. Framework adapters add no auth errors of their
 //! own; their HTTP-level ones (400, 404, 405, 413, 415) come from the
 //! constructors on [`problem::Problem`], with the codes in
-//! [`problem::codes`], so every adapter answers alike.
+//! [`problem::codes`], so every adapter answers alike. The [`http`] module
+//! holds the rest of what adapters share: bearer-token parsing, JSON body
+//! checks and [`http::HttpError`] (status, headers and body of an error).
 //!
 //! # Security defaults
 //!
@@ -122,6 +124,7 @@
 //! | `rust-crypto` | yes | JWT signatures with the pure-Rust RustCrypto crates |
 //! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs (wins when both are on) |
 //! | `testing` | no | [`testing`]: the store conformance suite |
+//! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -131,13 +134,19 @@ mod argon2id;
 mod clock;
 mod email;
 mod error;
+pub mod http;
 mod id;
 mod memory;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 mod password;
 pub mod problem;
 mod service;
 mod session;
+mod session_cache;
 mod store;
+mod throttle;
 pub mod token;
 mod user;
 
@@ -159,10 +168,11 @@ pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verif
 pub use service::{
     AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
     DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
-    MAX_REUSE_GRACE_PERIOD, MAX_SESSION_TTL, Principal,
+    MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, Principal,
 };
 pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
 pub use store::{SessionStore, UserStore};
+pub use throttle::SignInThrottle;
 pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
 pub use user::{NewUser, User, UserRecord};
 

@@ -41,6 +41,7 @@ pub mod codes {
 /// assert_eq!(body["code"], "token_expired");
 /// assert_eq!(body["type"], "about:blank");
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// A URI naming the problem type; `about:blank` means "see `status`".

@@ -9,8 +9,9 @@ use tokio::sync::OnceCell;
 use crate::{
     AccessClaims, AccessToken, Argon2Hasher, AuthError, AuthResponse, Clock, Email, NewSession,
     NewUser, Password, PasswordHash, PasswordHasher, PasswordPolicy, RefreshToken,
-    RefreshTokenMatch, SessionId, SessionStore, SignInRequest, SignUpRequest, SystemClock,
-    TokenCodec, User, UserId, UserStore, Verification,
+    RefreshTokenMatch, SessionId, SessionStore, SignInRequest, SignInThrottle, SignUpRequest,
+    SystemClock, TokenCodec, User, UserId, UserStore, Verification, session_cache::SessionCache,
+    throttle::Throttle,
 };
 
 /// The default access-token lifetime: 15 minutes.
@@ -28,6 +29,8 @@ pub const MAX_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(DAY_SECS);
 pub const MAX_SESSION_TTL: StdDuration = StdDuration::from_secs(400 * DAY_SECS);
 /// The longest reuse grace period the builder accepts: one minute.
 pub const MAX_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(60);
+/// The longest session-cache lifetime the builder accepts: one minute.
+pub const MAX_SESSION_CACHE_TTL: StdDuration = StdDuration::from_secs(60);
 
 const DAY_SECS: u64 = 24 * 3600;
 const ONE_SECOND: StdDuration = StdDuration::from_secs(1);
@@ -71,6 +74,19 @@ impl Principal {
     pub fn claims(&self) -> &AccessClaims {
         &self.claims
     }
+
+    /// Checks that a user id named by the request (say the `{user_id}` of
+    /// `/api/{user_id}/tasks`) is the principal's own.
+    ///
+    /// # Errors
+    /// [`AuthError::Forbidden`] (403) otherwise.
+    pub fn require_user(&self, user_id: &str) -> Result<(), AuthError> {
+        if self.claims.sub.as_str() == user_id {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
 }
 
 struct Inner {
@@ -86,6 +102,8 @@ struct Inner {
     reuse_grace_period: Duration,
     max_name_chars: usize,
     check_sessions: bool,
+    session_cache: Option<SessionCache>,
+    throttle: Option<Throttle>,
     /// A hash to verify against when the email is unknown, so that sign-in
     /// takes about as long as with a wrong password. Made on first use with
     /// the real hasher, so its cost matches.
@@ -188,8 +206,12 @@ impl AuthService {
     /// account verifies faster than the dummy hash: a timing difference
     /// that shows only which accounts predate a parameter change.)
     ///
+    /// Unless switched off, a [`SignInThrottle`] refuses further attempts
+    /// for an address after too many that did not succeed.
+    ///
     /// # Errors
-    /// [`AuthError::InvalidCredentials`].
+    /// [`AuthError::InvalidCredentials`]; [`AuthError::TooManyAttempts`]
+    /// from the throttle.
     pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         if inner.password_policy.is_overlong(&request.password) {
@@ -198,6 +220,9 @@ impl AuthService {
         let Ok(email) = Email::parse(&request.email) else {
             return Err(AuthError::InvalidCredentials);
         };
+        if let Some(throttle) = &inner.throttle {
+            throttle.begin_attempt(&email, inner.now())?;
+        }
         let Some(record) = inner.users.find_user_by_email(&email).await? else {
             let dummy = self.dummy_hash().await?;
             inner.hasher.verify(&request.password, dummy).await?;
@@ -213,6 +238,9 @@ impl AuthService {
                 self.upgrade_hash(&record.user.id, &request.password).await;
             }
             _ => return Err(AuthError::InvalidCredentials),
+        }
+        if let Some(throttle) = &inner.throttle {
+            throttle.succeeded(&email);
         }
         self.open_session(record.user).await
     }
@@ -266,6 +294,7 @@ impl AuthService {
                     return Err(AuthError::InvalidRefreshToken);
                 }
                 inner.sessions.revoke_session(&session.id, now).await?;
+                self.forget_cached(&session.id);
                 tracing::warn!(
                     session_id = %session.id,
                     user_id = %session.user_id,
@@ -304,19 +333,37 @@ impl AuthService {
         self.inner
             .sessions
             .revoke_session(principal.session_id(), now)
-            .await
+            .await?;
+        self.forget_cached(principal.session_id());
+        Ok(())
+    }
+
+    fn forget_cached(&self, session_id: &SessionId) {
+        if let Some(cache) = &self.inner.session_cache {
+            cache.forget(session_id);
+        }
     }
 
     /// Revokes every active session of a user ("sign out everywhere");
     /// returns how many there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         let now = self.inner.now();
-        self.inner.sessions.revoke_user_sessions(user_id, now).await
+        let revoked = self
+            .inner
+            .sessions
+            .revoke_user_sessions(user_id, now)
+            .await?;
+        if let Some(cache) = &self.inner.session_cache {
+            cache.forget_user(user_id);
+        }
+        Ok(revoked)
     }
 
     /// Verifies an access token and, unless session checks are switched off
     /// ([`AuthServiceBuilder::check_sessions`]), that its session is still
-    /// active: one primary-key lookup in the session store.
+    /// active: one primary-key lookup in the session store, skipped while
+    /// the [session cache](AuthServiceBuilder::session_cache_ttl) remembers
+    /// the session as active.
     ///
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`],
@@ -327,15 +374,23 @@ impl AuthService {
         // same instant.
         let now = self.inner.now();
         let principal = self.verify_at(access_token, now)?;
-        if self.inner.check_sessions {
-            let active = self
-                .inner
-                .sessions
-                .is_session_active(principal.session_id(), now)
-                .await?;
-            if !active {
-                return Err(AuthError::SessionRevoked);
-            }
+        if !self.inner.check_sessions {
+            return Ok(principal);
+        }
+        let cache = self.inner.session_cache.as_ref();
+        if cache.is_some_and(|cache| cache.is_fresh(principal.session_id(), now)) {
+            return Ok(principal);
+        }
+        let active = self
+            .inner
+            .sessions
+            .is_session_active(principal.session_id(), now)
+            .await?;
+        if !active {
+            return Err(AuthError::SessionRevoked);
+        }
+        if let Some(cache) = cache {
+            cache.remember(principal.session_id(), principal.user_id(), now);
         }
         Ok(principal)
     }
@@ -536,6 +591,8 @@ pub struct AuthServiceBuilder {
     reuse_grace_period: StdDuration,
     max_name_chars: usize,
     check_sessions: bool,
+    session_cache_ttl: StdDuration,
+    sign_in_throttle: Option<SignInThrottle>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -546,6 +603,8 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("reuse_grace_period", &self.reuse_grace_period)
             .field("password_policy", &self.password_policy)
             .field("check_sessions", &self.check_sessions)
+            .field("session_cache_ttl", &self.session_cache_ttl)
+            .field("sign_in_throttle", &self.sign_in_throttle)
             .finish_non_exhaustive()
     }
 }
@@ -582,6 +641,8 @@ impl AuthServiceBuilder {
             reuse_grace_period: DEFAULT_REUSE_GRACE_PERIOD,
             max_name_chars: DEFAULT_MAX_NAME_CHARS,
             check_sessions: true,
+            session_cache_ttl: StdDuration::ZERO,
+            sign_in_throttle: Some(SignInThrottle::default()),
         }
     }
 
@@ -652,6 +713,42 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// How long [`AuthService::authenticate`] may trust that a session it
+    /// found active is still active, without asking the store again
+    /// (default zero: ask on every request; at most 60 s).
+    ///
+    /// The cache lives in this process. Sign-out, reuse detection and
+    /// sign-out-everywhere through this service take effect at once; a
+    /// session revoked by *another* process (a second server instance, or
+    /// an administrator's SQL) keeps working here for up to `ttl`. Access
+    /// tokens never outlive their session, so expiry is never delayed. With
+    /// one server process, a cache therefore changes nothing but speed: it
+    /// saves the per-request store lookup (a database round trip with a SQL
+    /// store).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use auth_core::{AuthService, JwtCodec, MemoryStore};
+    /// # let store = MemoryStore::new();
+    /// let auth = AuthService::builder(store.clone(), store)
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .session_cache_ttl(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn session_cache_ttl(mut self, ttl: StdDuration) -> Self {
+        self.session_cache_ttl = ttl;
+        self
+    }
+
+    /// The sign-in throttle (default: [`SignInThrottle::default`], 10
+    /// failed attempts per address per 15 minutes); `None` switches it off,
+    /// for example when a rate limiter in front of the service does the job.
+    pub fn sign_in_throttle(mut self, throttle: Option<SignInThrottle>) -> Self {
+        self.sign_in_throttle = throttle;
+        self
+    }
+
     /// Adds application-defined claims to every access token.
     ///
     /// ```
@@ -717,6 +814,27 @@ impl AuthServiceBuilder {
         if tokens.issuer().is_empty() || tokens.audience().is_empty() {
             return invalid("the token issuer and audience must not be empty");
         }
+        let session_cache_ttl = bounded(
+            "the session-cache lifetime",
+            self.session_cache_ttl,
+            StdDuration::ZERO,
+            MAX_SESSION_CACHE_TTL,
+        )?;
+        let throttle = match self.sign_in_throttle {
+            None => None,
+            Some(throttle) => {
+                if throttle.max_failures() == 0 {
+                    return invalid("the sign-in throttle must allow at least one attempt");
+                }
+                let window = bounded(
+                    "the sign-in throttle window",
+                    throttle.window(),
+                    ONE_SECOND,
+                    StdDuration::from_secs(DAY_SECS),
+                )?;
+                Some(Throttle::new(throttle.max_failures(), window))
+            }
+        };
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -733,6 +851,9 @@ impl AuthServiceBuilder {
                 reuse_grace_period,
                 max_name_chars: self.max_name_chars,
                 check_sessions: self.check_sessions,
+                session_cache: (session_cache_ttl > Duration::ZERO)
+                    .then(|| SessionCache::new(session_cache_ttl)),
+                throttle,
                 dummy_hash: OnceCell::new(),
             }),
         };

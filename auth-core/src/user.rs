@@ -9,11 +9,14 @@ use crate::{Email, PasswordHash, UserId};
 ///
 /// Serialises to the contract's user object
 /// (`{"id", "email", "name", "created_at", "updated_at"}`, RFC 3339 UTC).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The store-assigned id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: UserId,
     /// The normalised (trimmed, lowercased) email address.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub email: Email,
     /// The optional display name.
     pub name: Option<String>,

@@ -1,0 +1,83 @@
+//! The extractor for the signed-in user.
+
+use auth_core::{AuthService, Principal, http::bearer_token};
+use axum::{
+    extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
+    http::{header, request::Parts},
+};
+
+use crate::AuthRejection;
+
+/// The signed-in user of a request: the verified principal of its
+/// `Authorization: Bearer` access token, with its session checked by
+/// [`AuthService::authenticate`].
+///
+/// A request without a valid token is refused with [`AuthRejection`] (401
+/// problem+json with `WWW-Authenticate`). As `Option<Authenticated>` it is
+/// optional: no `Authorization` header gives `None`, while a bad token is
+/// still refused (a client that sends a token expects it to count).
+///
+/// The principal is kept in the request's extensions, so a second
+/// extractor (or a middleware that ran first) does not verify again.
+///
+/// ```
+/// use auth_axum::Authenticated;
+///
+/// async fn my_tasks(Authenticated(principal): Authenticated) -> String {
+///     format!("tasks of {}", principal.user_id())
+/// }
+///
+/// async fn greeting(user: Option<Authenticated>) -> &'static str {
+///     if user.is_some() { "welcome back" } else { "hello, stranger" }
+/// }
+/// # let _: axum::Router<auth_axum::auth_core::AuthService> = axum::Router::new()
+/// #     .route("/tasks", axum::routing::get(my_tasks))
+/// #     .route("/hello", axum::routing::get(greeting));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    AuthService: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(Self(principal.clone()));
+        }
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|value| value.as_bytes());
+        let token = bearer_token(authorization).map_err(AuthRejection)?;
+        let principal = AuthService::from_ref(state)
+            .authenticate(token)
+            .await
+            .map_err(AuthRejection)?;
+        parts.extensions.insert(principal.clone());
+        Ok(Self(principal))
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for Authenticated
+where
+    AuthService: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}

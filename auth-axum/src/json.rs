@@ -1,0 +1,137 @@
+//! JSON bodies with the contract's statuses: 415, 413, 400.
+
+use auth_core::{
+    http::{DEFAULT_BODY_LIMIT, HttpError, parse_json},
+    problem::Problem,
+};
+use axum::{
+    body::Body,
+    extract::{FromRequest, Request},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::render;
+
+/// A JSON request body or response.
+///
+/// As an extractor it answers, before the handler runs:
+/// 415 when `Content-Type` is not `application/json`, 413 when the body is
+/// over the [`BodyLimit`] (64 KiB unless configured), and 400 when it is not
+/// JSON or does not fit `T` (the detail names at most a field, never a
+/// value). Unlike `axum::Json`, a well-formed body of the wrong shape is a
+/// 400, not a 422: 422 is kept for values that break a rule.
+///
+/// As a response it is `200` (or the status paired with it) with
+/// `application/json`.
+///
+/// ```
+/// use auth_axum::Json;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, Serialize)]
+/// struct NewTask { title: String }
+///
+/// async fn create(Json(task): Json<NewTask>) -> Json<NewTask> {
+///     Json(task)
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::post(create));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+/// The largest request body [`Json`] reads, in bytes; add it as a request
+/// extension to change the default of
+/// [`DEFAULT_BODY_LIMIT`](auth_core::http::DEFAULT_BODY_LIMIT) (64 KiB).
+///
+/// ```
+/// use auth_axum::BodyLimit;
+/// use axum::{Extension, Router};
+///
+/// let app: Router = Router::new().layer(Extension(BodyLimit(1024 * 1024)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit(pub usize);
+
+/// Why [`Json`] refused a body: 400, 413 or 415 problem+json.
+#[derive(Debug)]
+pub struct JsonRejection(pub Problem);
+
+impl IntoResponse for JsonRejection {
+    fn into_response(self) -> Response {
+        render(&HttpError::from(self.0))
+    }
+}
+
+impl From<JsonRejection> for crate::ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        rejection.0.into()
+    }
+}
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = JsonRejection;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let limit = request
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
+        let (parts, body) = request.into_parts();
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(HeaderValue::as_bytes);
+        if !auth_core::http::is_json(content_type) {
+            return Err(JsonRejection(Problem::unsupported_media_type()));
+        }
+        // Refuse an announced oversize body without reading any of it.
+        let announced = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > limit as u64) {
+            return Err(JsonRejection(Problem::payload_too_large(limit)));
+        }
+        let bytes = read_limited(body, limit).await?;
+        parse_json(content_type, &bytes)
+            .map(Json)
+            .map_err(JsonRejection)
+    }
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, JsonRejection> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => {
+            Err(JsonRejection(Problem::payload_too_large(limit)))
+        }
+        // The client went away or sent a broken chunked body.
+        Err(_) => Err(JsonRejection(Problem::malformed_body(
+            "the request body could not be read",
+        ))),
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_vec(&self.0) {
+            Ok(bytes) => {
+                let mut response = Response::new(Body::from(bytes));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Err(err) => crate::ApiError::from(auth_core::AuthError::internal(err)).into_response(),
+        }
+    }
+}

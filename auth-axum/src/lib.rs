@@ -1,0 +1,71 @@
+//! [axum] 0.8 glue for [`auth_core`]: an extractor for the signed-in user,
+//! ready-made auth routes, and errors rendered as RFC 9457 problem+json.
+//!
+//! Everything that is not axum-specific (token parsing, body rules, the
+//! error table) lives in `auth-core`, so this crate and `auth-actix` answer
+//! every request alike.
+//!
+//! # Add auth to your axum app
+//!
+//! ```no_run
+//! use auth_axum::{Authenticated, auth_core::{AuthService, JwtCodec, MemoryStore}};
+//! use axum::{Router, routing::get};
+//!
+//! async fn whoami(Authenticated(principal): Authenticated) -> String {
+//!     format!("hello, user {}", principal.user_id())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = MemoryStore::new(); // or auth_sqlx::SqliteStore / PostgresStore
+//!     let secret = std::env::var("JWT_SECRET")?; // 32+ bytes
+//!     let auth = AuthService::builder(store.clone(), store)
+//!         .token_codec(JwtCodec::hs256(secret.as_bytes(), "my-api", "my-app")?)
+//!         .build()?;
+//!
+//!     let app = Router::new()
+//!         .route("/whoami", get(whoami)) // 401 problem+json without a valid token
+//!         .nest("/api/auth", auth_axum::routes()) // sign-up, sign-in, refresh, sign-out, me
+//!         .fallback(auth_axum::not_found)
+//!         .layer(axum::middleware::map_response(auth_axum::problem_for_bare_errors))
+//!         .with_state(auth);
+//!
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The state only needs to give out an [`AuthService`](auth_core::AuthService)
+//! through [`FromRef`](axum::extract::FromRef), so it can be your own
+//! state struct with a `#[derive(FromRef)]`-style impl.
+//!
+//! # What the routes answer
+//!
+//! | route | success | errors |
+//! |---|---|---|
+//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
+//! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
+//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
+//! | `POST /sign-out` | 204 | 401 |
+//! | `GET /me` | 200 `{"user": …}` | 401 |
+//!
+//! Token responses carry `Cache-Control: no-store`; every error is
+//! `application/problem+json` with a stable `code` (the table is
+//! [`AuthError`](auth_core::AuthError)'s and
+//! [`problem::codes`](auth_core::problem::codes)'s).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authenticated;
+mod error;
+mod json;
+mod routes;
+
+pub use authenticated::Authenticated;
+pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
+pub use json::{BodyLimit, Json, JsonRejection};
+pub use routes::routes;
+
+/// The version of auth-core this crate is built on, so an application's
+/// types match the adapter's.
+pub use auth_core;

@@ -1,0 +1,336 @@
+//! The framework-independent half of an HTTP adapter: reading the bearer
+//! token, checking and parsing JSON bodies, and turning errors into status,
+//! headers and a problem+json body. `auth-axum` and `auth-actix` are thin
+//! glue over these, so both answer every request alike.
+
+use serde::de::DeserializeOwned;
+
+use crate::{
+    AuthError,
+    problem::{PROBLEM_JSON, Problem},
+};
+
+/// The default limit on request bodies: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The `Cache-Control` value for responses that carry tokens (RFC 6749
+/// §5.1): no cache, shared or private, may keep them.
+pub const NO_STORE: &str = "no-store";
+
+/// The bearer token of an `Authorization` header value.
+///
+/// The scheme is matched case-insensitively (RFC 9110 §11.1). Only the
+/// header is ever read: tokens in query strings or form bodies end up in
+/// logs and browser history, so they are not accepted.
+///
+/// ```
+/// use auth_core::{AuthError, http::bearer_token};
+///
+/// assert_eq!(bearer_token(Some(b"Bearer abc.def.ghi")).unwrap(), "abc.def.ghi");
+/// assert_eq!(bearer_token(Some(b"bearer abc")).unwrap(), "abc");
+/// assert!(matches!(bearer_token(None), Err(AuthError::MissingToken)));
+/// assert!(matches!(bearer_token(Some(b"Basic dXNlcjpwdw==")), Err(AuthError::MissingToken)));
+/// assert!(matches!(bearer_token(Some(b"Bearer ")), Err(AuthError::InvalidToken)));
+/// ```
+///
+/// # Errors
+/// [`AuthError::MissingToken`] when there is no header or it uses another
+/// scheme (no bearer token was sent, so the 401 carries no `error`);
+/// [`AuthError::InvalidToken`] when a `Bearer` credential is empty or not
+/// printable ASCII.
+pub fn bearer_token(authorization: Option<&[u8]>) -> Result<&str, AuthError> {
+    const SCHEME: &[u8] = b"bearer";
+    let Some(value) = authorization else {
+        return Err(AuthError::MissingToken);
+    };
+    let is_bearer = value.len() > SCHEME.len()
+        && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME)
+        && value[SCHEME.len()] == b' ';
+    if !is_bearer {
+        return if value.eq_ignore_ascii_case(SCHEME) {
+            Err(AuthError::InvalidToken)
+        } else {
+            Err(AuthError::MissingToken)
+        };
+    }
+    let token = value[SCHEME.len()..].trim_ascii();
+    if token.is_empty() || !token.iter().all(u8::is_ascii_graphic) {
+        return Err(AuthError::InvalidToken);
+    }
+    // Printable ASCII is valid UTF-8, so this never fails.
+    std::str::from_utf8(token).map_err(|_| AuthError::InvalidToken)
+}
+
+/// Whether a `Content-Type` value is `application/json` (any parameters,
+/// such as `charset=utf-8`, are allowed).
+///
+/// ```
+/// use auth_core::http::is_json;
+///
+/// assert!(is_json(Some(b"application/json")));
+/// assert!(is_json(Some(b"Application/JSON; charset=utf-8")));
+/// assert!(!is_json(Some(b"text/plain")));
+/// assert!(!is_json(None));
+/// ```
+pub fn is_json(content_type: Option<&[u8]>) -> bool {
+    let Some(value) = content_type else {
+        return false;
+    };
+    let essence = value.split(|&b| b == b';').next().unwrap_or_default();
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"application/json")
+}
+
+/// Checks a request's `Content-Type` and parses its JSON body into `T`.
+///
+/// Unknown fields are ignored (unless `T` says otherwise); duplicate fields,
+/// `NaN` and lone surrogates are refused, as RFC 8259 asks.
+///
+/// ```
+/// use auth_core::{SignInRequest, http::parse_json};
+///
+/// let body = br#"{"email": "ada@example.com", "password": "hunter22", "extra": 1}"#;
+/// let request: SignInRequest = parse_json(Some(b"application/json"), body).unwrap();
+/// assert_eq!(request.email, "ada@example.com");
+///
+/// let wrong = parse_json::<SignInRequest>(Some(b"text/plain"), body).unwrap_err();
+/// assert_eq!(wrong.status, 415);
+/// let missing = parse_json::<SignInRequest>(Some(b"application/json"), b"{}").unwrap_err();
+/// assert_eq!((missing.status, missing.detail.as_str()), (400, "the field `email` is missing"));
+/// ```
+///
+/// # Errors
+/// A 415 [`Problem`] for a missing or non-JSON `Content-Type`; a 400 one for
+/// a body that is not JSON or does not fit `T`. The `detail` never quotes
+/// the body: it may hold a password.
+pub fn parse_json<T: DeserializeOwned>(
+    content_type: Option<&[u8]>,
+    body: &[u8],
+) -> Result<T, Problem> {
+    if !is_json(content_type) {
+        return Err(Problem::unsupported_media_type());
+    }
+    serde_json::from_slice(body).map_err(|err| Problem::malformed_body(json_error_detail(&err)))
+}
+
+/// A description of a JSON error that names at most a field, never a value.
+fn json_error_detail(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Syntax | Category::Eof | Category::Io => "the body is not valid JSON".to_owned(),
+        Category::Data => {
+            // serde's messages for these two name only the field; every
+            // other data error may quote the offending value.
+            let message = err.to_string();
+            let field = |prefix: &str| {
+                message
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.split('`').next())
+                    .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .map(str::to_owned)
+            };
+            if let Some(name) = field("missing field `") {
+                format!("the field `{name}` is missing")
+            } else if let Some(name) = field("duplicate field `") {
+                format!("the field `{name}` appears more than once")
+            } else {
+                "a field has the wrong type or value".to_owned()
+            }
+        }
+    }
+}
+
+/// An error as an HTTP response: the status, the headers it needs and its
+/// problem+json body. Adapters convert every failure into one of these and
+/// then into their framework's response type.
+///
+/// ```
+/// use auth_core::{AuthError, http::HttpError};
+///
+/// let err = HttpError::from(AuthError::TokenExpired);
+/// assert_eq!(err.status(), 401);
+/// let headers: Vec<_> = err.headers().collect();
+/// assert_eq!(headers, [("www-authenticate", r#"Bearer error="invalid_token""#.to_owned())]);
+/// assert!(String::from_utf8(err.body()).unwrap().contains(r#""code":"token_expired""#));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    problem: Problem,
+    www_authenticate: Option<&'static str>,
+    retry_after_secs: Option<u64>,
+    allow: Option<String>,
+}
+
+impl HttpError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.problem.status
+    }
+
+    /// The body.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// The `Content-Type` of [`body`](Self::body): `application/problem+json`.
+    pub fn content_type(&self) -> &'static str {
+        PROBLEM_JSON
+    }
+
+    /// Headers the response must carry, as lowercase `(name, value)` pairs:
+    /// `www-authenticate` on 401s, `retry-after` on 429s, `allow` on 405s.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        let www_authenticate = self
+            .www_authenticate
+            .map(|value| ("www-authenticate", value.to_owned()));
+        let retry_after = self
+            .retry_after_secs
+            .map(|secs| ("retry-after", secs.to_string()));
+        let allow = self.allow.clone().map(|methods| ("allow", methods));
+        www_authenticate.into_iter().chain(retry_after).chain(allow)
+    }
+
+    /// The problem+json body.
+    pub fn body(&self) -> Vec<u8> {
+        // Serialising a struct of strings and a number cannot fail; the
+        // fallback keeps this infallible without a panic path.
+        serde_json::to_vec(&self.problem).unwrap_or_else(|_| b"{}".to_vec())
+    }
+
+    /// 405 for a path served with other methods; `allow` lists them
+    /// (`"GET, POST"`).
+    pub fn method_not_allowed(allow: impl Into<String>) -> Self {
+        Self {
+            allow: Some(allow.into()),
+            ..Self::from(Problem::method_not_allowed())
+        }
+    }
+}
+
+impl From<Problem> for HttpError {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            www_authenticate: None,
+            retry_after_secs: None,
+            allow: None,
+        }
+    }
+}
+
+impl From<AuthError> for HttpError {
+    /// Server errors are logged here, with their source, because this is
+    /// the last place that sees it: the client gets only a generic `detail`.
+    fn from(err: AuthError) -> Self {
+        if err.status() >= 500 {
+            tracing::error!(error = ?err, "request failed");
+        }
+        Self {
+            problem: Problem::from(&err),
+            www_authenticate: err.www_authenticate(),
+            retry_after_secs: err.retry_after_secs(),
+            allow: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        count: u32,
+    }
+
+    fn parse(body: &str) -> Result<Body, Problem> {
+        parse_json(Some(b"application/json"), body.as_bytes())
+    }
+
+    #[test]
+    fn json_errors_never_quote_values() {
+        let cases = [
+            (
+                r#"{"title": "x", "count": "secret-value"}"#,
+                "a field has the wrong type or value",
+            ),
+            (
+                r#"{"title": "x", "count": 1, "title": "y"}"#,
+                "the field `title` appears more than once",
+            ),
+            (r#"{"count": 1}"#, "the field `title` is missing"),
+            (
+                r#"{"title": "\ud800", "count": 1}"#,
+                "the body is not valid JSON",
+            ),
+            (
+                r#"{"title": "x", "count": NaN}"#,
+                "the body is not valid JSON",
+            ),
+            ("", "the body is not valid JSON"),
+        ];
+        for (body, detail) in cases {
+            let problem = parse(body).unwrap_err();
+            assert_eq!(
+                (problem.status, problem.detail.as_str()),
+                (400, detail),
+                "{body}"
+            );
+            assert_eq!(problem.code, "malformed_body");
+        }
+    }
+
+    #[test]
+    fn bearer_parsing_edges() {
+        assert_eq!(bearer_token(Some(b"BEARER  tok ")).unwrap(), "tok");
+        assert!(matches!(
+            bearer_token(Some(b"Bearer")),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            bearer_token(Some(b"Bearertok")),
+            Err(AuthError::MissingToken)
+        ));
+        assert!(matches!(
+            bearer_token(Some(b"Bearer a b")),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            bearer_token(Some("Bearer é".as_bytes())),
+            Err(AuthError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn error_headers_follow_the_error() {
+        let throttled = HttpError::from(AuthError::TooManyAttempts {
+            retry_after: std::time::Duration::from_secs(30),
+        });
+        assert_eq!(
+            throttled.headers().collect::<Vec<_>>(),
+            [("retry-after", "30".to_owned())]
+        );
+        let missing = HttpError::from(AuthError::MissingToken);
+        assert_eq!(
+            missing.headers().collect::<Vec<_>>(),
+            [("www-authenticate", "Bearer".to_owned())]
+        );
+        let not_allowed = HttpError::method_not_allowed("GET, POST");
+        assert_eq!(
+            (
+                not_allowed.status(),
+                not_allowed.headers().collect::<Vec<_>>()
+            ),
+            (405, vec![("allow", "GET, POST".to_owned())])
+        );
+        assert!(
+            HttpError::from(AuthError::internal("db password=x"))
+                .problem()
+                .detail
+                == "internal error"
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Sign-in throttling: after too many attempts for one email address that
+//! did not end in a successful sign-in, further attempts are refused with
+//! [`AuthError::TooManyAttempts`] until the window has passed.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+    time::Duration as StdDuration,
+};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::{AuthError, Email};
+
+/// How many email addresses the throttle tracks at once. Beyond this it
+/// first forgets finished windows; if every window is still open, it starts
+/// afresh (and logs a warning) rather than grow without bound.
+const MAX_TRACKED: usize = 100_000;
+
+/// How many failed sign-ins one email address may have per window.
+///
+/// The default, 10 attempts per 15 minutes, follows OWASP's advice to slow
+/// down online guessing without locking accounts for long: the worst an
+/// attacker can do to someone else's account is make them wait out the
+/// window. Attempts for unknown addresses are counted the same way, so the
+/// answer reveals nothing about which addresses are registered. Counts are
+/// kept in this process's memory: with several server processes, each
+/// counts its own attempts.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::SignInThrottle;
+///
+/// let strict = SignInThrottle::new(5, Duration::from_secs(30 * 60));
+/// assert_eq!(strict.max_failures(), 5);
+/// assert_eq!(SignInThrottle::default().max_failures(), 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInThrottle {
+    max_failures: u32,
+    window: StdDuration,
+}
+
+impl SignInThrottle {
+    /// At most `max_failures` failed sign-ins per email address in `window`
+    /// (counted from the first failure). Both are checked by
+    /// [`AuthServiceBuilder::build`](crate::AuthServiceBuilder::build): at
+    /// least one attempt, and a window of 1 s to 1 day.
+    pub const fn new(max_failures: u32, window: StdDuration) -> Self {
+        Self {
+            max_failures,
+            window,
+        }
+    }
+
+    /// The failures allowed per window.
+    pub const fn max_failures(&self) -> u32 {
+        self.max_failures
+    }
+
+    /// The window.
+    pub const fn window(&self) -> StdDuration {
+        self.window
+    }
+}
+
+impl Default for SignInThrottle {
+    fn default() -> Self {
+        Self::new(10, StdDuration::from_secs(15 * 60))
+    }
+}
+
+#[derive(Debug)]
+struct Window {
+    started: OffsetDateTime,
+    attempts: u32,
+}
+
+/// The counters behind a [`SignInThrottle`].
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    max_attempts: u32,
+    window: Duration,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+impl Throttle {
+    pub(crate) fn new(max_attempts: u32, window: Duration) -> Self {
+        Self {
+            max_attempts,
+            window,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt for `email`, or refuses it. Counting before the
+    /// password is checked (and uncounting on success) means concurrent
+    /// guesses cannot all slip past the limit while their hashes run.
+    pub(crate) fn begin_attempt(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        // The map stays consistent whatever panicked while holding the
+        // lock (each step is one map call), so poisoning is ignored.
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(email.as_str()) {
+            windows.retain(|_, window| now < window.started + self.window);
+            if windows.len() >= MAX_TRACKED {
+                tracing::warn!("sign-in throttle full; forgetting every count");
+                windows.clear();
+            }
+        }
+        let window = windows.entry(email.as_str().to_owned()).or_insert(Window {
+            started: now,
+            attempts: 0,
+        });
+        let ends = window.started + self.window;
+        if now >= ends {
+            *window = Window {
+                started: now,
+                attempts: 0,
+            };
+        } else if window.attempts >= self.max_attempts {
+            let wait = StdDuration::try_from(ends - now).unwrap_or(StdDuration::ZERO);
+            return Err(AuthError::TooManyAttempts {
+                // Round up: a client that waits exactly this long is let in.
+                retry_after: StdDuration::from_secs(wait.as_secs() + 1),
+            });
+        }
+        window.attempts += 1;
+        Ok(())
+    }
+
+    /// A successful sign-in clears the address's count.
+    pub(crate) fn succeeded(&self, email: &Email) {
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        windows.remove(email.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::seconds(secs)
+    }
+
+    #[test]
+    fn refuses_after_the_limit_until_the_window_ends() {
+        let throttle = Throttle::new(3, Duration::seconds(60));
+        let email = Email::parse("ada@example.com").unwrap();
+        for second in 0..3 {
+            throttle.begin_attempt(&email, at(second)).unwrap();
+        }
+        let refused = throttle.begin_attempt(&email, at(10)).unwrap_err();
+        assert!(
+            matches!(refused, AuthError::TooManyAttempts { retry_after } if retry_after == StdDuration::from_secs(51)),
+            "{refused:?}"
+        );
+        let other = Email::parse("grace@example.com").unwrap();
+        throttle.begin_attempt(&other, at(10)).unwrap();
+        throttle.begin_attempt(&email, at(60)).unwrap();
+    }
+
+    #[test]
+    fn success_clears_the_count() {
+        let throttle = Throttle::new(2, Duration::seconds(60));
+        let email = Email::parse("ada@example.com").unwrap();
+        throttle.begin_attempt(&email, at(0)).unwrap();
+        throttle.begin_attempt(&email, at(1)).unwrap();
+        throttle.succeeded(&email);
+        throttle.begin_attempt(&email, at(2)).unwrap();
+        throttle.begin_attempt(&email, at(3)).unwrap();
+        assert!(throttle.begin_attempt(&email, at(4)).is_err());
+    }
+}
