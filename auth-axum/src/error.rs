@@ -108,13 +108,15 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
     }
     let error = match response.status() {
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = response
+            match response
                 .headers()
                 .get(header::ALLOW)
                 .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            HttpError::method_not_allowed(allow)
+            {
+                Some(allow) => HttpError::method_not_allowed(allow),
+                // A nested router's 405 lacks `Allow`; keep the status.
+                None => Problem::method_not_allowed().into(),
+            }
         }
         StatusCode::NOT_FOUND => Problem::not_found("no such route").into(),
         _ => return response,

@@ -25,7 +25,7 @@
 //!
 //!     let app = Router::new()
 //!         .route("/whoami", get(whoami)) // 401 problem+json without a valid token
-//!         .nest("/api/auth", auth_axum::routes()) // sign-up, sign-in, refresh, sign-out, me
+//!         .merge(auth_axum::routes("/api/auth")) // sign-up, sign-in, refresh, sign-out, me
 //!         .fallback(auth_axum::not_found)
 //!         .layer(axum::middleware::map_response(auth_axum::problem_for_bare_errors))
 //!         .with_state(auth);

@@ -14,9 +14,14 @@ use serde::Serialize;
 
 use crate::{ApiError, Authenticated, Json};
 
-/// The auth routes: `POST /sign-up`, `POST /sign-in`, `POST /refresh`,
-/// `POST /sign-out` and `GET /me`, to [`nest`](Router::nest) under the
-/// prefix of your choice (the HTTP contract uses `/api/auth`).
+/// The auth routes under `prefix`: `POST {prefix}/sign-up`, `/sign-in`,
+/// `/refresh`, `/sign-out` and `GET {prefix}/me`, to
+/// [`merge`](Router::merge) into your router (the HTTP contract uses the
+/// prefix `/api/auth`; `""` mounts them at the root).
+///
+/// Merged rather than [`nest`](Router::nest)ed: axum sets the `Allow`
+/// header of a 405 only on routes of the top-level router, and the contract
+/// wants it on every 405.
 ///
 /// The state needs only to give out the [`AuthService`] (which already
 /// holds the stores the app chose, behind `Arc<dyn …>`).
@@ -33,20 +38,21 @@ use crate::{ApiError, Authenticated, Json};
 /// }
 ///
 /// fn app(state: AppState) -> Router {
-///     Router::new().nest("/api/auth", auth_axum::routes()).with_state(state)
+///     Router::new().merge(auth_axum::routes("/api/auth")).with_state(state)
 /// }
 /// ```
-pub fn routes<S>() -> Router<S>
+pub fn routes<S>(prefix: &str) -> Router<S>
 where
     AuthService: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
+    let prefix = prefix.trim_end_matches('/');
     Router::new()
-        .route("/sign-up", post(sign_up))
-        .route("/sign-in", post(sign_in))
-        .route("/refresh", post(refresh))
-        .route("/sign-out", post(sign_out))
-        .route("/me", get(me))
+        .route(&format!("{prefix}/sign-up"), post(sign_up))
+        .route(&format!("{prefix}/sign-in"), post(sign_in))
+        .route(&format!("{prefix}/refresh"), post(refresh))
+        .route(&format!("{prefix}/sign-out"), post(sign_out))
+        .route(&format!("{prefix}/me"), get(me))
 }
 
 /// A JSON response nobody may cache: it carries tokens or personal data.

@@ -1,0 +1,238 @@
+//! The example task API on axum, serving `shared/api-contract.md`: sign-up,
+//! sign-in, refresh, sign-out, and each user's own tasks.
+//!
+//! `cargo run -p task-api-axum` starts it on 127.0.0.1:8080 with a SQLite
+//! file under `data/`; the environment variables are listed in the README
+//! and in `task_app::config::Config`.
+
+use std::{process::ExitCode, time::Duration};
+
+use auth_axum::{
+    ApiError, Authenticated, BodyLimit, Json,
+    auth_core::{AuthService, UserId, problem::Problem},
+};
+use axum::{
+    Extension, Router,
+    body::{Body, Bytes},
+    extract::{FromRef, FromRequestParts, RawPathParams, RawQuery, State},
+    http::{HeaderValue, Method, Request, Response, StatusCode, header, request::Parts},
+    middleware::map_response,
+    response::IntoResponse,
+    routing::get,
+};
+use task_app::{
+    App, Config,
+    openapi::Health,
+    tasks::{ListQuery, NewTask, Task, TaskUpdate, parse_task_id},
+};
+use tower_http::{cors::CorsLayer, trace::TraceLayer};
+
+#[derive(Clone)]
+struct AppState {
+    app: App,
+    openapi: Bytes,
+}
+
+impl FromRef<AppState> for AuthService {
+    fn from_ref(state: &AppState) -> Self {
+        state.app.auth.clone()
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    task_app::runtime::init_tracing();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let app = App::start(&config).await?;
+    app.spawn_session_cleanup();
+    let listener = tokio::net::TcpListener::bind(config.bind_address).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, router(app, &config)?)
+        .with_graceful_shutdown(task_app::runtime::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
+    let openapi = serde_json::to_vec(&task_app::openapi::document())?;
+    let state = AppState {
+        app,
+        openapi: Bytes::from(openapi),
+    };
+    let mut routes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi_json))
+        .merge(auth_axum::routes("/api/auth"))
+        .route("/api/{user_id}/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/api/{user_id}/tasks/{id}",
+            get(get_task).put(update_task).delete(delete_task),
+        )
+        .route(
+            "/api/{user_id}/tasks/{id}/complete",
+            axum::routing::patch(toggle_task),
+        );
+    if config.bench_routes {
+        tracing::warn!("BENCH_ROUTES=1: GET /bench/{{user_id}}/tasks lists tasks WITHOUT auth");
+        routes = routes.route("/bench/{user_id}/tasks", get(bench_list_tasks));
+    }
+    Ok(routes
+        .fallback(auth_axum::not_found)
+        .layer(Extension(BodyLimit(config.body_limit)))
+        .layer(map_response(auth_axum::problem_for_bare_errors))
+        .layer(cors(&config.cors_origins)?)
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: a query string could carry anything a
+                // client put there, tokens included.
+                .make_span_with(|request: &Request<Body>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(|response: &Response<Body>, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(status = response.status().as_u16(), ?latency, "response");
+                }),
+        )
+        .with_state(state))
+}
+
+fn cors(origins: &[String]) -> Result<CorsLayer, Box<dyn std::error::Error>> {
+    let origins = origins
+        .iter()
+        .map(|origin| HeaderValue::from_str(origin))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600)))
+}
+
+/// The signed-in user, when the path's `{user_id}` is theirs. Checked in
+/// this order: 401 (no valid token), then 403 (another user's path), before
+/// any other extractor looks at the request.
+struct Owner(UserId);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        principal.require_user(&path_param(parts, state, "user_id").await?)?;
+        Ok(Self(principal.user_id().clone()))
+    }
+}
+
+/// The `{id}` of a task path: anything but a positive integer is a 404.
+struct TaskId(i64);
+
+impl FromRequestParts<AppState> for TaskId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(parse_task_id(&path_param(parts, state, "id").await?)?))
+    }
+}
+
+async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Result<String, ApiError> {
+    // Undecodable percent-escapes name no resource.
+    let not_found = || ApiError::from(Problem::not_found("no such route"));
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| not_found())?;
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .ok_or_else(not_found)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.app.tasks.ping().await?;
+    Ok(Json(Health { status: "ok" }))
+}
+
+async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi)
+}
+
+async fn list_tasks(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    let query = ListQuery::parse(query.as_deref())?;
+    Ok(Json(state.app.tasks.list(&user, query).await?))
+}
+
+async fn create_task(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    Json(new): Json<NewTask>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.tasks.create(&user, new).await?),
+    ))
+}
+
+async fn get_task(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    TaskId(id): TaskId,
+) -> Result<Json<Task>, ApiError> {
+    Ok(Json(state.app.tasks.get(&user, id).await?))
+}
+
+async fn update_task(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    TaskId(id): TaskId,
+    Json(update): Json<TaskUpdate>,
+) -> Result<Json<Task>, ApiError> {
+    Ok(Json(state.app.tasks.update(&user, id, update).await?))
+}
+
+async fn delete_task(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    TaskId(id): TaskId,
+) -> Result<StatusCode, ApiError> {
+    state.app.tasks.delete(&user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn toggle_task(
+    State(state): State<AppState>,
+    Owner(user): Owner,
+    TaskId(id): TaskId,
+) -> Result<Json<Task>, ApiError> {
+    Ok(Json(state.app.tasks.toggle_completed(&user, id).await?))
+}
+
+/// The load script's baseline: the same query as `list_tasks`, no auth.
+async fn bench_list_tasks(
+    State(state): State<AppState>,
+    axum::extract::Path(user): axum::extract::Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    let query = ListQuery::parse(query.as_deref())?;
+    Ok(Json(state.app.tasks.list(&UserId::new(user), query).await?))
+}

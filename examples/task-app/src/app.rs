@@ -1,0 +1,108 @@
+//! Start-up: database, migrations, the auth service and the task store.
+
+use std::time::Duration;
+
+use auth_core::{AuthError, AuthService, JwtCodec, SignInThrottle};
+use auth_sqlx::{PostgresStore, SqliteStore};
+
+use crate::{config::Config, secret, tasks::TaskStore};
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A malformed environment variable.
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    /// The JWT secret file could not be read or written.
+    #[error("JWT secret file: {0}")]
+    Secret(#[from] std::io::Error),
+    /// The database or the auth configuration failed.
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    /// The task migrations failed.
+    #[error("task migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// What every request handler needs: the auth service and the task store.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Sign-up, sign-in, tokens.
+    pub auth: AuthService,
+    /// The users' tasks.
+    pub tasks: TaskStore,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl App {
+    /// Connects to `DATABASE_URL` (creating a SQLite file and its folder if
+    /// needed), runs the auth and task migrations, and builds the services.
+    ///
+    /// # Errors
+    /// A [`StartError`] saying what failed.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let secret = secret::load_or_create(&config.jwt_secret)?;
+        let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
+        let (builder, tasks) = if config.database_url.starts_with("postgres") {
+            let store = PostgresStore::connect(&config.database_url).await?;
+            store.migrate().await?;
+            POSTGRES_MIGRATIONS.run(store.pool()).await?;
+            let tasks = TaskStore::Postgres(store.pool().clone());
+            (AuthService::builder(store.clone(), store), tasks)
+        } else {
+            create_sqlite_dir(&config.database_url)?;
+            let store = SqliteStore::connect(&config.database_url).await?;
+            store.migrate().await?;
+            SQLITE_MIGRATIONS.run(store.pool()).await?;
+            let tasks = TaskStore::Sqlite(store.pool().clone());
+            (AuthService::builder(store.clone(), store), tasks)
+        };
+        let throttle = (config.sign_in_max_failures > 0)
+            .then(|| SignInThrottle::new(config.sign_in_max_failures, config.sign_in_window));
+        let auth = builder
+            .token_codec(codec)
+            .access_token_ttl(config.access_token_ttl)
+            .session_ttl(config.session_ttl)
+            .session_cache_ttl(config.session_cache_ttl)
+            .sign_in_throttle(throttle)
+            .build()?;
+        Ok(Self { auth, tasks })
+    }
+
+    /// Deletes sessions that ended over a week ago, every hour, for as long
+    /// as the server runs.
+    pub fn spawn_session_cleanup(&self) {
+        let auth = self.auth.clone();
+        tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                match auth
+                    .delete_ended_sessions(Duration::from_secs(7 * 24 * 3600))
+                    .await
+                {
+                    Ok(deleted) => tracing::debug!(deleted, "ended sessions deleted"),
+                    Err(error) => tracing::warn!(%error, "could not delete ended sessions"),
+                }
+            }
+        });
+    }
+}
+
+/// SQLite creates the file but not its folder.
+fn create_sqlite_dir(url: &str) -> Result<(), std::io::Error> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .and_then(|rest| rest.split('?').next())
+        .filter(|path| !path.contains(":memory:"));
+    if let Some(dir) = path
+        .and_then(|path| std::path::Path::new(path).parent())
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(())
+}

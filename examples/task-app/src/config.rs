@@ -1,0 +1,195 @@
+//! The servers' configuration, from environment variables. Every variable
+//! is optional: with none set, a server listens on 127.0.0.1:8080 and keeps
+//! its data in `data/tasks.db`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use auth_core::http::DEFAULT_BODY_LIMIT;
+
+/// Why the configuration could not be read: the variable and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Where the JWT secret comes from.
+#[derive(Clone)]
+pub enum SecretSource {
+    /// `JWT_SECRET`.
+    Given(String),
+    /// A file next to the SQLite database, created with a random secret on
+    /// first start.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Given(_) => f.write_str("Given(<redacted>)"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BIND_ADDRESS` (default `127.0.0.1:8080`; port 0 picks a free port).
+    pub bind_address: SocketAddr,
+    /// `DATABASE_URL` (default `sqlite://data/tasks.db`; `postgres://…`
+    /// for PostgreSQL).
+    pub database_url: String,
+    /// `JWT_SECRET` (at least 32 bytes), or else a generated secret kept in
+    /// `<database file>.jwt-secret`. Required with PostgreSQL.
+    pub jwt_secret: SecretSource,
+    /// `JWT_ISSUER` (default `task-api`).
+    pub issuer: String,
+    /// `JWT_AUDIENCE` (default `task-api`).
+    pub audience: String,
+    /// `ACCESS_TOKEN_TTL_SECS` (default 900).
+    pub access_token_ttl: Duration,
+    /// `SESSION_TTL_SECS`, the refresh-token chain's lifetime (default 30 days).
+    pub session_ttl: Duration,
+    /// `CORS_ORIGINS`, comma-separated (default
+    /// `http://localhost:3000,http://127.0.0.1:3000`; empty: no CORS).
+    pub cors_origins: Vec<String>,
+    /// `BODY_LIMIT_BYTES` (default 65536).
+    pub body_limit: usize,
+    /// `SIGN_IN_MAX_FAILURES` per email per `SIGN_IN_WINDOW_SECS` (defaults
+    /// 10 and 900); 0 switches the throttle off.
+    pub sign_in_max_failures: u32,
+    /// `SIGN_IN_WINDOW_SECS`.
+    pub sign_in_window: Duration,
+    /// `SESSION_CACHE_SECS` (default 5; 0: ask the database on every
+    /// request). See `AuthServiceBuilder::session_cache_ttl`.
+    pub session_cache_ttl: Duration,
+    /// `BENCH_ROUTES=1` adds `GET /bench/{user_id}/tasks`, the task list
+    /// *without* authentication, for the load script's comparison. Never
+    /// set it on a server others can reach.
+    pub bench_routes: bool,
+}
+
+/// The default database: a SQLite file under `data/`, created on start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tasks.db";
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable that is malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map
+    /// in tests). Empty values count as unset.
+    ///
+    /// ```
+    /// use task_app::config::Config;
+    ///
+    /// let config = Config::from_lookup(|name| (name == "BIND_ADDRESS").then(|| "0.0.0.0:9000".to_owned())).unwrap();
+    /// assert_eq!(config.bind_address.port(), 9000);
+    /// assert_eq!(config.database_url, "sqlite://data/tasks.db");
+    /// assert!(Config::from_lookup(|name| (name == "BODY_LIMIT_BYTES").then(|| "lots".to_owned())).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable that is malformed.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let parsed = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            get(name).map_or(Ok(default), |value| {
+                value.trim().parse().map_err(|_| ConfigError {
+                    variable: name,
+                    problem: "expected a whole number".into(),
+                })
+            })
+        };
+        let bind_address = get("BIND_ADDRESS")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|_| ConfigError {
+                variable: "BIND_ADDRESS",
+                problem: "expected host:port, such as 127.0.0.1:8080".into(),
+            })?;
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(secret) => SecretSource::Given(secret),
+            None => SecretSource::File(secret_file_for(&database_url)?),
+        };
+        let window = parsed("SIGN_IN_WINDOW_SECS", 900)?;
+        Ok(Self {
+            bind_address,
+            jwt_secret,
+            issuer: get("JWT_ISSUER").unwrap_or_else(|| "task-api".into()),
+            audience: get("JWT_AUDIENCE").unwrap_or_else(|| "task-api".into()),
+            access_token_ttl: Duration::from_secs(parsed("ACCESS_TOKEN_TTL_SECS", 900)?),
+            session_ttl: Duration::from_secs(parsed("SESSION_TTL_SECS", 30 * 24 * 3600)?),
+            cors_origins: get("CORS_ORIGINS")
+                .unwrap_or_else(|| "http://localhost:3000,http://127.0.0.1:3000".into())
+                .split(',')
+                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+            body_limit: usize::try_from(parsed("BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT as u64)?)
+                .unwrap_or(usize::MAX),
+            sign_in_max_failures: u32::try_from(parsed("SIGN_IN_MAX_FAILURES", 10)?).map_err(
+                |_| ConfigError {
+                    variable: "SIGN_IN_MAX_FAILURES",
+                    problem: "too large".into(),
+                },
+            )?,
+            sign_in_window: Duration::from_secs(window),
+            session_cache_ttl: Duration::from_secs(parsed("SESSION_CACHE_SECS", 5)?),
+            bench_routes: get("BENCH_ROUTES").is_some_and(|value| value == "1"),
+            database_url,
+        })
+    }
+}
+
+/// `<database file>.jwt-secret` for a SQLite URL. A PostgreSQL server is
+/// usually one of several instances, which must share one secret: there,
+/// `JWT_SECRET` is required rather than a file on one machine.
+fn secret_file_for(database_url: &str) -> Result<PathBuf, ConfigError> {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+    match path {
+        Some(path) => Ok(PathBuf::from(format!("{path}.jwt-secret"))),
+        None => Err(ConfigError {
+            variable: "JWT_SECRET",
+            problem: "required unless DATABASE_URL is a SQLite file (the generated secret is kept next to it)".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_file_sits_next_to_the_database() {
+        let path = secret_file_for("sqlite://data/tasks.db?mode=rwc").unwrap();
+        assert_eq!(path, PathBuf::from("data/tasks.db.jwt-secret"));
+        assert!(secret_file_for("postgres://localhost/app").is_err());
+        assert!(secret_file_for("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn origins_are_split_and_trimmed() {
+        let config = Config::from_lookup(|name| {
+            (name == "CORS_ORIGINS").then(|| " http://a.example/ , ,http://b.example".to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            ["http://a.example", "http://b.example"]
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! What the two example servers (`task-api-axum`, `task-api-actix`) share,
+//! so that they differ only in HTTP glue:
+//!
+//! * [`config`]: the environment variables, with defaults that need none;
+//! * [`app`]: start-up (database, migrations, the `AuthService`);
+//! * [`tasks`]: the task bodies, their rules and the user-scoped store;
+//! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
+//! * [`runtime`]: logging and graceful shutdown.
+//!
+//! The HTTP contract is `shared/api-contract.md`, beside the repository.
+
+pub mod app;
+pub mod config;
+pub mod openapi;
+pub mod runtime;
+pub mod secret;
+pub mod tasks;
+
+pub use app::{App, StartError};
+pub use config::Config;

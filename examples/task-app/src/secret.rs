@@ -1,0 +1,81 @@
+//! The JWT secret: given, or generated once and kept in a file.
+
+use std::path::Path;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use crate::config::SecretSource;
+
+/// Bytes of randomness in a generated secret (HS256 wants at least 32).
+const GENERATED_SECRET_BYTES: usize = 48;
+
+/// The secret to sign access tokens with.
+///
+/// A [`SecretSource::File`] that does not exist yet is created, readable by
+/// the owner only, with a random secret, and a warning says so: tokens then
+/// survive restarts, but anyone who can read the file can mint tokens.
+///
+/// # Errors
+/// The file cannot be read or written, or holds too short a secret.
+pub fn load_or_create(source: &SecretSource) -> Result<String, std::io::Error> {
+    match source {
+        SecretSource::Given(secret) => Ok(secret.clone()),
+        SecretSource::File(path) => match std::fs::read_to_string(path) {
+            Ok(secret) => Ok(secret.trim().to_owned()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => create(path),
+            Err(err) => Err(err),
+        },
+    }
+}
+
+fn create(path: &Path) -> Result<String, std::io::Error> {
+    let mut bytes = [0u8; GENERATED_SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    // `create_new`: two servers starting at once must not overwrite each
+    // other's secret; the loser reads the winner's.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, secret.as_bytes())?;
+            file.sync_all()?;
+            tracing::warn!(
+                path = %path.display(),
+                "JWT_SECRET is not set: generated a secret and saved it to this file; \
+                 set JWT_SECRET in production"
+            );
+            Ok(secret)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(path)?.trim().to_owned())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_kept_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/tasks.db.jwt-secret");
+        let source = SecretSource::File(path.clone());
+        let first = load_or_create(&source).unwrap();
+        assert!(first.len() >= 64, "{}", first.len());
+        assert_eq!(load_or_create(&source).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! Tasks: the request and response bodies, their rules, and the store.
+//! Every query names the user, so one user's request can never read or
+//! change another user's rows; a task that is not the user's is "not found".
+
+use auth_core::{UserId, http::HttpError, problem::Problem};
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+/// The longest title, in characters (Unicode scalar values), after trimming.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A task as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Task {
+    /// Positive, assigned by the database.
+    pub id: i64,
+    /// The owner.
+    pub user_id: String,
+    /// 1 to 200 characters, trimmed.
+    pub title: String,
+    /// At most 1000 characters.
+    pub description: Option<String>,
+    /// Whether the task is done.
+    pub completed: bool,
+    /// RFC 3339, UTC, microsecond precision.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// RFC 3339, UTC; changes on every update.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// `POST /api/{user_id}/tasks` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewTask {
+    /// Trimmed, then 1 to 200 characters.
+    pub title: String,
+    /// At most 1000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PUT /api/{user_id}/tasks/{id}` body: omitted optional fields keep their
+/// value; `"description": null` clears the description.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TaskUpdate {
+    /// Trimmed, then 1 to 200 characters.
+    pub title: String,
+    /// Absent: unchanged. `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Which tasks a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Every task (the default).
+    #[default]
+    All,
+    /// Not completed.
+    Pending,
+    /// Completed.
+    Completed,
+}
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Newest first, ties broken by id, descending (the default).
+    #[default]
+    Created,
+    /// By title, ascending (code-point order), then id.
+    Title,
+}
+
+/// The query of `GET /api/{user_id}/tasks`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `all` (default), `pending` or `completed`.
+    #[param(value_type = Option<String>, pattern = "^(all|pending|completed)$")]
+    pub status: StatusFilter,
+    /// `created` (default, newest first) or `title`.
+    #[param(value_type = Option<String>, pattern = "^(created|title)$")]
+    pub sort: SortOrder,
+}
+
+impl ListQuery {
+    /// Parses a raw query string (`status=pending&sort=title`); other
+    /// parameters are ignored.
+    ///
+    /// ```
+    /// use task_app::tasks::{ListQuery, SortOrder, StatusFilter};
+    ///
+    /// let query = ListQuery::parse(Some("status=pending&sort=title")).unwrap();
+    /// assert_eq!((query.status, query.sort), (StatusFilter::Pending, SortOrder::Title));
+    /// assert_eq!(ListQuery::parse(None).unwrap(), ListQuery::default());
+    /// assert_eq!(ListQuery::parse(Some("status=done")).unwrap_err().status, 422);
+    /// ```
+    ///
+    /// # Errors
+    /// A 422 [`Problem`] for an unknown `status` or `sort` value.
+    pub fn parse(query: Option<&str>) -> Result<Self, Problem> {
+        let mut parsed = Self::default();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match &*key {
+                "status" => {
+                    parsed.status = match &*value {
+                        "all" => StatusFilter::All,
+                        "pending" => StatusFilter::Pending,
+                        "completed" => StatusFilter::Completed,
+                        _ => {
+                            return Err(Problem::validation_failed(
+                                "status must be all, pending or completed",
+                            ));
+                        }
+                    }
+                }
+                "sort" => {
+                    parsed.sort = match &*value {
+                        "created" => SortOrder::Created,
+                        "title" => SortOrder::Title,
+                        _ => {
+                            return Err(Problem::validation_failed(
+                                "sort must be created or title",
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Parses the `{id}` of a task path: anything but a positive integer names
+/// no task, so it is a 404 like any other missing task.
+///
+/// ```
+/// assert_eq!(task_app::tasks::parse_task_id("42").unwrap(), 42);
+/// for bad in ["0", "-1", "abc", "1.5", "99999999999999999999", "+1", ""] {
+///     assert_eq!(task_app::tasks::parse_task_id(bad).unwrap_err().status, 404);
+/// }
+/// ```
+///
+/// # Errors
+/// A 404 [`Problem`].
+pub fn parse_task_id(raw: &str) -> Result<i64, Problem> {
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+        .ok_or_else(task_not_found)
+}
+
+fn task_not_found() -> Problem {
+    Problem::not_found("no such task")
+}
+
+fn valid_title(title: &str) -> Result<String, Problem> {
+    let title = title.trim();
+    let chars = title.chars().count();
+    if chars == 0 || chars > MAX_TITLE_CHARS {
+        return Err(Problem::validation_failed(format!(
+            "title must have 1 to {MAX_TITLE_CHARS} characters after trimming"
+        )));
+    }
+    Ok(title.to_owned())
+}
+
+fn valid_description(description: Option<String>) -> Result<Option<String>, Problem> {
+    match description {
+        Some(text) if text.chars().count() > MAX_DESCRIPTION_CHARS => {
+            Err(Problem::validation_failed(format!(
+                "description must have at most {MAX_DESCRIPTION_CHARS} characters"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The row as stored: times in microseconds since the epoch.
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: i64,
+    user_id: String,
+    title: String,
+    description: Option<String>,
+    completed: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TaskRow {
+    fn into_task(self) -> Result<Task, HttpError> {
+        Ok(Task {
+            id: self.id,
+            user_id: self.user_id,
+            title: self.title,
+            description: self.description,
+            completed: self.completed,
+            created_at: from_micros(self.created_at)?,
+            updated_at: from_micros(self.updated_at)?,
+        })
+    }
+}
+
+fn to_micros(time: OffsetDateTime) -> i64 {
+    // i64 microseconds reach the year 294 247; the clamp is unreachable.
+    i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+fn from_micros(micros: i64) -> Result<OffsetDateTime, HttpError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|_| auth_core::AuthError::internal("task timestamp out of range").into())
+}
+
+/// Now, to the microsecond (what the database keeps).
+fn now_micros() -> i64 {
+    to_micros(OffsetDateTime::now_utc())
+}
+
+fn db_error(error: sqlx::Error) -> HttpError {
+    auth_sqlx::map_sqlx_error(error).into()
+}
+
+/// Every statement's text, shared by both backends (`$n` placeholders and
+/// `RETURNING` work on SQLite and PostgreSQL alike). Only the greater-of
+/// function is spelt per backend (`MAX` in SQLite, `GREATEST` in
+/// PostgreSQL): it keeps `updated_at` from moving back if the clock does.
+mod sql {
+    macro_rules! columns {
+        () => {
+            "id, user_id, title, description, completed, created_at, updated_at"
+        };
+    }
+
+    macro_rules! list {
+        ($filter:literal, $order:literal) => {
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM tasks WHERE user_id = $1",
+                $filter,
+                " ORDER BY ",
+                $order
+            )
+        };
+    }
+
+    pub(super) fn list(status: super::StatusFilter, sort: super::SortOrder) -> &'static str {
+        use super::{SortOrder::*, StatusFilter::*};
+        match (status, sort) {
+            (All, Created) => list!("", "created_at DESC, id DESC"),
+            (All, Title) => list!("", "title ASC, id ASC"),
+            (Pending, Created) => list!(" AND completed = FALSE", "created_at DESC, id DESC"),
+            (Pending, Title) => list!(" AND completed = FALSE", "title ASC, id ASC"),
+            (Completed, Created) => list!(" AND completed = TRUE", "created_at DESC, id DESC"),
+            (Completed, Title) => list!(" AND completed = TRUE", "title ASC, id ASC"),
+        }
+    }
+
+    pub(super) const INSERT: &str = concat!(
+        "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at) \
+         VALUES ($1, $2, $3, FALSE, $4, $4) RETURNING ",
+        columns!()
+    );
+
+    pub(super) const GET: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tasks WHERE id = $1 AND user_id = $2"
+    );
+
+    /// `$4`: whether the description was sent; `$5`: its new value.
+    macro_rules! update {
+        ($greatest:literal) => {
+            concat!(
+                "UPDATE tasks SET title = $3, \
+                 description = CASE WHEN $4 THEN $5 ELSE description END, \
+                 completed = COALESCE($6, completed), updated_at = ",
+                $greatest,
+                "($7, updated_at) WHERE id = $1 AND user_id = $2 RETURNING ",
+                columns!()
+            )
+        };
+    }
+    pub(super) const UPDATE_SQLITE: &str = update!("MAX");
+    pub(super) const UPDATE_POSTGRES: &str = update!("GREATEST");
+
+    macro_rules! toggle {
+        ($greatest:literal) => {
+            concat!(
+                "UPDATE tasks SET completed = NOT completed, updated_at = ",
+                $greatest,
+                "($3, updated_at) WHERE id = $1 AND user_id = $2 RETURNING ",
+                columns!()
+            )
+        };
+    }
+    pub(super) const TOGGLE_SQLITE: &str = toggle!("MAX");
+    pub(super) const TOGGLE_POSTGRES: &str = toggle!("GREATEST");
+
+    pub(super) const DELETE: &str = "DELETE FROM tasks WHERE id = $1 AND user_id = $2";
+}
+
+/// The task store, on the same database as the auth tables (tasks
+/// reference `auth_users` and go when their user goes).
+#[derive(Debug, Clone)]
+pub enum TaskStore {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs the same sqlx call on whichever pool the store has, with the
+/// backend's statement text.
+macro_rules! on_pool {
+    ($store:expr, $sql:expr, |$query:ident, $pool:ident| $body:expr) => {
+        on_pool!($store, sqlite = $sql, postgres = $sql, |$query, $pool| {
+            $body
+        })
+    };
+    ($store:expr, sqlite = $sqlite:expr, postgres = $postgres:expr, |$query:ident, $pool:ident| $body:expr) => {
+        match $store {
+            TaskStore::Sqlite($pool) => {
+                let $query = sqlx::query_as::<_, TaskRow>($sqlite);
+                $body
+            }
+            TaskStore::Postgres($pool) => {
+                let $query = sqlx::query_as::<_, TaskRow>($postgres);
+                $body
+            }
+        }
+    };
+}
+
+impl TaskStore {
+    /// The user's tasks, filtered and ordered in SQL.
+    ///
+    /// # Errors
+    /// 503 or 500 when the database fails.
+    pub async fn list(&self, user: &UserId, query: ListQuery) -> Result<Vec<Task>, HttpError> {
+        let sql = sql::list(query.status, query.sort);
+        let rows = on_pool!(self, sql, |q, pool| q
+            .bind(user.as_str())
+            .fetch_all(pool)
+            .await)
+        .map_err(db_error)?;
+        rows.into_iter().map(TaskRow::into_task).collect()
+    }
+
+    /// Creates a task for the user.
+    ///
+    /// # Errors
+    /// 422 for a title or description that breaks the rules; 503 or 500
+    /// when the database fails.
+    pub async fn create(&self, user: &UserId, new: NewTask) -> Result<Task, HttpError> {
+        let title = valid_title(&new.title)?;
+        let description = valid_description(new.description)?;
+        let row = on_pool!(self, sql::INSERT, |q, pool| q
+            .bind(user.as_str())
+            .bind(&title)
+            .bind(description.as_deref())
+            .bind(now_micros())
+            .fetch_one(pool)
+            .await)
+        .map_err(db_error)?;
+        row.into_task()
+    }
+
+    /// One of the user's tasks.
+    ///
+    /// # Errors
+    /// 404 when the user has no task with this id (whoever else may).
+    pub async fn get(&self, user: &UserId, id: i64) -> Result<Task, HttpError> {
+        let row = on_pool!(self, sql::GET, |q, pool| q
+            .bind(id)
+            .bind(user.as_str())
+            .fetch_optional(pool)
+            .await)
+        .map_err(db_error)?;
+        row.ok_or_else(task_not_found)?.into_task()
+    }
+
+    /// Replaces a task's title, and its description and completion when
+    /// given.
+    ///
+    /// # Errors
+    /// 422 for values that break the rules, 404 as for [`get`](Self::get).
+    pub async fn update(
+        &self,
+        user: &UserId,
+        id: i64,
+        update: TaskUpdate,
+    ) -> Result<Task, HttpError> {
+        let title = valid_title(&update.title)?;
+        let (description_sent, description) = match update.description {
+            None => (false, None),
+            Some(description) => (true, valid_description(description)?),
+        };
+        let row = on_pool!(
+            self,
+            sqlite = sql::UPDATE_SQLITE,
+            postgres = sql::UPDATE_POSTGRES,
+            |q, pool| q
+                .bind(id)
+                .bind(user.as_str())
+                .bind(&title)
+                .bind(description_sent)
+                .bind(description.as_deref())
+                .bind(update.completed)
+                .bind(now_micros())
+                .fetch_optional(pool)
+                .await
+        )
+        .map_err(db_error)?;
+        row.ok_or_else(task_not_found)?.into_task()
+    }
+
+    /// Flips a task's `completed`.
+    ///
+    /// # Errors
+    /// 404 as for [`get`](Self::get).
+    pub async fn toggle_completed(&self, user: &UserId, id: i64) -> Result<Task, HttpError> {
+        let row = on_pool!(
+            self,
+            sqlite = sql::TOGGLE_SQLITE,
+            postgres = sql::TOGGLE_POSTGRES,
+            |q, pool| q
+                .bind(id)
+                .bind(user.as_str())
+                .bind(now_micros())
+                .fetch_optional(pool)
+                .await
+        )
+        .map_err(db_error)?;
+        row.ok_or_else(task_not_found)?.into_task()
+    }
+
+    /// Deletes a task.
+    ///
+    /// # Errors
+    /// 404 as for [`get`](Self::get).
+    pub async fn delete(&self, user: &UserId, id: i64) -> Result<(), HttpError> {
+        let deleted = match self {
+            Self::Sqlite(pool) => sqlx::query(sql::DELETE)
+                .bind(id)
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Self::Postgres(pool) => sqlx::query(sql::DELETE)
+                .bind(id)
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(db_error)?;
+        if deleted == 0 {
+            return Err(task_not_found().into());
+        }
+        Ok(())
+    }
+
+    /// One round trip to the database, for `/healthz`.
+    ///
+    /// # Errors
+    /// 503 or 500 when the database does not answer.
+    pub async fn ping(&self) -> Result<(), HttpError> {
+        match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+        .map_err(db_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_trimmed_and_counted_in_characters() {
+        assert_eq!(valid_title("  Buy milk ").unwrap(), "Buy milk");
+        assert_eq!(valid_title(&"é".repeat(200)).unwrap().chars().count(), 200);
+        for bad in [String::new(), "   ".to_owned(), "x".repeat(201)] {
+            assert_eq!(valid_title(&bad).unwrap_err().status, 422, "{bad:?}");
+        }
+        assert!(valid_description(Some("ü".repeat(1000))).is_ok());
+        assert!(valid_description(Some("x".repeat(1001))).is_err());
+    }
+
+    #[test]
+    fn update_tells_null_from_absent() {
+        let absent: TaskUpdate = serde_json::from_str(r#"{"title": "t"}"#).unwrap();
+        assert_eq!(absent.description, None);
+        let null: TaskUpdate =
+            serde_json::from_str(r#"{"title": "t", "description": null}"#).unwrap();
+        assert_eq!(null.description, Some(None));
+    }
+}
