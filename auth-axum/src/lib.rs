@@ -66,6 +66,12 @@ pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};
 pub use routes::routes;
 
+// The workspace README's Rust examples are compiled as doc-tests here, the
+// crate that can see auth-core, auth-sqlx and axum.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The version of auth-core this crate is built on, so an application's
 /// types match the adapter's.
 pub use auth_core;

@@ -312,6 +312,7 @@ impl AuthService {
         }
         let Some(user) = inner.users.find_user_by_id(&session.user_id).await? else {
             inner.sessions.revoke_session(&session.id, now).await?;
+            self.forget_cached(&session.id);
             return Err(AuthError::UserNotFound);
         };
         let next = RefreshToken::generate()?;

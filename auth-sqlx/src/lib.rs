@@ -216,12 +216,6 @@ pub use postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 
-// The workspace README's Rust examples are compiled as doc-tests here, the
-// crate that can see both auth-core and auth-sqlx.
-#[cfg(all(doctest, feature = "sqlite"))]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
 /// The table in which [`SqliteStore::migrate`] and
 /// [`PostgresStore::migrate`] record the migrations they applied.
 pub const MIGRATIONS_TABLE: &str = "_auth_sqlx_migrations";

@@ -1,0 +1,161 @@
+//! The sign-in throttle and the session cache, through the service.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use auth_core::{AuthError, SessionStore, SignInThrottle};
+use common::*;
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_email_known_or_not() {
+    let store = auth_core::MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store)
+        .clock(clock.clone())
+        .sign_in_throttle(Some(SignInThrottle::new(3, Duration::from_secs(60))))
+        .build()
+        .unwrap();
+    sign_up(&auth, "ada@example.com").await;
+
+    for email in ["ada@example.com", "nobody@example.com"] {
+        for _ in 0..3 {
+            let wrong = auth.sign_in(sign_in_request(email, "wrong password")).await;
+            assert!(
+                matches!(wrong, Err(AuthError::InvalidCredentials)),
+                "{wrong:?}"
+            );
+        }
+        let throttled = auth.sign_in(sign_in_request(email, PASSWORD)).await;
+        let Err(AuthError::TooManyAttempts { retry_after }) = throttled else {
+            panic!("{email}: {throttled:?}");
+        };
+        assert!((1..=61).contains(&retry_after.as_secs()), "{retry_after:?}");
+    }
+    // Another address is not affected, and the window ends.
+    sign_up(&auth, "grace@example.com").await;
+    auth.sign_in(sign_in_request("grace@example.com", PASSWORD))
+        .await
+        .unwrap();
+    clock.advance(time::Duration::seconds(61));
+    auth.sign_in(sign_in_request("ADA@example.com", PASSWORD))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_successful_sign_in_resets_the_count() {
+    let store = auth_core::MemoryStore::new();
+    let auth = builder(&store)
+        .sign_in_throttle(Some(SignInThrottle::new(2, Duration::from_secs(60))))
+        .build()
+        .unwrap();
+    sign_up(&auth, "ada@example.com").await;
+    for _ in 0..5 {
+        let wrong = auth
+            .sign_in(sign_in_request("ada@example.com", "wrong password"))
+            .await;
+        assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+        auth.sign_in(sign_in_request("ada@example.com", PASSWORD))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn throttle_settings_are_checked() {
+    let store = auth_core::MemoryStore::new();
+    for bad in [
+        SignInThrottle::new(0, Duration::from_secs(60)),
+        SignInThrottle::new(3, Duration::ZERO),
+        SignInThrottle::new(3, Duration::from_secs(2 * 24 * 3600)),
+    ] {
+        let built = builder(&store).sign_in_throttle(Some(bad)).build();
+        assert!(matches!(built, Err(AuthError::InvalidConfig(_))), "{bad:?}");
+    }
+    let built = builder(&store)
+        .session_cache_ttl(Duration::from_secs(61))
+        .build();
+    assert!(matches!(built, Err(AuthError::InvalidConfig(_))));
+}
+
+#[tokio::test]
+async fn the_cache_trusts_a_session_for_its_ttl_and_forgets_it_on_sign_out() {
+    let store = auth_core::MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store)
+        .clock(clock.clone())
+        .session_cache_ttl(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let first = sign_up(&auth, "ada@example.com").await;
+    let token = first.access_token.expose_secret();
+    let principal = auth.authenticate(token).await.unwrap();
+
+    // Revoked behind the service's back (another process, an admin's SQL):
+    // trusted until the cache entry is 5 s old, then refused.
+    store
+        .revoke_session(principal.session_id(), auth_core::Clock::now(&clock))
+        .await
+        .unwrap();
+    auth.authenticate(token).await.unwrap();
+    clock.advance(time::Duration::seconds(5));
+    let stale = auth.authenticate(token).await;
+    assert!(matches!(stale, Err(AuthError::SessionRevoked)), "{stale:?}");
+
+    // Signed out through the service: refused at once, cache or not.
+    let second = sign_up(&auth, "grace@example.com").await;
+    let token = second.access_token.expose_secret();
+    let principal = auth.authenticate(token).await.unwrap();
+    auth.sign_out(&principal).await.unwrap();
+    let gone = auth.authenticate(token).await;
+    assert!(matches!(gone, Err(AuthError::SessionRevoked)), "{gone:?}");
+
+    // Reuse detection through the service: also at once.
+    let third = sign_up(&auth, "alan@example.com").await;
+    auth.authenticate(third.access_token.expose_secret())
+        .await
+        .unwrap();
+    let refreshed = auth
+        .refresh(third.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    auth.authenticate(refreshed.access_token.expose_secret())
+        .await
+        .unwrap();
+    let replay = auth.refresh(third.refresh_token.expose_secret()).await;
+    assert!(matches!(replay, Err(AuthError::RefreshTokenReused)));
+    let after = auth
+        .authenticate(refreshed.access_token.expose_secret())
+        .await;
+    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
+
+    // Sign-out everywhere: every cached session of the user goes.
+    let fourth = sign_up(&auth, "edsger@example.com").await;
+    let principal = auth
+        .authenticate(fourth.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.sign_out_everywhere(principal.user_id()).await.unwrap();
+    let everywhere = auth.authenticate(fourth.access_token.expose_secret()).await;
+    assert!(matches!(everywhere, Err(AuthError::SessionRevoked)));
+}
+
+#[tokio::test]
+async fn without_a_cache_a_revocation_elsewhere_counts_at_once() {
+    let store = auth_core::MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
+    let signed_up = sign_up(&auth, "ada@example.com").await;
+    let token = signed_up.access_token.expose_secret();
+    let principal = auth.authenticate(token).await.unwrap();
+    store
+        .revoke_session(principal.session_id(), auth_core::Clock::now(&clock))
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.authenticate(token).await,
+        Err(AuthError::SessionRevoked)
+    ));
+}
