@@ -1,0 +1,230 @@
+//! Health, OpenAPI, unknown routes, wrong methods, CORS.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{Target, server::ALLOWED_ORIGIN};
+
+/// `GET /healthz` is 200 `{"status":"ok"}`.
+pub async fn healthz_ok(target: &Target) {
+    let api = target.api();
+    let reply = api.get("/healthz", None).await;
+    let body = reply.expect_json(200);
+    reply.check(
+        body == json!({ "status": "ok" }),
+        "expected exactly {\"status\":\"ok\"}",
+    );
+}
+
+/// `GET /api/openapi.json` is an OpenAPI 3.1 document with every path of
+/// the contract.
+pub async fn openapi_document(target: &Target) {
+    let api = target.api();
+    let reply = api.get("/api/openapi.json", None).await;
+    let doc = reply.expect_json(200);
+    reply.check(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|version| version.starts_with("3.1")),
+        "expected \"openapi\": \"3.1.x\"",
+    );
+    let paths = doc["paths"].as_object();
+    reply.check(paths.is_some(), "expected a \"paths\" object");
+    let paths = paths.unwrap();
+    for path in [
+        "/api/auth/sign-up",
+        "/api/auth/sign-in",
+        "/api/auth/refresh",
+        "/api/auth/sign-out",
+        "/api/auth/me",
+        "/api/{user_id}/tasks",
+        "/api/{user_id}/tasks/{id}",
+        "/api/{user_id}/tasks/{id}/complete",
+        "/healthz",
+    ] {
+        reply.check(
+            paths.contains_key(path),
+            &format!(
+                "the document must describe {path}; it has {:?}",
+                paths.keys().collect::<Vec<_>>()
+            ),
+        );
+    }
+}
+
+/// Unknown routes are 404 problem+json `not_found`, with or without a token.
+pub async fn unknown_routes_are_404(target: &Target) {
+    let api = target.api();
+    for path in [
+        "/no-such-route",
+        "/api",
+        "/api/no-such-route",
+        "/api/auth/no-such-route",
+        "/healthz/more",
+    ] {
+        api.get(path, None).await.expect_problem(404, "not_found");
+    }
+    api.json(Method::POST, "/api/auth/no-such-route", None, &json!({}))
+        .await
+        .expect_problem(404, "not_found");
+
+    let account = api.sign_up().await;
+    let task = api.create_task(&account, "a task", None).await;
+    let token = Some(account.access_token.as_str());
+    for path in [
+        format!("{}/complete/more", account.task_path(&task["id"])),
+        format!(
+            "{}/no-such-route",
+            account.tasks_path().trim_end_matches("/tasks")
+        ),
+    ] {
+        api.get(&path, token).await.expect_problem(404, "not_found");
+    }
+}
+
+/// A method not served on an existing path is 405 problem+json
+/// `method_not_allowed` whose `Allow` lists the served methods (and not
+/// the one asked for).
+pub async fn wrong_method_is_405_with_allow(target: &Target) {
+    let api = target.api();
+    let account = api.sign_up().await;
+    let task = api.create_task(&account, "a task", None).await;
+    let token = Some(account.access_token.as_str());
+    let task_path = account.task_path(&task["id"]);
+    let complete_path = format!("{task_path}/complete");
+    let cases: Vec<(Method, String, Option<&str>, &[&str])> = vec![
+        (Method::GET, "/api/auth/sign-up".into(), None, &["POST"]),
+        (Method::GET, "/api/auth/sign-in".into(), None, &["POST"]),
+        (Method::DELETE, "/api/auth/refresh".into(), None, &["POST"]),
+        (Method::GET, "/api/auth/sign-out".into(), token, &["POST"]),
+        (Method::POST, "/api/auth/me".into(), token, &["GET"]),
+        (Method::PATCH, "/healthz".into(), None, &["GET"]),
+        (Method::POST, "/api/openapi.json".into(), None, &["GET"]),
+        (
+            Method::DELETE,
+            account.tasks_path(),
+            token,
+            &["GET", "POST"],
+        ),
+        (
+            Method::POST,
+            task_path.clone(),
+            token,
+            &["GET", "PUT", "DELETE"],
+        ),
+        (Method::POST, complete_path.clone(), token, &["PATCH"]),
+        (Method::GET, complete_path, token, &["PATCH"]),
+    ];
+    for (method, path, token, served) in cases {
+        let reply = api.call(method.clone(), &path, token).await;
+        reply.expect_problem(405, "method_not_allowed");
+        let allow: Vec<String> = reply
+            .header_list("allow")
+            .iter()
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
+        for served in served {
+            reply.check(
+                allow.iter().any(|m| m == served),
+                &format!("`Allow` must list {served}"),
+            );
+        }
+        reply.check(
+            !allow.iter().any(|m| m == method.as_str()),
+            &format!("`Allow` must not list {method}, which was refused"),
+        );
+    }
+    // The 405s changed nothing.
+    let after = api
+        .get_task(&account, task["id"].as_i64().unwrap_or_default())
+        .await;
+    assert_eq!(
+        after["completed"], task["completed"],
+        "a refused method changed the task"
+    );
+}
+
+/// CORS: a preflight from the configured origin is allowed (with the
+/// `Authorization` header); a request from another origin gets no
+/// `Access-Control-Allow-Origin`.
+pub async fn cors_allows_configured_origin_only(target: &Target) {
+    let api = target.api();
+    let preflight = api
+        .send(
+            api.request(Method::OPTIONS, "/api/auth/sign-in")
+                .header("Origin", ALLOWED_ORIGIN)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "content-type,authorization",
+                ),
+        )
+        .await;
+    preflight.check(
+        preflight.status.is_success(),
+        "a CORS preflight must be answered with 2xx",
+    );
+    preflight.check(
+        preflight.header("access-control-allow-origin").as_deref() == Some(ALLOWED_ORIGIN),
+        &format!("expected Access-Control-Allow-Origin: {ALLOWED_ORIGIN}"),
+    );
+    let headers: Vec<String> = preflight
+        .header_list("access-control-allow-headers")
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    // `*` does not cover `Authorization` (Fetch standard), so it must be named.
+    preflight.check(
+        headers.iter().any(|h| h == "authorization"),
+        "Access-Control-Allow-Headers must name authorization",
+    );
+    preflight.check(
+        headers.iter().any(|h| h == "content-type" || h == "*"),
+        "Access-Control-Allow-Headers must cover content-type",
+    );
+    let methods = preflight.header_list("access-control-allow-methods");
+    preflight.check(
+        methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("POST") || m == "*"),
+        "Access-Control-Allow-Methods must cover POST",
+    );
+
+    let allowed = api
+        .send(
+            api.request(Method::GET, "/healthz")
+                .header("Origin", ALLOWED_ORIGIN),
+        )
+        .await;
+    allowed.expect_status(200);
+    allowed.check(
+        allowed.header("access-control-allow-origin").as_deref() == Some(ALLOWED_ORIGIN),
+        &format!("a request from {ALLOWED_ORIGIN} must get Access-Control-Allow-Origin"),
+    );
+
+    let evil = "http://evil.example";
+    let simple = api
+        .send(api.request(Method::GET, "/healthz").header("Origin", evil))
+        .await;
+    simple.expect_status(200);
+    simple.check(
+        simple.header("access-control-allow-origin").is_none(),
+        "a request from an origin not configured must get no Access-Control-Allow-Origin",
+    );
+    let evil_preflight = api
+        .send(
+            api.request(Method::OPTIONS, "/api/auth/sign-in")
+                .header("Origin", evil)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "content-type,authorization",
+                ),
+        )
+        .await;
+    let origin = evil_preflight.header("access-control-allow-origin");
+    evil_preflight.check(
+        origin.as_deref() != Some(evil) && origin.as_deref() != Some("*"),
+        "a preflight from an origin not configured must not be allowed",
+    );
+}

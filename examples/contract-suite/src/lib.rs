@@ -1,0 +1,224 @@
+//! A black-box test suite for the example task API servers: every row of the
+//! HTTP contract (`api-contract.md`), driven over HTTP only, so that the same
+//! cases run unchanged against every server that serves the contract.
+//!
+//! A server package runs the whole suite against its binary with one line in
+//! `tests/contract.rs`:
+//!
+//! ```ignore
+//! contract_suite::contract_tests!(env!("CARGO_BIN_EXE_task-api-axum"));
+//! ```
+//!
+//! That expands to `mod sqlite { ... }` and `mod postgres { ... }`, with one
+//! `#[test]` per case in each; every test starts its own server (on a fresh
+//! database) with [`Server`] and runs the case against it. The PostgreSQL
+//! tests run when `AUTH_TEST_POSTGRES_URL` is set and otherwise say
+//! `skipped: no PostgreSQL ...` and pass.
+//!
+//! Most cases only need a base URL and the server's JWT settings, a
+//! [`Target`]; the others ([`cases::logs_hold_no_secrets`],
+//! [`cases::graceful_shutdown`], [`cases::restart_keeps_tokens`],
+//! [`cases::sign_in_rate_limit`]) start their own servers with [`Server`].
+
+// In this crate a panic is how a case fails (like an `assert!` in a test),
+// so unwrap/expect/panic are the point, not an oversight.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cases;
+pub mod client;
+pub mod server;
+pub mod tokens;
+
+pub use client::{Account, Api, Reply};
+pub use server::{Backend, Server, Target};
+
+/// The runtime the generated tests run on, for the macro.
+#[doc(hidden)]
+pub use tokio;
+
+/// Support for [`contract_tests!`](crate::contract_tests); not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::{future::Future, path::Path};
+
+    use crate::{Backend, Server};
+
+    /// Runs `future` to completion on a fresh multi-threaded runtime with
+    /// two workers (what `#[tokio::test(flavor = "multi_thread",
+    /// worker_threads = 2)]` does), so that the caller needs no tokio macros.
+    pub fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the contract test")
+            .block_on(future)
+    }
+
+    /// The backend of a generated test (`sqlite` or `postgres`), or `None`
+    /// after printing a skip line when PostgreSQL is not configured.
+    pub fn backend(kind: &str, test: &str) -> Option<Backend> {
+        match kind {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" => {
+                if Backend::postgres_available() {
+                    Some(Backend::Postgres)
+                } else {
+                    crate::server::say(&format!(
+                        "skipped: no PostgreSQL ({} is not set): {test}",
+                        crate::server::POSTGRES_URL_VAR
+                    ));
+                    None
+                }
+            }
+            other => panic!("unknown backend kind {other:?}"),
+        }
+    }
+
+    /// A server with the suite's default configuration on `backend`.
+    pub async fn default_server(binary: &str, backend: Backend) -> Server {
+        Server::start(Path::new(binary), backend, &[]).await
+    }
+}
+
+/// Generates the whole contract suite for a server binary: `mod sqlite` and
+/// `mod postgres`, each with one `#[test]` per case.
+///
+/// ```ignore
+/// // tests/contract.rs of a server package (dev-dependency: contract-suite)
+/// contract_suite::contract_tests!(env!("CARGO_BIN_EXE_task-api-axum"));
+/// ```
+///
+/// This is the one list of cases: a new case in [`cases`] is one more line
+/// here. `target` cases take a [`Target`] of a freshly started server with
+/// the default configuration; `server` cases take the binary and a
+/// [`Backend`] and start their own servers; `sqlite_only` cases are
+/// `server` cases generated in `mod sqlite` only.
+#[macro_export]
+macro_rules! contract_tests {
+    ($binary:expr $(,)?) => {
+        $crate::__contract_tests! {
+            binary: $binary;
+            target: [
+                // Other
+                healthz_ok,
+                openapi_document,
+                unknown_routes_are_404,
+                wrong_method_is_405_with_allow,
+                cors_allows_configured_origin_only,
+                // Request bodies
+                malformed_auth_bodies_are_400,
+                malformed_task_bodies_are_400,
+                missing_or_wrong_content_type_is_415,
+                oversized_bodies_are_413,
+                // Sign-up
+                sign_up_returns_auth_response,
+                sign_up_normalises_email,
+                sign_up_name_is_optional,
+                sign_up_taken_email_is_409,
+                concurrent_sign_ups_one_wins,
+                sign_up_rejects_invalid_email,
+                password_length_rules,
+                name_rules,
+                // Sign-in
+                sign_in_returns_new_session,
+                sign_in_failures_are_identical,
+                sign_in_ignores_sign_up_rules,
+                // Refresh
+                refresh_rotates_and_keeps_session,
+                refresh_reuse_revokes_session,
+                refresh_rejects_unknown_tokens,
+                // Sign-out and /me
+                sign_out_revokes_only_its_session,
+                sign_out_without_body,
+                me_returns_user,
+                // Access tokens
+                missing_token_variants,
+                bearer_scheme_is_case_insensitive,
+                suite_minted_token_is_accepted,
+                invalid_tokens_are_rejected,
+                expired_token_is_token_expired,
+                huge_token_is_ordinary_401,
+                duplicate_jwt_keys_never_first_wins,
+                // Tasks
+                task_routes_need_token,
+                task_create,
+                task_list_order_and_filters,
+                task_list_query_validation,
+                task_get_one,
+                task_put,
+                task_delete,
+                task_toggle_complete,
+                task_field_rules,
+                task_bad_ids_are_404,
+                task_idor_is_403_or_404,
+                task_lists_are_per_user,
+                error_precedence,
+            ];
+            server: [
+                logs_hold_no_secrets,
+                graceful_shutdown,
+                sign_in_rate_limit,
+            ];
+            sqlite_only: [
+                restart_keeps_tokens,
+            ];
+        }
+    };
+}
+
+/// The expansion of [`contract_tests!`](crate::contract_tests); not a stable API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    (
+        binary: $binary:expr;
+        target: [$($target:ident),* $(,)?];
+        server: [$($server:ident),* $(,)?];
+        sqlite_only: [$($sqlite_only:ident),* $(,)?];
+    ) => {
+        /// The contract cases against the server on SQLite.
+        mod sqlite {
+            $( $crate::__contract_test!(target, sqlite, $target, $binary); )*
+            $( $crate::__contract_test!(server, sqlite, $server, $binary); )*
+            $( $crate::__contract_test!(server, sqlite, $sqlite_only, $binary); )*
+        }
+
+        /// The contract cases against the server on PostgreSQL.
+        mod postgres {
+            $( $crate::__contract_test!(target, postgres, $target, $binary); )*
+            $( $crate::__contract_test!(server, postgres, $server, $binary); )*
+        }
+    };
+}
+
+/// One generated test; not a stable API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_test {
+    (target, $kind:ident, $case:ident, $binary:expr) => {
+        #[test]
+        fn $case() {
+            $crate::__private::block_on(async {
+                let test = concat!(module_path!(), "::", stringify!($case));
+                let Some(backend) = $crate::__private::backend(stringify!($kind), test) else {
+                    return;
+                };
+                let server = $crate::__private::default_server($binary, backend).await;
+                $crate::cases::$case(&server.target()).await;
+            });
+        }
+    };
+    (server, $kind:ident, $case:ident, $binary:expr) => {
+        #[test]
+        fn $case() {
+            $crate::__private::block_on(async {
+                let test = concat!(module_path!(), "::", stringify!($case));
+                let Some(backend) = $crate::__private::backend(stringify!($kind), test) else {
+                    return;
+                };
+                $crate::cases::$case(::std::path::Path::new($binary), backend).await;
+            });
+        }
+    };
+}
