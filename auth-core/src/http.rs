@@ -155,7 +155,11 @@ fn json_error_detail(err: &serde_json::Error) -> String {
 /// assert!(String::from_utf8(err.body()).unwrap().contains(r#""code":"token_expired""#));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpError {
+pub struct HttpError(Box<Parts>);
+
+/// Boxed so that `Result<T, HttpError>` stays small on the happy path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
     problem: Problem,
     www_authenticate: Option<&'static str>,
     retry_after_secs: Option<u64>,
@@ -165,12 +169,12 @@ pub struct HttpError {
 impl HttpError {
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
-        self.problem.status
+        self.0.problem.status
     }
 
     /// The body.
     pub fn problem(&self) -> &Problem {
-        &self.problem
+        &self.0.problem
     }
 
     /// The `Content-Type` of [`body`](Self::body): `application/problem+json`.
@@ -181,13 +185,14 @@ impl HttpError {
     /// Headers the response must carry, as lowercase `(name, value)` pairs:
     /// `www-authenticate` on 401s, `retry-after` on 429s, `allow` on 405s.
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
-        let www_authenticate = self
+        let parts = &self.0;
+        let www_authenticate = parts
             .www_authenticate
             .map(|value| ("www-authenticate", value.to_owned()));
-        let retry_after = self
+        let retry_after = parts
             .retry_after_secs
             .map(|secs| ("retry-after", secs.to_string()));
-        let allow = self.allow.clone().map(|methods| ("allow", methods));
+        let allow = parts.allow.clone().map(|methods| ("allow", methods));
         www_authenticate.into_iter().chain(retry_after).chain(allow)
     }
 
@@ -195,27 +200,26 @@ impl HttpError {
     pub fn body(&self) -> Vec<u8> {
         // Serialising a struct of strings and a number cannot fail; the
         // fallback keeps this infallible without a panic path.
-        serde_json::to_vec(&self.problem).unwrap_or_else(|_| b"{}".to_vec())
+        serde_json::to_vec(&self.0.problem).unwrap_or_else(|_| b"{}".to_vec())
     }
 
     /// 405 for a path served with other methods; `allow` lists them
     /// (`"GET, POST"`).
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
-        Self {
-            allow: Some(allow.into()),
-            ..Self::from(Problem::method_not_allowed())
-        }
+        let mut err = Self::from(Problem::method_not_allowed());
+        err.0.allow = Some(allow.into());
+        err
     }
 }
 
 impl From<Problem> for HttpError {
     fn from(problem: Problem) -> Self {
-        Self {
+        Self(Box::new(Parts {
             problem,
             www_authenticate: None,
             retry_after_secs: None,
             allow: None,
-        }
+        }))
     }
 }
 
@@ -226,12 +230,12 @@ impl From<AuthError> for HttpError {
         if err.status() >= 500 {
             tracing::error!(error = ?err, "request failed");
         }
-        Self {
+        Self(Box::new(Parts {
             problem: Problem::from(&err),
             www_authenticate: err.www_authenticate(),
             retry_after_secs: err.retry_after_secs(),
             allow: None,
-        }
+        }))
     }
 }
 
