@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load test of an example server (default: the axum one), with wrk:
 #   1. requests/s of the authenticated task list, of the same list without
-#      auth (BENCH_ROUTES=1's /bench route: the same query, no token
-#      check), and of /healthz;
+#      auth (the /bench route, served by a build with the bench-routes
+#      feature when BENCH_ROUTES=1: the same query, no token check), and of
+#      /healthz;
 #   2. the list's latency (p50/p99) while 32 other clients sign in
 #      continuously (argon2id hashing must not stall other requests).
 #
@@ -18,7 +19,7 @@ port="${PORT:-18181}"
 base="http://127.0.0.1:$port"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release -q -p "$package"
+cargo build --release -q -p "$package" --features bench-routes
 workdir="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$workdir"' EXIT
 

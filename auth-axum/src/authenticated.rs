@@ -1,6 +1,6 @@
 //! The extractor for the signed-in user.
 
-use auth_core::{AuthService, Principal, http::bearer_token};
+use auth_core::{AuthError, AuthService, Principal, http::bearer_token};
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::{header, request::Parts},
@@ -14,11 +14,13 @@ use crate::AuthRejection;
 ///
 /// A request without a valid token is refused with [`AuthRejection`] (401
 /// problem+json with `WWW-Authenticate`). As `Option<Authenticated>` it is
-/// optional: no `Authorization` header gives `None`, while a bad token is
-/// still refused (a client that sends a token expects it to count).
+/// optional: no bearer token (no `Authorization` header, or another scheme)
+/// gives `None`, while a bad bearer token is still refused (a client that
+/// sends a token expects it to count).
 ///
-/// The principal is kept in the request's extensions, so a second
-/// extractor (or a middleware that ran first) does not verify again.
+/// The verified principal is remembered in the request (under a private
+/// type), so a second `Authenticated` in the same request does not verify
+/// again.
 ///
 /// ```
 /// use auth_axum::Authenticated;
@@ -37,6 +39,12 @@ use crate::AuthRejection;
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Principal);
 
+/// A principal this extractor verified, kept in the request's extensions.
+/// Private, so that nothing else (a middleware that only checked the
+/// signature, say) can plant one and skip the session check.
+#[derive(Clone)]
+struct Verified(Principal);
+
 impl<S> FromRequestParts<S> for Authenticated
 where
     AuthService: FromRef<S>,
@@ -45,7 +53,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(principal) = parts.extensions.get::<Principal>() {
+        if let Some(Verified(principal)) = parts.extensions.get::<Verified>() {
             return Ok(Self(principal.clone()));
         }
         let authorization = parts
@@ -57,7 +65,7 @@ where
             .authenticate(token)
             .await
             .map_err(AuthRejection)?;
-        parts.extensions.insert(principal.clone());
+        parts.extensions.insert(Verified(principal.clone()));
         Ok(Self(principal))
     }
 }
@@ -73,11 +81,11 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
-            return Ok(None);
+        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(authenticated) => Ok(Some(authenticated)),
+            // No bearer token at all (no header, or another scheme).
+            Err(AuthRejection(AuthError::MissingToken)) => Ok(None),
+            Err(rejection) => Err(rejection),
         }
-        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
-            .await
-            .map(Some)
     }
 }

@@ -18,8 +18,11 @@ pub(crate) fn render(err: &HttpError) -> Response {
         HeaderValue::from_static(err.content_type()),
     );
     for (name, value) in err.headers() {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(HeaderName::from_static(name), value);
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            headers.insert(name, value);
         }
     }
     response

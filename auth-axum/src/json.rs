@@ -1,7 +1,10 @@
 //! JSON bodies with the contract's statuses: 415, 413, 400.
 
 use auth_core::{
-    http::{DEFAULT_BODY_LIMIT, HttpError, parse_json},
+    http::{
+        DEFAULT_BODY_LIMIT, HttpError, check_content_length, is_json, parse_json,
+        parse_optional_json,
+    },
     problem::Problem,
 };
 use axum::{
@@ -11,7 +14,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{
+    Serialize,
+    de::{DeserializeOwned, IgnoredAny},
+};
 
 use crate::error::render;
 
@@ -79,45 +85,64 @@ where
     type Rejection = JsonRejection;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let limit = request
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
-        let (parts, body) = request.into_parts();
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .map(HeaderValue::as_bytes);
-        if !auth_core::http::is_json(content_type) {
-            return Err(JsonRejection(Problem::unsupported_media_type()));
-        }
-        // Refuse an announced oversize body without reading any of it.
-        let announced = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
-        if announced.is_some_and(|length| length > limit as u64) {
-            return Err(JsonRejection(Problem::payload_too_large(limit)));
-        }
-        let bytes = read_limited(body, limit).await?;
-        parse_json(content_type, &bytes)
+        let (content_type, bytes) = read_body(request, true).await?;
+        parse_json(content_type.as_ref().map(HeaderValue::as_bytes), &bytes)
             .map(Json)
             .map_err(JsonRejection)
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, JsonRejection> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+/// A body that must be empty or JSON (`POST /sign-out`'s `{}` or nothing);
+/// its content is not used.
+pub(crate) struct EmptyOrJson;
+
+impl<S: Send + Sync> FromRequest<S> for EmptyOrJson {
+    type Rejection = JsonRejection;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (content_type, bytes) = read_body(request, false).await?;
+        parse_optional_json::<IgnoredAny>(content_type.as_ref().map(HeaderValue::as_bytes), &bytes)
+            .map(|_| Self)
+            .map_err(JsonRejection)
+    }
+}
+
+/// The body, read up to the [`BodyLimit`], and its `Content-Type`. With
+/// `require_json`, a non-JSON `Content-Type` is refused before reading.
+async fn read_body(
+    request: Request,
+    require_json: bool,
+) -> Result<(Option<HeaderValue>, axum::body::Bytes), JsonRejection> {
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
+    let (parts, body) = request.into_parts();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    if require_json && !is_json(content_type.as_ref().map(HeaderValue::as_bytes)) {
+        return Err(JsonRejection(Problem::unsupported_media_type()));
+    }
+    check_content_length(
+        parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .map(HeaderValue::as_bytes),
+        limit,
+    )
+    .map_err(JsonRejection)?;
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
         Err(err) if err.is::<LengthLimitError>() => {
-            Err(JsonRejection(Problem::payload_too_large(limit)))
+            return Err(JsonRejection(Problem::payload_too_large(limit)));
         }
         // The client went away or sent a broken chunked body.
-        Err(_) => Err(JsonRejection(Problem::malformed_body(
-            "the request body could not be read",
-        ))),
-    }
+        Err(_) => {
+            return Err(JsonRejection(Problem::malformed_body(
+                "the request body could not be read",
+            )));
+        }
+    };
+    Ok((content_type, bytes))
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

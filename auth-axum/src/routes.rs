@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{ApiError, Authenticated, Json};
+use crate::{ApiError, Authenticated, Json, json::EmptyOrJson};
 
 /// The auth routes under `prefix`: `POST {prefix}/sign-up`, `/sign-in`,
 /// `/refresh`, `/sign-out` and `GET {prefix}/me`, to
@@ -46,6 +46,9 @@ where
     AuthService: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
+    // axum panics on a route without a leading slash; "api/auth" is a
+    // slip worth forgiving.
+    let prefix = format!("/{}", prefix.trim_matches('/'));
     let prefix = prefix.trim_end_matches('/');
     Router::new()
         .route(&format!("{prefix}/sign-up"), post(sign_up))
@@ -88,10 +91,12 @@ async fn refresh(
     Ok(no_store(StatusCode::OK, refreshed))
 }
 
-/// The body, `{}` or none, is not read: there is nothing in it to use.
+/// The body is `{}` or nothing; there is nothing in it to use, but a body
+/// that is not JSON is still refused like on every other route.
 async fn sign_out(
     State(auth): State<AuthService>,
     Authenticated(principal): Authenticated,
+    _body: EmptyOrJson,
 ) -> Result<StatusCode, ApiError> {
     auth.sign_out(&principal).await?;
     Ok(StatusCode::NO_CONTENT)

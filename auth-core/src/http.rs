@@ -114,6 +114,57 @@ pub fn parse_json<T: DeserializeOwned>(
     serde_json::from_slice(body).map_err(|err| Problem::malformed_body(json_error_detail(&err)))
 }
 
+/// Like [`parse_json`], for routes whose body is optional (`POST
+/// /sign-out` takes `{}` or nothing): an empty body is `T::default()`, any
+/// other body must be JSON.
+///
+/// ```
+/// use auth_core::http::parse_optional_json;
+/// use serde::de::IgnoredAny;
+///
+/// assert!(parse_optional_json::<IgnoredAny>(None, b"").is_ok());
+/// assert!(parse_optional_json::<IgnoredAny>(Some(b"application/json"), b"{}").is_ok());
+/// assert_eq!(parse_optional_json::<IgnoredAny>(Some(b"text/plain"), b"x").unwrap_err().status, 415);
+/// assert_eq!(parse_optional_json::<IgnoredAny>(Some(b"application/json"), b"{").unwrap_err().status, 400);
+/// ```
+///
+/// # Errors
+/// As [`parse_json`], for a non-empty body.
+pub fn parse_optional_json<T: DeserializeOwned + Default>(
+    content_type: Option<&[u8]>,
+    body: &[u8],
+) -> Result<T, Problem> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    parse_json(content_type, body)
+}
+
+/// Refuses, before reading it, a body whose `Content-Length` announces more
+/// than `limit` bytes. (A body without one must still be read with a limit.)
+///
+/// ```
+/// use auth_core::http::check_content_length;
+///
+/// assert!(check_content_length(Some(b"65536"), 65_536).is_ok());
+/// assert_eq!(check_content_length(Some(b"65537"), 65_536).unwrap_err().status, 413);
+/// assert!(check_content_length(None, 65_536).is_ok());
+/// ```
+///
+/// # Errors
+/// A 413 [`Problem`].
+pub fn check_content_length(content_length: Option<&[u8]>, limit: usize) -> Result<(), Problem> {
+    let announced = content_length
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    match announced {
+        Some(length) if length > u64::try_from(limit).unwrap_or(u64::MAX) => {
+            Err(Problem::payload_too_large(limit))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A description of a JSON error that names at most a field, never a value.
 fn json_error_detail(err: &serde_json::Error) -> String {
     use serde_json::error::Category;

@@ -97,7 +97,9 @@
 //! * Argon2id with m = 19 456 KiB, t = 2, p = 1; hashes upgraded on sign-in
 //!   when the parameters are raised.
 //! * Sign-in answers an unknown email and a wrong password with the same
-//!   error in about the same time.
+//!   error in about the same time, and after 10 failed attempts for one
+//!   address in 15 minutes answers [`AuthError::TooManyAttempts`] until the
+//!   window ends ([`SignInThrottle`], which also says what that costs).
 //! * HS256 secrets of at least 32 bytes; the algorithm is pinned per key.
 //! * Refresh tokens: 256 bits from the OS CSPRNG, stored as SHA-256 only,
 //!   single use, 30-day absolute lifetime; replaying a rotated one revokes

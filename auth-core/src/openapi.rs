@@ -75,6 +75,7 @@ fn sign_up() {}
         (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts for this email; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -88,6 +89,7 @@ fn sign_in() {}
         (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -99,6 +101,8 @@ fn refresh() {}
     responses(
         (status = 204, description = "The session is revoked: its refresh and access tokens stop working"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body that is not application/json", body = Problem, content_type = "application/problem+json"),
     )
 )]
 fn sign_out() {}

@@ -382,6 +382,7 @@ impl AuthService {
         if cache.is_some_and(|cache| cache.is_fresh(principal.session_id(), now)) {
             return Ok(principal);
         }
+        let generation = cache.map(SessionCache::generation);
         let active = self
             .inner
             .sessions
@@ -390,8 +391,8 @@ impl AuthService {
         if !active {
             return Err(AuthError::SessionRevoked);
         }
-        if let Some(cache) = cache {
-            cache.remember(principal.session_id(), principal.user_id(), now);
+        if let (Some(cache), Some(generation)) = (cache, generation) {
+            cache.remember(principal.session_id(), principal.user_id(), now, generation);
         }
         Ok(principal)
     }
@@ -719,13 +720,15 @@ impl AuthServiceBuilder {
     /// (default zero: ask on every request; at most 60 s).
     ///
     /// The cache lives in this process. Sign-out, reuse detection and
-    /// sign-out-everywhere through this service take effect at once; a
+    /// sign-out-everywhere through this service take effect at once (a
+    /// request whose store lookup raced the revocation is not cached); a
     /// session revoked by *another* process (a second server instance, or
     /// an administrator's SQL) keeps working here for up to `ttl`. Access
     /// tokens never outlive their session, so expiry is never delayed. With
     /// one server process, a cache therefore changes nothing but speed: it
     /// saves the per-request store lookup (a database round trip with a SQL
-    /// store).
+    /// store). With several processes, leave it off unless a revocation may
+    /// take `ttl` to reach them all.
     ///
     /// ```
     /// # use std::time::Duration;

@@ -24,14 +24,28 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct SessionCache {
     ttl: Duration,
-    entries: RwLock<HashMap<SessionId, Entry>>,
+    entries: RwLock<Entries>,
 }
+
+#[derive(Debug, Default)]
+struct Entries {
+    sessions: HashMap<SessionId, Entry>,
+    /// Bumped by every revocation. A lookup that started before a
+    /// revocation may have seen the session still active; `remember`
+    /// refuses its result, so a sign-out racing a request can never put
+    /// the revoked session back.
+    generation: u64,
+}
+
+/// A point in the cache's history, taken before asking the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Generation(u64);
 
 impl SessionCache {
     pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
         }
     }
 
@@ -42,22 +56,42 @@ impl SessionCache {
         // is ignored rather than turned into a panic here.
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         entries
+            .sessions
             .get(session_id)
             .is_some_and(|entry| now < entry.valid_until)
     }
 
-    pub(crate) fn remember(&self, session_id: &SessionId, user_id: &UserId, now: OffsetDateTime) {
+    /// Call before asking the store; pass the result to `remember`.
+    pub(crate) fn generation(&self) -> Generation {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        Generation(entries.generation)
+    }
+
+    /// Records that the store found the session active, unless a
+    /// revocation happened since `seen` (the answer may be stale).
+    pub(crate) fn remember(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+        now: OffsetDateTime,
+        seen: Generation,
+    ) {
         let Some(valid_until) = now.checked_add(self.ttl) else {
             return;
         };
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, entry| now < entry.valid_until);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+        if entries.generation != seen.0 {
+            return;
+        }
+        let sessions = &mut entries.sessions;
+        if sessions.len() >= MAX_ENTRIES {
+            sessions.retain(|_, entry| now < entry.valid_until);
+            if sessions.len() >= MAX_ENTRIES {
+                // Forgetting only costs store lookups; nothing is let in.
+                sessions.clear();
             }
         }
-        entries.insert(
+        sessions.insert(
             session_id.clone(),
             Entry {
                 user_id: user_id.clone(),
@@ -68,11 +102,37 @@ impl SessionCache {
 
     pub(crate) fn forget(&self, session_id: &SessionId) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.remove(session_id);
+        entries.generation = entries.generation.wrapping_add(1);
+        entries.sessions.remove(session_id);
     }
 
     pub(crate) fn forget_user(&self, user_id: &UserId) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|_, entry| &entry.user_id != user_id);
+        entries.generation = entries.generation.wrapping_add(1);
+        entries
+            .sessions
+            .retain(|_, entry| &entry.user_id != user_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_is_not_remembered() {
+        let cache = SessionCache::new(Duration::seconds(5));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (session, user) = (SessionId::new("s"), UserId::new("u"));
+        // A request asks the store, which answers "active"; meanwhile the
+        // session is signed out.
+        let before_lookup = cache.generation();
+        cache.forget(&session);
+        cache.remember(&session, &user, now, before_lookup);
+        assert!(!cache.is_fresh(&session, now));
+        // A lookup that started after the revocation is remembered.
+        cache.remember(&session, &user, now, cache.generation());
+        assert!(cache.is_fresh(&session, now));
+        assert!(!cache.is_fresh(&session, now + Duration::seconds(5)));
     }
 }

@@ -13,19 +13,35 @@ use time::{Duration, OffsetDateTime};
 use crate::{AuthError, Email};
 
 /// How many email addresses the throttle tracks at once. Beyond this it
-/// first forgets finished windows; if every window is still open, it starts
-/// afresh (and logs a warning) rather than grow without bound.
+/// forgets finished windows, then addresses below the limit; addresses at
+/// the limit are never forgotten early, so flooding the throttle with new
+/// addresses cannot free a throttled one. If every tracked address is at
+/// the limit, a new address goes untracked (and a warning is logged) rather
+/// than the map growing without bound.
 const MAX_TRACKED: usize = 100_000;
 
 /// How many failed sign-ins one email address may have per window.
 ///
-/// The default, 10 attempts per 15 minutes, follows OWASP's advice to slow
-/// down online guessing without locking accounts for long: the worst an
-/// attacker can do to someone else's account is make them wait out the
-/// window. Attempts for unknown addresses are counted the same way, so the
-/// answer reveals nothing about which addresses are registered. Counts are
-/// kept in this process's memory: with several server processes, each
-/// counts its own attempts.
+/// The default, 10 attempts per 15 minutes, slows online guessing to 40
+/// passwords an hour per account. Attempts for unknown addresses are
+/// counted the same way, so the answer reveals nothing about which
+/// addresses are registered.
+///
+/// What it costs, honestly:
+/// * The limit is per email address, whoever sends the attempts, so while
+///   it refuses a guesser it also refuses the account's owner (a 429 with
+///   `Retry-After`, even with the right password). Someone who knows an
+///   address can keep that account throttled by failing 10 times per
+///   window, for as long as they keep at it. Where that matters, put a
+///   per-client rate limiter in front (by IP or device) and raise this
+///   limit, or switch it off with `sign_in_throttle(None)`.
+/// * An attempt counts from the moment it starts, before its password is
+///   checked (a success then clears the count), so a burst of concurrent
+///   guesses cannot all slip through while their hashes run; by the same
+///   rule, more than 10 sign-ins in flight at once for one account are
+///   refused.
+/// * Counts live in this process's memory: with several server processes,
+///   each counts its own attempts.
 ///
 /// ```
 /// use std::time::Duration;
@@ -107,8 +123,13 @@ impl Throttle {
         if windows.len() >= MAX_TRACKED && !windows.contains_key(email.as_str()) {
             windows.retain(|_, window| now < window.started + self.window);
             if windows.len() >= MAX_TRACKED {
-                tracing::warn!("sign-in throttle full; forgetting every count");
-                windows.clear();
+                windows.retain(|_, window| window.attempts >= self.max_attempts);
+            }
+            if windows.len() >= MAX_TRACKED {
+                tracing::warn!(
+                    "sign-in throttle full of throttled addresses; not tracking a new one"
+                );
+                return Ok(());
             }
         }
         let window = windows.entry(email.as_str().to_owned()).or_insert(Window {
@@ -162,6 +183,19 @@ mod tests {
         let other = Email::parse("grace@example.com").unwrap();
         throttle.begin_attempt(&other, at(10)).unwrap();
         throttle.begin_attempt(&email, at(60)).unwrap();
+    }
+
+    #[test]
+    fn flooding_with_new_addresses_never_frees_a_throttled_one() {
+        let throttle = Throttle::new(2, Duration::seconds(900));
+        let victim = Email::parse("victim@example.com").unwrap();
+        throttle.begin_attempt(&victim, at(0)).unwrap();
+        throttle.begin_attempt(&victim, at(0)).unwrap();
+        for n in 0..MAX_TRACKED + 10 {
+            let other = Email::parse(&format!("flood{n}@example.com")).unwrap();
+            throttle.begin_attempt(&other, at(1)).unwrap();
+        }
+        assert!(throttle.begin_attempt(&victim, at(2)).is_err());
     }
 
     #[test]

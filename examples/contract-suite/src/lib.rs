@@ -131,6 +131,7 @@ macro_rules! contract_tests {
                 // Sign-out and /me
                 sign_out_revokes_only_its_session,
                 sign_out_without_body,
+                sign_out_body_rules,
                 me_returns_user,
                 // Access tokens
                 missing_token_variants,

@@ -35,8 +35,9 @@ impl std::fmt::Debug for SecretSource {
     }
 }
 
-/// Everything a server needs to start.
-#[derive(Debug, Clone)]
+/// Everything a server needs to start. `Debug` hides the JWT secret and
+/// the database URL's password.
+#[derive(Clone)]
 pub struct Config {
     /// `BIND_ADDRESS` (default `127.0.0.1:8080`; port 0 picks a free port).
     pub bind_address: SocketAddr,
@@ -54,8 +55,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `SESSION_TTL_SECS`, the refresh-token chain's lifetime (default 30 days).
     pub session_ttl: Duration,
-    /// `CORS_ORIGINS`, comma-separated (default
-    /// `http://localhost:3000,http://127.0.0.1:3000`; empty: no CORS).
+    /// `CORS_ORIGINS`, comma-separated exact origins (default
+    /// `http://localhost:3000,http://127.0.0.1:3000`; `none`: no CORS).
+    /// `*` is refused: name the front ends that may call the API.
     pub cors_origins: Vec<String>,
     /// `BODY_LIMIT_BYTES` (default 65536).
     pub body_limit: usize,
@@ -64,13 +66,13 @@ pub struct Config {
     pub sign_in_max_failures: u32,
     /// `SIGN_IN_WINDOW_SECS`.
     pub sign_in_window: Duration,
-    /// `SESSION_CACHE_SECS` (default 5; 0: ask the database on every
-    /// request). See `AuthServiceBuilder::session_cache_ttl`.
+    /// `SESSION_CACHE_SECS`: how long a session found active is trusted
+    /// without asking the database again. Default 5 with SQLite (one
+    /// server process per database file, where sign-out still takes effect
+    /// at once) and 0 with PostgreSQL (usually several processes, which
+    /// would each see another's sign-out only after this long). See
+    /// `AuthServiceBuilder::session_cache_ttl`.
     pub session_cache_ttl: Duration,
-    /// `BENCH_ROUTES=1` adds `GET /bench/{user_id}/tasks`, the task list
-    /// *without* authentication, for the load script's comparison. Never
-    /// set it on a server others can reach.
-    pub bench_routes: bool,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -129,12 +131,7 @@ impl Config {
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "task-api".into()),
             access_token_ttl: Duration::from_secs(parsed("ACCESS_TOKEN_TTL_SECS", 900)?),
             session_ttl: Duration::from_secs(parsed("SESSION_TTL_SECS", 30 * 24 * 3600)?),
-            cors_origins: get("CORS_ORIGINS")
-                .unwrap_or_else(|| "http://localhost:3000,http://127.0.0.1:3000".into())
-                .split(',')
-                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
-                .filter(|origin| !origin.is_empty())
-                .collect(),
+            cors_origins: cors_origins(get("CORS_ORIGINS"))?,
             body_limit: usize::try_from(parsed("BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT as u64)?)
                 .unwrap_or(usize::MAX),
             sign_in_max_failures: u32::try_from(parsed("SIGN_IN_MAX_FAILURES", 10)?).map_err(
@@ -144,11 +141,79 @@ impl Config {
                 },
             )?,
             sign_in_window: Duration::from_secs(window),
-            session_cache_ttl: Duration::from_secs(parsed("SESSION_CACHE_SECS", 5)?),
-            bench_routes: get("BENCH_ROUTES").is_some_and(|value| value == "1"),
+            session_cache_ttl: Duration::from_secs(parsed(
+                "SESSION_CACHE_SECS",
+                if database_url.starts_with("postgres") {
+                    0
+                } else {
+                    5
+                },
+            )?),
             database_url,
         })
     }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind_address", &self.bind_address)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("jwt_secret", &self.jwt_secret)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("cors_origins", &self.cors_origins)
+            .field("body_limit", &self.body_limit)
+            .field("sign_in_max_failures", &self.sign_in_max_failures)
+            .field("sign_in_window", &self.sign_in_window)
+            .field("session_cache_ttl", &self.session_cache_ttl)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:<redacted>@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let value = value.unwrap_or_else(|| "http://localhost:3000,http://127.0.0.1:3000".into());
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let origins: Vec<String> = value
+        .split(',')
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    for origin in &origins {
+        let (scheme, host) = origin.split_once("://").unwrap_or_default();
+        let printable = origin.bytes().all(|b| b.is_ascii_graphic());
+        if !matches!(scheme, "http" | "https")
+            || host.is_empty()
+            || host.contains('/')
+            || !printable
+        {
+            return Err(ConfigError {
+                variable: "CORS_ORIGINS",
+                problem: format!(
+                    "{origin:?} is not an origin such as http://localhost:3000 (\"*\" is not accepted; \"none\" turns CORS off)"
+                ),
+            });
+        }
+    }
+    Ok(origins)
 }
 
 /// `<database file>.jwt-secret` for a SQLite URL. A PostgreSQL server is
@@ -191,5 +256,32 @@ mod tests {
             config.cors_origins,
             ["http://a.example", "http://b.example"]
         );
+        let none = Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| "none".to_owned()));
+        assert!(none.unwrap().cors_origins.is_empty());
+        for bad in ["*", "localhost:3000", "http://a.example/path", "ftp://x"] {
+            let config =
+                Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| bad.to_owned()));
+            assert!(config.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_secret_and_the_database_password() {
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("postgres://app:hunter2@db:5432/tasks".to_owned()),
+            "JWT_SECRET" => Some("a-very-secret-value-of-32-bytes!!".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("a-very-secret"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("postgres://app:<redacted>@db:5432/tasks"),
+            "{debug}"
+        );
+        assert_eq!(config.session_cache_ttl, Duration::ZERO);
     }
 }

@@ -7,7 +7,7 @@
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
 //! * [`runtime`]: logging and graceful shutdown.
 //!
-//! The HTTP contract is `shared/api-contract.md`, beside the repository.
+//! The HTTP contract is `docs/api-contract.md` in the repository.
 
 pub mod app;
 pub mod config;

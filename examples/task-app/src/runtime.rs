@@ -15,6 +15,40 @@ pub fn init_tracing() {
         .init();
 }
 
+/// How long requests in flight may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Graceful shutdown with a deadline: [`signalled`](Self::signalled)
+/// resolves on Ctrl-C or SIGTERM (give it to the server's graceful
+/// shutdown), [`deadline_passed`](Self::deadline_passed) [`SHUTDOWN_GRACE`]
+/// later, so that a hung client cannot keep the process alive.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    signal: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Shutdown {
+    /// A new, not yet signalled, shutdown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Resolves on the first Ctrl-C or SIGTERM.
+    pub fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let signal = self.signal.clone();
+        async move {
+            shutdown_signal().await;
+            signal.notify_one();
+        }
+    }
+
+    /// Resolves [`SHUTDOWN_GRACE`] after [`signalled`](Self::signalled) did.
+    pub async fn deadline_passed(&self) {
+        self.signal.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM, so the server can stop taking
 /// connections and finish the requests in flight.
 pub async fn shutdown_signal() {

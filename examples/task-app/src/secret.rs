@@ -35,16 +35,23 @@ fn create(path: &Path) -> Result<String, std::io::Error> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    // Written whole to a private temporary file, then linked into place:
+    // the secret file is never seen half-written (not after a crash either),
+    // and of two servers starting at once, the second to link reads the
+    // first one's secret instead of overwriting it.
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    // `create_new`: two servers starting at once must not overwrite each
-    // other's secret; the loser reads the winner's.
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, secret.as_bytes())?;
-            file.sync_all()?;
+    let written = options.open(&temporary).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, secret.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
                 "JWT_SECRET is not set: generated a secret and saved it to this file; \

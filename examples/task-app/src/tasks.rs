@@ -172,7 +172,18 @@ fn task_not_found() -> Problem {
     Problem::not_found("no such task")
 }
 
+/// PostgreSQL cannot store NUL in text, and no task needs one.
+fn no_nul(field: &str, text: &str) -> Result<(), Problem> {
+    if text.contains('\0') {
+        return Err(Problem::validation_failed(format!(
+            "{field} must not contain NUL characters"
+        )));
+    }
+    Ok(())
+}
+
 fn valid_title(title: &str) -> Result<String, Problem> {
+    no_nul("title", title)?;
     let title = title.trim();
     let chars = title.chars().count();
     if chars == 0 || chars > MAX_TITLE_CHARS {
@@ -190,7 +201,8 @@ fn valid_description(description: Option<String>) -> Result<Option<String>, Prob
                 "description must have at most {MAX_DESCRIPTION_CHARS} characters"
             )))
         }
-        other => Ok(other),
+        Some(text) => no_nul("description", &text).map(|()| Some(text)),
+        None => Ok(None),
     }
 }
 
@@ -506,6 +518,11 @@ mod tests {
         }
         assert!(valid_description(Some("ü".repeat(1000))).is_ok());
         assert!(valid_description(Some("x".repeat(1001))).is_err());
+        assert_eq!(valid_title("a\0b").unwrap_err().status, 422);
+        assert_eq!(
+            valid_description(Some("a\0".into())).unwrap_err().status,
+            422
+        );
     }
 
     #[test]

@@ -493,6 +493,39 @@ pub async fn sign_out_without_body(target: &Target) {
         .expect_token_rejected(&["session_revoked"]);
 }
 
+/// Sign-out's body is `{}` or nothing: any other body follows the body
+/// rules (415 for a non-JSON type, 400 for broken JSON), and a refused
+/// sign-out leaves the session alive.
+pub async fn sign_out_body_rules(target: &Target) {
+    let api = target.api();
+    let account = api.sign_up().await;
+    let token = Some(account.access_token.as_str());
+    api.raw(
+        Method::POST,
+        "/api/auth/sign-out",
+        token,
+        Some("application/x-www-form-urlencoded"),
+        "a=1",
+    )
+    .await
+    .noted("sign-out with a form body")
+    .expect_problem(415, "unsupported_media_type");
+    api.raw(
+        Method::POST,
+        "/api/auth/sign-out",
+        token,
+        Some("application/json"),
+        "{",
+    )
+    .await
+    .noted("sign-out with broken JSON")
+    .expect_problem(400, "malformed_body");
+    api.me(&account.access_token)
+        .await
+        .noted("after refused sign-outs")
+        .expect_status(200);
+}
+
 /// `/me` is 200 `{"user": {...}}` with the signed-in user.
 pub async fn me_returns_user(target: &Target) {
     let api = target.api();

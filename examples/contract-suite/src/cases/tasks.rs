@@ -448,6 +448,13 @@ pub async fn task_field_rules(target: &Target) {
             "a 1001-emoji description",
             json!({ "title": "ok", "description": "📝".repeat(1001) }),
         ),
+        // Valid JSON that no database column should take (PostgreSQL
+        // cannot store NUL in text): a 422, never a 500.
+        ("a NUL in the title", json!({ "title": "a\u{0}b" })),
+        (
+            "a NUL in the description",
+            json!({ "title": "ok", "description": "d\u{0}" }),
+        ),
     ] {
         api.json(Method::POST, &account.tasks_path(), token, &body)
             .await
