@@ -111,6 +111,7 @@ macro_rules! contract_tests {
                 malformed_task_bodies_are_400,
                 missing_or_wrong_content_type_is_415,
                 oversized_bodies_are_413,
+                chunked_oversized_body_is_413,
                 // Sign-up
                 sign_up_returns_auth_response,
                 sign_up_normalises_email,
@@ -160,6 +161,7 @@ macro_rules! contract_tests {
                 logs_hold_no_secrets,
                 graceful_shutdown,
                 sign_in_rate_limit,
+                sessions_end_at_their_lifetime,
             ];
             sqlite_only: [
                 restart_keeps_tokens,

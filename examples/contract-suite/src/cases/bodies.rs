@@ -365,3 +365,50 @@ pub async fn oversized_bodies_are_413(target: &Target) {
     let reply = api.get(&account.task_path(id(&task)), token).await;
     expect_same_task(&reply, &reply.expect_json(200), &task);
 }
+
+/// A body sent in chunks, with no `Content-Length` to refuse it by, is cut
+/// off at the limit all the same: 413 problem+json, not a read to the end.
+pub async fn chunked_oversized_body_is_413(target: &Target) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let address = target
+        .base_url
+        .strip_prefix("http://")
+        .expect("an http:// base URL");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/auth/sign-up HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("{{\"name\": \"{}", "x".repeat(9_990));
+    let mut sent = 0;
+    // 70 000 bytes in 10 000-byte chunks; the server may answer (and close)
+    // before the last one, so write errors end the sending.
+    for _ in 0..7 {
+        let piece = format!("{:x}\r\n{}\r\n", chunk.len(), chunk);
+        if stream.write_all(piece.as_bytes()).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "a chunked body of {sent}+ bytes got: {answer}"
+    );
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("application/problem+json")
+            && answer.contains("payload_too_large"),
+        "{answer}"
+    );
+}

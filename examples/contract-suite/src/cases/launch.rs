@@ -270,3 +270,38 @@ pub async fn sign_in_rate_limit(binary: &Path, backend: Backend) {
         .noted("another unknown email")
         .expect_unauthorized_without_token("invalid_credentials");
 }
+
+/// A session ends at its absolute lifetime (`SESSION_TTL_SECS`): refresh
+/// works until then and is a 401 afterwards, and tokens never outlive it
+/// (`expires_in` is capped by the session).
+pub async fn sessions_end_at_their_lifetime(binary: &Path, backend: Backend) {
+    let server = Server::start(
+        binary,
+        backend,
+        &[("SESSION_TTL_SECS", "3"), ("ACCESS_TOKEN_TTL_SECS", "2")],
+    )
+    .await;
+    let target = server.target();
+    let api = target.api();
+    // Not `api.sign_up()`: it insists on the default 900 s lifetime.
+    let signed_up = api
+        .sign_up_as(&fresh_email(), &fresh_password(), None)
+        .await
+        .expect_json(201);
+    let first_refresh_token = signed_up["refresh_token"].as_str().unwrap();
+    let reply = api.refresh(first_refresh_token).await;
+    let refreshed = reply.expect_json(200);
+    assert!(
+        refreshed["expires_in"]
+            .as_u64()
+            .is_some_and(|secs| secs <= 2),
+        "expires_in: {}",
+        refreshed["expires_in"]
+    );
+    let refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    api.refresh(&refresh_token)
+        .await
+        .noted("refresh after the session's lifetime")
+        .expect_problem_in(401, &["session_expired", "invalid_refresh_token"]);
+}
