@@ -106,6 +106,7 @@ macro_rules! contract_tests {
                 unknown_routes_are_404,
                 wrong_method_is_405_with_allow,
                 cors_allows_configured_origin_only,
+                options_without_preflight_is_ordinary,
                 // Request bodies
                 malformed_auth_bodies_are_400,
                 malformed_task_bodies_are_400,

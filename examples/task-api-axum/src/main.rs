@@ -25,6 +25,7 @@ use task_app::{
     openapi::Health,
     tasks::{ListQuery, NewTask, Task, TaskUpdate, parse_task_id},
 };
+use tower::{Layer, ServiceExt};
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
 
 #[derive(Clone)]
@@ -97,15 +98,15 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
         tracing::warn!("BENCH_ROUTES=1: GET /bench/{{user_id}}/tasks lists tasks WITHOUT auth");
         routes = routes.route("/bench/{user_id}/tasks", get(bench_list_tasks));
     }
-    let mut routes = routes
+    let mut routes: Router = routes
         .fallback(auth_axum::not_found)
         .layer(Extension(BodyLimit(config.body_limit)))
-        .layer(map_response(auth_axum::problem_for_bare_errors));
+        .layer(map_response(auth_axum::problem_for_bare_errors))
+        .with_state(state);
     if !config.cors_origins.is_empty() {
-        routes = routes.layer(cors(&config.cors_origins)?);
+        routes = with_cors(routes, cors(&config.cors_origins)?);
     }
-    Ok(routes
-        .layer(
+    Ok(routes.layer(
             TraceLayer::new_for_http()
                 // The path only: a query string could carry anything a
                 // client put there, tokens included.
@@ -116,8 +117,31 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
                 .on_response(|response: &Response<Body>, latency: Duration, _: &tracing::Span| {
                     tracing::info!(status = response.status().as_u16(), ?latency, "response");
                 }),
-        )
-        .with_state(state))
+        ))
+}
+
+type Answer = std::pin::Pin<
+    Box<dyn Future<Output = Result<Response<Body>, std::convert::Infallible>> + Send>,
+>;
+
+/// CORS for every request except an `OPTIONS` that is not a preflight (no
+/// `Origin` or no `Access-Control-Request-Method`): tower-http's layer
+/// would answer that with an empty 200 even on an unknown path, where the
+/// contract wants the router's 404 or 405.
+fn with_cors(app: Router, cors: CorsLayer) -> Router {
+    let with_cors = cors.layer(app.clone());
+    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
+        let headers = request.headers();
+        let not_preflight = request.method() == Method::OPTIONS
+            && !(headers.contains_key(header::ORIGIN)
+                && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD));
+        let answer: Answer = if not_preflight {
+            Box::pin(app.clone().oneshot(request))
+        } else {
+            Box::pin(with_cors.clone().oneshot(request))
+        };
+        answer
+    }))
 }
 
 fn cors(origins: &[String]) -> Result<CorsLayer, Box<dyn std::error::Error>> {

@@ -228,3 +228,33 @@ pub async fn cors_allows_configured_origin_only(target: &Target) {
         "a preflight from an origin not configured must not be allowed",
     );
 }
+
+/// An `OPTIONS` request that is not a CORS preflight (no `Origin`, or no
+/// `Access-Control-Request-Method`) is an ordinary request: 404 on an
+/// unknown path, 405 with `Allow` on a path that does not serve `OPTIONS`.
+pub async fn options_without_preflight_is_ordinary(target: &Target) {
+    let api = target.api();
+    api.call(Method::OPTIONS, "/no/such/route", None)
+        .await
+        .noted("OPTIONS on an unknown path")
+        .expect_problem(404, "not_found");
+    let reply = api
+        .call(Method::OPTIONS, "/api/auth/me", None)
+        .await
+        .noted("OPTIONS on /api/auth/me without Origin");
+    reply.expect_problem(405, "method_not_allowed");
+    reply.check(
+        reply
+            .header_list("allow")
+            .iter()
+            .any(|method| method.eq_ignore_ascii_case("GET")),
+        "Allow must list GET",
+    );
+    let request = api
+        .request(Method::OPTIONS, "/no/such/route")
+        .header("origin", ALLOWED_ORIGIN);
+    api.send(request)
+        .await
+        .noted("OPTIONS with Origin but no Access-Control-Request-Method")
+        .expect_problem(404, "not_found");
+}
