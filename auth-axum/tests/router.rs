@@ -1,0 +1,188 @@
+//! auth-axum in-process: the extractors and the routes through a real
+//! axum `Router` (no socket; the example server's contract suite covers
+//! HTTP end to end).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use auth_axum::{
+    Authenticated,
+    auth_core::{AuthService, JwtCodec, MemoryStore},
+};
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    http::{Request, StatusCode, header},
+    middleware::map_response,
+    routing::get,
+};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn app() -> Router {
+    let store = MemoryStore::new();
+    let auth = AuthService::builder(store.clone(), store)
+        .token_codec(JwtCodec::hs256(b"router-test-secret-of-32-bytes!!", "api", "app").unwrap())
+        .build()
+        .unwrap();
+    Router::new()
+        .route(
+            "/whoami",
+            get(|Authenticated(principal): Authenticated| async move {
+                principal.user_id().to_string()
+            }),
+        )
+        .route(
+            "/greeting",
+            get(|user: Option<Authenticated>| async move {
+                if user.is_some() {
+                    "welcome back"
+                } else {
+                    "hello"
+                }
+            }),
+        )
+        // No leading slash: forgiven rather than a panic.
+        .merge(auth_axum::routes("auth/"))
+        .fallback(auth_axum::not_found)
+        .layer(map_response(auth_axum::problem_for_bare_errors))
+        .with_state(auth)
+}
+
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 1 << 20).await.unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (parts.status, parts.headers, body)
+}
+
+fn get_with(path: &str, authorization: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+async fn sign_up(app: &Router) -> Value {
+    let request = Request::post("/auth/sign-up")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"email": "ada@example.com", "password": "correct horse battery"}).to_string(),
+        ))
+        .unwrap();
+    let (status, headers, body) = call(app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    body
+}
+
+#[tokio::test]
+async fn the_extractor_admits_a_valid_token_and_refuses_the_rest() {
+    let app = app();
+    let signed_up = sign_up(&app).await;
+    let token = signed_up["access_token"].as_str().unwrap();
+    let (status, _, body) = call(&app, get_with("/whoami", Some(&format!("bearer {token}")))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, signed_up["user"]["id"]);
+
+    let (status, headers, body) = call(&app, get_with("/whoami", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["code"], "missing_token");
+
+    let (status, headers, body) = call(&app, get_with("/whoami", Some("Bearer not.a.jwt"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers[header::WWW_AUTHENTICATE],
+        r#"Bearer error="invalid_token""#
+    );
+    assert_eq!(body["code"], "invalid_token");
+}
+
+#[tokio::test]
+async fn the_optional_extractor_is_none_without_a_bearer_token_only() {
+    let app = app();
+    let signed_up = sign_up(&app).await;
+    let token = signed_up["access_token"].as_str().unwrap();
+    for (authorization, expected) in [
+        (None, "hello"),
+        (Some("Basic dXNlcjpwdw==".to_owned()), "hello"),
+        (Some(format!("Bearer {token}")), "welcome back"),
+    ] {
+        let (status, _, body) = call(&app, get_with("/greeting", authorization.as_deref())).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, Some(expected)));
+    }
+    let (status, _, body) = call(&app, get_with("/greeting", Some("Bearer forged"))).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("invalid_token"))
+    );
+}
+
+#[tokio::test]
+async fn bodies_get_the_contracts_statuses() {
+    let app = app();
+    let post = |content_type: Option<&str>, body: Body| {
+        let mut request = Request::post("/auth/sign-in");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        request.body(body).unwrap()
+    };
+    let cases = [
+        (post(None, Body::from("{}")), 415, "unsupported_media_type"),
+        (
+            post(Some("text/plain"), Body::from("{}")),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            post(Some("application/json"), Body::from("{")),
+            400,
+            "malformed_body",
+        ),
+        (
+            post(Some("application/json"), Body::from(r#"{"email": 1}"#)),
+            400,
+            "malformed_body",
+        ),
+        (
+            post(Some("application/json"), Body::from(vec![b' '; 70_000])),
+            413,
+            "payload_too_large",
+        ),
+        (
+            post(
+                Some("application/json"),
+                Body::from(r#"{"email": "a@b.co", "password": "x"}"#),
+            ),
+            401,
+            "invalid_credentials",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let (got, headers, body) = call(&app, request).await;
+        assert_eq!(
+            (got.as_u16(), &body["code"]),
+            (status, &json!(code)),
+            "{body}"
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = app();
+    let (status, _, body) = call(&app, get_with("/nowhere", None)).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::NOT_FOUND, &json!("not_found"))
+    );
+    let (status, headers, body) = call(&app, get_with("/auth/sign-in", None)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["code"], "method_not_allowed");
+    assert_eq!(headers[header::ALLOW], "POST");
+}
