@@ -93,10 +93,11 @@ pub async fn not_found() -> ApiError {
     Problem::not_found("no such route").into()
 }
 
-/// Middleware for [`axum::middleware::map_response`] that gives axum's own
-/// bodiless errors a problem+json body: the 405 its method routers answer
-/// (keeping their `Allow` header), and bare 404s. Responses that already
-/// have a `Content-Type` pass unchanged.
+/// Middleware for [`axum::middleware::map_response`] that gives bodiless
+/// errors a problem+json body: the 405 axum's method routers answer
+/// (keeping their `Allow` header), bare 404s, and the 408 of a timeout
+/// layer (such as tower-http's `TimeoutLayer`). Responses that already have
+/// a `Content-Type` pass unchanged.
 ///
 /// ```
 /// use axum::{Router, middleware::map_response, routing::get};
@@ -122,6 +123,7 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
             }
         }
         StatusCode::NOT_FOUND => Problem::not_found("no such route").into(),
+        StatusCode::REQUEST_TIMEOUT => Problem::request_timeout().into(),
         _ => return response,
     };
     let (mut parts, _) = response.into_parts();

@@ -54,9 +54,12 @@ pub struct Json<T>(pub T);
 ///
 /// ```
 /// use auth_axum::BodyLimit;
-/// use axum::{Extension, Router};
+/// use axum::{Extension, Router, routing::post};
 ///
-/// let app: Router = Router::new().layer(Extension(BodyLimit(1024 * 1024)));
+/// // Layers apply to the routes added before them.
+/// let app: Router = Router::new()
+///     .route("/upload", post(|| async { "ok" }))
+///     .layer(Extension(BodyLimit(1024 * 1024)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimit(pub usize);

@@ -47,8 +47,11 @@
 //! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
 //! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
 //! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
-//! | `POST /sign-out` | 204 | 401 |
+//! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
 //! | `GET /me` | 200 `{"user": …}` | 401 |
+//!
+//! Any route may also answer 503 when the store cannot be reached (and,
+//! never on purpose, 500), always without internals in the body.
 //!
 //! Token responses carry `Cache-Control: no-store`; every error is
 //! `application/problem+json` with a stable `code` (the table is

@@ -82,10 +82,12 @@ pub fn is_json(content_type: Option<&[u8]>) -> bool {
         .eq_ignore_ascii_case(b"application/json")
 }
 
-/// Checks a request's `Content-Type` and parses its JSON body into `T`.
+/// Checks a request's `Content-Type` and parses its JSON body, which must
+/// be an object, into `T`.
 ///
 /// Unknown fields are ignored (unless `T` says otherwise); duplicate fields,
-/// `NaN` and lone surrogates are refused, as RFC 8259 asks.
+/// `NaN` and lone surrogates are refused, as RFC 8259 asks. An array is
+/// refused too, although serde would fill a struct from one by position.
 ///
 /// ```
 /// use auth_core::{SignInRequest, http::parse_json};
@@ -110,6 +112,9 @@ pub fn parse_json<T: DeserializeOwned>(
 ) -> Result<T, Problem> {
     if !is_json(content_type) {
         return Err(Problem::unsupported_media_type());
+    }
+    if body.trim_ascii_start().first() == Some(&b'[') {
+        return Err(Problem::malformed_body("the body must be a JSON object"));
     }
     serde_json::from_slice(body).map_err(|err| Problem::malformed_body(json_error_detail(&err)))
 }
@@ -326,6 +331,7 @@ mod tests {
                 "the body is not valid JSON",
             ),
             ("", "the body is not valid JSON"),
+            (r#" ["x", 1]"#, "the body must be a JSON object"),
         ];
         for (body, detail) in cases {
             let problem = parse(body).unwrap_err();

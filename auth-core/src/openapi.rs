@@ -102,6 +102,7 @@ fn refresh() {}
         (status = 204, description = "The session is revoked: its refresh and access tokens stop working"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not application/json", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -23,6 +23,8 @@ pub mod codes {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     /// 422: a value breaks an application rule (not an auth rule).
     pub const VALIDATION_FAILED: &str = "validation_failed";
+    /// 408: the request took longer than the server allows.
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
 }
 
 /// An RFC 9457 `application/problem+json` body with a stable `code`.
@@ -112,6 +114,16 @@ impl Problem {
         )
     }
 
+    /// 408 `request_timeout`: the request (a slow body, say) took longer
+    /// than the server allows.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            408,
+            codes::REQUEST_TIMEOUT,
+            "the request took too long; send it again",
+        )
+    }
+
     /// 422 `validation_failed`, for an application's own value rules. As
     /// with [`malformed_body`](Self::malformed_body), never pass parser
     /// error text as `detail`.
@@ -142,6 +154,7 @@ pub fn status_title(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         409 => "Conflict",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",

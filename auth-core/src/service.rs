@@ -89,6 +89,26 @@ impl Principal {
     }
 }
 
+enum Revoked<'a> {
+    Session(&'a SessionId),
+    User(&'a UserId),
+}
+
+struct ForgetOnDrop<'a> {
+    cache: Option<&'a SessionCache>,
+    revoked: Revoked<'a>,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        match (self.cache, &self.revoked) {
+            (Some(cache), Revoked::Session(session_id)) => cache.forget(session_id),
+            (Some(cache), Revoked::User(user_id)) => cache.forget_user(user_id),
+            (None, _) => {}
+        }
+    }
+}
+
 struct Inner {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
@@ -293,8 +313,8 @@ impl AuthService {
                     );
                     return Err(AuthError::InvalidRefreshToken);
                 }
+                let _forget = self.forget_when_done(Revoked::Session(&session.id));
                 inner.sessions.revoke_session(&session.id, now).await?;
-                self.forget_cached(&session.id);
                 tracing::warn!(
                     session_id = %session.id,
                     user_id = %session.user_id,
@@ -311,8 +331,8 @@ impl AuthService {
             return Err(AuthError::SessionExpired);
         }
         let Some(user) = inner.users.find_user_by_id(&session.user_id).await? else {
+            let _forget = self.forget_when_done(Revoked::Session(&session.id));
             inner.sessions.revoke_session(&session.id, now).await?;
-            self.forget_cached(&session.id);
             return Err(AuthError::UserNotFound);
         };
         let next = RefreshToken::generate()?;
@@ -331,17 +351,20 @@ impl AuthService {
     /// session checks are on, the default).
     pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
         let now = self.inner.now();
+        let _forget = self.forget_when_done(Revoked::Session(principal.session_id()));
         self.inner
             .sessions
             .revoke_session(principal.session_id(), now)
-            .await?;
-        self.forget_cached(principal.session_id());
-        Ok(())
+            .await
     }
 
-    fn forget_cached(&self, session_id: &SessionId) {
-        if let Some(cache) = &self.inner.session_cache {
-            cache.forget(session_id);
+    /// A guard that clears the session cache when the revocation it guards
+    /// ends, however it ends: an error after the store committed, or a
+    /// cancelled request, must not leave a revoked session cached.
+    fn forget_when_done<'a>(&'a self, revoked: Revoked<'a>) -> ForgetOnDrop<'a> {
+        ForgetOnDrop {
+            cache: self.inner.session_cache.as_ref(),
+            revoked,
         }
     }
 
@@ -349,15 +372,8 @@ impl AuthService {
     /// returns how many there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         let now = self.inner.now();
-        let revoked = self
-            .inner
-            .sessions
-            .revoke_user_sessions(user_id, now)
-            .await?;
-        if let Some(cache) = &self.inner.session_cache {
-            cache.forget_user(user_id);
-        }
-        Ok(revoked)
+        let _forget = self.forget_when_done(Revoked::User(user_id));
+        self.inner.sessions.revoke_user_sessions(user_id, now).await
     }
 
     /// Verifies an access token and, unless session checks are switched off
@@ -392,7 +408,14 @@ impl AuthService {
             return Err(AuthError::SessionRevoked);
         }
         if let (Some(cache), Some(generation)) = (cache, generation) {
-            cache.remember(principal.session_id(), principal.user_id(), now, generation);
+            let exp = OffsetDateTime::from_unix_timestamp(principal.claims().exp).unwrap_or(now);
+            cache.remember(
+                principal.session_id(),
+                principal.user_id(),
+                now,
+                exp,
+                generation,
+            );
         }
         Ok(principal)
     }
@@ -723,8 +746,9 @@ impl AuthServiceBuilder {
     /// sign-out-everywhere through this service take effect at once (a
     /// request whose store lookup raced the revocation is not cached); a
     /// session revoked by *another* process (a second server instance, or
-    /// an administrator's SQL) keeps working here for up to `ttl`. Access
-    /// tokens never outlive their session, so expiry is never delayed. With
+    /// an administrator's SQL) keeps working here for up to `ttl`. An entry
+    /// never outlives the token's `exp` (and tokens never outlive their
+    /// session), so the session's end is never delayed. With
     /// one server process, a cache therefore changes nothing but speed: it
     /// saves the per-request store lookup (a database round trip with a SQL
     /// store). With several processes, leave it off unless a revocation may

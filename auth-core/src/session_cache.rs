@@ -68,15 +68,19 @@ impl SessionCache {
     }
 
     /// Records that the store found the session active, unless a
-    /// revocation happened since `seen` (the answer may be stale).
+    /// revocation happened since `seen` (the answer may be stale). Trusted
+    /// until `now + ttl`, but never past `not_after` (the token's `exp`,
+    /// which never outlives the session): a session reaching its end is
+    /// asked about again, not vouched for by the cache.
     pub(crate) fn remember(
         &self,
         session_id: &SessionId,
         user_id: &UserId,
         now: OffsetDateTime,
+        not_after: OffsetDateTime,
         seen: Generation,
     ) {
-        let Some(valid_until) = now.checked_add(self.ttl) else {
+        let Some(valid_until) = now.checked_add(self.ttl).map(|until| until.min(not_after)) else {
             return;
         };
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
@@ -128,11 +132,23 @@ mod tests {
         // session is signed out.
         let before_lookup = cache.generation();
         cache.forget(&session);
-        cache.remember(&session, &user, now, before_lookup);
+        let far = now + Duration::hours(1);
+        cache.remember(&session, &user, now, far, before_lookup);
         assert!(!cache.is_fresh(&session, now));
         // A lookup that started after the revocation is remembered.
-        cache.remember(&session, &user, now, cache.generation());
+        cache.remember(&session, &user, now, far, cache.generation());
         assert!(cache.is_fresh(&session, now));
         assert!(!cache.is_fresh(&session, now + Duration::seconds(5)));
+    }
+
+    #[test]
+    fn an_entry_never_outlives_the_token() {
+        let cache = SessionCache::new(Duration::seconds(5));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (session, user) = (SessionId::new("s"), UserId::new("u"));
+        let exp = now + Duration::seconds(2);
+        cache.remember(&session, &user, now, exp, cache.generation());
+        assert!(cache.is_fresh(&session, now + Duration::seconds(1)));
+        assert!(!cache.is_fresh(&session, exp));
     }
 }

@@ -13,11 +13,12 @@ use time::{Duration, OffsetDateTime};
 use crate::{AuthError, Email};
 
 /// How many email addresses the throttle tracks at once. Beyond this it
-/// forgets finished windows, then addresses below the limit; addresses at
-/// the limit are never forgotten early, so flooding the throttle with new
-/// addresses cannot free a throttled one. If every tracked address is at
-/// the limit, a new address goes untracked (and a warning is logged) rather
-/// than the map growing without bound.
+/// forgets finished windows, then the addresses with the fewest attempts
+/// (all those with one attempt, then two, …), so that a flood of new
+/// addresses (one attempt each) evicts its own kind first: an address
+/// that is being guessed at keeps its count. If every tracked address is
+/// at the limit, a new address goes untracked (and a warning is logged)
+/// rather than the map growing without bound.
 const MAX_TRACKED: usize = 100_000;
 
 /// How many failed sign-ins one email address may have per window.
@@ -122,8 +123,10 @@ impl Throttle {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= MAX_TRACKED && !windows.contains_key(email.as_str()) {
             windows.retain(|_, window| now < window.started + self.window);
-            if windows.len() >= MAX_TRACKED {
-                windows.retain(|_, window| window.attempts >= self.max_attempts);
+            let mut fewest = 1;
+            while windows.len() >= MAX_TRACKED && fewest < self.max_attempts {
+                windows.retain(|_, window| window.attempts > fewest);
+                fewest += 1;
             }
             if windows.len() >= MAX_TRACKED {
                 tracing::warn!(
@@ -186,16 +189,24 @@ mod tests {
     }
 
     #[test]
-    fn flooding_with_new_addresses_never_frees_a_throttled_one() {
-        let throttle = Throttle::new(2, Duration::seconds(900));
-        let victim = Email::parse("victim@example.com").unwrap();
-        throttle.begin_attempt(&victim, at(0)).unwrap();
-        throttle.begin_attempt(&victim, at(0)).unwrap();
+    fn flooding_with_new_addresses_never_resets_a_guessed_one() {
+        let throttle = Throttle::new(10, Duration::seconds(900));
+        let throttled = Email::parse("throttled@example.com").unwrap();
+        let nearly = Email::parse("nearly@example.com").unwrap();
+        for _ in 0..10 {
+            throttle.begin_attempt(&throttled, at(0)).unwrap();
+        }
+        for _ in 0..9 {
+            throttle.begin_attempt(&nearly, at(0)).unwrap();
+        }
         for n in 0..MAX_TRACKED + 10 {
             let other = Email::parse(&format!("flood{n}@example.com")).unwrap();
             throttle.begin_attempt(&other, at(1)).unwrap();
         }
-        assert!(throttle.begin_attempt(&victim, at(2)).is_err());
+        assert!(throttle.begin_attempt(&throttled, at(2)).is_err());
+        // One attempt left, not ten.
+        throttle.begin_attempt(&nearly, at(2)).unwrap();
+        assert!(throttle.begin_attempt(&nearly, at(2)).is_err());
     }
 
     #[test]

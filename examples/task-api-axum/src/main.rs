@@ -26,7 +26,7 @@ use task_app::{
     tasks::{ListQuery, NewTask, Task, TaskUpdate, parse_task_id},
 };
 use tower::{Layer, ServiceExt};
-use tower_http::{cors::CorsLayer, trace::TraceLayer};
+use tower_http::{cors::CorsLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 #[derive(Clone)]
 struct AppState {
@@ -46,7 +46,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("cannot start: {error}");
+            tracing::error!("cannot start: {}", task_app::runtime::describe(&*error));
             ExitCode::FAILURE
         }
     }
@@ -56,7 +56,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::start(&config).await?;
     app.spawn_session_cleanup();
-    let listener = tokio::net::TcpListener::bind(config.bind_address).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind_address)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let shutdown = task_app::runtime::Shutdown::new();
     let serving = axum::serve(listener, router(app, &config)?)
@@ -101,6 +103,10 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
     let mut routes: Router = routes
         .fallback(auth_axum::not_found)
         .layer(Extension(BodyLimit(config.body_limit)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            task_app::runtime::REQUEST_TIMEOUT,
+        ))
         .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(state);
     if !config.cors_origins.is_empty() {

@@ -11,16 +11,23 @@ use crate::{config::Config, secret, tasks::TaskStore};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A malformed environment variable.
-    #[error("configuration: {0}")]
+    #[error("configuration")]
     Config(#[from] crate::config::ConfigError),
-    /// The JWT secret file could not be read or written.
-    #[error("JWT secret file: {0}")]
-    Secret(#[from] std::io::Error),
-    /// The database or the auth configuration failed.
-    #[error("{0}")]
+    /// The JWT secret file (or the database's folder) could not be read or
+    /// written.
+    #[error("{path}")]
+    File {
+        /// The file or folder.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The database or the auth configuration failed (the cause is in the
+    /// error's source chain).
+    #[error("database or auth configuration")]
     Auth(#[from] AuthError),
     /// The task migrations failed.
-    #[error("task migrations: {0}")]
+    #[error("task migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
@@ -43,7 +50,13 @@ impl App {
     /// # Errors
     /// A [`StartError`] saying what failed.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let secret = secret::load_or_create(&config.jwt_secret)?;
+        let secret = secret::load_or_create(&config.jwt_secret).map_err(|source| {
+            let path = match &config.jwt_secret {
+                crate::config::SecretSource::File(path) => path.display().to_string(),
+                crate::config::SecretSource::Given(_) => "JWT_SECRET".to_owned(),
+            };
+            StartError::File { path, source }
+        })?;
         let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
         let (builder, tasks) = if config.database_url.starts_with("postgres") {
             let store = PostgresStore::connect(&config.database_url).await?;
@@ -91,8 +104,9 @@ impl App {
     }
 }
 
-/// SQLite creates the file but not its folder.
-fn create_sqlite_dir(url: &str) -> Result<(), std::io::Error> {
+/// SQLite creates the file but not its folder, which is made readable by
+/// its owner only: the database holds password and refresh-token hashes.
+fn create_sqlite_dir(url: &str) -> Result<(), StartError> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -102,7 +116,14 @@ fn create_sqlite_dir(url: &str) -> Result<(), std::io::Error> {
         .and_then(|path| std::path::Path::new(path).parent())
         .filter(|dir| !dir.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|source| StartError::File {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     Ok(())
 }

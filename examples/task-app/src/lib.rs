@@ -1,5 +1,5 @@
-//! What the two example servers (`task-api-axum`, `task-api-actix`) share,
-//! so that they differ only in HTTP glue:
+//! What the example servers share (`task-api-axum`, and the planned
+//! actix-web one), so that they differ only in HTTP glue:
 //!
 //! * [`config`]: the environment variables, with defaults that need none;
 //! * [`app`]: start-up (database, migrations, the `AuthService`);

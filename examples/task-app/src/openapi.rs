@@ -23,7 +23,7 @@ pub struct Health {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Task API", description = "The example task API of auth-axum and auth-actix: every user sees only their own tasks."),
+    info(title = "Task API", description = "The example task API of this workspace's framework adapters: every user sees only their own tasks."),
     paths(list, create, get_one, replace, delete, toggle, healthz),
     components(schemas(Task, NewTask, TaskUpdate, Problem, Health)),
     modifiers(&BearerSecurity),

@@ -49,6 +49,23 @@ impl Shutdown {
     }
 }
 
+/// An error with its chain of causes, for a start-up failure: "cannot
+/// start: internal error" says nothing, the database's own words do.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// How long one request may take, body included, before it is answered
+/// with a 408: a client that sends its body slowly cannot hold a worker.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Resolves on Ctrl-C or SIGTERM, so the server can stop taking
 /// connections and finish the requests in flight.
 pub async fn shutdown_signal() {

@@ -33,15 +33,22 @@ fn create(path: &Path) -> Result<String, std::io::Error> {
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
     let secret = URL_SAFE_NO_PAD.encode(bytes);
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
     }
     // Written whole to a private temporary file, then linked into place:
     // the secret file is never seen half-written (not after a crash either),
     // and of two servers starting at once, the second to link reads the
     // first one's secret instead of overwriting it.
     let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    // A leftover of a crashed start with the same pid would keep its old
+    // permissions if reopened: start from nothing.
+    let _ = std::fs::remove_file(&temporary);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = options.open(&temporary).and_then(|mut file| {

@@ -56,6 +56,10 @@ fn malformed(a: &str, va: &str, b: &str, vb: &str) -> Vec<(&'static str, Vec<u8>
             format!(r#"{{"{a}": "{va}", "{b}": "{vb}", "{b}": "{vb}x"}}"#).into_bytes(),
         ),
         ("an array", b"[]".to_vec()),
+        (
+            "the values as an array (serde would read it by position)",
+            format!(r#"["{va}", "{vb}"]"#).into_bytes(),
+        ),
         ("null", b"null".to_vec()),
         ("a string", b"\"text\"".to_vec()),
     ]
@@ -160,6 +164,10 @@ pub async fn malformed_task_bodies_are_400(target: &Target) {
             br#"{"title": "x", "title": "y"}"#.to_vec(),
         ),
         ("an array", b"[]".to_vec()),
+        (
+            "the values as an array (serde would read it by position)",
+            br#"["from an array", "description"]"#.to_vec(),
+        ),
         ("null", b"null".to_vec()),
     ];
     for (what, body) in &both {

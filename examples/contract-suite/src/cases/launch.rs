@@ -299,7 +299,19 @@ pub async fn sessions_end_at_their_lifetime(binary: &Path, backend: Backend) {
         refreshed["expires_in"]
     );
     let refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    let access_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    // Used once while the session lives (a server may remember that)...
+    api.me(&access_token)
+        .await
+        .noted("/me while the session lives")
+        .expect_status(200);
     tokio::time::sleep(Duration::from_millis(3_500)).await;
+    // ...and refused after its end, although the token is still within
+    // the clock leeway of its own `exp`.
+    api.me(&access_token)
+        .await
+        .noted("/me after the session's lifetime")
+        .expect_token_rejected(&["session_revoked", "session_expired", "token_expired"]);
     api.refresh(&refresh_token)
         .await
         .noted("refresh after the session's lifetime")
