@@ -2,7 +2,7 @@
 
 use auth_core::{
     http::{
-        DEFAULT_BODY_LIMIT, HttpError, check_content_length, is_json, parse_json,
+        DEFAULT_BODY_LIMIT, HttpError, MAX_DRAINED_BODY, check_content_length, is_json, parse_json,
         parse_optional_json,
     },
     problem::Problem,
@@ -13,7 +13,7 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde::{
     Serialize,
     de::{DeserializeOwned, IgnoredAny},
@@ -125,27 +125,48 @@ async fn read_body(
     if require_json && !is_json(content_type.as_ref().map(HeaderValue::as_bytes)) {
         return Err(JsonRejection(Problem::unsupported_media_type()));
     }
-    check_content_length(
+    let too_large = check_content_length(
         parts
             .headers
             .get(header::CONTENT_LENGTH)
             .map(HeaderValue::as_bytes),
         limit,
-    )
-    .map_err(JsonRejection)?;
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => {
-            return Err(JsonRejection(Problem::payload_too_large(limit)));
-        }
+    );
+    let bytes = read_up_to(body, limit).await?;
+    too_large.map_err(JsonRejection)?;
+    match bytes {
+        Some(bytes) => Ok((content_type, bytes)),
+        None => Err(JsonRejection(Problem::payload_too_large(limit))),
+    }
+}
+
+/// Reads the body if it has at most `limit` bytes (`Some`); otherwise reads
+/// on, discarding, up to [`MAX_DRAINED_BODY`], so that the client gets to
+/// read the 413 (`None`).
+async fn read_up_to(
+    mut body: Body,
+    limit: usize,
+) -> Result<Option<axum::body::Bytes>, JsonRejection> {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
         // The client went away or sent a broken chunked body.
-        Err(_) => {
-            return Err(JsonRejection(Problem::malformed_body(
+        let frame = frame.map_err(|_| {
+            JsonRejection(Problem::malformed_body(
                 "the request body could not be read",
-            )));
+            ))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            kept.extend_from_slice(&data);
+        } else if total > MAX_DRAINED_BODY {
+            break;
         }
-    };
-    Ok((content_type, bytes))
+    }
+    Ok((total <= limit).then(|| axum::body::Bytes::from(kept)))
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -13,6 +13,14 @@ use crate::{
 /// The default limit on request bodies: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// How much of a body over the limit an adapter reads (and discards) before
+/// answering 413: 1 MiB. A server that answers while the client is still
+/// sending and then closes the connection makes many clients fail with a
+/// broken pipe before they read the answer; reading a little more lets an
+/// ordinary oversized request get its 413. Beyond this, the connection is
+/// dropped instead.
+pub const MAX_DRAINED_BODY: usize = 1024 * 1024;
+
 /// The `Cache-Control` value for responses that carry tokens (RFC 6749
 /// §5.1): no cache, shared or private, may keep them.
 pub const NO_STORE: &str = "no-store";
@@ -145,8 +153,9 @@ pub fn parse_optional_json<T: DeserializeOwned + Default>(
     parse_json(content_type, body)
 }
 
-/// Refuses, before reading it, a body whose `Content-Length` announces more
-/// than `limit` bytes. (A body without one must still be read with a limit.)
+/// Refuses a body whose `Content-Length` announces more than `limit` bytes.
+/// (A body without one must still be read with a limit; see also
+/// [`MAX_DRAINED_BODY`].)
 ///
 /// ```
 /// use auth_core::http::check_content_length;

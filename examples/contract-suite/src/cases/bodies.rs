@@ -386,7 +386,7 @@ pub async fn chunked_oversized_body_is_413(target: &Target) {
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let head = format!(
         "POST /api/auth/sign-up HTTP/1.1\r\nHost: {address}\r\n\
-         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let chunk = format!("{{\"name\": \"{}", "x".repeat(9_990));
