@@ -170,27 +170,17 @@ pub async fn malformed_task_bodies_are_400(target: &Target) {
         ),
         ("null", b"null".to_vec()),
     ];
+    let routes = [
+        (Method::POST, account.tasks_path(), "create"),
+        (Method::PUT, account.task_path(id(&task)), "update"),
+    ];
     for (what, body) in &both {
-        api.raw(
-            Method::POST,
-            &account.tasks_path(),
-            token,
-            JSON,
-            body.clone(),
-        )
-        .await
-        .noted(format!("create a task with {what}"))
-        .expect_problem(400, "malformed_body");
-        api.raw(
-            Method::PUT,
-            &account.task_path(id(&task)),
-            token,
-            JSON,
-            body.clone(),
-        )
-        .await
-        .noted(format!("update a task with {what}"))
-        .expect_problem(400, "malformed_body");
+        for (method, path, action) in &routes {
+            api.raw(method.clone(), path, token, JSON, body.clone())
+                .await
+                .noted(format!("{action} a task with {what}"))
+                .expect_problem(400, "malformed_body");
+        }
     }
     api.raw(
         Method::POST,

@@ -149,17 +149,7 @@ pub async fn wrong_method_is_405_with_allow(target: &Target) {
 /// `Access-Control-Allow-Origin`.
 pub async fn cors_allows_configured_origin_only(target: &Target) {
     let api = target.api();
-    let preflight = api
-        .send(
-            api.request(Method::OPTIONS, "/api/auth/sign-in")
-                .header("Origin", ALLOWED_ORIGIN)
-                .header("Access-Control-Request-Method", "POST")
-                .header(
-                    "Access-Control-Request-Headers",
-                    "content-type,authorization",
-                ),
-        )
-        .await;
+    let preflight = sign_in_preflight(&api, ALLOWED_ORIGIN).await;
     preflight.check(
         preflight.status.is_success(),
         "a CORS preflight must be answered with 2xx",
@@ -211,17 +201,7 @@ pub async fn cors_allows_configured_origin_only(target: &Target) {
         simple.header("access-control-allow-origin").is_none(),
         "a request from an origin not configured must get no Access-Control-Allow-Origin",
     );
-    let evil_preflight = api
-        .send(
-            api.request(Method::OPTIONS, "/api/auth/sign-in")
-                .header("Origin", evil)
-                .header("Access-Control-Request-Method", "POST")
-                .header(
-                    "Access-Control-Request-Headers",
-                    "content-type,authorization",
-                ),
-        )
-        .await;
+    let evil_preflight = sign_in_preflight(&api, evil).await;
     let origin = evil_preflight.header("access-control-allow-origin");
     evil_preflight.check(
         origin.as_deref() != Some(evil) && origin.as_deref() != Some("*"),
@@ -257,4 +237,18 @@ pub async fn options_without_preflight_is_ordinary(target: &Target) {
         .await
         .noted("OPTIONS with Origin but no Access-Control-Request-Method")
         .expect_problem(404, "not_found");
+}
+
+/// A browser's preflight for a credentialed JSON `POST /api/auth/sign-in`.
+async fn sign_in_preflight(api: &crate::client::Api, origin: &str) -> crate::client::Reply {
+    api.send(
+        api.request(Method::OPTIONS, "/api/auth/sign-in")
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,authorization",
+            ),
+    )
+    .await
 }
