@@ -104,26 +104,13 @@ impl App {
     }
 }
 
-/// SQLite creates the file but not its folder, which is made readable by
-/// its owner only: the database holds password and refresh-token hashes.
+/// SQLite creates the file but not its folder.
 fn create_sqlite_dir(url: &str) -> Result<(), StartError> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .and_then(|rest| rest.split('?').next())
-        .filter(|path| !path.contains(":memory:"));
-    if let Some(dir) = path
-        .and_then(|path| std::path::Path::new(path).parent())
-        .filter(|dir| !dir.as_os_str().is_empty())
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|source| StartError::File {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    }
-    Ok(())
+    let Some(file) = crate::config::sqlite_file(url) else {
+        return Ok(());
+    };
+    secret::create_private_dir_for(std::path::Path::new(file)).map_err(|source| StartError::File {
+        path: file.to_owned(),
+        source,
+    })
 }

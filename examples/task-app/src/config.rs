@@ -216,16 +216,21 @@ fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
+/// The file of a SQLite URL (`sqlite://data/tasks.db?mode=rwc` →
+/// `data/tasks.db`); `None` for an in-memory database or another backend.
+pub fn sqlite_file(database_url: &str) -> Option<&str> {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"))
+}
+
 /// `<database file>.jwt-secret` for a SQLite URL. A PostgreSQL server is
 /// usually one of several instances, which must share one secret: there,
 /// `JWT_SECRET` is required rather than a file on one machine.
 fn secret_file_for(database_url: &str) -> Result<PathBuf, ConfigError> {
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or_default())
-        .filter(|path| !path.is_empty() && !path.contains(":memory:"));
-    match path {
+    match sqlite_file(database_url) {
         Some(path) => Ok(PathBuf::from(format!("{path}.jwt-secret"))),
         None => Err(ConfigError {
             variable: "JWT_SECRET",

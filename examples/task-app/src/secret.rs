@@ -28,17 +28,24 @@ pub fn load_or_create(source: &SecretSource) -> Result<String, std::io::Error> {
     }
 }
 
+/// Creates the folder of `file` if missing, readable by its owner only: it
+/// holds the database (password and refresh-token hashes) and the secret.
+pub(crate) fn create_private_dir_for(file: &Path) -> Result<(), std::io::Error> {
+    let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 fn create(path: &Path) -> Result<String, std::io::Error> {
     let mut bytes = [0u8; GENERATED_SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
     let secret = URL_SAFE_NO_PAD.encode(bytes);
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
+    create_private_dir_for(path)?;
     // Written whole to a private temporary file, then linked into place:
     // the secret file is never seen half-written (not after a crash either),
     // and of two servers starting at once, the second to link reads the
