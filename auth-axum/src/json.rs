@@ -2,8 +2,7 @@
 
 use auth_core::{
     http::{
-        DEFAULT_BODY_LIMIT, HttpError, MAX_DRAINED_BODY, check_content_length, is_json, parse_json,
-        parse_optional_json,
+        DEFAULT_BODY_LIMIT, HttpError, LimitedBody, is_json, parse_json, parse_optional_json,
     },
     problem::Problem,
 };
@@ -115,58 +114,33 @@ impl<S: Send + Sync> FromRequest<S> for EmptyOrJson {
 async fn read_body(
     request: Request,
     require_json: bool,
-) -> Result<(Option<HeaderValue>, axum::body::Bytes), JsonRejection> {
+) -> Result<(Option<HeaderValue>, Vec<u8>), JsonRejection> {
     let limit = request
         .extensions()
         .get::<BodyLimit>()
         .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     if require_json && !is_json(content_type.as_ref().map(HeaderValue::as_bytes)) {
         return Err(JsonRejection(Problem::unsupported_media_type()));
     }
-    let too_large = check_content_length(
+    let mut collected = LimitedBody::new(
+        limit,
         parts
             .headers
             .get(header::CONTENT_LENGTH)
             .map(HeaderValue::as_bytes),
-        limit,
     );
-    let bytes = read_up_to(body, limit).await?;
-    too_large.map_err(JsonRejection)?;
-    match bytes {
-        Some(bytes) => Ok((content_type, bytes)),
-        None => Err(JsonRejection(Problem::payload_too_large(limit))),
-    }
-}
-
-/// Reads the body if it has at most `limit` bytes (`Some`); otherwise reads
-/// on, discarding, up to [`MAX_DRAINED_BODY`], so that the client gets to
-/// read the 413 (`None`).
-async fn read_up_to(
-    mut body: Body,
-    limit: usize,
-) -> Result<Option<axum::body::Bytes>, JsonRejection> {
-    let mut kept = Vec::new();
-    let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        // The client went away or sent a broken chunked body.
-        let frame = frame.map_err(|_| {
-            JsonRejection(Problem::malformed_body(
-                "the request body could not be read",
-            ))
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.len());
-        if total <= limit {
-            kept.extend_from_slice(&data);
-        } else if total > MAX_DRAINED_BODY {
+        let frame = frame.map_err(|_| JsonRejection(LimitedBody::unreadable()))?;
+        if let Ok(data) = frame.into_data()
+            && collected.push(&data).is_break()
+        {
             break;
         }
     }
-    Ok((total <= limit).then(|| axum::body::Bytes::from(kept)))
+    let bytes = collected.finish().map_err(JsonRejection)?;
+    Ok((content_type, bytes))
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -179,6 +179,88 @@ pub fn check_content_length(content_length: Option<&[u8]>, limit: usize) -> Resu
     }
 }
 
+/// A request body read with a limit, whatever the framework's body type:
+/// an adapter feeds it the chunks it receives and asks it for the bytes or
+/// the 413.
+///
+/// A body over the limit is not kept, but reading goes on (and discards)
+/// up to [`MAX_DRAINED_BODY`] so that a client still sending gets to read
+/// the 413; [`push`](Self::push) says when to stop reading.
+///
+/// ```
+/// use auth_core::http::LimitedBody;
+/// use std::ops::ControlFlow;
+///
+/// let mut body = LimitedBody::new(8, None);
+/// assert_eq!(body.push(b"{\"a\":"), ControlFlow::Continue(()));
+/// assert_eq!(body.push(b"1}"), ControlFlow::Continue(()));
+/// assert_eq!(body.finish().unwrap(), b"{\"a\":1}");
+///
+/// let mut big = LimitedBody::new(8, None);
+/// let _ = big.push(b"0123456789");
+/// assert_eq!(big.finish().unwrap_err().status, 413);
+///
+/// // A `Content-Length` over the limit is refused even if fewer bytes come.
+/// let announced = LimitedBody::new(8, Some(b"9"));
+/// assert_eq!(announced.finish().unwrap_err().status, 413);
+/// ```
+#[derive(Debug)]
+pub struct LimitedBody {
+    kept: Vec<u8>,
+    received: usize,
+    limit: usize,
+    announced_too_large: bool,
+}
+
+impl LimitedBody {
+    /// Starts reading a body of at most `limit` bytes, given the request's
+    /// `Content-Length` header value, if any.
+    pub fn new(limit: usize, content_length: Option<&[u8]>) -> Self {
+        Self {
+            kept: Vec::new(),
+            received: 0,
+            limit,
+            announced_too_large: check_content_length(content_length, limit).is_err(),
+        }
+    }
+
+    /// Adds the next chunk. [`ControlFlow::Break`] means "stop reading":
+    /// the body is over [`MAX_DRAINED_BODY`], and the connection should be
+    /// dropped after the 413 rather than read on.
+    pub fn push(&mut self, chunk: &[u8]) -> std::ops::ControlFlow<()> {
+        self.received = self.received.saturating_add(chunk.len());
+        if self.received <= self.limit {
+            self.kept.extend_from_slice(chunk);
+        } else {
+            // Over the limit: what was kept is of no use any more.
+            self.kept = Vec::new();
+        }
+        if self.received > MAX_DRAINED_BODY {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+
+    /// The body's bytes.
+    ///
+    /// # Errors
+    /// A 413 [`Problem`] when the body, or its announced `Content-Length`,
+    /// is over the limit.
+    pub fn finish(self) -> Result<Vec<u8>, Problem> {
+        if self.announced_too_large || self.received > self.limit {
+            return Err(Problem::payload_too_large(self.limit));
+        }
+        Ok(self.kept)
+    }
+
+    /// The 400 for a body that could not be read: the client went away
+    /// or sent a broken chunked encoding.
+    pub fn unreadable() -> Problem {
+        Problem::malformed_body("the request body could not be read")
+    }
+}
+
 /// A description of a JSON error that names at most a field, never a value.
 fn json_error_detail(err: &serde_json::Error) -> String {
     use serde_json::error::Category;
@@ -277,6 +359,15 @@ impl HttpError {
     }
 }
 
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let problem = &self.0.problem;
+        write!(f, "{} {}: {}", problem.status, problem.title, problem.detail)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
 impl From<Problem> for HttpError {
     fn from(problem: Problem) -> Self {
         Self(Box::new(Parts {
@@ -289,14 +380,22 @@ impl From<Problem> for HttpError {
 }
 
 impl From<AuthError> for HttpError {
+    /// See the `From<&AuthError>` impl.
+    fn from(err: AuthError) -> Self {
+        Self::from(&err)
+    }
+}
+
+impl From<&AuthError> for HttpError {
     /// Server errors are logged here, with their source, because this is
     /// the last place that sees it: the client gets only a generic `detail`.
-    fn from(err: AuthError) -> Self {
+    /// (By reference for frameworks whose error trait renders from `&self`.)
+    fn from(err: &AuthError) -> Self {
         if err.status() >= 500 {
             tracing::error!(error = ?err, "request failed");
         }
         Self(Box::new(Parts {
-            problem: Problem::from(&err),
+            problem: Problem::from(err),
             www_authenticate: err.www_authenticate(),
             retry_after_secs: err.retry_after_secs(),
             allow: None,
@@ -351,6 +450,29 @@ mod tests {
             );
             assert_eq!(problem.code, "malformed_body");
         }
+    }
+
+    #[test]
+    fn limited_body_drains_then_stops() {
+        use std::ops::ControlFlow;
+        let mut body = LimitedBody::new(10, Some(b"12"));
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut pushed = 0;
+        while body.push(&chunk) == ControlFlow::Continue(()) {
+            pushed += chunk.len();
+            assert!(pushed <= MAX_DRAINED_BODY, "reading never stops");
+        }
+        assert_eq!(pushed, MAX_DRAINED_BODY);
+        assert_eq!(body.finish().unwrap_err().status, 413);
+        let mut exact = LimitedBody::new(3, Some(b"3"));
+        let _ = exact.push(b"abc");
+        assert_eq!(exact.finish().unwrap(), b"abc");
+    }
+
+    #[test]
+    fn http_error_displays_status_and_detail() {
+        let err = HttpError::from(Problem::not_found("no such task"));
+        assert_eq!(err.to_string(), "404 Not Found: no such task");
     }
 
     #[test]

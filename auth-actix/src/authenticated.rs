@@ -1,0 +1,190 @@
+//! The extractors for the signed-in user.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
+use auth_core::{AuthError, AuthService, Principal, http::bearer_token};
+use tokio::sync::watch;
+
+use crate::AuthRejection;
+
+/// The signed-in user of a request: the verified principal of its
+/// `Authorization: Bearer` access token, with its session checked by
+/// [`AuthService::authenticate`].
+///
+/// A request without a valid token is refused with [`AuthRejection`] (401
+/// problem+json with `WWW-Authenticate`). [`MaybeAuthenticated`] is the
+/// optional variant.
+///
+/// The [`AuthService`] comes from the app data, registered either as is
+/// (`App::app_data(auth)`) or as `web::Data<AuthService>`.
+///
+/// actix-web runs a handler's extractors together, not one after another.
+/// So that a 401 still comes before any complaint about the body (as the
+/// HTTP contract and axum's in-order extractors have it), this crate's
+/// [`Json`](crate::Json) waits for the handler's `Authenticated` to finish
+/// before it reads the body; your own extractors can do the same with
+/// [`authentication_finished`].
+///
+/// The verified principal is remembered in the request (under a private
+/// type), so a second `Authenticated` in the same request does not verify
+/// again.
+///
+/// ```
+/// use auth_actix::{Authenticated, MaybeAuthenticated};
+///
+/// async fn my_tasks(Authenticated(principal): Authenticated) -> String {
+///     format!("tasks of {}", principal.user_id())
+/// }
+///
+/// async fn greeting(MaybeAuthenticated(user): MaybeAuthenticated) -> &'static str {
+///     if user.is_some() { "welcome back" } else { "hello, stranger" }
+/// }
+/// # let _ = actix_web::App::new()
+/// #     .route("/tasks", actix_web::web::get().to(my_tasks))
+/// #     .route("/hello", actix_web::web::get().to(greeting));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+/// The signed-in user, if the request has a bearer token: `None` when it
+/// has none (no `Authorization` header, or another scheme). A bad, expired
+/// or revoked bearer token is still refused with a 401, because a client
+/// that sends a token expects it to count.
+///
+/// (actix-web's own `Option<Authenticated>` would turn every failure,
+/// a forged token or an unreachable store included, into `None`.)
+#[derive(Debug, Clone)]
+pub struct MaybeAuthenticated(pub Option<Principal>);
+
+/// A principal this crate verified, kept in the request's extensions.
+/// Private, so that nothing else (a middleware that only checked the
+/// signature, say) can plant one and skip the session check.
+#[derive(Clone)]
+struct Verified(Principal);
+
+/// The verifications running for a request: each receiver's sender lives
+/// in one verification's future and is dropped when it ends.
+#[derive(Default)]
+struct InProgress(Vec<watch::Receiver<()>>);
+
+type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
+
+impl FromRequest for Authenticated {
+    type Error = AuthRejection;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifying = verify(req);
+        Box::pin(async move { verifying.await.map(Self) })
+    }
+}
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = AuthRejection;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifying = verify(req);
+        Box::pin(async move {
+            match verifying.await {
+                Ok(principal) => Ok(Self(Some(principal))),
+                // No bearer token at all (no header, or another scheme).
+                Err(AuthRejection(AuthError::MissingToken)) => Ok(Self(None)),
+                Err(rejection) => Err(rejection),
+            }
+        })
+    }
+}
+
+/// Registers the verification as in progress now (extractors are all
+/// created before any runs), and returns the future that does it.
+fn verify(req: &HttpRequest) -> impl Future<Output = Result<Principal, AuthRejection>> + 'static {
+    let cached = req.extensions().get::<Verified>().cloned();
+    let running = cached.is_none().then(|| {
+        let (running, waiter) = watch::channel(());
+        req.extensions_mut()
+            .get_or_insert_with(InProgress::default)
+            .0
+            .push(waiter);
+        running
+    });
+    let req = req.clone();
+    async move {
+        if let Some(Verified(principal)) = cached {
+            return Ok(principal);
+        }
+        // Dropped when this future ends, however it ends: that releases
+        // whoever waits in `authentication_finished`.
+        let _running = running;
+        let auth = auth_service(&req).map_err(AuthRejection)?;
+        let token = {
+            let authorization = req.headers().get(header::AUTHORIZATION);
+            bearer_token(authorization.map(|value| value.as_bytes()))
+                .map_err(AuthRejection)?
+                .to_owned()
+        };
+        let principal = auth.authenticate(&token).await.map_err(AuthRejection)?;
+        req.extensions_mut().insert(Verified(principal.clone()));
+        Ok(principal)
+    }
+}
+
+/// Resolves once every [`Authenticated`] or [`MaybeAuthenticated`]
+/// extraction started for this request has finished (at once if there is
+/// none).
+///
+/// actix-web creates all of a handler's extractors first and then polls
+/// them together, answering with the first error that is ready. An
+/// extractor whose errors should not beat a 401, such as one that parses
+/// the body or a path parameter, awaits this first. Call it inside the
+/// extractor's future, not in `from_request`, so that extractors listed
+/// after it in the handler are seen too.
+///
+/// ```
+/// use actix_web::{FromRequest, HttpRequest, dev::Payload, error::ErrorNotFound};
+/// use std::{future::Future, pin::Pin};
+///
+/// /// The `{id}` of the path; a 404 for anything else, but only after auth.
+/// struct ItemId(u64);
+///
+/// impl FromRequest for ItemId {
+///     type Error = actix_web::Error;
+///     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+///
+///     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+///         let req = req.clone();
+///         Box::pin(async move {
+///             auth_actix::authentication_finished(&req).await;
+///             let id = req.match_info().get("id").and_then(|id| id.parse().ok());
+///             id.map(ItemId).ok_or_else(|| ErrorNotFound("no such item"))
+///         })
+///     }
+/// }
+/// ```
+pub fn authentication_finished(req: &HttpRequest) -> impl Future<Output = ()> + 'static {
+    let waiting = req
+        .extensions()
+        .get::<InProgress>()
+        .map(|in_progress| in_progress.0.clone())
+        .unwrap_or_default();
+    async move {
+        for mut waiter in waiting {
+            // Nothing is ever sent: `changed` fails once the sender is gone.
+            while waiter.changed().await.is_ok() {}
+        }
+    }
+}
+
+/// The [`AuthService`] of the app data, as is or in a `web::Data`.
+pub(crate) fn auth_service(req: &HttpRequest) -> Result<AuthService, AuthError> {
+    if let Some(auth) = req.app_data::<AuthService>() {
+        return Ok(auth.clone());
+    }
+    if let Some(auth) = req.app_data::<web::Data<AuthService>>() {
+        return Ok(auth.get_ref().clone());
+    }
+    Err(AuthError::internal(
+        "no AuthService in the app data: register one with App::app_data",
+    ))
+}

@@ -1,0 +1,83 @@
+//! [actix-web] 4 glue for [`auth_core`]: extractors for the signed-in
+//! user, ready-made auth routes, and errors rendered as RFC 9457
+//! problem+json.
+//!
+//! Everything that is not actix-specific (token parsing, body rules, the
+//! error table) lives in `auth-core`, so this crate and `auth-axum` answer
+//! every request alike.
+//!
+//! [actix-web]: https://docs.rs/actix-web/4
+//!
+//! # Add auth to your actix-web app
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, middleware::from_fn, web};
+//! use auth_actix::{Authenticated, auth_core::{AuthService, JwtCodec, MemoryStore}};
+//!
+//! async fn whoami(Authenticated(principal): Authenticated) -> String {
+//!     format!("hello, user {}", principal.user_id())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = MemoryStore::new(); // or auth_sqlx::SqliteStore / PostgresStore
+//!     let secret = std::env::var("JWT_SECRET")?; // 32+ bytes
+//!     let auth = AuthService::builder(store.clone(), store)
+//!         .token_codec(JwtCodec::hs256(secret.as_bytes(), "my-api", "my-app")?)
+//!         .build()?;
+//!
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(auth.clone())
+//!             .route("/whoami", web::get().to(whoami)) // 401 problem+json without a valid token
+//!             .service(auth_actix::scope("/api/auth")) // sign-up, sign-in, refresh, sign-out, me
+//!             .default_service(web::to(auth_actix::not_found))
+//!             .wrap(from_fn(auth_actix::problem_for_bare_errors))
+//!     })
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What the routes answer
+//!
+//! | route | success | errors |
+//! |---|---|---|
+//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
+//! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
+//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
+//! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
+//! | `GET /me` | 200 `{"user": …}` | 401 |
+//!
+//! Any route may also answer 503 when the store cannot be reached (and,
+//! never on purpose, 500), always without internals in the body.
+//!
+//! Token responses carry `Cache-Control: no-store`; every error is
+//! `application/problem+json` with a stable `code` (the table is
+//! [`AuthError`](auth_core::AuthError)'s and
+//! [`problem::codes`](auth_core::problem::codes)'s).
+//!
+//! # Order of errors
+//!
+//! actix-web polls a handler's extractors together and answers with the
+//! first error that is ready. [`Json`] waits for [`Authenticated`] to
+//! finish first (see [`authentication_finished`]), so a request with a bad
+//! token and a bad body gets the 401, as the HTTP contract asks; use
+//! [`Json`] rather than `web::Json` on routes that need a token.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authenticated;
+mod error;
+mod json;
+mod routes;
+
+pub use authenticated::{Authenticated, MaybeAuthenticated, authentication_finished};
+pub use error::{ApiError, AuthRejection, JsonRejection, not_found, problem_for_bare_errors};
+pub use json::{Json, JsonConfig, json_response};
+pub use routes::{configure, scope};
+
+/// The version of auth-core this crate is built on, so an application's
+/// types match the adapter's.
+pub use auth_core;

@@ -1,0 +1,118 @@
+//! The ready-made auth routes.
+
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, Scope,
+    dev::Payload,
+    http::{StatusCode, header},
+    web::{self, ServiceConfig},
+};
+use auth_core::{
+    AuthService, MeResponse, RefreshRequest, SignInRequest, SignUpRequest, http::NO_STORE,
+};
+use serde::Serialize;
+
+use crate::{ApiError, Authenticated, Json, authenticated::auth_service, json::EmptyOrJson};
+
+/// Registers the auth routes, relative to where they are mounted:
+/// `POST /sign-up`, `/sign-in`, `/refresh`, `/sign-out` and `GET /me`.
+///
+/// Mount them with [`scope`] (the HTTP contract uses `/api/auth`), or
+/// with `configure` on a scope or app of your own; `App::configure`
+/// mounts them at the root. The routes need the [`AuthService`] in the
+/// app data.
+///
+/// ```
+/// use actix_web::{App, web};
+///
+/// let app = App::new().service(web::scope("/v1/auth").configure(auth_actix::configure));
+/// ```
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(web::resource("/sign-up").route(web::post().to(sign_up)))
+        .service(web::resource("/sign-in").route(web::post().to(sign_in)))
+        .service(web::resource("/refresh").route(web::post().to(refresh)))
+        .service(web::resource("/sign-out").route(web::post().to(sign_out)))
+        .service(
+            web::resource("/me")
+                .route(web::get().to(me))
+                .route(web::head().to(me)),
+        );
+}
+
+/// The auth routes of [`configure`] in a scope at `prefix` (`"/api/auth"`
+/// in the HTTP contract).
+///
+/// actix-web gives a request to the first service whose path matches and
+/// does not come back, so register routes like `/api/{user_id}/tasks`,
+/// whose first segment could be `auth`, before this scope.
+///
+/// ```
+/// use actix_web::App;
+///
+/// let app = App::new().service(auth_actix::scope("/api/auth"));
+/// ```
+pub fn scope(prefix: &str) -> Scope {
+    // "api/auth/" is a slip worth forgiving.
+    let prefix = prefix.trim_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("/{prefix}")
+    };
+    web::scope(&prefix).configure(configure)
+}
+
+/// The app data's [`AuthService`], for the routes' handlers.
+struct Auth(AuthService);
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(auth_service(req).map(Self).map_err(ApiError::from))
+    }
+}
+
+/// A JSON response nobody may cache: it carries tokens or personal data.
+fn no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    let mut response = crate::json_response(status, body);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(NO_STORE),
+    );
+    response
+}
+
+type Answer = Result<HttpResponse, ApiError>;
+
+async fn sign_up(Auth(auth): Auth, Json(request): Json<SignUpRequest>) -> Answer {
+    let signed_up = auth.sign_up(request).await?;
+    Ok(no_store(StatusCode::CREATED, &signed_up))
+}
+
+async fn sign_in(Auth(auth): Auth, Json(request): Json<SignInRequest>) -> Answer {
+    let signed_in = auth.sign_in(request).await?;
+    Ok(no_store(StatusCode::OK, &signed_in))
+}
+
+async fn refresh(Auth(auth): Auth, Json(request): Json<RefreshRequest>) -> Answer {
+    let refreshed = auth.refresh(&request.refresh_token).await?;
+    Ok(no_store(StatusCode::OK, &refreshed))
+}
+
+/// The body is `{}` or nothing; there is nothing in it to use, but a body
+/// that is not JSON is still refused like on every other route.
+async fn sign_out(
+    Auth(auth): Auth,
+    Authenticated(principal): Authenticated,
+    _body: EmptyOrJson,
+) -> Answer {
+    auth.sign_out(&principal).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn me(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {
+    let user = auth.current_user(&principal).await?;
+    Ok(no_store(StatusCode::OK, &MeResponse { user }))
+}
