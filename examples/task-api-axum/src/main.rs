@@ -9,24 +9,24 @@ use std::{process::ExitCode, time::Duration};
 
 use auth_axum::{
     ApiError, Authenticated, BodyLimit, Json,
-    auth_core::{AuthError, AuthService, UserId, problem::Problem},
+    auth_core::{AuthService, UserId, problem::Problem},
 };
 use axum::{
     Extension, Router,
     body::{Body, Bytes},
     extract::{FromRef, FromRequestParts, RawPathParams, RawQuery, State},
-    http::{HeaderValue, Method, Request, Response, StatusCode, header, request::Parts},
-    middleware::map_response,
+    http::{HeaderName, HeaderValue, Request, Response, StatusCode, header, request::Parts},
+    middleware::{Next, from_fn_with_state, map_response},
     response::IntoResponse,
     routing::get,
 };
 use task_app::{
     App, Config,
     openapi::Health,
-    tasks::{ListQuery, NewTask, Task, TaskUpdate, parse_task_id},
+    cors::{Cors, CorsAnswer},
+    tasks::{ListQuery, NewTask, Task, TaskUpdate, owner, parse_task_id},
 };
-use tower::{Layer, ServiceExt};
-use tower_http::{cors::CorsLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
 #[derive(Clone)]
 struct AppState {
@@ -110,7 +110,8 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
         .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(state);
     if !config.cors_origins.is_empty() {
-        routes = with_cors(routes, cors(&config.cors_origins)?);
+        let policy = Cors::new(config.cors_origins.clone());
+        routes = routes.layer(from_fn_with_state(policy, cors));
     }
     Ok(routes.layer(
             TraceLayer::new_for_http()
@@ -126,47 +127,27 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
         ))
 }
 
-type Answer = std::pin::Pin<
-    Box<dyn Future<Output = Result<Response<Body>, std::convert::Infallible>> + Send>,
->;
-
-/// CORS for every request except an `OPTIONS` that is not a preflight (no
-/// `Origin` or no `Access-Control-Request-Method`): tower-http's layer
-/// would answer that with an empty 200 even on an unknown path, where the
-/// contract wants the router's 404 or 405.
-fn with_cors(app: Router, cors: CorsLayer) -> Router {
-    let with_cors = cors.layer(app.clone());
-    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
-        let headers = request.headers();
-        let not_preflight = request.method() == Method::OPTIONS
-            && !(headers.contains_key(header::ORIGIN)
-                && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD));
-        let answer: Answer = if not_preflight {
-            Box::pin(app.clone().oneshot(request))
-        } else {
-            Box::pin(with_cors.clone().oneshot(request))
-        };
-        answer
-    }))
-}
-
-fn cors(origins: &[String]) -> Result<CorsLayer, Box<dyn std::error::Error>> {
-    let origins = origins
-        .iter()
-        .map(|origin| HeaderValue::from_str(origin))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CorsLayer::new()
-        .allow_origin(origins)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
-        .max_age(Duration::from_secs(600)))
+/// The shared CORS policy ([`task_app::cors`]): a preflight is answered
+/// here, any other request is routed and gets the policy's headers.
+async fn cors(State(cors): State<Cors>, request: Request<Body>, next: Next) -> Response<Body> {
+    let headers = request.headers();
+    let answer = cors.answer(
+        request.method().as_str(),
+        headers.get(header::ORIGIN).map(HeaderValue::as_bytes),
+        headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
+    );
+    let (mut response, cors_headers) = match answer {
+        CorsAnswer::Preflight(cors_headers) => (StatusCode::NO_CONTENT.into_response(), cors_headers),
+        CorsAnswer::Route(cors_headers) => (next.run(request).await, cors_headers),
+    };
+    for (name, value) in cors_headers {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            response
+                .headers_mut()
+                .append(HeaderName::from_static(name), value);
+        }
+    }
+    response
 }
 
 /// The signed-in user, when the path's `{user_id}` is theirs. Checked in
@@ -179,12 +160,8 @@ impl FromRequestParts<AppState> for Owner {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
-        // A `{user_id}` that does not even decode is not the user's own.
-        let path_user = path_param(parts, state, "user_id")
-            .await
-            .map_err(|_| AuthError::Forbidden)?;
-        principal.require_user(&path_user)?;
-        Ok(Self(principal.user_id().clone()))
+        let path_user = path_param(parts, state, "user_id").await.ok();
+        Ok(Self(owner(&principal, path_user.as_deref())?))
     }
 }
 

@@ -1,7 +1,8 @@
-//! What the example servers share (`task-api-axum`, and the planned
-//! actix-web one), so that they differ only in HTTP glue:
+//! What the example servers share (`task-api-axum` and `task-api-actix`),
+//! so that they differ only in HTTP glue:
 //!
 //! * [`config`]: the environment variables, with defaults that need none;
+//! * [`cors`]: the CORS policy;
 //! * [`app`]: start-up (database, migrations, the `AuthService`);
 //! * [`tasks`]: the task bodies, their rules and the user-scoped store;
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
@@ -11,6 +12,7 @@
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod openapi;
 pub mod runtime;
 pub mod secret;

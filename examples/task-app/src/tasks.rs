@@ -2,7 +2,7 @@
 //! Every query names the user, so one user's request can never read or
 //! change another user's rows; a task that is not the user's is "not found".
 
-use auth_core::{UserId, http::HttpError, problem::Problem};
+use auth_core::{AuthError, Principal, UserId, http::HttpError, problem::Problem};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
@@ -166,6 +166,22 @@ pub fn parse_task_id(raw: &str) -> Result<i64, Problem> {
         .flatten()
         .filter(|id| *id > 0)
         .ok_or_else(task_not_found)
+}
+
+/// The user whose tasks a request may touch: the signed-in user, when the
+/// path's `{user_id}` is theirs. `path_user` is `None` when the segment
+/// does not percent-decode to UTF-8; that names nobody, so it is a 403
+/// like any other user's path.
+///
+/// The servers call this right after authentication and before looking at
+/// anything else, so the answers come in the contract's order: 401 (no
+/// valid token), then 403 (another user's path), then 404 or body errors.
+///
+/// # Errors
+/// [`AuthError::Forbidden`].
+pub fn owner(principal: &Principal, path_user: Option<&str>) -> Result<UserId, AuthError> {
+    principal.require_user(path_user.ok_or(AuthError::Forbidden)?)?;
+    Ok(principal.user_id().clone())
 }
 
 fn task_not_found() -> Problem {
@@ -523,6 +539,32 @@ mod tests {
             valid_description(Some("a\0".into())).unwrap_err().status,
             422
         );
+    }
+
+    #[tokio::test]
+    async fn only_the_signed_in_users_own_path_is_theirs() {
+        use auth_core::{AuthService, JwtCodec, MemoryStore};
+        let store = MemoryStore::new();
+        let codec = JwtCodec::hs256(&[7; 32], "tests", "tests").unwrap();
+        let auth = AuthService::builder(store.clone(), store)
+            .token_codec(codec)
+            .build()
+            .unwrap();
+        let request = serde_json::from_str(r#"{"email": "a@example.com", "password": "long enough"}"#)
+            .unwrap();
+        let signed_up = auth.sign_up(request).await.unwrap();
+        let principal = auth
+            .authenticate(signed_up.access_token.expose_secret())
+            .await
+            .unwrap();
+        let own = principal.user_id().as_str().to_owned();
+        assert_eq!(owner(&principal, Some(&own)).unwrap(), signed_up.user.id);
+        for other in [Some("someone-else"), Some(""), None] {
+            assert!(matches!(
+                owner(&principal, other),
+                Err(AuthError::Forbidden)
+            ));
+        }
     }
 
     #[test]
