@@ -140,9 +140,7 @@ async fn read_body(
         return Err(JsonRejection(Problem::unsupported_media_type()));
     }
     let mut collected = LimitedBody::new(limit, header_bytes(header::CONTENT_LENGTH));
-    while let Some(chunk) =
-        std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await
-    {
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
         let chunk = chunk.map_err(|_| JsonRejection(LimitedBody::unreadable()))?;
         if collected.push(&chunk).is_break() {
             break;
@@ -167,9 +165,9 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse
         Ok(bytes) => HttpResponse::build(status)
             .content_type("application/json")
             .body(bytes),
-        Err(err) => actix_web::ResponseError::error_response(&ApiError::from(
-            AuthError::internal(err),
-        )),
+        Err(err) => {
+            actix_web::ResponseError::error_response(&ApiError::from(AuthError::internal(err)))
+        }
     }
 }
 

@@ -1,9 +1,7 @@
 //! JSON bodies with the contract's statuses: 415, 413, 400.
 
 use auth_core::{
-    http::{
-        DEFAULT_BODY_LIMIT, HttpError, LimitedBody, is_json, parse_json, parse_optional_json,
-    },
+    http::{DEFAULT_BODY_LIMIT, HttpError, LimitedBody, is_json, parse_json, parse_optional_json},
     problem::Problem,
 };
 use axum::{

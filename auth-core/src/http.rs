@@ -362,7 +362,11 @@ impl HttpError {
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let problem = &self.0.problem;
-        write!(f, "{} {}: {}", problem.status, problem.title, problem.detail)
+        write!(
+            f,
+            "{} {}: {}",
+            problem.status, problem.title, problem.detail
+        )
     }
 }
 

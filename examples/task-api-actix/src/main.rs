@@ -113,8 +113,7 @@ fn routes(config: &mut ServiceConfig, bench_routes: bool) {
                 .route(web::delete().to(delete_task)),
         )
         .service(
-            web::resource("/api/{user_id}/tasks/{id}/complete")
-                .route(web::patch().to(toggle_task)),
+            web::resource("/api/{user_id}/tasks/{id}/complete").route(web::patch().to(toggle_task)),
         )
         .service(auth_actix::scope("/api/auth"));
     #[cfg(feature = "bench-routes")]

@@ -22,8 +22,8 @@ use axum::{
 };
 use task_app::{
     App, Config,
-    openapi::Health,
     cors::{Cors, CorsAnswer},
+    openapi::Health,
     tasks::{ListQuery, NewTask, Task, TaskUpdate, owner, parse_task_id},
 };
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
@@ -137,7 +137,9 @@ async fn cors(State(cors): State<Cors>, request: Request<Body>, next: Next) -> R
         headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
     );
     let (mut response, cors_headers) = match answer {
-        CorsAnswer::Preflight(cors_headers) => (StatusCode::NO_CONTENT.into_response(), cors_headers),
+        CorsAnswer::Preflight(cors_headers) => {
+            (StatusCode::NO_CONTENT.into_response(), cors_headers)
+        }
         CorsAnswer::Route(cors_headers) => (next.run(request).await, cors_headers),
     };
     for (name, value) in cors_headers {

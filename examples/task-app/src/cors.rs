@@ -103,7 +103,10 @@ mod tests {
     use super::*;
 
     fn cors() -> Cors {
-        Cors::new(vec!["http://localhost:3000".into(), "https://app.example".into()])
+        Cors::new(vec![
+            "http://localhost:3000".into(),
+            "https://app.example".into(),
+        ])
     }
 
     fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a str> {
@@ -159,7 +162,8 @@ mod tests {
 
     #[test]
     fn ordinary_requests_from_allowed_origins_expose_auth_headers() {
-        let CorsAnswer::Route(headers) = cors().answer("GET", Some(b"http://localhost:3000"), false)
+        let CorsAnswer::Route(headers) =
+            cors().answer("GET", Some(b"http://localhost:3000"), false)
         else {
             panic!("not a preflight");
         };

@@ -550,8 +550,9 @@ mod tests {
             .token_codec(codec)
             .build()
             .unwrap();
-        let request = serde_json::from_str(r#"{"email": "a@example.com", "password": "long enough"}"#)
-            .unwrap();
+        let request =
+            serde_json::from_str(r#"{"email": "a@example.com", "password": "long enough"}"#)
+                .unwrap();
         let signed_up = auth.sign_up(request).await.unwrap();
         let principal = auth
             .authenticate(signed_up.access_token.expose_secret())

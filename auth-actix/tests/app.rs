@@ -1,0 +1,279 @@
+//! auth-actix in-process: the extractors, `Json` and the routes through a
+//! real actix-web `App` on the SQLite store (so session lookups really
+//! wait on the database, as they do in production). The example server's
+//! contract suite covers HTTP end to end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use actix_web::{
+    App, HttpResponse,
+    body::MessageBody,
+    dev::{Service, ServiceResponse},
+    http::{Method, StatusCode, header},
+    middleware::from_fn,
+    test::{self, TestRequest},
+    web,
+};
+use auth_actix::{
+    Authenticated, Json, JsonConfig, MaybeAuthenticated,
+    auth_core::{AuthService, JwtCodec},
+};
+use auth_sqlx::SqliteStore;
+use serde_json::{Value, json};
+
+async fn auth_service() -> AuthService {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    AuthService::builder(store.clone(), store)
+        .token_codec(JwtCodec::hs256(b"actix-test-secret-of-32-bytes!!!", "api", "app").unwrap())
+        .build()
+        .unwrap()
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Note {
+    text: String,
+}
+
+async fn app(
+    auth: AuthService,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> {
+    test::init_service(
+        App::new()
+            .app_data(web::Data::new(auth))
+            .app_data(JsonConfig::default().limit(64))
+            .route(
+                "/whoami",
+                web::get().to(|Authenticated(principal): Authenticated| async move {
+                    principal.user_id().to_string()
+                }),
+            )
+            .route(
+                "/greeting",
+                web::get().to(|MaybeAuthenticated(user): MaybeAuthenticated| async move {
+                    if user.is_some() {
+                        "welcome back"
+                    } else {
+                        "hello"
+                    }
+                }),
+            )
+            // The body extractor first: the 401 must still win.
+            .route(
+                "/notes",
+                web::post()
+                    .to(|Json(note): Json<Note>, _user: Authenticated| async move { Json(note) }),
+            )
+            // No leading slash, a trailing one: forgiven.
+            .service(auth_actix::scope("auth/"))
+            .default_service(web::to(auth_actix::not_found))
+            .wrap(from_fn(auth_actix::problem_for_bare_errors)),
+    )
+    .await
+}
+
+async fn call(
+    app: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+    request: TestRequest,
+) -> (StatusCode, header::HeaderMap, Value) {
+    let response = test::call_service(app, request.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, body)
+}
+
+fn json_post(path: &str, body: &Value) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .set_payload(body.to_string())
+}
+
+fn bearer(token: &str) -> (header::HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+/// Signs up and returns the access token.
+async fn sign_up(
+    app: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+) -> String {
+    let body = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let (status, headers, body) = call(app, json_post("/auth/sign-up", &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn extractors_accept_valid_tokens_and_refuse_others() {
+    let app = app(auth_service().await).await;
+    let token = sign_up(&app).await;
+
+    let (status, headers, body) = call(&app, TestRequest::get().uri("/whoami")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
+    assert_eq!(body["code"], "missing_token");
+
+    let request = TestRequest::get()
+        .uri("/whoami")
+        .insert_header(bearer(&token));
+    let (status, _, _) = call(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The optional variant: nothing or another scheme is "no user", a bad
+    // bearer token is still a 401.
+    let (status, _, body) = call(&app, TestRequest::get().uri("/greeting")).await;
+    assert_eq!((status, body), (StatusCode::OK, json!("hello")));
+    let basic = TestRequest::get()
+        .uri("/greeting")
+        .insert_header((header::AUTHORIZATION, "Basic dXNlcjpwdw=="));
+    assert_eq!(call(&app, basic).await.2, json!("hello"));
+    let signed_in = TestRequest::get()
+        .uri("/greeting")
+        .insert_header(bearer(&token));
+    assert_eq!(call(&app, signed_in).await.2, json!("welcome back"));
+    let forged = TestRequest::get()
+        .uri("/greeting")
+        .insert_header(bearer("not.a.jwt"));
+    let (status, headers, body) = call(&app, forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers.get(header::WWW_AUTHENTICATE).unwrap(),
+        r#"Bearer error="invalid_token""#
+    );
+    assert_eq!(body["code"], "invalid_token");
+}
+
+#[actix_web::test]
+async fn a_401_wins_over_body_errors_even_when_the_session_lookup_waits() {
+    let app = app(auth_service().await).await;
+    let token = sign_up(&app).await;
+    let sign_out = TestRequest::post()
+        .uri("/auth/sign-out")
+        .insert_header(bearer(&token));
+    assert_eq!(call(&app, sign_out).await.0, StatusCode::NO_CONTENT);
+
+    // A revoked session is only found out by asking the store, while the
+    // body's faults are visible at once: `Json` must wait for the 401.
+    let bad_bodies = [
+        ("text/plain", r#"{"text": "x"}"#.to_owned()),
+        ("application/json", "{".to_owned()),
+        (
+            "application/json",
+            format!(r#"{{"text": "{}"}}"#, "x".repeat(100)),
+        ),
+    ];
+    for (content_type, body) in bad_bodies {
+        let request = TestRequest::post()
+            .uri("/notes")
+            .insert_header(bearer(&token))
+            .insert_header((header::CONTENT_TYPE, content_type))
+            .set_payload(body.clone());
+        let (status, _, problem) = call(&app, request).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{content_type} {body}: {problem}"
+        );
+        assert_eq!(problem["code"], "session_revoked");
+    }
+}
+
+#[actix_web::test]
+async fn json_bodies_get_the_contract_statuses() {
+    let app = app(auth_service().await).await;
+    let token = sign_up(&app).await;
+    let note = |content_type: Option<&str>, body: &str| {
+        let mut request = TestRequest::post()
+            .uri("/notes")
+            .insert_header(bearer(&token))
+            .set_payload(body.to_owned());
+        if let Some(content_type) = content_type {
+            request = request.insert_header((header::CONTENT_TYPE, content_type));
+        }
+        request
+    };
+    let json = Some("application/json; charset=utf-8");
+    let cases = [
+        (note(json, r#"{"text": "hi"}"#), 200, None),
+        (
+            note(None, r#"{"text": "hi"}"#),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        (note(json, "{"), 400, Some("malformed_body")),
+        (note(json, r#"{"text": 1}"#), 400, Some("malformed_body")),
+        (note(json, r#"["hi"]"#), 400, Some("malformed_body")),
+        (
+            note(json, &format!(r#"{{"text": "{}"}}"#, "x".repeat(64))),
+            413,
+            Some("payload_too_large"),
+        ),
+    ];
+    for (request, status, code) in cases {
+        let (actual, _, body) = call(&app, request).await;
+        assert_eq!(actual.as_u16(), status, "{body}");
+        if let Some(code) = code {
+            assert_eq!(body["code"], code);
+        } else {
+            assert_eq!(body, json!({"text": "hi"}));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let app = app(auth_service().await).await;
+    let (status, headers, body) = call(&app, TestRequest::get().uri("/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
+    assert_eq!(body["code"], "not_found");
+
+    let wrong = TestRequest::default()
+        .method(Method::DELETE)
+        .uri("/auth/sign-in");
+    let (status, headers, body) = call(&app, wrong).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers.get(header::ALLOW).unwrap(), "POST");
+    assert_eq!(body["code"], "method_not_allowed");
+
+    // `GET /me` answers `HEAD` too, as axum's routes do.
+    let head = TestRequest::default().method(Method::HEAD).uri("/auth/me");
+    assert_eq!(call(&app, head).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn a_missing_auth_service_is_a_500_without_internals() {
+    let app = test::init_service(App::new().route(
+        "/whoami",
+        web::get().to(|_: Authenticated| async { HttpResponse::Ok().finish() }),
+    ))
+    .await;
+    let request = TestRequest::get()
+        .uri("/whoami")
+        .insert_header(bearer("x.y.z"));
+    let (status, _, body) = call(&app, request).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["detail"], "internal error");
+}
