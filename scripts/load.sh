@@ -1,49 +1,137 @@
 #!/usr/bin/env bash
-# Load test of an example server (default: the axum one), with wrk:
+# Load test of both example servers, task-api-axum and task-api-actix, with
+# wrk; their figures are printed side by side (plain and as Markdown):
 #   1. requests/s of the authenticated task list, of the same list without
 #      auth (the /bench route, served by a build with the bench-routes
 #      feature when BENCH_ROUTES=1: the same query, no token check), and of
 #      /healthz;
 #   2. the list's latency (p50/p99) while 32 other clients sign in
 #      continuously (argon2id hashing must not stall other requests).
+# Only one server is under load at a time, and the servers take turns
+# round by round, so that drift on a shared machine hits both alike.
 #
-#   bash scripts/load.sh [package] [seconds]     # e.g. task-api-axum 10
+#   bash scripts/load.sh [seconds]     # per wrk run; default 10
 #
-# Needs wrk (Debian: apt-get install wrk), curl and python3. Builds the
-# server in release mode and runs it on SQLite in a temporary folder.
+# Needs wrk (Debian: apt-get install wrk), curl and python3. Builds both
+# servers in release mode and runs each on SQLite in a temporary folder, on
+# ports PORT and PORT+1 (default 18181 and 18182).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-package="${1:-task-api-axum}"
-seconds="${2:-10}"
-port="${PORT:-18181}"
-base="http://127.0.0.1:$port"
+seconds="${1:-10}"
+first_port="${PORT:-18181}"
+servers=(task-api-axum task-api-actix)
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bash scripts/load.sh [seconds]" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+for tool in curl python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
+done
 
-cargo build --release -q -p "$package" --features bench-routes
+cargo build --release -q -p task-api-axum -p task-api-actix --features bench-routes
+bin_dir="${CARGO_TARGET_DIR:-target}/release"
+
 workdir="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$workdir"' EXIT
+pids=() # the servers and the background wrk, killed on exit
+cleanup() {
+  local p
+  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-BIND_ADDRESS="127.0.0.1:$port" DATABASE_URL="sqlite://$workdir/tasks.db" \
-JWT_SECRET="load-test-secret-load-test-secret-0123456789" BENCH_ROUTES=1 \
-RUST_LOG=warn "target/release/$package" >"$workdir/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+fail() { echo "load.sh: $*" >&2; exit 1; }
 
-signed_up="$(curl -sf -X POST "$base/api/auth/sign-up" -H 'content-type: application/json' \
-  -d '{"email":"load@example.com","password":"load test password"}')"
-read -r user_id token < <(python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["user"]["id"], r["access_token"])' <<<"$signed_up")
-for i in $(seq 1 20); do
-  curl -sf -o /dev/null -X POST "$base/api/$user_id/tasks" -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' -d "{\"title\":\"task $i\",\"description\":\"load test task number $i\"}"
-done
+declare -A base pid user_id token
+results="$workdir/results" # lines "server metric value", read by python below
 
-# The sign-in flood signs in as 32 other users, picked at random per
-# request (one account under 32 concurrent sign-ins would meet the sign-in
-# throttle, which counts attempts in flight).
-for i in $(seq 1 32); do
-  curl -sf -o /dev/null -X POST "$base/api/auth/sign-up" -H 'content-type: application/json' \
-    -d "{\"email\":\"flood$i@example.com\",\"password\":\"load test password\"}"
-done
+# post server path body [token]: POST JSON, aborting on a non-2xx answer;
+# prints the answer's body.
+post() {
+  local auth=()
+  if [ -n "${4:-}" ]; then auth=(-H "authorization: Bearer $4"); fi
+  curl -sf -X POST "${base[$1]}$2" -H 'content-type: application/json' \
+    ${auth[@]+"${auth[@]}"} -d "$3" || fail "$1: POST $2 failed"
+}
+
+# setup server port: starts the server on a fresh SQLite file, waits for
+# /healthz, then creates the same data on each: one user with 20 tasks, and
+# 32 accounts for the sign-in flood.
+setup() {
+  local server="$1" port="$2" dir="$workdir/$1" signed_up i
+  base[$server]="http://127.0.0.1:$port"
+  mkdir "$dir"
+  if curl -s -o /dev/null "${base[$server]}/healthz"; then fail "port $port is already in use"; fi
+  BIND_ADDRESS="127.0.0.1:$port" DATABASE_URL="sqlite://$dir/tasks.db" \
+  JWT_SECRET="load-test-secret-load-test-secret-0123456789" BENCH_ROUTES=1 \
+  RUST_LOG=warn "$bin_dir/$server" >"$dir/server.log" 2>&1 &
+  pid[$server]=$!
+  pids+=("${pid[$server]}")
+  for i in $(seq 1 100); do
+    curl -sf -o /dev/null "${base[$server]}/healthz" && break
+    if ! kill -0 "${pid[$server]}" 2>/dev/null || [ "$i" -eq 100 ]; then
+      cat "$dir/server.log" >&2; fail "$server did not answer /healthz"
+    fi
+    sleep 0.1
+  done
+
+  signed_up="$(post "$server" /api/auth/sign-up '{"email":"load@example.com","password":"load test password"}')"
+  read -r "user_id[$server]" "token[$server]" < <(python3 -c \
+    'import json,sys; r=json.load(sys.stdin); print(r["user"]["id"], r["access_token"])' <<<"$signed_up") \
+    || fail "$server: unexpected sign-up answer: $signed_up"
+  for i in $(seq 1 20); do
+    post "$server" "/api/${user_id[$server]}/tasks" \
+      "{\"title\":\"task $i\",\"description\":\"load test task number $i\"}" "${token[$server]}" >/dev/null
+  done
+  # The sign-in flood signs in as 32 other users, picked at random per
+  # request (one account under 32 concurrent sign-ins would meet the
+  # sign-in throttle, which counts attempts in flight).
+  for i in $(seq 1 32); do
+    post "$server" /api/auth/sign-up \
+      "{\"email\":\"flood$i@example.com\",\"password\":\"load test password\"}" >/dev/null
+  done
+  curl -sf -o /dev/null "${base[$server]}/bench/${user_id[$server]}/tasks" \
+    || fail "$server: no /bench route (built without the bench-routes feature?)"
+}
+
+# check server what output: aborts on non-2xx answers or a dead server.
+check() {
+  if grep -q 'Non-2xx' <<<"$3"; then fail "$1: non-2xx answers from $2:"$'\n'"$3"; fi
+  kill -0 "${pid[$1]}" 2>/dev/null || fail "$1 exited; its log: $workdir/$1/server.log"
+}
+
+# rps server metric path [header]: records the requests/s over $seconds,
+# with 32 connections.
+rps() {
+  local args=(-t2 -c32 -d"${seconds}s") out
+  if [ -n "${4:-}" ]; then args+=(-H "$4"); fi
+  out="$(wrk "${args[@]}" "${base[$1]}$3")"
+  check "$1" "$3" "$out"
+  echo "$1 $2 $(awk '/Requests\/sec/ {print $2}' <<<"$out")" >>"$results"
+}
+
+# flood server: 32 clients sign in non-stop while 4 clients read the list.
+flood() {
+  local server="$1" flood_pid out
+  wrk -t1 -c32 -d"$((seconds + 2))s" -s "$workdir/sign_in.lua" \
+    "${base[$server]}/api/auth/sign-in" >"$workdir/$server/sign_in.out" &
+  flood_pid=$!
+  pids+=("$flood_pid")
+  sleep 1
+  out="$(wrk -t1 -c4 -d"${seconds}s" --latency -H "authorization: Bearer ${token[$server]}" \
+    "${base[$server]}/api/${user_id[$server]}/tasks")"
+  wait "$flood_pid"
+  check "$server" "/api/auth/sign-in" "$(cat "$workdir/$server/sign_in.out")"
+  check "$server" "the list under the sign-in flood" "$out"
+  {
+    echo "$server sign_ins $(awk '/Requests\/sec/ {print $2}' "$workdir/$server/sign_in.out")"
+    echo "$server p50 $(awk '$1 == "50%" {print $2}' <<<"$out")"
+    echo "$server p99 $(awk '$1 == "99%" {print $2}' <<<"$out")"
+    echo "$server under $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  } >>"$results"
+}
+
 cat >"$workdir/sign_in.lua" <<'LUA'
 request = function()
   local body = string.format('{"email":"flood%d@example.com","password":"load test password"}', math.random(1, 32))
@@ -51,53 +139,81 @@ request = function()
 end
 LUA
 
-rps() { # url [header]: requests/s over $seconds with 32 connections
-  local out
-  if [ -n "${2:-}" ]; then
-    out="$(wrk -t2 -c32 -d"${seconds}s" -H "$2" "$1")"
-  else
-    out="$(wrk -t2 -c32 -d"${seconds}s" "$1")"
-  fi
-  grep -q 'Non-2xx' <<<"$out" && { echo "non-2xx answers from $1:" >&2; echo "$out" >&2; exit 1; }
-  awk '/Requests\/sec/ {print $2}' <<<"$out"
-}
-
-wrk -t1 -c4 -d2s -H "authorization: Bearer $token" "$base/api/$user_id/tasks" >/dev/null # warm-up
-# Three alternating rounds: on a shared machine a single pair of runs can
-# be 10 % apart by noise alone; the median round is reported.
-auth_runs=""; bare_runs=""
-for _ in 1 2 3; do
-  auth_runs="$auth_runs $(rps "$base/api/$user_id/tasks" "authorization: Bearer $token")"
-  bare_runs="$bare_runs $(rps "$base/bench/$user_id/tasks")"
+port="$first_port"
+for server in "${servers[@]}"; do
+  setup "$server" "$port"
+  port=$((port + 1))
 done
-health="$(rps "$base/healthz")"
+for server in "${servers[@]}"; do # warm-up
+  wrk -t1 -c4 -d2s -H "authorization: Bearer ${token[$server]}" \
+    "${base[$server]}/api/${user_id[$server]}/tasks" >/dev/null
+done
+# Three rounds, each server in turn: on a shared machine a single pair of
+# runs can be 10 % apart by noise alone; the median round is reported.
+for round in 1 2 3; do
+  for server in "${servers[@]}"; do
+    echo "round $round/3: $server" >&2
+    rps "$server" auth "/api/${user_id[$server]}/tasks" "authorization: Bearer ${token[$server]}"
+    rps "$server" bare "/bench/${user_id[$server]}/tasks"
+  done
+done
+for server in "${servers[@]}"; do rps "$server" health /healthz; done
+for server in "${servers[@]}"; do
+  echo "sign-in flood: $server" >&2
+  flood "$server"
+done
 
-# 32 clients signing in non-stop, and meanwhile 4 clients reading the list.
-wrk -t1 -c32 -d"$((seconds + 2))s" -s "$workdir/sign_in.lua" "$base/api/auth/sign-in" >"$workdir/sign_in.out" &
-flood=$!
-sleep 1
-under_load="$(wrk -t1 -c4 -d"${seconds}s" --latency -H "authorization: Bearer $token" "$base/api/$user_id/tasks")"
-wait "$flood"
-if grep -q 'Non-2xx' "$workdir/sign_in.out"; then
-  echo "sign-ins failed:" >&2; cat "$workdir/sign_in.out" >&2; exit 1
-fi
-p50="$(awk '$1 == "50%" {print $2}' <<<"$under_load")"
-p99="$(awk '$1 == "99%" {print $2}' <<<"$under_load")"
-list_under_load="$(awk '/Requests\/sec/ {print $2}' <<<"$under_load")"
-sign_ins="$(awk '/Requests\/sec/ {print $2}' "$workdir/sign_in.out")"
+python3 - "$results" "$seconds" "$(nproc 2>/dev/null || echo '?')" <<'PY'
+import re, statistics, sys
+path, seconds, cores = sys.argv[1:]
+data = {}
+for line in open(path):
+    server, metric, value = line.split()
+    data.setdefault(server, {}).setdefault(metric, []).append(value)
+servers = list(data)
 
-python3 - "$package" "$auth_runs" "$bare_runs" "$health" "$p50" "$p99" "$list_under_load" "$sign_ins" <<'PY'
-import statistics, sys
-package, auth_runs, bare_runs, health, p50, p99, under, sign_ins = sys.argv[1:]
-auth_runs = [float(x) for x in auth_runs.split()]
-bare_runs = [float(x) for x in bare_runs.split()]
-ratios = [a / b for a, b in zip(auth_runs, bare_runs)]
-auth, bare, health = statistics.median(auth_runs), statistics.median(bare_runs), float(health)
-print(f"\n{package} ({sys.platform}, SQLite, 20 tasks, wrk -t2 -c32, medians of 3 rounds)")
-print(f"  GET /api/{{user_id}}/tasks, authenticated : {auth:10.0f} req/s")
-print(f"  same query, no auth (/bench route)       : {bare:10.0f} req/s")
-print(f"  GET /healthz                             : {health:10.0f} req/s")
-print(f"  authenticated / unauthenticated          : {statistics.median(ratios):10.2f}  (goal >= 0.80; rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
-print(f"  while 32 clients sign in ({float(sign_ins):.0f} sign-ins/s):")
-print(f"    list p50 {p50}, p99 {p99}, {float(under):.0f} req/s with 4 clients")
+def num(x):  # 12345.6 -> "12 346"
+    return f"{x:,.0f}".replace(",", " ")
+
+def ms(wrk_time):  # wrk's "720.00us", "7.78ms", "1.02s" -> "0.72 ms"
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", wrk_time).groups()
+    return f"{float(value) * {'us': 1e-3, 'ms': 1, 's': 1e3, 'm': 6e4}[unit]:.2f} ms"
+
+rows = {k: [] for k in ("auth", "bare", "health", "ratio", "sign_ins", "p50", "p99", "under")}
+for s in servers:
+    d = data[s]
+    auth = [float(x) for x in d["auth"]]
+    bare = [float(x) for x in d["bare"]]
+    ratios = [a / b for a, b in zip(auth, bare)]
+    rows["auth"].append(f"{num(statistics.median(auth))} req/s")
+    rows["bare"].append(f"{num(statistics.median(bare))} req/s")
+    rows["health"].append(f"{num(float(d['health'][0]))} req/s")
+    rows["ratio"].append(f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})")
+    rows["sign_ins"].append(f"{num(float(d['sign_ins'][0]))}/s")
+    rows["p50"].append(ms(d["p50"][0]))
+    rows["p99"].append(ms(d["p99"][0]))
+    rows["under"].append(f"{num(float(d['under'][0]))} req/s")
+labels = {
+    "auth": "GET /api/{user_id}/tasks, authenticated",
+    "bare": "same query, no auth (/bench route)",
+    "health": "GET /healthz",
+    "ratio": "auth / no auth, median (rounds); goal >= 0.80",
+    "sign_ins": "sign-ins during the flood (32 clients)",
+    "p50": "list p50 under the sign-in flood",
+    "p99": "list p99 under the sign-in flood",
+    "under": "list throughput under the flood (4 clients)",
+}
+title = (f"SQLite, 20 tasks, wrk -t2 -c32 for {seconds} s, medians of 3 alternating "
+         f"rounds; {cores} cores shared by wrk and the server")
+print(f"\n{title}\n")
+width = max(map(len, labels.values()))
+cols = [max(len(s), *(len(rows[k][i]) for k in rows)) for i, s in enumerate(servers)]
+print(" " * width + "".join(f"  {s:>{w}}" for s, w in zip(servers, cols)))
+for k, label in labels.items():
+    print(f"{label:<{width}}" + "".join(f"  {v:>{w}}" for v, w in zip(rows[k], cols)))
+print("\nMarkdown:\n")
+print("| request | " + " | ".join(servers) + " |")
+print("|---|" + "---:|" * len(servers))
+for k, label in labels.items():
+    print(f"| {label.replace('|', '\\|')} | " + " | ".join(rows[k]) + " |")
 PY

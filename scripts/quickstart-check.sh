@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs the README's quickstart verbatim: starts the example server the way
+# Runs the README's quickstart verbatim: starts an example server the way
 # the README says (in a scratch folder, so an existing data/ is left alone),
 # then runs the curl block that follows `<!-- quickstart -->` and checks
-# what it printed. Used by .ci/run.
+# what it printed. Used by .ci/run, once per server:
+#   bash scripts/quickstart-check.sh [task-api-axum | task-api-actix]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+package="${1:-task-api-axum}"
+grep -q "cargo run -p $package\b" "$root/README.md" || {
+  echo "quickstart check: README.md does not say \`cargo run -p $package\`" >&2; exit 1;
+}
 scratch="$(mktemp -d)"
 server=""
 cleanup() {
@@ -23,8 +28,8 @@ awk '/<!-- quickstart -->/ {on=1; next} on && /^```sh/ {inside=1; next} inside &
   "$root/README.md" >"$scratch/quickstart.sh"
 [ -s "$scratch/quickstart.sh" ] || { echo "quickstart check: no quickstart block in README.md" >&2; exit 1; }
 
-cargo build -q --manifest-path "$root/Cargo.toml" -p task-api-axum
-(cd "$scratch" && exec cargo run -q --manifest-path "$root/Cargo.toml" -p task-api-axum) >"$scratch/server.log" 2>&1 &
+cargo build -q --manifest-path "$root/Cargo.toml" -p "$package"
+(cd "$scratch" && exec cargo run -q --manifest-path "$root/Cargo.toml" -p "$package") >"$scratch/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -sf -o /dev/null localhost:8080/healthz && break; sleep 0.2; done
 
@@ -45,4 +50,4 @@ expect '"code":"session_revoked"'
 [ -f "$scratch/data/tasks.db" ] && [ -f "$scratch/data/tasks.db.jwt-secret" ] || {
   echo "quickstart check: data/tasks.db or its secret file is missing" >&2; exit 1;
 }
-echo "quickstart check: ok"
+echo "quickstart check ($package): ok"

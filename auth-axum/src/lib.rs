@@ -70,7 +70,8 @@ pub use json::{BodyLimit, Json, JsonRejection};
 pub use routes::routes;
 
 // The workspace README's Rust examples are compiled as doc-tests here, the
-// crate that can see auth-core, auth-sqlx and axum.
+// crate that can see auth-core, auth-sqlx, axum and (as dev-dependencies)
+// auth-actix and actix-web.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
