@@ -27,7 +27,7 @@ use auth_actix::{
     authentication_finished, json_response,
 };
 use task_app::{
-    App, Config,
+    App,
     cors::{Cors, CorsAnswer},
     openapi::Health,
     runtime::{REQUEST_TIMEOUT, SHUTDOWN_GRACE, Shutdown},
@@ -43,30 +43,24 @@ struct State {
 
 fn main() -> ExitCode {
     task_app::runtime::init_tracing();
-    match actix_web::rt::System::new().block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("cannot start: {}", task_app::runtime::describe(&*error));
-            ExitCode::FAILURE
-        }
-    }
+    task_app::runtime::exit_code(actix_web::rt::System::new().block_on(run()))
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let app = App::start(&config).await?;
-    app.spawn_session_cleanup();
-    let listener = std::net::TcpListener::bind(config.bind_address)
-        .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
-    let address = listener.local_addr()?;
+    let task_app::Ready {
+        config,
+        app,
+        listener,
+        openapi,
+    } = task_app::prepare().await?;
     let auth = app.auth.clone();
     let state = web::Data::new(State {
         app,
-        openapi: web::Bytes::from(serde_json::to_vec(&task_app::openapi::document())?),
+        openapi: web::Bytes::from(openapi),
     });
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
-    let bench_routes = bench_routes();
+    let bench_routes = task_app::runtime::bench_routes_wanted(cfg!(feature = "bench-routes"));
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(auth.clone())
@@ -83,10 +77,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The signals are the shared `Shutdown`'s, as on the axum server.
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-    .listen(listener)
-    .map_err(|error| format!("cannot listen on {address}: {error}"))?
+    .listen(listener)?
     .run();
-    tracing::info!("listening on http://{address}");
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         Shutdown::new().signalled().await;
@@ -122,18 +114,6 @@ fn routes(config: &mut ServiceConfig, bench_routes: bool) {
     }
     #[cfg(not(feature = "bench-routes"))]
     let _ = bench_routes;
-}
-
-/// Two locks on the unauthenticated baseline route of the load script:
-/// compiled in only by the `bench-routes` feature, and served only with
-/// BENCH_ROUTES=1.
-fn bench_routes() -> bool {
-    let wanted = cfg!(feature = "bench-routes")
-        && std::env::var("BENCH_ROUTES").is_ok_and(|value| value == "1");
-    if wanted {
-        tracing::warn!("BENCH_ROUTES=1: GET /bench/{{user_id}}/tasks lists tasks WITHOUT auth");
-    }
-    wanted
 }
 
 /// A resource answering `GET` and `HEAD` with `handler` (actix-web, unlike

@@ -43,25 +43,15 @@ impl FromRef<AppState> for AuthService {
 #[tokio::main]
 async fn main() -> ExitCode {
     task_app::runtime::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("cannot start: {}", task_app::runtime::describe(&*error));
-            ExitCode::FAILURE
-        }
-    }
+    task_app::runtime::exit_code(run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let app = App::start(&config).await?;
-    app.spawn_session_cleanup();
-    let listener = tokio::net::TcpListener::bind(config.bind_address)
-        .await
-        .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let ready = task_app::prepare().await?;
+    let listener = tokio::net::TcpListener::from_std(ready.listener)?;
+    let router = router(ready.app, &ready.config, ready.openapi);
     let shutdown = task_app::runtime::Shutdown::new();
-    let serving = axum::serve(listener, router(app, &config)?)
+    let serving = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.signalled())
         .into_future();
     tokio::select! {
@@ -73,8 +63,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
-    let openapi = serde_json::to_vec(&task_app::openapi::document())?;
+fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
     let state = AppState {
         app,
         openapi: Bytes::from(openapi),
@@ -96,8 +85,7 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
     // Two locks on the unauthenticated baseline route: compiled in only by
     // the `bench-routes` feature, and served only with BENCH_ROUTES=1.
     #[cfg(feature = "bench-routes")]
-    if std::env::var("BENCH_ROUTES").is_ok_and(|value| value == "1") {
-        tracing::warn!("BENCH_ROUTES=1: GET /bench/{{user_id}}/tasks lists tasks WITHOUT auth");
+    if task_app::runtime::bench_routes_wanted(true) {
         routes = routes.route("/bench/{user_id}/tasks", get(bench_list_tasks));
     }
     let mut routes: Router = routes
@@ -113,7 +101,7 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
         let policy = Cors::new(config.cors_origins.clone());
         routes = routes.layer(from_fn_with_state(policy, cors));
     }
-    Ok(routes.layer(
+    routes.layer(
             TraceLayer::new_for_http()
                 // The path only: a query string could carry anything a
                 // client put there, tokens included.
@@ -124,7 +112,7 @@ fn router(app: App, config: &Config) -> Result<Router, Box<dyn std::error::Error
                 .on_response(|response: &Response<Body>, latency: Duration, _: &tracing::Span| {
                     tracing::info!(status = response.status().as_u16(), ?latency, "response");
                 }),
-        ))
+        )
 }
 
 /// The shared CORS policy ([`task_app::cors`]): a preflight is answered

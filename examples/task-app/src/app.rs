@@ -114,3 +114,42 @@ fn create_sqlite_dir(url: &str) -> Result<(), StartError> {
         source,
     })
 }
+
+/// A server ready to serve: what [`prepare`] made.
+#[derive(Debug)]
+pub struct Ready {
+    /// The configuration read from the environment.
+    pub config: Config,
+    /// The auth service and the task store, migrated.
+    pub app: App,
+    /// Listening on `config.bind_address`, non-blocking.
+    pub listener: std::net::TcpListener,
+    /// The OpenAPI document as JSON, for `/api/openapi.json`.
+    pub openapi: Vec<u8>,
+}
+
+/// What both servers do before serving: read the configuration, start the
+/// app (database, migrations, the hourly session cleanup), listen, render
+/// the OpenAPI document, and log `listening on http://ADDRESS` (the line
+/// scripts and the contract suite wait for; connections made from then on
+/// wait in the listen queue until the server accepts them).
+///
+/// # Errors
+/// A [`StartError`], or an I/O error naming the address that could not be
+/// listened on.
+pub async fn prepare() -> Result<Ready, Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let app = App::start(&config).await?;
+    app.spawn_session_cleanup();
+    let listener = std::net::TcpListener::bind(config.bind_address)
+        .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
+    listener.set_nonblocking(true)?;
+    let openapi = serde_json::to_vec(&crate::openapi::document())?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    Ok(Ready {
+        config,
+        app,
+        listener,
+        openapi,
+    })
+}

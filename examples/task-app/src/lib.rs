@@ -18,5 +18,5 @@ pub mod runtime;
 pub mod secret;
 pub mod tasks;
 
-pub use app::{App, StartError};
+pub use app::{App, Ready, StartError, prepare};
 pub use config::Config;

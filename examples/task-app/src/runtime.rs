@@ -49,6 +49,29 @@ impl Shutdown {
     }
 }
 
+/// The process's exit code for how serving ended; an error (at start-up,
+/// typically) is logged with its causes first.
+pub fn exit_code(served: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    match served {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("cannot start: {}", describe(&*error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether to serve the load script's unauthenticated baseline route:
+/// only in a build with it (`compiled_in`, the servers' `bench-routes`
+/// feature) and only with `BENCH_ROUTES=1`. Says so in a warning.
+pub fn bench_routes_wanted(compiled_in: bool) -> bool {
+    let wanted = compiled_in && std::env::var("BENCH_ROUTES").is_ok_and(|value| value == "1");
+    if wanted {
+        tracing::warn!("BENCH_ROUTES=1: GET /bench/{{user_id}}/tasks lists tasks WITHOUT auth");
+    }
+    wanted
+}
+
 /// An error with its chain of causes, for a start-up failure: "cannot
 /// start: internal error" says nothing, the database's own words do.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
