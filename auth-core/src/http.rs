@@ -224,7 +224,7 @@ impl LimitedBody {
         }
     }
 
-    /// Adds the next chunk. [`ControlFlow::Break`] means "stop reading":
+    /// Adds the next chunk. [`ControlFlow::Break`](std::ops::ControlFlow::Break) means "stop reading":
     /// the body is over [`MAX_DRAINED_BODY`], and the connection should be
     /// dropped after the 413 rather than read on.
     pub fn push(&mut self, chunk: &[u8]) -> std::ops::ControlFlow<()> {
