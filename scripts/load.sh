@@ -177,7 +177,8 @@ def num(x):  # 12345.6 -> "12 346"
 
 def ms(wrk_time):  # wrk's "720.00us", "7.78ms", "1.02s" -> "0.72 ms"
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", wrk_time).groups()
-    return f"{float(value) * {'us': 1e-3, 'ms': 1, 's': 1e3, 'm': 6e4}[unit]:.2f} ms"
+    scale = {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[unit]
+    return f"{float(value) * scale:.2f} ms"
 
 rows = {k: [] for k in ("auth", "bare", "health", "ratio", "sign_ins", "p50", "p99", "under")}
 for s in servers:
@@ -215,5 +216,5 @@ print("\nMarkdown:\n")
 print("| request | " + " | ".join(servers) + " |")
 print("|---|" + "---:|" * len(servers))
 for k, label in labels.items():
-    print(f"| {label.replace('|', '\\|')} | " + " | ".join(rows[k]) + " |")
+    print(f"| {label} | " + " | ".join(rows[k]) + " |")
 PY
