@@ -27,8 +27,9 @@ use crate::AuthRejection;
 /// [`authentication_finished`].
 ///
 /// The verified principal is remembered in the request (under a private
-/// type), so a second `Authenticated` in the same request does not verify
-/// again.
+/// type), so a second `Authenticated` (or [`MaybeAuthenticated`]) in the
+/// same request, even in the same handler, waits for the first and does
+/// not verify again.
 ///
 /// ```
 /// use auth_actix::{Authenticated, MaybeAuthenticated};
@@ -97,25 +98,25 @@ impl FromRequest for MaybeAuthenticated {
     }
 }
 
-/// Registers the verification as in progress now (extractors are all
-/// created before any runs), and returns the future that does it.
+/// The verification of the request's bearer token, shared by the
+/// extractors: it registers itself as running on its first poll (not when
+/// created, so that a verification nobody polls holds nobody up), and one
+/// that finds another already running waits for it and reuses its result.
 fn verify(req: &HttpRequest) -> impl Future<Output = Result<Principal, AuthRejection>> + 'static {
-    let cached = req.extensions().get::<Verified>().cloned();
-    let running = cached.is_none().then(|| {
+    let req = req.clone();
+    async move {
+        wait_for(running(&req)).await;
+        let verified = req.extensions().get::<Verified>().cloned();
+        if let Some(Verified(principal)) = verified {
+            return Ok(principal);
+        }
         let (running, waiter) = watch::channel(());
         req.extensions_mut()
             .get_or_insert_with(InProgress::default)
             .0
             .push(waiter);
-        running
-    });
-    let req = req.clone();
-    async move {
-        if let Some(Verified(principal)) = cached {
-            return Ok(principal);
-        }
         // Dropped when this future ends, however it ends: that releases
-        // whoever waits in `authentication_finished`.
+        // whoever waits for it.
         let _running = running;
         let auth = auth_service(&req).map_err(AuthRejection)?;
         let token = {
@@ -130,49 +131,82 @@ fn verify(req: &HttpRequest) -> impl Future<Output = Result<Principal, AuthRejec
     }
 }
 
+/// The verifications of this request that have started.
+fn running(req: &HttpRequest) -> Vec<watch::Receiver<()>> {
+    req.extensions()
+        .get::<InProgress>()
+        .map(|in_progress| in_progress.0.clone())
+        .unwrap_or_default()
+}
+
+/// Resolves once all of `waiting` have finished.
+async fn wait_for(waiting: Vec<watch::Receiver<()>>) {
+    for mut waiter in waiting {
+        // Nothing is ever sent: `changed` fails once the sender is gone.
+        while waiter.changed().await.is_ok() {}
+    }
+}
+
 /// Resolves once every [`Authenticated`] or [`MaybeAuthenticated`]
-/// extraction started for this request has finished (at once if there is
-/// none).
+/// verification of this request that has started has finished (at once if
+/// there is none).
 ///
 /// actix-web creates all of a handler's extractors first and then polls
 /// them together, answering with the first error that is ready. An
 /// extractor whose errors should not beat a 401, such as one that parses
-/// the body or a path parameter, awaits this first. Call it inside the
-/// extractor's future, not in `from_request`, so that extractors listed
-/// after it in the handler are seen too.
+/// the body or a path parameter, awaits this before looking at anything.
+/// It first lets the handler's other extractors take a turn, so that it
+/// sees the verifications they start whatever their order in the handler;
+/// a verification started later than that (by an extractor that awaits
+/// something else first) is not waited for.
+///
+/// Never hold a started but unpolled `Authenticated` future while awaiting
+/// an extractor that waits: it would wait for ever.
 ///
 /// ```
-/// use actix_web::{FromRequest, HttpRequest, dev::Payload, error::ErrorNotFound};
+/// use actix_web::{FromRequest, HttpRequest, dev::Payload};
+/// use auth_actix::{ApiError, auth_core::problem::Problem};
 /// use std::{future::Future, pin::Pin};
 ///
 /// /// The `{id}` of the path; a 404 for anything else, but only after auth.
 /// struct ItemId(u64);
 ///
 /// impl FromRequest for ItemId {
-///     type Error = actix_web::Error;
-///     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+///     type Error = ApiError;
+///     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 ///
 ///     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
 ///         let req = req.clone();
 ///         Box::pin(async move {
 ///             auth_actix::authentication_finished(&req).await;
 ///             let id = req.match_info().get("id").and_then(|id| id.parse().ok());
-///             id.map(ItemId).ok_or_else(|| ErrorNotFound("no such item"))
+///             id.map(ItemId).ok_or_else(|| Problem::not_found("no such item").into())
 ///         })
 ///     }
 /// }
 /// ```
 pub fn authentication_finished(req: &HttpRequest) -> impl Future<Output = ()> + 'static {
-    let waiting = req
-        .extensions()
-        .get::<InProgress>()
-        .map(|in_progress| in_progress.0.clone())
-        .unwrap_or_default();
+    let req = req.clone();
     async move {
-        for mut waiter in waiting {
-            // Nothing is ever sent: `changed` fails once the sender is gone.
-            while waiter.changed().await.is_ok() {}
+        YieldOnce(false).await;
+        wait_for(running(&req)).await;
+    }
+}
+
+/// Pending once (waking itself at once), then ready: one turn for the
+/// other futures polled alongside, such as a handler's other extractors.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
         }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

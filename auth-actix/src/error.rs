@@ -139,8 +139,10 @@ pub async fn not_found() -> HttpResponse {
 
 /// Middleware for [`actix_web::middleware::from_fn`] that gives bodiless
 /// errors a problem+json body: the 405 actix-web's resources answer
-/// (keeping their `Allow` header), bare 404s, and bare 408s. Responses
-/// that already have a `Content-Type` pass unchanged.
+/// (keeping their `Allow` header), and any bare 404 or 408 from the app
+/// (a handler's bare 404 reads "no such route" too). Responses that already
+/// have a `Content-Type` pass unchanged. (actix-http's own 408, for a
+/// request head that never arrives, is sent before any middleware runs.)
 ///
 /// ```
 /// use actix_web::{App, middleware::from_fn, web};

@@ -33,8 +33,12 @@ use crate::{ApiError, JsonRejection, authentication_finished};
 /// that break a rule.
 ///
 /// It reads the body only after the handler's
-/// [`Authenticated`](crate::Authenticated) has finished, so a request
-/// without a valid token gets its 401 and its body is never read.
+/// [`Authenticated`](crate::Authenticated) has finished (see
+/// [`authentication_finished`](crate::authentication_finished)), so a
+/// request without a valid token gets its 401 without the server reading
+/// or parsing its body. (actix-web then closes the connection rather than
+/// read the rest of the body; and it answers `Expect: 100-continue` before
+/// any extractor runs, so such a client sends its body anyway.)
 ///
 /// As a response it is `200 OK` with `application/json`
 /// ([`json_response`](crate::json_response) takes another status).

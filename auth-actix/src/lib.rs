@@ -29,7 +29,8 @@
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .app_data(auth.clone())
-//!             .route("/whoami", web::get().to(whoami)) // 401 problem+json without a valid token
+//!             // A resource, so that other methods get a 405 (`App::route` gives 404).
+//!             .service(web::resource("/whoami").route(web::get().to(whoami)))
 //!             .service(auth_actix::scope("/api/auth")) // sign-up, sign-in, refresh, sign-out, me
 //!             .default_service(web::to(auth_actix::not_found))
 //!             .wrap(from_fn(auth_actix::problem_for_bare_errors))
@@ -66,6 +67,14 @@
 //! finish first (see [`authentication_finished`]), so a request with a bad
 //! token and a bad body gets the 401, as the HTTP contract asks; use
 //! [`Json`] rather than `web::Json` on routes that need a token.
+//!
+//! # Differences from auth-axum
+//!
+//! The answers (status, headers, problem+json body) are the same; the
+//! frameworks differ below them. actix-web closes the connection after an
+//! error that left the request body unread, answers `Expect: 100-continue`
+//! before any extractor runs, and answers a request head that takes over
+//! 5 s with its own bare 408 (`HttpServer::client_request_timeout`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticated;

@@ -350,11 +350,27 @@ impl HttpError {
         serde_json::to_vec(&self.0.problem).unwrap_or_else(|_| b"{}".to_vec())
     }
 
-    /// 405 for a path served with other methods; `allow` lists them
-    /// (`"GET, POST"`).
-    pub fn method_not_allowed(allow: impl Into<String>) -> Self {
+    /// 405 for a path served with other methods; `allow` lists them,
+    /// comma-separated. The `Allow` header is written in one form
+    /// (`"GET, HEAD, POST"`) whatever spacing the framework used, so that
+    /// every adapter sends the same bytes.
+    ///
+    /// ```
+    /// use auth_core::http::HttpError;
+    ///
+    /// let err = HttpError::method_not_allowed("GET,HEAD ,POST");
+    /// assert_eq!(err.headers().collect::<Vec<_>>(), [("allow", "GET, HEAD, POST".to_owned())]);
+    /// ```
+    pub fn method_not_allowed(allow: impl AsRef<str>) -> Self {
+        let allow = allow
+            .as_ref()
+            .split(',')
+            .map(str::trim)
+            .filter(|method| !method.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut err = Self::from(Problem::method_not_allowed());
-        err.0.allow = Some(allow.into());
+        err.0.allow = Some(allow);
         err
     }
 }

@@ -104,6 +104,7 @@ macro_rules! contract_tests {
                 healthz_ok,
                 openapi_document,
                 unknown_routes_are_404,
+                escaped_paths_are_read_alike,
                 wrong_method_is_405_with_allow,
                 cors_allows_configured_origin_only,
                 options_without_preflight_is_ordinary,

@@ -69,6 +69,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .app_data(cors.clone())
             .configure(|config| routes(config, bench_routes))
             .default_service(web::to(auth_actix::not_found))
+            .wrap(from_fn(refuse_needless_escapes))
             .wrap(from_fn(time_limit))
             .wrap(from_fn(auth_actix::problem_for_bare_errors))
             .wrap(from_fn(apply_cors))
@@ -210,6 +211,20 @@ async fn time_limit(
     }
 }
 
+/// A 404 for a path with needless percent-escapes
+/// ([`task_app::path::needlessly_escaped`]), before actix-web's router
+/// decodes them.
+async fn refuse_needless_escapes(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if task_app::path::needlessly_escaped(request.uri().path()) {
+        let response = auth_actix::not_found().await;
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 /// The signed-in user, when the path's `{user_id}` is theirs: 401 (no
@@ -254,11 +269,7 @@ impl FromRequest for TaskId {
 /// A path parameter, percent-decoded; `None` when it does not decode to
 /// UTF-8.
 fn path_param(req: &HttpRequest, name: &str) -> Option<String> {
-    let raw = req.match_info().get(name)?;
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .ok()
-        .map(|value| value.into_owned())
+    task_app::path::decode_segment(req.match_info().get(name)?)
 }
 
 /// The raw query string, `None` when there is none (as axum's `RawQuery`).

@@ -14,9 +14,9 @@ use auth_axum::{
 use axum::{
     Extension, Router,
     body::{Body, Bytes},
-    extract::{FromRef, FromRequestParts, RawPathParams, RawQuery, State},
+    extract::{FromRef, FromRequestParts, MatchedPath, RawQuery, State},
     http::{HeaderName, HeaderValue, Request, Response, StatusCode, header, request::Parts},
-    middleware::{Next, from_fn_with_state, map_response},
+    middleware::{Next, from_fn, from_fn_with_state, map_response},
     response::IntoResponse,
     routing::get,
 };
@@ -26,6 +26,7 @@ use task_app::{
     openapi::Health,
     tasks::{ListQuery, NewTask, Task, TaskUpdate, owner, parse_task_id},
 };
+use tower::Layer;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
 #[derive(Clone)]
@@ -88,18 +89,25 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
     if task_app::runtime::bench_routes_wanted(true) {
         routes = routes.route("/bench/{user_id}/tasks", get(bench_list_tasks));
     }
-    let mut routes: Router = routes
+    let routes: Router = routes
         .fallback(auth_axum::not_found)
+        .layer(from_fn(refuse_needless_escapes))
         .layer(Extension(BodyLimit(config.body_limit)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             task_app::runtime::REQUEST_TIMEOUT,
         ))
-        .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(state);
+    // The next layers go around the whole router rather than on its routes
+    // (where they would run inside axum's method routers): the problem body
+    // then sees the 405's final `Allow` header and writes it in auth-core's
+    // form, and a CORS preflight is answered before any method router can
+    // add an `Allow` header to it.
+    let mut routes = Router::new()
+        .fallback_service(map_response(auth_axum::problem_for_bare_errors).layer(routes));
     if !config.cors_origins.is_empty() {
         let policy = Cors::new(config.cors_origins.clone());
-        routes = routes.layer(from_fn_with_state(policy, cors));
+        routes = Router::new().fallback_service(from_fn_with_state(policy, cors).layer(routes));
     }
     routes.layer(
             TraceLayer::new_for_http()
@@ -150,7 +158,7 @@ impl FromRequestParts<AppState> for Owner {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
-        let path_user = path_param(parts, state, "user_id").await.ok();
+        let path_user = path_param(parts, "user_id");
         Ok(Self(owner(&principal, path_user.as_deref())?))
     }
 }
@@ -161,22 +169,34 @@ struct TaskId(i64);
 impl FromRequestParts<AppState> for TaskId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Self(parse_task_id(&path_param(parts, state, "id").await?)?))
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let id = path_param(parts, "id").ok_or_else(|| Problem::not_found("no such task"))?;
+        Ok(Self(parse_task_id(&id)?))
     }
 }
 
-async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Result<String, ApiError> {
-    // Undecodable percent-escapes name no resource.
-    let not_found = || ApiError::from(Problem::not_found("no such route"));
-    let params = RawPathParams::from_request_parts(parts, state)
-        .await
-        .map_err(|_| not_found())?;
-    params
-        .iter()
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-        .ok_or_else(not_found)
+/// The path parameter `name`, percent-decoded; `None` when it does not
+/// decode to UTF-8. Read segment by segment rather than through axum's
+/// `RawPathParams`, which fails as a whole when any one parameter does not
+/// decode: `/api/{own id}/tasks/%FF` is the user's own path with no such
+/// task (404), not another user's (403).
+fn path_param(parts: &Parts, name: &str) -> Option<String> {
+    let pattern = parts.extensions.get::<MatchedPath>()?.as_str();
+    let placeholder = format!("{{{name}}}");
+    let index = pattern
+        .split('/')
+        .position(|segment| segment == placeholder)?;
+    task_app::path::decode_segment(parts.uri.path().split('/').nth(index)?)
+}
+
+/// A 404 for a path with needless percent-escapes
+/// ([`task_app::path::needlessly_escaped`]), as on the actix-web server,
+/// whose router decodes them.
+async fn refuse_needless_escapes(request: Request<Body>, next: Next) -> Response<Body> {
+    if task_app::path::needlessly_escaped(request.uri().path()) {
+        return auth_axum::not_found().await.into_response();
+    }
+    next.run(request).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {

@@ -6,6 +6,7 @@
 //! * [`app`]: start-up (database, migrations, the `AuthService`);
 //! * [`tasks`]: the task bodies, their rules and the user-scoped store;
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
+//! * [`path`]: how request paths are read;
 //! * [`runtime`]: logging and graceful shutdown.
 //!
 //! The HTTP contract is `docs/api-contract.md` in the repository.
@@ -14,6 +15,7 @@ pub mod app;
 pub mod config;
 pub mod cors;
 pub mod openapi;
+pub mod path;
 pub mod runtime;
 pub mod secret;
 pub mod tasks;

@@ -82,6 +82,45 @@ pub async fn unknown_routes_are_404(target: &Target) {
     }
 }
 
+/// Percent-escapes in the path (the contract is silent; both servers
+/// choose this, so that they route alike): an escape of a character that
+/// never needs one (`%65` for `e`) is a 404 wherever it is; a segment that
+/// does not decode to UTF-8 names nobody (403 as `{user_id}`) and no task
+/// (404 as `{id}`); a needed escape (`%2F`) is part of the segment.
+pub async fn escaped_paths_are_read_alike(target: &Target) {
+    let api = target.api();
+    let account = api.sign_up().await;
+    let token = Some(account.access_token.as_str());
+    let own = account.tasks_path();
+    let first = account.user_id.chars().next().unwrap_or('a');
+    let escaped_user = format!(
+        "/api/%{:02X}{}/tasks",
+        u32::from(first),
+        &account.user_id[first.len_utf8()..]
+    );
+    for path in [
+        "/api/auth/m%65".to_owned(),
+        "/%61pi/auth/me".to_owned(),
+        own.replace("/tasks", "/tas%6Bs"),
+        escaped_user,
+    ] {
+        api.get(&path, token)
+            .await
+            .noted(format!("needless escape: {path}"))
+            .expect_problem(404, "not_found");
+    }
+    api.get(&format!("{own}/%FF"), token)
+        .await
+        .noted("own path, undecodable task id")
+        .expect_problem(404, "not_found");
+    for path in ["/api/%FF/tasks", "/api/a%2Fb/tasks"] {
+        api.get(path, token)
+            .await
+            .noted(format!("another user's path: {path}"))
+            .expect_problem(403, "forbidden");
+    }
+}
+
 /// A method not served on an existing path is 405 problem+json
 /// `method_not_allowed` whose `Allow` lists the served methods (and not
 /// the one asked for).
