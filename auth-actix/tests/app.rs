@@ -277,3 +277,117 @@ async fn a_missing_auth_service_is_a_500_without_internals() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["detail"], "internal error");
 }
+
+/// A user extractor of the app's own that verifies inside its future
+/// (created lazily, listed after the body): `Json` still waits for it.
+struct LazyUser;
+
+impl actix_web::FromRequest for LazyUser {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Authenticated::extract(&req).await?;
+            Ok(LazyUser)
+        })
+    }
+}
+
+#[actix_web::test]
+async fn late_and_optional_verifications_are_waited_for_too() {
+    let auth = auth_service().await;
+    let app = test::init_service(
+        App::new()
+            // As is, not in `web::Data`; `JsonConfig` in `web::Data`.
+            .app_data(auth)
+            .app_data(web::Data::new(JsonConfig::default().limit(64)))
+            .route(
+                "/lazy",
+                web::post().to(|Json(note): Json<Note>, _: LazyUser| async move { Json(note) }),
+            )
+            .route(
+                "/maybe",
+                web::post().to(
+                    |Json(note): Json<Note>, user: MaybeAuthenticated| async move {
+                        Json(json!({"text": note.text, "signed_in": user.0.is_some()}))
+                    },
+                ),
+            )
+            // Two verifications in one handler share one result.
+            .route(
+                "/twice",
+                web::get().to(
+                    |Authenticated(a): Authenticated, Authenticated(b): Authenticated| async move {
+                        assert_eq!(a.session_id(), b.session_id());
+                        "same"
+                    },
+                ),
+            )
+            .service(auth_actix::scope("/auth")),
+    )
+    .await;
+    let token = sign_up(&app).await;
+    let (status, _, body) = call(
+        &app,
+        TestRequest::get()
+            .uri("/twice")
+            .insert_header(bearer(&token)),
+    )
+    .await;
+    assert_eq!((status, body), (StatusCode::OK, json!("same")));
+    let sign_out = TestRequest::post()
+        .uri("/auth/sign-out")
+        .insert_header(bearer(&token));
+    assert_eq!(call(&app, sign_out).await.0, StatusCode::NO_CONTENT);
+
+    for path in ["/lazy", "/maybe"] {
+        let request = TestRequest::post()
+            .uri(path)
+            .insert_header(bearer(&token))
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .set_payload("x");
+        let (status, _, body) = call(&app, request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+    }
+    // Without a token the optional extractor is `None`, and the body's
+    // rules (here the 64-byte limit from `web::Data<JsonConfig>`) apply.
+    let ok = json_post("/maybe", &json!({"text": "hi"}));
+    assert_eq!(
+        call(&app, ok).await.2,
+        json!({"text": "hi", "signed_in": false})
+    );
+    let big = json_post("/maybe", &json!({"text": "x".repeat(64)}));
+    assert_eq!(call(&app, big).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[actix_web::test]
+async fn an_authenticated_future_nobody_polls_holds_nothing_up() {
+    let auth = auth_service().await;
+    let app = test::init_service(App::new().app_data(auth).route(
+        "/manual",
+        web::post().to(
+            |req: actix_web::HttpRequest, payload: web::Payload| async move {
+                use actix_web::FromRequest;
+                let mut payload = payload.into_inner();
+                let user = Authenticated::from_request(&req, &mut actix_web::dev::Payload::None);
+                // The body first, the user later: must not wait for `user`.
+                let Json(note) = Json::<Note>::from_request(&req, &mut payload).await?;
+                let outcome = user.await.map(|_| ()).map_err(auth_actix::ApiError::from);
+                Ok::<_, auth_actix::ApiError>(Json(
+                    json!({"text": note.text, "user": outcome.is_ok()}),
+                ))
+            },
+        ),
+    ))
+    .await;
+    let request = json_post("/manual", &json!({"text": "hi"}));
+    let answered =
+        tokio::time::timeout(std::time::Duration::from_secs(5), call(&app, request)).await;
+    let (status, _, body) = answered.expect("the request hung");
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"text": "hi", "user": false}))
+    );
+}
