@@ -260,7 +260,8 @@ impl FromRequest for TaskId {
         let req = req.clone();
         Box::pin(async move {
             authentication_finished(&req).await;
-            let id = path_param(&req, "id").ok_or_else(|| Problem::not_found("no such task"))?;
+            // An undecodable id is no task: `parse_task_id` answers "" with its 404.
+            let id = path_param(&req, "id").unwrap_or_default();
             Ok(Self(parse_task_id(&id)?))
         })
     }

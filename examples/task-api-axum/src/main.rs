@@ -9,7 +9,7 @@ use std::{process::ExitCode, time::Duration};
 
 use auth_axum::{
     ApiError, Authenticated, BodyLimit, Json,
-    auth_core::{AuthService, UserId, problem::Problem},
+    auth_core::{AuthService, UserId},
 };
 use axum::{
     Extension, Router,
@@ -170,7 +170,8 @@ impl FromRequestParts<AppState> for TaskId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let id = path_param(parts, "id").ok_or_else(|| Problem::not_found("no such task"))?;
+        // An undecodable id is no task: `parse_task_id` answers "" with its 404.
+        let id = path_param(parts, "id").unwrap_or_default();
         Ok(Self(parse_task_id(&id)?))
     }
 }
@@ -182,10 +183,12 @@ impl FromRequestParts<AppState> for TaskId {
 /// task (404), not another user's (403).
 fn path_param(parts: &Parts, name: &str) -> Option<String> {
     let pattern = parts.extensions.get::<MatchedPath>()?.as_str();
-    let placeholder = format!("{{{name}}}");
-    let index = pattern
-        .split('/')
-        .position(|segment| segment == placeholder)?;
+    let index = pattern.split('/').position(|segment| {
+        segment
+            .strip_prefix('{')
+            .and_then(|inner| inner.strip_suffix('}'))
+            == Some(name)
+    })?;
     task_app::path::decode_segment(parts.uri.path().split('/').nth(index)?)
 }
 
