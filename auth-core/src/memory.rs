@@ -226,16 +226,17 @@ impl SessionStore for MemoryStore {
         Ok(revoked)
     }
 
-    async fn is_session_active(
+    async fn active_session_owner(
         &self,
         id: &SessionId,
         now: OffsetDateTime,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<UserId>, AuthError> {
         Ok(self
             .lock()
             .sessions
             .get(id)
-            .is_some_and(|session| session.is_active_at(now)))
+            .filter(|session| session.is_active_at(now))
+            .map(|session| session.user_id.clone()))
     }
 
     async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError> {

@@ -383,7 +383,8 @@ impl AuthService {
     /// the session as active.
     ///
     /// # Errors
-    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`],
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] (also for a
+    /// token whose `sub` is not its session's user),
     /// [`AuthError::SessionRevoked`] (signed out, revoked, or past its
     /// absolute lifetime).
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
@@ -395,17 +396,22 @@ impl AuthService {
             return Ok(principal);
         }
         let cache = self.inner.session_cache.as_ref();
-        if cache.is_some_and(|cache| cache.is_fresh(principal.session_id(), now)) {
+        if cache
+            .is_some_and(|cache| cache.is_fresh(principal.session_id(), principal.user_id(), now))
+        {
             return Ok(principal);
         }
         let generation = cache.map(SessionCache::generation);
-        let active = self
+        let owner = self
             .inner
             .sessions
-            .is_session_active(principal.session_id(), now)
-            .await?;
-        if !active {
-            return Err(AuthError::SessionRevoked);
+            .active_session_owner(principal.session_id(), now)
+            .await?
+            .ok_or(AuthError::SessionRevoked)?;
+        // A session vouches for its own user only: with several keys or
+        // issuers, a token naming someone else's session is a forgery.
+        if &owner != principal.user_id() {
+            return Err(AuthError::InvalidToken);
         }
         if let (Some(cache), Some(generation)) = (cache, generation) {
             let exp = OffsetDateTime::from_unix_timestamp(principal.claims().exp).unwrap_or(now);

@@ -49,8 +49,14 @@ impl SessionCache {
         }
     }
 
-    /// Whether `session_id` was found active less than the TTL before `now`.
-    pub(crate) fn is_fresh(&self, session_id: &SessionId, now: OffsetDateTime) -> bool {
+    /// Whether `session_id` was found active, as a session of `user_id`,
+    /// less than the TTL before `now`.
+    pub(crate) fn is_fresh(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> bool {
         // A panic while the lock was held leaves a map that is still
         // consistent (every operation is a single map call), so poisoning
         // is ignored rather than turned into a panic here.
@@ -58,7 +64,7 @@ impl SessionCache {
         entries
             .sessions
             .get(session_id)
-            .is_some_and(|entry| now < entry.valid_until)
+            .is_some_and(|entry| now < entry.valid_until && entry.user_id == *user_id)
     }
 
     /// Call before asking the store; pass the result to `remember`.
@@ -134,11 +140,11 @@ mod tests {
         cache.forget(&session);
         let far = now + Duration::hours(1);
         cache.remember(&session, &user, now, far, before_lookup);
-        assert!(!cache.is_fresh(&session, now));
+        assert!(!cache.is_fresh(&session, &user, now));
         // A lookup that started after the revocation is remembered.
         cache.remember(&session, &user, now, far, cache.generation());
-        assert!(cache.is_fresh(&session, now));
-        assert!(!cache.is_fresh(&session, now + Duration::seconds(5)));
+        assert!(cache.is_fresh(&session, &user, now));
+        assert!(!cache.is_fresh(&session, &user, now + Duration::seconds(5)));
     }
 
     #[test]
@@ -148,7 +154,18 @@ mod tests {
         let (session, user) = (SessionId::new("s"), UserId::new("u"));
         let exp = now + Duration::seconds(2);
         cache.remember(&session, &user, now, exp, cache.generation());
-        assert!(cache.is_fresh(&session, now + Duration::seconds(1)));
-        assert!(!cache.is_fresh(&session, exp));
+        assert!(cache.is_fresh(&session, &user, now + Duration::seconds(1)));
+        assert!(!cache.is_fresh(&session, &user, exp));
+    }
+
+    #[test]
+    fn an_entry_vouches_only_for_its_user() {
+        let cache = SessionCache::new(Duration::seconds(5));
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let session = SessionId::new("s");
+        let far = now + Duration::hours(1);
+        cache.remember(&session, &UserId::new("u"), now, far, cache.generation());
+        assert!(cache.is_fresh(&session, &UserId::new("u"), now));
+        assert!(!cache.is_fresh(&session, &UserId::new("v"), now));
     }
 }

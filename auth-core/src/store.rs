@@ -91,19 +91,20 @@ pub trait SessionStore: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<u64, AuthError>;
 
-    /// Whether the session exists, is not revoked and has not expired at
-    /// `now`. This is the per-request check behind
-    /// [`AuthService::authenticate`](crate::AuthService::authenticate): make
-    /// it a primary-key lookup.
+    /// The user of the session if it exists, is not revoked and has not
+    /// expired at `now`; `None` otherwise. This is the per-request check
+    /// behind [`AuthService::authenticate`](crate::AuthService::authenticate),
+    /// which also refuses a token whose `sub` is not this user: make it a
+    /// primary-key lookup.
     ///
-    /// A plain `bool` is enough: access tokens never outlive their session,
-    /// so a token of an expired session is refused as expired before this
+    /// Nothing more is needed: access tokens never outlive their session, so
+    /// a token of an expired session is refused as expired before this
     /// check runs.
-    async fn is_session_active(
+    async fn active_session_owner(
         &self,
         id: &SessionId,
         now: OffsetDateTime,
-    ) -> Result<bool, AuthError>;
+    ) -> Result<Option<UserId>, AuthError>;
 
     /// Deletes every session that expired or was revoked before
     /// `ended_before`, with its rotated hashes; returns how many sessions were

@@ -584,12 +584,12 @@ impl auth_core::SessionStore for AlwaysLosesTheRace {
     ) -> Result<u64, AuthError> {
         self.0.revoke_user_sessions(id, now).await
     }
-    async fn is_session_active(
+    async fn active_session_owner(
         &self,
         id: &auth_core::SessionId,
         now: time::OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        self.0.is_session_active(id, now).await
+    ) -> Result<Option<auth_core::UserId>, AuthError> {
+        self.0.active_session_owner(id, now).await
     }
     async fn delete_ended_sessions(
         &self,
@@ -851,4 +851,34 @@ async fn default_hasher_uses_owasp_parameters() {
         "{:?}",
         record.password_hash.as_phc()
     );
+}
+
+/// A token whose `sid` names a live session of another user (or of no user)
+/// must not pass: the session vouches only for its own user, with the
+/// session cache on or off.
+#[tokio::test]
+async fn a_session_vouches_only_for_its_own_user() {
+    use auth_core::{TokenCodec as _, UserId};
+    for cache in [Duration::ZERO, Duration::from_secs(5)] {
+        let store = MemoryStore::new();
+        let auth = builder(&store).session_cache_ttl(cache).build().unwrap();
+        let alice = sign_up(&auth, "alice@example.com").await;
+        let bob = sign_up(&auth, "bob@example.com").await;
+        // Alice's own token works (and, with the cache on, is remembered).
+        let principal = auth
+            .authenticate(alice.access_token.expose_secret())
+            .await
+            .unwrap();
+        for sub in [bob.user.id.clone(), UserId::new("no-such-user")] {
+            let mut claims = principal.claims().clone();
+            claims.sub = sub;
+            let forged = codec().issue(&claims).unwrap();
+            let result = auth.authenticate(&forged).await;
+            assert!(
+                matches!(result, Err(AuthError::InvalidToken)),
+                "cache {cache:?}: sub {:?} on alice's session gave {result:?}",
+                claims.sub
+            );
+        }
+    }
 }

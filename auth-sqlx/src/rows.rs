@@ -134,8 +134,8 @@ pub(crate) mod sql {
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
 
     /// A primary-key lookup.
-    pub(crate) const IS_SESSION_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM auth_sessions \
-         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)";
+    pub(crate) const ACTIVE_SESSION_OWNER: &str = "SELECT user_id FROM auth_sessions \
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
 
     /// One batch of ended sessions; their rotated hashes go with them
     /// (`ON DELETE CASCADE`).

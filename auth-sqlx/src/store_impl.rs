@@ -211,20 +211,21 @@ macro_rules! sql_store_impls {
                 Ok(revoked.rows_affected())
             }
 
-            async fn is_session_active(
+            async fn active_session_owner(
                 &self,
                 id: &SessionId,
                 now: OffsetDateTime,
-            ) -> Result<bool, AuthError> {
+            ) -> Result<Option<UserId>, AuthError> {
                 if !storable(id.as_str()) {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                sqlx::query_scalar(sql::IS_SESSION_ACTIVE)
+                let owner: Option<String> = sqlx::query_scalar(sql::ACTIVE_SESSION_OWNER)
                     .bind(id.as_str())
                     .bind($to_db(now))
-                    .fetch_one(&self.pool)
+                    .fetch_optional(&self.pool)
                     .await
-                    .map_err(map_sqlx_error)
+                    .map_err(map_sqlx_error)?;
+                Ok(owner.map(UserId::new))
             }
 
             async fn delete_ended_sessions(

@@ -208,12 +208,13 @@ pub async fn current_refresh_token_finds_its_session(stores: TestStores) -> Resu
         .find_session_by_refresh_token(&token.hash())
         .await?;
     assert_eq!(found, Some(RefreshTokenMatch::Current(session.clone())));
-    assert!(
-        stores
-            .sessions
-            .is_session_active(&session.id, base_time())
-            .await?
-    );
+    // The owner, so that the service can refuse a token whose `sub` is
+    // someone else (a session vouches for its own user only).
+    let owner = stores
+        .sessions
+        .active_session_owner(&session.id, base_time())
+        .await?;
+    assert_eq!(owner, Some(user.id));
     Ok(())
 }
 
@@ -383,7 +384,13 @@ pub async fn revoked_sessions_are_inactive_and_do_not_rotate(
     let (session, token) = open_session(&stores, &user.id).await?;
     let at = base_time() + Duration::minutes(2);
     stores.sessions.revoke_session(&session.id, at).await?;
-    assert!(!stores.sessions.is_session_active(&session.id, at).await?);
+    assert!(
+        stores
+            .sessions
+            .active_session_owner(&session.id, at)
+            .await?
+            .is_none()
+    );
     let swapped = stores
         .sessions
         .rotate_refresh_token(&session.id, &token.hash(), &fresh_hash()?, at)
@@ -411,14 +418,16 @@ pub async fn expired_sessions_are_inactive_and_do_not_rotate(
     assert!(
         stores
             .sessions
-            .is_session_active(&session.id, just_before)
+            .active_session_owner(&session.id, just_before)
             .await?
+            .is_some()
     );
     assert!(
-        !stores
+        stores
             .sessions
-            .is_session_active(&session.id, session.expires_at)
+            .active_session_owner(&session.id, session.expires_at)
             .await?
+            .is_none()
     );
     let swapped = stores
         .sessions
@@ -473,9 +482,16 @@ pub async fn revoking_all_of_a_users_sessions_spares_others(
     let now = base_time() + Duration::minutes(1);
     assert_eq!(stores.sessions.revoke_user_sessions(&ada.id, now).await?, 3);
     for session in &adas {
-        assert!(!stores.sessions.is_session_active(&session.id, now).await?);
+        assert!(
+            stores
+                .sessions
+                .active_session_owner(&session.id, now)
+                .await?
+                .is_none()
+        );
     }
-    assert!(stores.sessions.is_session_active(&bobs.id, now).await?);
+    let owner = stores.sessions.active_session_owner(&bobs.id, now).await?;
+    assert_eq!(owner, Some(bob.id));
     assert_eq!(stores.sessions.revoke_user_sessions(&ada.id, now).await?, 0);
     Ok(())
 }
@@ -492,9 +508,9 @@ pub async fn unknown_sessions_are_inactive(stores: TestStores) -> Result<(), Aut
     ] {
         let active = stores
             .sessions
-            .is_session_active(&SessionId::new(id), base_time())
+            .active_session_owner(&SessionId::new(id), base_time())
             .await?;
-        assert!(!active, "{id:?}");
+        assert_eq!(active, None, "{id:?}");
     }
     Ok(())
 }

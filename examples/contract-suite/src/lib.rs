@@ -141,6 +141,7 @@ macro_rules! contract_tests {
                 bearer_scheme_is_case_insensitive,
                 suite_minted_token_is_accepted,
                 invalid_tokens_are_rejected,
+                session_vouches_only_for_its_user,
                 expired_token_is_token_expired,
                 huge_token_is_ordinary_401,
                 duplicate_jwt_keys_never_first_wins,

@@ -223,6 +223,46 @@ pub async fn invalid_tokens_are_rejected(target: &Target) {
     }
 }
 
+/// A correctly signed token whose `sid` names a live session of another
+/// user, or of no user, is 401 `invalid_token`: a session vouches for its
+/// own user only. On the task routes that 401 wins over the 403 another
+/// user's path would get.
+pub async fn session_vouches_only_for_its_user(target: &Target) {
+    let api = target.api();
+    let alice = api.sign_up().await;
+    let bob = api.sign_up().await;
+    // Alice's own token first, so that a session cache holds her session.
+    api.list_tasks(&alice, "").await;
+    for (what, sub, path) in [
+        (
+            "bob's sub on alice's session",
+            &bob.user_id,
+            bob.tasks_path(),
+        ),
+        (
+            "bob's sub on alice's session, alice's path",
+            &bob.user_id,
+            alice.tasks_path(),
+        ),
+        (
+            "an unknown sub on alice's session",
+            &"no-such-user".to_owned(),
+            alice.tasks_path(),
+        ),
+    ] {
+        let forged = mint(target, &claims(target, sub, &alice.session_id));
+        for path in [path.as_str(), "/api/auth/me"] {
+            api.get(path, Some(&forged))
+                .await
+                .noted(what)
+                .expect_token_rejected(&["invalid_token"]);
+        }
+    }
+    // Bob's data is untouched and alice's session still works.
+    api.list_tasks(&alice, "").await;
+    api.list_tasks(&bob, "").await;
+}
+
 /// A correctly signed token whose `exp` is more than the 60 s leeway past is
 /// 401 `token_expired`, with `error="invalid_token"`.
 pub async fn expired_token_is_token_expired(target: &Target) {
