@@ -135,7 +135,7 @@ fn tokens(c: &mut Criterion) {
         c,
         "hs256",
         hs256_codec,
-        DecodingKey::from_secret(SECRET),
+        DecodingKey::from_secret(SECRET).unwrap(),
         Algorithm::HS256,
     );
     bench_algorithm(

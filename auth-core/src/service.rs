@@ -505,6 +505,7 @@ impl AuthService {
         let claims = AccessClaims {
             sub: user.id.clone(),
             sid: session_id.clone(),
+            jti: crate::id::random_token::<16>()?,
             iat: now.unix_timestamp(),
             exp: expires_at.unix_timestamp(),
             nbf: None,

@@ -25,6 +25,7 @@ fn claims() -> AccessClaims {
     AccessClaims {
         sub: UserId::new("user-1"),
         sid: SessionId::new("session-1"),
+        jti: "token-1".into(),
         iat,
         exp: iat + 900,
         nbf: None,
@@ -38,13 +39,29 @@ fn claims_json() -> Value {
     serde_json::to_value(claims()).unwrap()
 }
 
+/// An access-token header (`typ: at+jwt`) for `alg`.
+fn at_header(alg: Algorithm) -> Header {
+    let mut header = Header::new(alg);
+    header.typ = Some("at+jwt".into());
+    header
+}
+
 /// Signs arbitrary claims JSON with the test secret, bypassing our codec.
 fn hs256_raw(payload: &str, alg: Algorithm) -> String {
-    let header = B64.encode(serde_json::to_vec(&Header::new(alg)).unwrap());
+    hs256_with_header(&at_header(alg), payload)
+}
+
+/// Signs arbitrary claims JSON under `header` with the test secret.
+fn hs256_with_header(header: &Header, payload: &str) -> String {
+    let alg = header.alg;
+    let header = B64.encode(serde_json::to_vec(header).unwrap());
     let message = format!("{header}.{}", B64.encode(payload));
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(SECRET), alg)
-            .unwrap();
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(SECRET).unwrap(),
+        alg,
+    )
+    .unwrap();
     format!("{message}.{signature}")
 }
 
@@ -65,6 +82,58 @@ fn a_good_token_round_trips() {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::HS256);
     assert_eq!(header.kid.as_deref(), Some("default"));
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+}
+
+#[test]
+fn only_access_token_typs_are_accepted() {
+    let codec = codec();
+    let payload = claims_json().to_string();
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("id+jwt"),
+        Some("application/jwt"),
+        Some(""),
+    ] {
+        let mut header = at_header(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        assert_invalid(&codec, &hs256_with_header(&header, &payload));
+    }
+    for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
+        let mut header = at_header(Algorithm::HS256);
+        header.typ = Some(typ.into());
+        codec
+            .verify(&hs256_with_header(&header, &payload), now())
+            .unwrap();
+    }
+}
+
+/// `jti` is 128 random bits, different on every token, refreshes included.
+#[tokio::test]
+async fn every_token_gets_its_own_jti() {
+    let jti_of = |token: &str| -> String {
+        let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
+        let claims: Value = serde_json::from_slice(&payload).unwrap();
+        claims["jti"].as_str().unwrap().to_owned()
+    };
+    let (auth, _) = service();
+    let signed_up = sign_up(&auth, "jti@example.com").await;
+    let mut ids = std::collections::HashSet::new();
+    ids.insert(jti_of(signed_up.access_token.expose_secret()));
+    let mut refresh = signed_up.refresh_token;
+    for _ in 0..5 {
+        let signed_in = auth
+            .sign_in(sign_in_request("jti@example.com", PASSWORD))
+            .await
+            .unwrap();
+        ids.insert(jti_of(signed_in.access_token.expose_secret()));
+        let refreshed = auth.refresh(refresh.expose_secret()).await.unwrap();
+        ids.insert(jti_of(refreshed.access_token.expose_secret()));
+        refresh = refreshed.refresh_token;
+    }
+    assert_eq!(ids.len(), 11);
+    assert!(ids.iter().all(|id| id.len() == 22), "{ids:?}");
 }
 
 #[test]
@@ -127,7 +196,7 @@ fn wrong_issuer_or_audience_is_refused() {
 #[test]
 fn a_missing_required_claim_is_refused() {
     let codec = codec();
-    for claim in ["sub", "sid", "iat", "exp", "iss", "aud"] {
+    for claim in ["sub", "sid", "jti", "iat", "exp", "iss", "aud"] {
         let mut payload = claims_json();
         payload.as_object_mut().unwrap().remove(claim);
         assert_invalid(&codec, &hs256_raw(&payload.to_string(), Algorithm::HS256));
@@ -139,8 +208,8 @@ fn duplicate_claims_never_let_the_first_one_win() {
     let codec = codec();
     let c = claims();
     let payload = format!(
-        r#"{{"sub":"{}","sub":"admin","sid":"{}","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}"}}"#,
-        c.sub, c.sid, c.iat, c.exp
+        r#"{{"sub":"{}","sub":"admin","sid":"{}","jti":"{}","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}"}}"#,
+        c.sub, c.sid, c.jti, c.iat, c.exp
     );
     match codec.verify(&hs256_raw(&payload, Algorithm::HS256), now()) {
         Err(AuthError::InvalidToken) => {}
@@ -250,7 +319,7 @@ fn eddsa_refuses_other_keys_and_algorithm_confusion() {
     let message = format!("{header}.{}", B64.encode(claims_json().to_string()));
     let signature = jsonwebtoken::crypto::sign(
         message.as_bytes(),
-        &EncodingKey::from_secret(ED_A_PUB),
+        &EncodingKey::from_secret(ED_A_PUB).unwrap(),
         Algorithm::HS256,
     )
     .unwrap();
@@ -299,16 +368,15 @@ fn key_rotation_by_kid() {
 
     // With several keys a token must name one of them: the same token,
     // correctly signed with the old key but without a kid, is refused...
-    let previous = EncodingKey::from_secret(b"the previous secret, 32+ bytes long");
-    let unnamed =
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims(), &previous).unwrap();
+    let previous = EncodingKey::from_secret(b"the previous secret, 32+ bytes long").unwrap();
+    let unnamed = jsonwebtoken::encode(&at_header(Algorithm::HS256), &claims(), &previous).unwrap();
     assert!(
         old_signer.verify(&unnamed, now()).is_ok(),
         "control: valid for one key"
     );
     assert_invalid(&rotated, &unnamed);
     // ...and so is one naming a kid that is not in the set.
-    let mut header = Header::new(Algorithm::HS256);
+    let mut header = at_header(Algorithm::HS256);
     header.kid = Some("2027-01".into());
     let unknown = jsonwebtoken::encode(&header, &claims(), &previous).unwrap();
     assert_invalid(&rotated, &unknown);

@@ -13,11 +13,11 @@ use crate::{SessionId, UserId};
 
 /// Claim names this crate sets itself; custom claims with these names are
 /// dropped when a token is issued.
-pub const REGISTERED_CLAIMS: [&str; 7] = ["sub", "sid", "iat", "exp", "nbf", "iss", "aud"];
+pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "sid", "jti", "iat", "exp", "nbf", "iss", "aud"];
 
 /// The claims of an access token.
 ///
-/// `sub`, `sid`, `iat`, `exp`, `iss` and `aud` are required: a token
+/// `sub`, `sid`, `jti`, `iat`, `exp`, `iss` and `aud` are required: a token
 /// lacking one is refused. A registered claim that appears twice in a
 /// token's JSON is refused too (never "first one wins"). Any other claim is
 /// kept in [`custom`](Self::custom).
@@ -28,6 +28,7 @@ pub const REGISTERED_CLAIMS: [&str; 7] = ["sub", "sid", "iat", "exp", "nbf", "is
 /// let claims = AccessClaims {
 ///     sub: UserId::new("u1"),
 ///     sid: SessionId::new("s1"),
+///     jti: "8bK3tq0RW2wFv1mXH9v0gQ".into(),
 ///     iat: 1_700_000_000,
 ///     exp: 1_700_000_900,
 ///     nbf: None,
@@ -39,7 +40,7 @@ pub const REGISTERED_CLAIMS: [&str; 7] = ["sub", "sid", "iat", "exp", "nbf", "is
 /// assert_eq!(json["role"], "admin");
 /// assert_eq!(serde_json::from_value::<AccessClaims>(json).unwrap(), claims);
 ///
-/// let twice = r#"{"sub":"u1","sub":"u2","sid":"s","iat":1,"exp":2,"iss":"i","aud":"a"}"#;
+/// let twice = r#"{"sub":"u1","sub":"u2","sid":"s","jti":"j","iat":1,"exp":2,"iss":"i","aud":"a"}"#;
 /// assert!(serde_json::from_str::<AccessClaims>(twice).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,9 @@ pub struct AccessClaims {
     pub sub: UserId,
     /// The session id, checked against the session store per request.
     pub sid: SessionId,
+    /// The token's own id (RFC 7519 `jti`): 128 random bits, unique per
+    /// token, for logs, audits and deny lists.
+    pub jti: String,
     /// Issued at (seconds since the Unix epoch).
     pub iat: i64,
     /// Expires at (seconds since the Unix epoch).
@@ -68,6 +72,7 @@ impl Serialize for AccessClaims {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("sub", &self.sub)?;
         map.serialize_entry("sid", &self.sid)?;
+        map.serialize_entry("jti", &self.jti)?;
         map.serialize_entry("iat", &self.iat)?;
         map.serialize_entry("exp", &self.exp)?;
         if let Some(nbf) = self.nbf {
@@ -88,6 +93,7 @@ impl Serialize for AccessClaims {
 enum Field {
     Sub,
     Sid,
+    Jti,
     Iat,
     Exp,
     Nbf,
@@ -108,6 +114,7 @@ impl<'de> Deserialize<'de> for Field {
                 Ok(match name {
                     "sub" => Field::Sub,
                     "sid" => Field::Sid,
+                    "jti" => Field::Jti,
                     "iat" => Field::Iat,
                     "exp" => Field::Exp,
                     "nbf" => Field::Nbf,
@@ -138,13 +145,14 @@ impl<'de> Deserialize<'de> for AccessClaims {
                 f.write_str("a JWT claims object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AccessClaims, A::Error> {
-                let (mut sub, mut sid, mut iat, mut exp, mut nbf, mut iss, mut aud) =
-                    (None, None, None, None, None, None, None);
+                let (mut sub, mut sid, mut jti, mut iat, mut exp, mut nbf, mut iss, mut aud) =
+                    (None, None, None, None, None, None, None, None);
                 let mut custom = Map::new();
                 while let Some(field) = map.next_key::<Field>()? {
                     match field {
                         Field::Sub => set_once(&mut sub, "sub", map.next_value()?)?,
                         Field::Sid => set_once(&mut sid, "sid", map.next_value()?)?,
+                        Field::Jti => set_once(&mut jti, "jti", map.next_value()?)?,
                         Field::Iat => set_once(&mut iat, "iat", map.next_value()?)?,
                         Field::Exp => set_once(&mut exp, "exp", map.next_value()?)?,
                         Field::Nbf => set_once(&mut nbf, "nbf", map.next_value()?)?,
@@ -159,6 +167,7 @@ impl<'de> Deserialize<'de> for AccessClaims {
                 Ok(AccessClaims {
                     sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
                     sid: sid.ok_or_else(|| de::Error::missing_field("sid"))?,
+                    jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
                     iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
                     exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
                     nbf,
@@ -178,13 +187,13 @@ mod tests {
     use serde_json::json;
 
     fn base() -> Value {
-        json!({"sub": "u", "sid": "s", "iat": 10, "exp": 20, "iss": "i", "aud": "a"})
+        json!({"sub": "u", "sid": "s", "jti": "j", "iat": 10, "exp": 20, "iss": "i", "aud": "a"})
     }
 
     #[test]
     fn every_required_claim_is_required() {
         assert!(serde_json::from_value::<AccessClaims>(base()).is_ok());
-        for name in ["sub", "sid", "iat", "exp", "iss", "aud"] {
+        for name in ["sub", "sid", "jti", "iat", "exp", "iss", "aud"] {
             let mut claims = base();
             claims.as_object_mut().unwrap().remove(name);
             assert!(
@@ -213,14 +222,14 @@ mod tests {
 
     #[test]
     fn every_registered_claim_is_refused_twice() {
-        for name in ["sub", "sid", "iat", "exp", "nbf", "iss", "aud"] {
+        for name in REGISTERED_CLAIMS {
             let value = if matches!(name, "iat" | "exp" | "nbf") {
                 "1"
             } else {
                 "\"x\""
             };
             let json = format!(
-                r#"{{"sub":"u","sid":"s","iat":10,"exp":20,"iss":"i","aud":"a","nbf":5,"{name}":{value}}}"#
+                r#"{{"sub":"u","sid":"s","jti":"j","iat":10,"exp":20,"iss":"i","aud":"a","nbf":5,"{name}":{value}}}"#
             );
             assert!(
                 serde_json::from_str::<AccessClaims>(&json).is_err(),

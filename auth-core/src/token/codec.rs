@@ -12,6 +12,24 @@ use crate::AuthError;
 /// tokens are a few hundred bytes; this leaves room for custom claims.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// The `typ` header of access tokens (RFC 9068), set on every token issued
+/// and required on every token verified, so that no other JWT signed with
+/// the same key (an ID token, a reset link) passes as an access token.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Whether a `typ` header names an access token: `at+jwt`, or the full
+/// media type `application/at+jwt`, in any case (RFC 9068 section 4).
+fn is_access_token_typ(typ: Option<&str>) -> bool {
+    const MEDIA_PREFIX: &str = "application/";
+    typ.is_some_and(|typ| {
+        let bare = match (typ.get(..MEDIA_PREFIX.len()), typ.get(MEDIA_PREFIX.len()..)) {
+            (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case(MEDIA_PREFIX) => rest,
+            _ => typ,
+        };
+        bare.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
+    })
+}
+
 /// The largest clock leeway accepted on `exp`, `nbf` and `iat`.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
@@ -47,7 +65,8 @@ struct VerifyingKey {
 /// The JWT [`TokenCodec`]: a key set with `kid`s, one of which signs.
 ///
 /// Validation pins each key's algorithm (so `alg: none` or an HS256 token
-/// made with an Ed25519 public key is refused), requires `sub`, `sid`,
+/// made with an Ed25519 public key is refused), requires the header
+/// `typ: at+jwt` ([`ACCESS_TOKEN_TYP`]) and the claims `sub`, `sid`, `jti`,
 /// `iat`, `exp`, `iss` and `aud`, checks `iss` and `aud`, and checks `exp`,
 /// `nbf` and `iat` against the caller's clock with a leeway of at most 60 s
 /// (default 30 s).
@@ -141,10 +160,13 @@ impl TokenCodec for JwtCodec {
             return Err(AuthError::InvalidToken);
         }
         let entry = self.key_for(token)?;
-        let claims =
+        let decoded =
             jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
-                .map_err(|_| AuthError::InvalidToken)?
-                .claims;
+                .map_err(|_| AuthError::InvalidToken)?;
+        if !is_access_token_typ(decoded.header.typ.as_deref()) {
+            return Err(AuthError::InvalidToken);
+        }
+        let claims = decoded.claims;
         let now = now.unix_timestamp();
         // RFC 7519: the token is valid strictly before `exp`.
         if claims.exp.saturating_add(self.leeway_secs) <= now {
@@ -261,6 +283,7 @@ impl JwtCodecBuilder {
         let signing_key = &self.keys[signing];
         let mut header = Header::new(signing_key.algorithm.to_jsonwebtoken());
         header.kid = Some(signing_key.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         let keys = self
             .keys
             .into_iter()
@@ -284,5 +307,35 @@ impl JwtCodecBuilder {
             audience: self.audience,
             leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(60),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_access_token_typ;
+
+    #[test]
+    fn typ_must_name_an_access_token() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/At+JWT",
+        ] {
+            assert!(is_access_token_typ(Some(typ)), "{typ}");
+        }
+        for typ in [
+            "JWT",
+            "jwt",
+            "",
+            "application/jwt",
+            "at+jwt ",
+            "application/",
+            "xapplication/at+jwt",
+            "é",
+        ] {
+            assert!(!is_access_token_typ(Some(typ)), "{typ}");
+        }
+        assert!(!is_access_token_typ(None));
     }
 }

@@ -65,11 +65,15 @@ impl JwtKey {
                 secret.len()
             )));
         }
+        // jsonwebtoken only refuses empty secrets, which the length check
+        // above already has.
+        let invalid =
+            |e: jsonwebtoken::errors::Error| AuthError::InvalidConfig(format!("HS256: {e}"));
         Self::checked(
             kid.into(),
             JwtAlgorithm::Hs256,
-            Some(EncodingKey::from_secret(secret)),
-            DecodingKey::from_secret(secret),
+            Some(EncodingKey::from_secret(secret).map_err(invalid)?),
+            DecodingKey::from_secret(secret).map_err(invalid)?,
         )
     }
 

@@ -22,7 +22,9 @@ mod codec;
 mod keys;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};
-pub use codec::{JwtCodec, JwtCodecBuilder, MAX_LEEWAY, MAX_TOKEN_BYTES, TokenCodec};
+pub use codec::{
+    ACCESS_TOKEN_TYP, JwtCodec, JwtCodecBuilder, MAX_LEEWAY, MAX_TOKEN_BYTES, TokenCodec,
+};
 pub use keys::{JwtAlgorithm, JwtKey, MIN_HS256_SECRET_BYTES};
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]

@@ -3,7 +3,7 @@
 //! one (other algorithms, missing claims, duplicate keys, `alg: none`).
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac as _};
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use serde_json::{Map, Value, json};
 use sha2::{Sha256, Sha512};
 
@@ -30,9 +30,10 @@ impl Alg {
         }
     }
 
-    /// The standard header `{"alg": ..., "typ": "JWT"}` as JSON text.
+    /// The access-token header `{"alg": ..., "typ": "at+jwt"}` (RFC 9068)
+    /// as JSON text.
     pub fn header(self) -> String {
-        json!({ "alg": self.name(), "typ": "JWT" }).to_string()
+        json!({ "alg": self.name(), "typ": "at+jwt" }).to_string()
     }
 }
 
@@ -82,12 +83,13 @@ pub fn mint(target: &Target, claims: &Map<String, Value>) -> String {
 }
 
 /// The claims of a token the server would issue for `sub` and `sid`:
-/// `iat` now, `exp` in 15 minutes, the target's `iss` and `aud`.
+/// a fresh `jti`, `iat` now, `exp` in 15 minutes, the target's `iss` and `aud`.
 pub fn claims(target: &Target, sub: &str, sid: &str) -> Map<String, Value> {
     let now = now();
     let Value::Object(claims) = json!({
         "sub": sub,
         "sid": sid,
+        "jti": b64(now.to_be_bytes()) + &b64(next_jti().to_be_bytes()),
         "iat": now,
         "exp": now + 900,
         "iss": target.iss(),
@@ -96,6 +98,12 @@ pub fn claims(target: &Target, sub: &str, sid: &str) -> Map<String, Value> {
         unreachable!("a JSON object literal")
     };
     claims
+}
+
+/// A number no other token of this process got.
+fn next_jti() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 fn decode_part(token: &str, index: usize) -> Value {

@@ -207,7 +207,18 @@ pub async fn invalid_tokens_are_rejected(target: &Target) {
             mint(target, &with("nbf", json!(now + 3600))),
         ),
     ];
-    for claim in ["sub", "sid", "iat", "exp", "iss", "aud"] {
+    for (what, header) in [
+        ("typ JWT", json!({"alg": "HS256", "typ": "JWT"})),
+        ("no typ", json!({"alg": "HS256"})),
+        ("typ id+jwt", json!({"alg": "HS256", "typ": "id+jwt"})),
+    ] {
+        let payload = Value::Object(good.clone()).to_string();
+        bad.push((
+            format!("an access token with {what}"),
+            sign_raw(Alg::Hs256, secret, &header.to_string(), &payload),
+        ));
+    }
+    for claim in ["sub", "sid", "jti", "iat", "exp", "iss", "aud"] {
         let mut claims = good.clone();
         claims.remove(claim);
         bad.push((format!("no `{claim}` claim"), mint(target, &claims)));
@@ -318,7 +329,7 @@ pub async fn duplicate_jwt_keys_never_first_wins(target: &Target) {
     let now = tokens::now();
     let text = |value: &str| Value::from(value).to_string();
     let common = format!(
-        r#""sub":{},"sid":{},"iat":{now},"aud":{}"#,
+        r#""sub":{},"sid":{},"jti":"duplicate-keys","iat":{now},"aud":{}"#,
         text(&account.user_id),
         text(&account.session_id),
         text(target.aud()),
@@ -358,7 +369,7 @@ pub async fn duplicate_jwt_keys_never_first_wins(target: &Target) {
         (
             "header `alg` HS256, then none",
             hs256(
-                r#"{"alg":"HS256","typ":"JWT","alg":"none"}"#,
+                r#"{"alg":"HS256","typ":"at+jwt","alg":"none"}"#,
                 &format!(r#"{{{common},"exp":{exp},"iss":{iss}}}"#),
             ),
             &["invalid_token"][..],
