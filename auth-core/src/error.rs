@@ -33,6 +33,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`InvalidEmail`](Self::InvalidEmail) | 422 | `invalid_email` |
 /// | [`PasswordTooShort`](Self::PasswordTooShort) | 422 | `password_too_short` |
 /// | [`PasswordTooLong`](Self::PasswordTooLong) | 422 | `password_too_long` |
+/// | [`PasswordTooCommon`](Self::PasswordTooCommon) | 422 | `password_too_common` |
 /// | [`InvalidName`](Self::InvalidName) | 422 | `invalid_name` |
 /// | [`TooManyAttempts`](Self::TooManyAttempts) | 429 | `too_many_attempts` |
 /// | [`InvalidConfig`](Self::InvalidConfig) | 500 | `internal_error` |
@@ -103,6 +104,10 @@ pub enum AuthError {
         /// The policy's maximum, in Unicode scalar values.
         max: usize,
     },
+    /// The password is one of the most common ones, or the user's email
+    /// address (see [`PasswordPolicy`](crate::PasswordPolicy)).
+    #[error("the password is too common or too easy to guess; choose another")]
+    PasswordTooCommon,
     /// The display name is too long or contains control characters.
     #[error("the name must have at most {max} characters and no control characters")]
     InvalidName {
@@ -156,6 +161,7 @@ impl AuthError {
             Self::InvalidEmail => "invalid_email",
             Self::PasswordTooShort { .. } => "password_too_short",
             Self::PasswordTooLong { .. } => "password_too_long",
+            Self::PasswordTooCommon => "password_too_common",
             Self::InvalidName { .. } => "invalid_name",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::InvalidConfig(_) | Self::Internal(_) => "internal_error",
@@ -180,6 +186,7 @@ impl AuthError {
             Self::InvalidEmail
             | Self::PasswordTooShort { .. }
             | Self::PasswordTooLong { .. }
+            | Self::PasswordTooCommon
             | Self::InvalidName { .. } => 422,
             Self::TooManyAttempts { .. } => 429,
             Self::InvalidConfig(_) | Self::Internal(_) => 500,
@@ -235,6 +242,7 @@ mod tests {
             AuthError::InvalidEmail,
             AuthError::PasswordTooShort { min: 8 },
             AuthError::PasswordTooLong { max: 128 },
+            AuthError::PasswordTooCommon,
             AuthError::InvalidName { max: 100 },
             AuthError::TooManyAttempts {
                 retry_after: Duration::from_millis(10),
@@ -266,9 +274,10 @@ mod tests {
             AuthError::InvalidConfig(_) => 16,
             AuthError::Unavailable(_) => 17,
             AuthError::Internal(_) => 18,
+            AuthError::PasswordTooCommon => 19,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=18).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=19).collect(), "every variant, once");
         all
     }
 

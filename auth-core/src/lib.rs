@@ -134,6 +134,7 @@
 mod api;
 mod argon2id;
 mod clock;
+mod common_passwords;
 mod email;
 mod error;
 pub mod http;

@@ -63,7 +63,7 @@ impl Modify for BearerSecurity {
         (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid email, password length or name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid email (`invalid_email`), password too short, too long or too common (`password_too_short`, `password_too_long`, `password_too_common`: a common password or the email address), or invalid name (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 fn sign_up() {}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::AuthError;
+use crate::{AuthError, Email};
 
 /// A plaintext password: redacted in `Debug`, zeroed in memory on drop.
 ///
@@ -136,20 +136,29 @@ pub trait PasswordHasher: Send + Sync + 'static {
     ) -> Result<Verification, AuthError>;
 }
 
-/// Length rules for new passwords, in Unicode scalar values. No composition
-/// rules (NIST SP 800-63B): length is what makes a password strong.
+/// Rules for new passwords: a length in Unicode scalar values, and not one
+/// of the most common passwords (OWASP ASVS 5.0 6.2.4, NIST SP 800-63B).
+/// No composition rules: length is what makes a password strong.
+///
+/// The common-password list holds every password of 8 to 128 characters
+/// among the 30,000 most common ones of a public breach corpus (11,611
+/// entries, compared case-insensitively; its source is in the crate's
+/// `data/README.md`). [`check_for`](Self::check_for) also refuses the
+/// user's own email address.
 ///
 /// ```
 /// use auth_core::{AuthError, Password, PasswordPolicy};
 ///
-/// let policy = PasswordPolicy::default(); // 8 to 128 characters
-/// assert!(policy.check(&Password::new("12345678")).is_ok());
+/// let policy = PasswordPolicy::default(); // 8 to 128 characters, no common ones
+/// assert!(policy.check(&Password::new("violet kettle drum")).is_ok());
 /// assert!(matches!(policy.check(&Password::new("1234567")), Err(AuthError::PasswordTooShort { min: 8 })));
+/// assert!(matches!(policy.check(&Password::new("Password1")), Err(AuthError::PasswordTooCommon)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
     min_chars: usize,
     max_chars: usize,
+    refuse_common: bool,
 }
 
 impl PasswordPolicy {
@@ -171,7 +180,21 @@ impl PasswordPolicy {
         Ok(Self {
             min_chars,
             max_chars,
+            refuse_common: true,
         })
+    }
+
+    /// The same policy without the common-password check, for an app that
+    /// checks passwords its own way (a breach API, a larger list).
+    #[must_use]
+    pub const fn allow_common_passwords(mut self) -> Self {
+        self.refuse_common = false;
+        self
+    }
+
+    /// Whether common passwords are refused (the default).
+    pub const fn refuses_common_passwords(&self) -> bool {
+        self.refuse_common
     }
 
     /// The minimum length.
@@ -187,7 +210,8 @@ impl PasswordPolicy {
     /// Checks a new password against the policy.
     ///
     /// # Errors
-    /// [`AuthError::PasswordTooShort`] or [`AuthError::PasswordTooLong`].
+    /// [`AuthError::PasswordTooShort`], [`AuthError::PasswordTooLong`] or
+    /// [`AuthError::PasswordTooCommon`].
     pub fn check(&self, password: &Password) -> Result<(), AuthError> {
         let len = password.char_count();
         if len < self.min_chars {
@@ -198,9 +222,42 @@ impl PasswordPolicy {
             Err(AuthError::PasswordTooLong {
                 max: self.max_chars,
             })
+        } else if self.refuse_common && crate::common_passwords::is_common(password.expose_secret())
+        {
+            Err(AuthError::PasswordTooCommon)
         } else {
             Ok(())
         }
+    }
+
+    /// [`check`](Self::check), and, unless common passwords are allowed,
+    /// refuses the user's own email address or its local part (before the
+    /// `@`), in any case: the first guesses of anyone who knows the address.
+    ///
+    /// ```
+    /// use auth_core::{AuthError, Email, Password, PasswordPolicy};
+    ///
+    /// let email = Email::parse("ada.lovelace@example.com")?;
+    /// let policy = PasswordPolicy::default();
+    /// for guessable in ["Ada.Lovelace@example.com", "ada.lovelace"] {
+    ///     let refused = policy.check_for(&Password::new(guessable), &email);
+    ///     assert!(matches!(refused, Err(AuthError::PasswordTooCommon)));
+    /// }
+    /// # Ok::<(), AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_for(&self, password: &Password, email: &Email) -> Result<(), AuthError> {
+        self.check(password)?;
+        let secret = password.expose_secret();
+        let address = email.as_str();
+        let local_part = address.rsplit_once('@').map_or(address, |(local, _)| local);
+        let secret = secret.to_lowercase();
+        if self.refuse_common && (secret == address || secret == local_part) {
+            return Err(AuthError::PasswordTooCommon);
+        }
+        Ok(())
     }
 
     /// Whether the password is longer than the policy allows, checked
@@ -216,6 +273,7 @@ impl Default for PasswordPolicy {
         Self {
             min_chars: 8,
             max_chars: 128,
+            refuse_common: true,
         }
     }
 }

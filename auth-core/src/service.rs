@@ -189,13 +189,14 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::InvalidEmail`], [`AuthError::PasswordTooShort`],
-    /// [`AuthError::PasswordTooLong`] or [`AuthError::InvalidName`] for bad
+    /// [`AuthError::PasswordTooLong`], [`AuthError::PasswordTooCommon`] or
+    /// [`AuthError::InvalidName`] for bad
     /// input (checked before any hashing); [`AuthError::EmailTaken`] if the
     /// email is registered, also when two sign-ups race.
     pub async fn sign_up(&self, request: SignUpRequest) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         let email = Email::parse(&request.email)?;
-        inner.password_policy.check(&request.password)?;
+        inner.password_policy.check_for(&request.password, &email)?;
         let name = normalise_name(request.name, inner.max_name_chars)?;
         // Saves a hash's worth of CPU on an obvious duplicate. The store's
         // unique index remains the real guard against races.

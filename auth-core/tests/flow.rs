@@ -126,6 +126,24 @@ async fn sign_up_validates_before_hashing() {
         ),
         (
             "a@example.com",
+            "Password1".into(),
+            None,
+            "password_too_common",
+        ),
+        (
+            "longname@example.com",
+            "LongName@Example.com".into(),
+            None,
+            "password_too_common",
+        ),
+        (
+            "longname@example.com",
+            "longname".into(),
+            None,
+            "password_too_common",
+        ),
+        (
+            "a@example.com",
             "a".repeat(8),
             Some("x".repeat(101)),
             "invalid_name",
@@ -150,6 +168,15 @@ async fn sign_up_validates_before_hashing() {
         .await
         .unwrap();
     attempt("max@example.com", "a".repeat(128), Some("x".repeat(100)))
+        .await
+        .unwrap();
+    // An app can switch the common-password check off.
+    let lenient = builder(&MemoryStore::new())
+        .password_policy(PasswordPolicy::default().allow_common_passwords())
+        .build()
+        .unwrap();
+    lenient
+        .sign_up(sign_up_request("lenient@example.com", "password1"))
         .await
         .unwrap();
 }

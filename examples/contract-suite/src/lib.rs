@@ -122,6 +122,7 @@ macro_rules! contract_tests {
                 concurrent_sign_ups_one_wins,
                 sign_up_rejects_invalid_email,
                 password_length_rules,
+                common_passwords_are_refused,
                 name_rules,
                 // Sign-in
                 sign_in_returns_new_session,

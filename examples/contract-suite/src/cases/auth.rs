@@ -165,6 +165,32 @@ pub async fn sign_up_rejects_invalid_email(target: &Target) {
     }
 }
 
+/// A common password (case-insensitively), or the user's own email address
+/// or its local part, is 422 `password_too_common`, and creates no account.
+pub async fn common_passwords_are_refused(target: &Target) {
+    let api = target.api();
+    let email = fresh_email();
+    let local_part = email.split('@').next().unwrap_or_default().to_owned();
+    for password in [
+        "password1".to_owned(),
+        "PassWord1".to_owned(),
+        "iloveyou".to_owned(),
+        "QWERTYUIOP".to_owned(),
+        email.clone(),
+        email.to_uppercase(),
+        local_part,
+    ] {
+        api.sign_up_as(&email, &password, None)
+            .await
+            .noted(format!("the password {password:?}"))
+            .expect_problem(422, "password_too_common");
+    }
+    // Nothing was created: the address is still free.
+    api.sign_up_as(&email, "violet kettle drum", None)
+        .await
+        .expect_json(201);
+}
+
 /// Passwords are 8 to 128 Unicode scalar values: 7 is 422
 /// `password_too_short`, 129 is 422 `password_too_long`, the bounds are
 /// fine, and emoji count as one each (not as bytes or UTF-16 units). A
