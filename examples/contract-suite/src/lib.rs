@@ -171,6 +171,7 @@ macro_rules! contract_tests {
                 idle_connections_are_closed,
                 slow_request_heads_are_cut,
                 full_server_still_answers,
+                connections_are_capped,
             ];
         }
     };

@@ -200,3 +200,69 @@ pub async fn full_server_still_answers(binary: &Path, backend: Backend) {
     }
     drop(held);
 }
+
+/// The sockets the process `pid` has open (Linux: its `/proc/PID/fd`).
+fn open_sockets(pid: u32) -> Option<usize> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter(|entry| {
+                std::fs::read_link(entry.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+            })
+            .count(),
+    )
+}
+
+/// With `MAX_CONNECTIONS=10` (and a header timeout far longer than the
+/// case), 40 clients that connect and wait never get the server past
+/// about 10 open connections: the others wait in the listen queue, and
+/// they are served once the first ones leave.
+pub async fn connections_are_capped(binary: &Path, backend: Backend) {
+    const CAP: usize = 10;
+    // The listener and the runtime's own sockets (signal pipes and the like).
+    const OWN_SOCKETS: usize = 8;
+    let server = Server::start(
+        binary,
+        backend,
+        &[
+            ("MAX_CONNECTIONS", "10"),
+            ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ],
+    )
+    .await;
+    let Some(before) = open_sockets(server.pid()) else {
+        say("skipped: no /proc/PID/fd to count the server's sockets: connections_are_capped");
+        return;
+    };
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        held.push(connect(&server).await);
+    }
+    // An uncapped server accepts all 40 within milliseconds; give a capped
+    // one as long to show it does not.
+    let mut most = 0;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        most = most.max(open_sockets(server.pid()).unwrap_or_default());
+    }
+    assert!(
+        most <= before + CAP + OWN_SOCKETS && most >= CAP,
+        "with MAX_CONNECTIONS={CAP} and 40 clients connected the server had {most} sockets \
+         open ({before} before the clients came)"
+    );
+    // The cap must not lose the waiting connections: once the first ones
+    // leave, the rest are served.
+    drop(held);
+    let reply = server
+        .target()
+        .api()
+        .http()
+        .get(server.target().url("/healthz"))
+        .timeout(GUARD)
+        .send()
+        .await
+        .expect("/healthz once the clients left");
+    assert_eq!(reply.status().as_u16(), 200);
+}
