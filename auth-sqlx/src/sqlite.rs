@@ -61,6 +61,12 @@ fn micros(time: OffsetDateTime) -> i64 {
 /// whose switch fails at once when several processes open a new file
 /// together. Run [`migrate`](Self::migrate) at start-up.
 ///
+/// On a shared pool, run your own `INSERT/UPDATE … RETURNING` with
+/// `fetch_all`, not `fetch_one`/`fetch_optional`: those stop the statement
+/// after its first row, and a write that never reaches `SQLITE_DONE` never
+/// runs SQLite's WAL auto-checkpoint, so the `-wal` file grows without
+/// bound. The store's own writes all run to completion.
+///
 /// ```
 /// use auth_core::{AuthError, AuthService, JwtCodec, Password, SignUpRequest};
 /// use auth_sqlx::SqliteStore;

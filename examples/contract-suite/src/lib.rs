@@ -169,6 +169,11 @@ macro_rules! contract_tests {
             ];
             sqlite_only: [
                 restart_keeps_tokens,
+                // Connection handling does not depend on the database.
+                idle_connections_are_closed,
+                slow_request_heads_are_cut,
+                full_server_still_answers,
+                connections_are_capped,
             ];
         }
     };

@@ -165,6 +165,40 @@ impl Server {
         backend: Backend,
         env: Vec<(String, Option<String>)>,
     ) -> Self {
+        Self::launch(binary, backend, env, None).await
+    }
+
+    /// Like [`start`](Self::start), with the server's limit on open files
+    /// (soft and hard) set to `open_files` through util-linux's `prlimit`;
+    /// `None` when `prlimit` cannot be run here.
+    pub async fn start_with_open_files(
+        binary: &Path,
+        backend: Backend,
+        extra_env: &[(&str, &str)],
+        open_files: u64,
+    ) -> Option<Self> {
+        let usable = Command::new("prlimit")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !usable {
+            return None;
+        }
+        let env = extra_env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), Some((*value).to_owned())))
+            .collect();
+        Some(Self::launch(binary, backend, env, Some(open_files)).await)
+    }
+
+    async fn launch(
+        binary: &Path,
+        backend: Backend,
+        env: Vec<(String, Option<String>)>,
+        open_files: Option<u64>,
+    ) -> Self {
         assert!(
             binary.is_file(),
             "the server binary {} does not exist (build it first)",
@@ -213,7 +247,15 @@ impl Server {
         let issuer = var("JWT_ISSUER");
         let audience = var("JWT_AUDIENCE");
 
-        let mut command = Command::new(binary);
+        // `prlimit … PROGRAM` execs the program: the child's pid is the server's.
+        let mut command = match open_files {
+            None => Command::new(binary),
+            Some(limit) => {
+                let mut command = Command::new("prlimit");
+                command.arg(format!("--nofile={limit}")).arg(binary);
+                command
+            }
+        };
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -61,6 +61,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
     let bench_routes = task_app::runtime::bench_routes_wanted(cfg!(feature = "bench-routes"));
+    // actix-web's default worker count, named so that MAX_CONNECTIONS can be
+    // split among the workers: its cap is per worker.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let header_read_timeout = config.header_read_timeout;
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(auth.clone())
@@ -78,6 +82,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The signals are the shared `Shutdown`'s, as on the axum server.
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    // As on the axum server: a request head must arrive within the timeout
+    // of opening (client_request_timeout) or of the previous response
+    // (keep_alive), and at the cap the workers stop accepting.
+    .client_request_timeout(header_read_timeout)
+    .keep_alive(header_read_timeout)
+    .workers(workers)
+    .max_connections(config.max_connections.div_ceil(workers))
     .listen(listener)?
     .run();
     let handle = server.handle();

@@ -5,6 +5,8 @@
 //! file under `data/`; the environment variables are listed in the README
 //! and in `task_app::config::Config`.
 
+mod serve;
+
 use std::{process::ExitCode, time::Duration};
 
 use auth_axum::{
@@ -51,12 +53,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let ready = task_app::prepare().await?;
     let listener = tokio::net::TcpListener::from_std(ready.listener)?;
     let router = router(ready.app, &ready.config, ready.openapi);
+    let limits = serve::Limits {
+        header_read_timeout: ready.config.header_read_timeout,
+        max_connections: ready.config.max_connections,
+    };
     let shutdown = task_app::runtime::Shutdown::new();
-    let serving = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.signalled())
-        .into_future();
+    let serving = serve::serve(listener, router, limits, shutdown.signalled());
     tokio::select! {
-        served = serving => served?,
+        () = serving => {}
         () = shutdown.deadline_passed() => {
             tracing::warn!("requests still running at the shutdown deadline; stopping anyway");
         }

@@ -73,6 +73,16 @@ pub struct Config {
     /// would each see another's sign-out only after this long). See
     /// `AuthServiceBuilder::session_cache_ttl`.
     pub session_cache_ttl: Duration,
+    /// `HEADER_READ_TIMEOUT_SECS` (default 10, at least 1): a connection
+    /// must send a complete request head within this long of opening, or
+    /// of its previous response, or it is closed. This is also the idle
+    /// keep-alive timeout, and what frees the slots slow clients hold.
+    pub header_read_timeout: Duration,
+    /// `MAX_CONNECTIONS` (at least 1): connections served at once; more
+    /// wait in the listen queue until one closes. Default: the soft limit
+    /// on open files less 64 (for the database, logs and listener), at
+    /// most 10,000; 10,000 where the limit cannot be read.
+    pub max_connections: usize,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -124,6 +134,23 @@ impl Config {
             None => SecretSource::File(secret_file_for(&database_url)?),
         };
         let window = parsed("SIGN_IN_WINDOW_SECS", 900)?;
+        let at_least_one = |name: &'static str, value: u64| {
+            if value == 0 {
+                return Err(ConfigError {
+                    variable: name,
+                    problem: "must be at least 1".into(),
+                });
+            }
+            Ok(value)
+        };
+        let header_read_timeout = Duration::from_secs(at_least_one(
+            "HEADER_READ_TIMEOUT_SECS",
+            parsed("HEADER_READ_TIMEOUT_SECS", 10)?,
+        )?);
+        let max_connections = at_least_one(
+            "MAX_CONNECTIONS",
+            parsed("MAX_CONNECTIONS", default_max_connections())?,
+        )?;
         Ok(Self {
             bind_address,
             jwt_secret,
@@ -150,8 +177,27 @@ impl Config {
                 },
             )?),
             database_url,
+            header_read_timeout,
+            max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
         })
     }
+}
+
+/// What `MAX_CONNECTIONS` defaults to: below the soft limit on open files,
+/// so that accepting never fails for lack of descriptors (which would lock
+/// every client out, `/healthz` included, for as long as idle clients stay).
+fn default_max_connections() -> u64 {
+    const CEILING: u64 = 10_000;
+    // Descriptors kept for everything but client connections.
+    const RESERVED: u64 = 64;
+    #[cfg(unix)]
+    if let Some(soft) = rustix::process::getrlimit(rustix::process::Resource::Nofile).current {
+        return soft
+            .saturating_sub(RESERVED)
+            .max(soft / 2)
+            .clamp(1, CEILING);
+    }
+    CEILING
 }
 
 impl std::fmt::Debug for Config {
@@ -169,6 +215,8 @@ impl std::fmt::Debug for Config {
             .field("sign_in_max_failures", &self.sign_in_max_failures)
             .field("sign_in_window", &self.sign_in_window)
             .field("session_cache_ttl", &self.session_cache_ttl)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -242,6 +290,25 @@ fn secret_file_for(database_url: &str) -> Result<PathBuf, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_limits_are_positive() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert!((1..=10_000).contains(&config.max_connections));
+        let set = Config::from_lookup(|name| match name {
+            "HEADER_READ_TIMEOUT_SECS" => Some("2".into()),
+            "MAX_CONNECTIONS" => Some("50".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(set.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(set.max_connections, 50);
+        for name in ["HEADER_READ_TIMEOUT_SECS", "MAX_CONNECTIONS"] {
+            let zero = Config::from_lookup(|asked| (asked == name).then(|| "0".into()));
+            assert_eq!(zero.unwrap_err().variable, name);
+        }
+    }
 
     #[test]
     fn secret_file_sits_next_to_the_database() {

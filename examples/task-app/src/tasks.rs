@@ -347,6 +347,15 @@ mod sql {
     pub(super) const DELETE: &str = "DELETE FROM tasks WHERE id = $1 AND user_id = $2";
 }
 
+/// The row of a one-row `INSERT/UPDATE … RETURNING`, fetched with
+/// `fetch_all`: `fetch_one`/`fetch_optional` stop SQLite's statement after
+/// its first row, so the statement commits when it is reset instead of
+/// when it finishes, and SQLite never runs its WAL auto-checkpoint: the
+/// `-wal` file then grows by every write, without bound.
+fn returned(rows: Vec<TaskRow>) -> Option<TaskRow> {
+    rows.into_iter().next()
+}
+
 /// The task store, on the same database as the auth tables (tasks
 /// reference `auth_users` and go when their user goes).
 #[derive(Debug, Clone)]
@@ -407,10 +416,12 @@ impl TaskStore {
             .bind(&title)
             .bind(description.as_deref())
             .bind(now_micros())
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await)
         .map_err(db_error)?;
-        row.into_task()
+        returned(row)
+            .ok_or_else(|| AuthError::internal("INSERT … RETURNING returned no row"))?
+            .into_task()
     }
 
     /// One of the user's tasks.
@@ -455,11 +466,11 @@ impl TaskStore {
                 .bind(description.as_deref())
                 .bind(update.completed)
                 .bind(now_micros())
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
         )
         .map_err(db_error)?;
-        row.ok_or_else(task_not_found)?.into_task()
+        returned(row).ok_or_else(task_not_found)?.into_task()
     }
 
     /// Flips a task's `completed`.
@@ -475,11 +486,11 @@ impl TaskStore {
                 .bind(id)
                 .bind(user.as_str())
                 .bind(now_micros())
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await
         )
         .map_err(db_error)?;
-        row.ok_or_else(task_not_found)?.into_task()
+        returned(row).ok_or_else(task_not_found)?.into_task()
     }
 
     /// Deletes a task.
