@@ -1,11 +1,17 @@
-//! The default password hasher: Argon2id, off the async executor, bounded.
+//! The default password hasher: Argon2id, off the async executor, bounded
+//! in time and in memory.
+
+mod phc;
+mod pool;
 
 use std::{fmt, sync::Arc};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
+use zeroize::Zeroize;
 
+use self::{phc::Stored, pool::BlockPool};
 use crate::{AuthError, Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 
 /// Argon2id cost parameters.
@@ -46,9 +52,17 @@ impl Default for Argon2Params {
 ///   ([`spawn_blocking`](tokio::task::spawn_blocking)), never on an async
 ///   worker thread. Outside a tokio runtime it runs on a thread of its own.
 /// * At most `max_concurrent` run at once (default: the number of CPUs);
-///   further calls wait their turn. A flood of sign-ins therefore costs at
-///   most `max_concurrent × memory_kib` of memory, not one 19 MiB block per
-///   request.
+///   further calls wait their turn.
+/// * Each running hash has one Argon2 memory buffer (`memory_kib`), made on
+///   first use and reused by the hashes after it, so hashing memory is at
+///   most `max_concurrent × memory_kib` however many hashes run and
+///   whatever the allocator (a fresh 19 MiB block per hash made glibc's RSS
+///   grow with every sign-in). Buffers are zeroed after each use.
+/// * A stored hash with a larger memory cost (older, stronger settings)
+///   verifies in a temporary buffer. One asking for more than 256 MiB or
+///   more than 1 GiB × 1 pass of work (or than this hasher's own
+///   parameters, if larger) is refused as an internal error, unread, so a
+///   corrupt or planted row cannot exhaust memory or CPU.
 /// * Input longer than [`PasswordPolicy::LIMIT`] characters is refused before
 ///   any hashing (the auth service refuses anything over its own policy
 ///   first).
@@ -76,6 +90,8 @@ impl Default for Argon2Params {
 pub struct Argon2Hasher {
     params: Params,
     limiter: Arc<Semaphore>,
+    /// One buffer per permit of `limiter`; clones share both.
+    pool: Arc<BlockPool>,
     max_concurrent: usize,
 }
 
@@ -100,11 +116,16 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| AuthError::InvalidConfig(format!("argon2 parameters: {e}")))?;
-        Ok(Self {
+        Ok(Self::with(params, max_concurrent))
+    }
+
+    fn with(params: Params, max_concurrent: usize) -> Self {
+        Self {
+            pool: Arc::new(BlockPool::new(params.block_count())),
             params,
             limiter: Arc::new(Semaphore::new(max_concurrent)),
             max_concurrent,
-        })
+        }
     }
 
     /// The parameters new hashes use.
@@ -119,28 +140,6 @@ impl Argon2Hasher {
     /// How many hashes may run at once.
     pub fn max_concurrent(&self) -> usize {
         self.max_concurrent
-    }
-
-    fn argon2(params: Params) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-    }
-
-    /// Whether a verified hash should be replaced by one with this hasher's
-    /// parameters.
-    fn needs_rehash(&self, parsed: &argon2::PasswordHash) -> bool {
-        if parsed.algorithm.as_str() != argon2::ARGON2ID_IDENT.as_str()
-            || parsed.version != Some(Version::V0x13.into())
-        {
-            return true;
-        }
-        match Params::try_from(parsed) {
-            Ok(stored) => {
-                stored.m_cost() < self.params.m_cost()
-                    || stored.t_cost() < self.params.t_cost()
-                    || stored.p_cost() < self.params.p_cost()
-            }
-            Err(_) => true,
-        }
     }
 
     /// Runs `work` on the blocking pool once a concurrency permit is free.
@@ -185,11 +184,7 @@ impl Default for Argon2Hasher {
     /// OWASP parameters, at most one hash per CPU at once.
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        Self {
-            params: Params::DEFAULT,
-            limiter: Arc::new(Semaphore::new(cpus)),
-            max_concurrent: cpus,
-        }
+        Self::with(Params::DEFAULT, cpus)
     }
 }
 
@@ -211,21 +206,71 @@ fn refuse_overlong(password: &Password) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Hashes `password` with a new random salt into pooled memory; returns
+/// the PHC string. Runs on the blocking pool, with a permit held.
+fn hash_blocking(
+    password: &Password,
+    params: &Params,
+    pool: &Arc<BlockPool>,
+) -> Result<String, AuthError> {
+    let mut salt = [0u8; phc::SALT_LEN];
+    getrandom::fill(&mut salt).map_err(|e| AuthError::internal(e.to_string()))?;
+    let mut output = [0u8; phc::OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.expose_secret().as_bytes(),
+            &salt,
+            &mut output,
+            pool.take()?,
+        )
+        .map_err(AuthError::internal)?;
+    let phc = phc::encode(params, &salt, &output);
+    output.zeroize();
+    phc
+}
+
+/// Recomputes `stored` for `password`, in pooled memory when it fits (else
+/// in a temporary buffer, within the limits `Stored::parse` checked), and
+/// compares in constant time. Runs on the blocking pool, with a permit held.
+fn verify_blocking(
+    password: &Password,
+    stored: &Stored,
+    pool: &Arc<BlockPool>,
+) -> Result<bool, AuthError> {
+    // The hash's own algorithm, version and parameters are used, so hashes
+    // made with older settings still verify.
+    let argon2 = Argon2::new(stored.algorithm, stored.version, stored.params.clone());
+    let mut output = [0u8; argon2::password_hash::phc::Output::MAX_LENGTH];
+    let output = output
+        .get_mut(..stored.output_len())
+        .ok_or_else(|| AuthError::internal("stored password hash output too long"))?;
+    let password = password.expose_secret().as_bytes();
+    let needed = stored.params.block_count();
+    let computed = if needed <= pool.blocks() {
+        argon2.hash_password_into_with_memory(password, &stored.salt, output, pool.take()?)
+    } else {
+        let mut temporary = pool::allocate(needed)?;
+        let computed =
+            argon2.hash_password_into_with_memory(password, &stored.salt, output, &mut temporary);
+        pool::wipe(&mut temporary);
+        computed
+    };
+    computed.map_err(AuthError::internal)?;
+    let matched = stored.matches(output);
+    output.zeroize();
+    Ok(matched)
+}
+
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, AuthError> {
         refuse_overlong(password)?;
         let password = password.clone();
         let params = self.params.clone();
+        let pool = Arc::clone(&self.pool);
         let phc = self
-            .run_limited(move || {
-                use argon2::PasswordHasher as _;
-                Self::argon2(params)
-                    .hash_password(password.expose_secret().as_bytes())
-                    .map(|hash| hash.to_string())
-            })
-            .await?
-            .map_err(AuthError::internal)?;
+            .run_limited(move || hash_blocking(&password, &params, &pool))
+            .await??;
         PasswordHash::from_phc(phc)
     }
 
@@ -235,24 +280,14 @@ impl PasswordHasher for Argon2Hasher {
         hash: &PasswordHash,
     ) -> Result<Verification, AuthError> {
         refuse_overlong(password)?;
-        let parsed = argon2::PasswordHash::new(hash.as_phc()).map_err(AuthError::internal)?;
-        let needs_rehash = self.needs_rehash(&parsed);
+        // Parsed and checked against the limits before waiting for a permit.
+        let stored = Stored::parse(hash.as_phc(), &self.params)?;
+        let needs_rehash = stored.needs_rehash(&self.params);
         let password = password.clone();
+        let pool = Arc::clone(&self.pool);
         let matched = self
-            .run_limited(move || {
-                use argon2::PasswordVerifier as _;
-                // The hash's own algorithm, version and parameters are used,
-                // so hashes made with older settings still verify.
-                match Argon2::default()
-                    .verify_password(password.expose_secret().as_bytes(), &parsed)
-                {
-                    Ok(()) => Ok(true),
-                    Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?
-            .map_err(AuthError::internal)?;
+            .run_limited(move || verify_blocking(&password, &stored, &pool))
+            .await??;
         Ok(match (matched, needs_rehash) {
             (false, _) => Verification::Mismatch,
             (true, false) => Verification::Match,
@@ -347,12 +382,113 @@ mod tests {
 
     #[tokio::test]
     async fn corrupt_hashes_are_internal_errors_not_mismatches() {
-        let hash = PasswordHash::from_phc("$argon2id$garbage").unwrap();
-        let err = cheap(64, 1)
-            .verify(&Password::new("whatever1"), &hash)
-            .await
-            .unwrap_err();
-        assert_eq!(err.status(), 500);
+        let hasher = cheap(64, 1);
+        for corrupt in [
+            "$argon2id$garbage",
+            // No salt and output: nothing a password could match.
+            "$argon2id$v=19$m=64,t=1,p=1",
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0",
+            "$argon2id$v=7$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo",
+            "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo",
+        ] {
+            let hash = PasswordHash::from_phc(corrupt).unwrap();
+            let err = hasher
+                .verify(&Password::new("whatever1"), &hash)
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), 500, "{corrupt}");
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_hashes_over_the_cost_limits_are_refused_unread() {
+        let hasher = cheap(64, 1);
+        // 4 GiB of memory; 64 KiB but 10^8 passes (hours of CPU if run).
+        for absurd in ["m=4194304,t=1,p=1", "m=64,t=100000000,p=1"] {
+            let phc = format!("$argon2id$v=19${absurd}$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA");
+            let hash = PasswordHash::from_phc(phc).unwrap();
+            let err = hasher
+                .verify(&Password::new("whatever1"), &hash)
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), 500, "{absurd}");
+            assert!(
+                format!("{:?}", std::error::Error::source(&err)).contains("over the limit"),
+                "{absurd}: {err:?}"
+            );
+        }
+        // A hasher whose own settings are above the limits accepts them.
+        let heavy = "$argon2id$v=19$m=64,t=20000,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+        assert!(Stored::parse(heavy, &hasher.params).is_err());
+        let own = Params::new(64, 20_000, 1, None).unwrap();
+        assert!(Stored::parse(heavy, &own).is_ok());
+    }
+
+    /// Both directions against `argon2`'s own PHC hashing and verifying,
+    /// including a non-default output length and Argon2d.
+    #[tokio::test]
+    async fn phc_strings_agree_with_the_argon2_crate() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = cheap(64, 1);
+        let password = Password::new("correct horse");
+        let ours = hasher.hash(&password).await.unwrap();
+        let parsed = argon2::PasswordHash::new(ours.as_phc()).unwrap();
+        assert_eq!(parsed.salt.unwrap().len(), 16);
+        assert_eq!(parsed.hash.unwrap().len(), 32);
+        Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .unwrap();
+        for (algorithm, output_len, expected) in [
+            (Algorithm::Argon2id, None, Verification::Match),
+            (Algorithm::Argon2id, Some(64), Verification::Match),
+            (Algorithm::Argon2d, None, Verification::MatchNeedsRehash),
+        ] {
+            let theirs = Argon2::new(
+                algorithm,
+                Version::V0x13,
+                Params::new(64, 1, 1, output_len).unwrap(),
+            )
+            .hash_password(b"correct horse")
+            .unwrap()
+            .to_string();
+            let theirs = PasswordHash::from_phc(theirs).unwrap();
+            assert_eq!(hasher.verify(&password, &theirs).await.unwrap(), expected);
+            assert_eq!(
+                hasher
+                    .verify(&Password::new("correct horsE"), &theirs)
+                    .await
+                    .unwrap(),
+                Verification::Mismatch
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_buffers_are_reused_one_per_permit() {
+        let hasher = Arc::new(cheap(64, 1));
+        let password = Password::new("correct horse");
+        let hash = hasher.hash(&password).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (hasher, password, hash) = (hasher.clone(), password.clone(), hash.clone());
+            tasks.push(tokio::spawn(async move {
+                hasher.hash(&password).await.unwrap();
+                hasher.verify(&password, &hash).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert!(task.await.unwrap().is_match());
+        }
+        let buffers = hasher.pool.free_buffers();
+        assert!(
+            (1..=2).contains(&buffers),
+            "{buffers} buffers for 2 permits"
+        );
+        // A stronger stored hash verifies in a buffer of its own, which
+        // does not join the pool.
+        let strong = cheap(256, 1).hash(&password).await.unwrap();
+        assert!(hasher.verify(&password, &strong).await.unwrap().is_match());
+        assert_eq!(hasher.pool.free_buffers(), buffers);
     }
 
     #[tokio::test]
