@@ -21,61 +21,20 @@ seconds="${1:-10}"
 first_port="${PORT:-18181}"
 servers=(task-api-axum task-api-actix)
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bash scripts/load.sh [seconds]" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-for tool in curl python3; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+source scripts/lib/servers.sh
+servers_init
 
 cargo build --release -q -p task-api-axum -p task-api-actix --features bench-routes
-bin_dir="${CARGO_TARGET_DIR:-target}/release"
 
-workdir="$(mktemp -d)"
-pids=() # the servers and the background wrk, killed on exit
-cleanup() {
-  local p
-  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() { echo "load.sh: $*" >&2; exit 1; }
-
-declare -A base pid user_id token
+declare -A user_id token
 results="$workdir/results" # lines "server metric value", read by python below
 
-# post server path body [token]: POST JSON, aborting on a non-2xx answer;
-# prints the answer's body.
-post() {
-  local auth=()
-  if [ -n "${4:-}" ]; then auth=(-H "authorization: Bearer $4"); fi
-  curl -sf -X POST "${base[$1]}$2" -H 'content-type: application/json' \
-    ${auth[@]+"${auth[@]}"} -d "$3" || fail "$1: POST $2 failed"
-}
-
-# setup server port: starts the server on a fresh SQLite file, waits for
-# /healthz, then creates the same data on each: one user with 20 tasks, and
-# 32 accounts for the sign-in flood.
+# setup server port: starts the server on a fresh SQLite file, then creates
+# the same data on each: one user with 20 tasks, and 32 accounts for the
+# sign-in flood.
 setup() {
-  local server="$1" port="$2" dir="$workdir/$1" signed_up i
-  base[$server]="http://127.0.0.1:$port"
-  mkdir "$dir"
-  if curl -s -o /dev/null "${base[$server]}/healthz"; then fail "port $port is already in use"; fi
-  BIND_ADDRESS="127.0.0.1:$port" DATABASE_URL="sqlite://$dir/tasks.db" \
-  JWT_SECRET="load-test-secret-load-test-secret-0123456789" BENCH_ROUTES=1 \
-  RUST_LOG=warn "$bin_dir/$server" >"$dir/server.log" 2>&1 &
-  pid[$server]=$!
-  pids+=("${pid[$server]}")
-  for i in $(seq 1 100); do
-    curl -sf -o /dev/null "${base[$server]}/healthz" && break
-    if ! kill -0 "${pid[$server]}" 2>/dev/null || [ "$i" -eq 100 ]; then
-      cat "$dir/server.log" >&2; fail "$server did not answer /healthz"
-    fi
-    sleep 0.1
-  done
-
+  local server="$1" signed_up i
+  start_server "$server" "$2" BENCH_ROUTES=1
   signed_up="$(post "$server" /api/auth/sign-up '{"email":"load@example.com","password":"load test password"}')"
   read -r "user_id[$server]" "token[$server]" < <(python3 -c \
     'import json,sys; r=json.load(sys.stdin); print(r["user"]["id"], r["access_token"])' <<<"$signed_up") \
@@ -84,21 +43,9 @@ setup() {
     post "$server" "/api/${user_id[$server]}/tasks" \
       "{\"title\":\"task $i\",\"description\":\"load test task number $i\"}" "${token[$server]}" >/dev/null
   done
-  # The sign-in flood signs in as 32 other users, picked at random per
-  # request (one account under 32 concurrent sign-ins would meet the
-  # sign-in throttle, which counts attempts in flight).
-  for i in $(seq 1 32); do
-    post "$server" /api/auth/sign-up \
-      "{\"email\":\"flood$i@example.com\",\"password\":\"load test password\"}" >/dev/null
-  done
+  sign_up_flood_accounts "$server"
   curl -sf -o /dev/null "${base[$server]}/bench/${user_id[$server]}/tasks" \
     || fail "$server: no /bench route (built without the bench-routes feature?)"
-}
-
-# check server what output: aborts on non-2xx answers or a dead server.
-check() {
-  if grep -q 'Non-2xx' <<<"$3"; then fail "$1: non-2xx answers from $2:"$'\n'"$3"; fi
-  kill -0 "${pid[$1]}" 2>/dev/null || fail "$1 exited; its log: $workdir/$1/server.log"
 }
 
 # rps server metric path [header]: records the requests/s over $seconds,
@@ -132,12 +79,7 @@ flood() {
   } >>"$results"
 }
 
-cat >"$workdir/sign_in.lua" <<'LUA'
-request = function()
-  local body = string.format('{"email":"flood%d@example.com","password":"load test password"}', math.random(1, 32))
-  return wrk.format("POST", nil, {["content-type"] = "application/json"}, body)
-end
-LUA
+write_sign_in_lua "$workdir/sign_in.lua"
 
 port="$first_port"
 for server in "${servers[@]}"; do
