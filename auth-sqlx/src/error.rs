@@ -63,7 +63,11 @@ fn configuration_problem(error: &sqlx::Error) -> Option<String> {
         // own set-up errors; `Configuration` for settings it refuses.
         sqlx::Error::Tls(source) => Some(tls_problem(&source.to_string(), source.as_ref())),
         sqlx::Error::Configuration(source) => {
-            Some(format!("PostgreSQL connection settings: {source}"))
+            let mut cause: &dyn std::error::Error = source.as_ref();
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            Some(format!("PostgreSQL connection settings: {cause}"))
         }
         // The handshake's failures reach sqlx as I/O errors of kind
         // `InvalidData` wrapping the TLS library's error (a socket that

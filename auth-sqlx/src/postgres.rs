@@ -87,8 +87,13 @@ impl PostgresStore {
     /// [`AuthError::Internal`] for other failures (a wrong password, say).
     pub async fn connect(url: &str) -> Result<Self, AuthError> {
         let options = url.parse::<PgConnectOptions>().map_err(|error| {
-            // sqlx's parse errors name the setting, never the password.
-            AuthError::InvalidConfig(format!("malformed PostgreSQL URL: {error}"))
+            // sqlx's parse errors name the setting, never the password; the
+            // innermost says it without sqlx's wrappers.
+            let mut cause: &dyn std::error::Error = &error;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            AuthError::InvalidConfig(format!("malformed PostgreSQL URL: {cause}"))
         })?;
         let over_tcp = options.get_socket().is_none();
         let pool =
