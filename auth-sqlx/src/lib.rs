@@ -83,7 +83,7 @@
 //! |---|---|---|---|
 //! | `disable` | no | | |
 //! | `prefer` (sqlx's default), `allow` | if the server offers it; **else silently plain text** | | |
-//! | `require` | yes | nothing: a man in the middle is not detected | no |
+//! | `require` | yes | nothing (even with `sslrootcert`, unlike libpq): a man in the middle is not detected | no |
 //! | `verify-ca` | yes | the trusted roots | no |
 //! | `verify-full` | yes | the trusted roots | yes |
 //!
@@ -100,21 +100,26 @@
 //! not heal by waiting. The text says what to change, for the start-up log.
 //!
 //! **Pooled endpoints.** A pooler in transaction mode (PgBouncer, Neon's
-//! `-pooler` hosts, Supabase's port 6543) hands each transaction to any
-//! server connection, where sqlx's cached prepared statements may not
-//! exist. Unless the pooler tracks prepared statements itself (PgBouncer
-//! 1.21+ with `max_prepared_statements` > 0), turn sqlx's statement cache
-//! off: `statement-cache-capacity=0` in the URL, or
-//! [`PgConnectOptions::statement_cache_capacity(0)`](sqlx::postgres::PgConnectOptions::statement_cache_capacity).
-//! Run [`PostgresStore::migrate`] through a direct (unpooled) URL where
-//! you can: the migrator holds a session-level advisory lock.
+//! `-pooler` hosts) hands each transaction to any server connection.
+//! sqlx 0.9 prepares every query as a *named* statement (`sqlx_s_1`, ...),
+//! also with its statement cache off (`statement-cache-capacity=0` only
+//! stops it reusing and closing them), so it needs a pooler that tracks
+//! prepared statements: PgBouncer 1.21+ with `max_prepared_statements` > 0,
+//! which Neon's pooler runs. Keep sqlx's cache on there (the default):
+//! with it off, every query leaves one more statement for the pooler to
+//! track. With an older PgBouncer in transaction mode, queries fail with
+//! `prepared statement "sqlx_s_1" already exists` once a server connection
+//! has served another client, cache or not (seen with PgBouncer 1.18): use
+//! its session mode, or connect directly.
+//! Migrations hold a session-level advisory lock, which transaction
+//! pooling cannot keep on one server connection: run
+//! [`PostgresStore::migrate`] through the direct (unpooled) URL.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
 //! # async fn run() -> Result<(), auth_core::AuthError> {
 //! let store = auth_sqlx::PostgresStore::connect(
-//!     "postgres://app:secret@ep-name-123-pooler.eu-central-1.aws.neon.tech/app\
-//!      ?sslmode=verify-full&statement-cache-capacity=0",
+//!     "postgres://app:secret@ep-name-123-pooler.eu-central-1.aws.neon.tech/app?sslmode=verify-full",
 //! )
 //! .await?;
 //! # let _ = store; Ok(()) }

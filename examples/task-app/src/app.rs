@@ -27,8 +27,10 @@ pub enum StartError {
     },
     /// The database could not be connected to or migrated: `target` names
     /// it (host, port and database, never the password), the text the cause.
-    #[error("DATABASE_URL{}: {}", in_parentheses(.target), database_problem(.error))]
+    #[error("{variable}{}: {}", in_parentheses(.target), database_problem(.error))]
     Database {
+        /// `DATABASE_URL` or `DATABASE_DIRECT_URL`.
+        variable: &'static str,
         /// `host:port/database`, or the SQLite file; empty for a URL that
         /// cannot be read.
         target: String,
@@ -75,14 +77,20 @@ impl App {
             warn_if_plain_text(&config.database_url);
             let target = postgres_target(&config.database_url);
             let database = |error| StartError::Database {
+                variable: "DATABASE_URL",
                 target: target.clone(),
                 error,
             };
             let store = PostgresStore::connect(&config.database_url)
                 .await
                 .map_err(database)?;
-            store.migrate().await.map_err(database)?;
-            POSTGRES_MIGRATIONS.run(store.pool()).await?;
+            match &config.database_direct_url {
+                Some(direct_url) => migrate_postgres_directly(direct_url).await?,
+                None => {
+                    store.migrate().await.map_err(database)?;
+                    POSTGRES_MIGRATIONS.run(store.pool()).await?;
+                }
+            }
             let tasks = TaskStore::Postgres(store.pool().clone());
             (AuthService::builder(store.clone(), store), tasks)
         } else {
@@ -91,6 +99,7 @@ impl App {
                 .unwrap_or(&config.database_url)
                 .to_owned();
             let database = |error| StartError::Database {
+                variable: "DATABASE_URL",
                 target: target.clone(),
                 error,
             };
@@ -132,6 +141,22 @@ impl App {
             }
         });
     }
+}
+
+/// The auth and task migrations over a pool of their own on
+/// `DATABASE_DIRECT_URL`, closed afterwards.
+async fn migrate_postgres_directly(direct_url: &str) -> Result<(), StartError> {
+    warn_if_plain_text(direct_url);
+    let database = |error| StartError::Database {
+        variable: "DATABASE_DIRECT_URL",
+        target: postgres_target(direct_url),
+        error,
+    };
+    let direct = PostgresStore::connect(direct_url).await.map_err(database)?;
+    direct.migrate().await.map_err(database)?;
+    POSTGRES_MIGRATIONS.run(direct.pool()).await?;
+    direct.pool().close().await;
+    Ok(())
 }
 
 /// A store's start-up error, cause first: the generic "internal error" or
