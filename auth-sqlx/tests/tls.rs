@@ -80,7 +80,6 @@ mod with_tls {
         };
         let store = PostgresStore::connect(&url).await.unwrap();
         assert!(encrypted(&store).await);
-        store.migrate().await.unwrap();
     }
 
     #[tokio::test]
