@@ -7,6 +7,11 @@ use std::time::Duration;
 /// [`AuthError::Internal`] so it can be logged, but never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The `Retry-After` of a 503 ([`AuthError::Unavailable`]), in seconds: a
+/// restarting or failing-over database is usually back within a few, and
+/// a client that retries at once only queues for the pool again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Everything that can go wrong in sign-up, sign-in, refresh, sign-out and
 /// authentication, for clients and for stores alike.
 ///
@@ -212,10 +217,12 @@ impl AuthError {
         }
     }
 
-    /// The `Retry-After` delay for a 429, in whole seconds (at least 1).
+    /// The `Retry-After` delay, in whole seconds: for a 429, the throttle's
+    /// (at least 1); for a 503, [`UNAVAILABLE_RETRY_AFTER_SECS`].
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -315,5 +322,9 @@ mod tests {
         assert_eq!(err.retry_after_secs(), Some(1));
         assert_eq!(err.status(), 429);
         assert_eq!(AuthError::InvalidToken.retry_after_secs(), None);
+        assert_eq!(
+            AuthError::unavailable("down").retry_after_secs(),
+            Some(UNAVAILABLE_RETRY_AFTER_SECS)
+        );
     }
 }

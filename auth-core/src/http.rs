@@ -330,7 +330,8 @@ impl HttpError {
     }
 
     /// Headers the response must carry, as lowercase `(name, value)` pairs:
-    /// `www-authenticate` on 401s, `retry-after` on 429s, `allow` on 405s.
+    /// `www-authenticate` on 401s, `retry-after` on 429s and 503s, `allow` on
+    /// 405s.
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
         let parts = &self.0;
         let www_authenticate = parts

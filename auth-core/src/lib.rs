@@ -164,7 +164,7 @@ pub use argon2id::{Argon2Hasher, Argon2Params};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
-pub use error::{AuthError, BoxError};
+pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use id::{SessionId, UserId};
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};

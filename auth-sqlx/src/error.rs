@@ -10,13 +10,17 @@ const USERS_PRIMARY_KEY: &str = "auth_users_pkey";
 const SQLITE_PRIMARY_KEY_VIOLATION: &str = "1555";
 
 /// Classifies a sqlx error as [`AuthError::Unavailable`] (the database cannot
-/// be reached or is refusing work for now: an adapter answers 503) or
-/// [`AuthError::Internal`] (anything else: 500).
+/// be reached or is refusing work for now: an adapter answers 503),
+/// [`AuthError::InvalidConfig`] (TLS or connection settings that waiting
+/// will not fix: a certificate the client does not trust, `sslmode` asking
+/// for TLS in a build without it) or [`AuthError::Internal`] (anything
+/// else: 500).
 ///
 /// Public so that an application keeping its own data in the same pool can
 /// report database outages exactly as the auth stores do. The sqlx error
-/// becomes the [`source`](std::error::Error::source) of the result, for
-/// logs; adapters never show it to clients.
+/// becomes the [`source`](std::error::Error::source) of the result (or, for
+/// a configuration error, part of its text), for logs; adapters never show
+/// it to clients.
 ///
 /// ```
 /// use auth_core::AuthError;
@@ -29,11 +33,13 @@ const SQLITE_PRIMARY_KEY_VIOLATION: &str = "1555";
 /// assert!(matches!(error, AuthError::Internal(_)));
 /// ```
 pub fn map_sqlx_error(error: sqlx::Error) -> AuthError {
+    if let Some(problem) = configuration_problem(&error) {
+        return AuthError::InvalidConfig(problem);
+    }
     let unavailable = match &error {
         // No connection could be made or checked out in time, the pool was
-        // shut down, or a connection broke mid-query. (TLS failures are not
-        // here: a missing TLS feature or a bad certificate will not heal by
-        // waiting.)
+        // shut down, or a connection broke mid-query. (TLS failures were
+        // taken out above: a bad certificate will not heal by waiting.)
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
@@ -46,6 +52,68 @@ pub fn map_sqlx_error(error: sqlx::Error) -> AuthError {
     } else {
         AuthError::internal(error)
     }
+}
+
+/// The text of an [`AuthError::InvalidConfig`] for the errors that come
+/// from the connection settings, cause first; `None` for the others.
+fn configuration_problem(error: &sqlx::Error) -> Option<String> {
+    match error {
+        // sqlx raises `Tls` before any byte is sent (no TLS in this build,
+        // an unreadable or malformed certificate file) and for rustls's
+        // own set-up errors; `Configuration` for settings it refuses.
+        sqlx::Error::Tls(source) => Some(tls_problem(&source.to_string(), source.as_ref())),
+        sqlx::Error::Configuration(source) => {
+            let mut cause: &dyn std::error::Error = source.as_ref();
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            Some(format!("PostgreSQL connection settings: {cause}"))
+        }
+        // The handshake's failures reach sqlx as I/O errors of kind
+        // `InvalidData` wrapping the TLS library's error (a socket that
+        // breaks is `ConnectionReset`, `UnexpectedEof`, ..., never this).
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            let inner = io.get_ref()?;
+            Some(tls_problem(&io.to_string(), inner))
+        }
+        _ => None,
+    }
+}
+
+/// "TLS to PostgreSQL failed: <what rustls said>", with what to change.
+fn tls_problem(text: &str, source: &(dyn std::error::Error + 'static)) -> String {
+    let hint = if text.contains("without TLS support") {
+        "; this build has no TLS: turn on auth-sqlx's `postgres-tls` feature"
+    } else {
+        certificate_hint(source)
+    };
+    format!("TLS to PostgreSQL failed: {text}{hint}")
+}
+
+#[cfg(feature = "postgres-tls")]
+fn certificate_hint(source: &(dyn std::error::Error + 'static)) -> &'static str {
+    use rustls::{CertificateError, Error as TlsError};
+    match source.downcast_ref::<TlsError>() {
+        Some(TlsError::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+            "; the server's certificate is not signed by a CA this client trusts: \
+             name the CA's PEM file with `sslrootcert=` in the URL"
+        }
+        Some(TlsError::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => {
+            "; the server's certificate does not name this host: connect by a name it \
+             lists, or use `sslmode=verify-ca` (CA checked, host name not)"
+        }
+        Some(TlsError::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        )) => "; the server's certificate has expired",
+        _ => "",
+    }
+}
+
+#[cfg(not(feature = "postgres-tls"))]
+fn certificate_hint(_: &(dyn std::error::Error + 'static)) -> &'static str {
+    ""
 }
 
 /// Database errors that mean "not now" rather than "wrong", judged by the
@@ -175,5 +243,42 @@ mod tests {
             .unwrap();
         assert!(is_email_conflict(&same_email), "{same_email:?}");
         assert!(!is_email_conflict(&same_id), "{same_id:?}");
+    }
+}
+
+#[cfg(test)]
+mod classification {
+    use super::*;
+
+    #[test]
+    fn tls_and_settings_errors_are_configuration_errors() {
+        let tls = sqlx::Error::Tls("TLS upgrade required by connect options but SQLx was built without TLS support enabled".into());
+        let handshake = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        let settings = sqlx::Error::Configuration("unknown value \"x\" for `ssl_mode`".into());
+        for error in [tls, handshake, settings] {
+            let mapped = map_sqlx_error(error);
+            assert!(matches!(mapped, AuthError::InvalidConfig(_)), "{mapped:?}");
+        }
+        let AuthError::InvalidConfig(text) = map_sqlx_error(sqlx::Error::Tls(
+            "TLS upgrade required by connect options but SQLx was built without TLS support enabled".into(),
+        )) else {
+            unreachable!()
+        };
+        assert!(text.contains("`postgres-tls`"), "{text}");
+    }
+
+    #[test]
+    fn a_broken_connection_is_still_unavailable() {
+        for kind in [
+            std::io::ErrorKind::ConnectionReset,
+            std::io::ErrorKind::UnexpectedEof,
+            std::io::ErrorKind::ConnectionRefused,
+        ] {
+            let mapped = map_sqlx_error(sqlx::Error::Io(kind.into()));
+            assert!(matches!(mapped, AuthError::Unavailable(_)), "{kind:?}");
+        }
     }
 }

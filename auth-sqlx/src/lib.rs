@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `sqlite` | yes | [`SqliteStore`], with SQLite compiled in (no system library) |
 //! | `postgres` | no | [`PostgresStore`] |
+//! | `postgres-tls` | no | `postgres`, plus TLS to the server: rustls on aws-lc-rs, Mozilla's root certificates built in (see [TLS](#tls-and-hosted-postgresql)) |
 //! | `rust-crypto` | yes | auth-core's pure-Rust JWT backend |
 //! | `aws-lc-rs` | no | auth-core's aws-lc-rs JWT backend |
 //!
@@ -17,10 +18,10 @@
 //! name one, e.g. `features = ["postgres", "rust-crypto"]`.
 //! [`sqlx`] and [`auth_core`] are re-exported, so versions always match.
 //!
-//! sqlx is built here without TLS. To reach a PostgreSQL server over the
-//! network, turn on a `tls-*` feature of `sqlx` in your own `Cargo.toml`
-//! (features add up across a build) and put `sslmode=verify-full` in the
-//! URL: sqlx's default, `prefer`, silently falls back to plain text.
+//! Without `postgres-tls`, sqlx is built without TLS: fine for a database
+//! on the same host, but a URL asking for TLS then fails to connect with an
+//! [`AuthError::InvalidConfig`](auth_core::AuthError::InvalidConfig) that
+//! names the feature.
 //!
 //! # SQLite: nothing to set up
 //!
@@ -72,6 +73,56 @@
 //!         .build()
 //! }
 //! # }
+//! ```
+//!
+//! # TLS and hosted PostgreSQL
+//!
+//! With the `postgres-tls` feature, the URL chooses TLS as libpq does:
+//!
+//! | `sslmode=` | encrypted | certificate checked against | host name checked |
+//! |---|---|---|---|
+//! | `disable` | no | | |
+//! | `prefer` (sqlx's default), `allow` | if the server offers it; **else silently plain text** | | |
+//! | `require` | yes | nothing (even with `sslrootcert`, unlike libpq): a man in the middle is not detected | no |
+//! | `verify-ca` | yes | the trusted roots | no |
+//! | `verify-full` | yes | the trusted roots | yes |
+//!
+//! The trusted roots are Mozilla's (webpki-roots, compiled in: no system
+//! store needed), plus the PEM file named by `sslrootcert=/path/ca.pem`
+//! (or `PGSSLROOTCERT`). Hosted services with publicly trusted
+//! certificates (Neon's are from Let's Encrypt) pass `verify-full` without
+//! `sslrootcert`; a private CA or a self-signed server needs it. Use
+//! `verify-full` over any network you do not control.
+//!
+//! A TLS failure is [`AuthError::InvalidConfig`](auth_core::AuthError::InvalidConfig),
+//! not `Unavailable`: a certificate the client does not trust, a host name
+//! the certificate does not list, an unreadable `sslrootcert` file will
+//! not heal by waiting. The text says what to change, for the start-up log.
+//!
+//! **Pooled endpoints.** A pooler in transaction mode (PgBouncer, Neon's
+//! `-pooler` hosts) hands each transaction to any server connection.
+//! sqlx 0.9 prepares every query as a *named* statement (`sqlx_s_1`, ...),
+//! also with its statement cache off (`statement-cache-capacity=0` only
+//! stops it reusing and closing them), so it needs a pooler that tracks
+//! prepared statements: PgBouncer 1.21+ with `max_prepared_statements` > 0,
+//! which Neon's pooler runs. Keep sqlx's cache on there (the default):
+//! with it off, every query leaves one more statement for the pooler to
+//! track. With an older PgBouncer in transaction mode, queries fail with
+//! `prepared statement "sqlx_s_1" already exists` once a server connection
+//! has served another client, cache or not (seen with PgBouncer 1.18): use
+//! its session mode, or connect directly.
+//! Migrations hold a session-level advisory lock, which transaction
+//! pooling cannot keep on one server connection: run
+//! [`PostgresStore::migrate`] through the direct (unpooled) URL.
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn run() -> Result<(), auth_core::AuthError> {
+//! let store = auth_sqlx::PostgresStore::connect(
+//!     "postgres://app:secret@ep-name-123-pooler.eu-central-1.aws.neon.tech/app?sslmode=verify-full",
+//! )
+//! .await?;
+//! # let _ = store; Ok(()) }
 //! ```
 //!
 //! # Migrations

@@ -74,21 +74,50 @@ impl PostgresStore {
     /// Opens a pool on `url` (`postgres://user:password@host:port/database`)
     /// and checks that the database answers. The pool has sqlx's defaults
     /// except an acquire timeout of 5 s (see the
-    /// [crate docs](crate#when-the-database-is-down)).
+    /// [crate docs](crate#when-the-database-is-down)). TLS, the root
+    /// certificate and the statement cache are set in the URL (see the
+    /// [crate docs](crate#tls-and-hosted-postgresql)).
     ///
     /// # Errors
-    /// [`AuthError::InvalidConfig`] for a malformed URL;
-    /// [`AuthError::Unavailable`] if no connection can be made within the
-    /// acquire timeout; [`AuthError::Internal`] for other failures (a wrong
-    /// password, say).
+    /// [`AuthError::InvalidConfig`] for a malformed URL, and for TLS that
+    /// cannot work as configured (no TLS in this build, a certificate file
+    /// that cannot be read, a server certificate this client does not
+    /// trust), its text naming the cause; [`AuthError::Unavailable`] if no
+    /// connection can be made within the acquire timeout;
+    /// [`AuthError::Internal`] for other failures (a wrong password, say).
     pub async fn connect(url: &str) -> Result<Self, AuthError> {
-        let options = url
-            .parse::<PgConnectOptions>()
-            .map_err(|_| AuthError::InvalidConfig("malformed PostgreSQL URL".into()))?;
-        let pool = crate::pool_options()
-            .connect_with(options)
-            .await
-            .map_err(map_sqlx_error)?;
+        let options = url.parse::<PgConnectOptions>().map_err(|error| {
+            // sqlx's parse errors name the setting, never the password; the
+            // innermost says it without sqlx's wrappers.
+            let mut cause: &dyn std::error::Error = &error;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            AuthError::InvalidConfig(format!("malformed PostgreSQL URL: {cause}"))
+        })?;
+        let over_tcp = options.get_socket().is_none();
+        let pool =
+            crate::pool_options()
+                .connect_with(options)
+                .await
+                .map_err(|error| match error {
+                    // Over TCP the only files sqlx opens are `sslrootcert`,
+                    // `sslcert` and `sslkey`; a missing one would otherwise be
+                    // an I/O error, i.e. "unavailable".
+                    sqlx::Error::Io(io)
+                        if over_tcp
+                            && matches!(
+                                io.kind(),
+                                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                            ) =>
+                    {
+                        AuthError::InvalidConfig(format!(
+                            "TLS to PostgreSQL failed: a certificate or key file named in the URL \
+                         (sslrootcert, sslcert, sslkey) cannot be read: {io}"
+                        ))
+                    }
+                    other => map_sqlx_error(other),
+                })?;
         Ok(Self::new(pool))
     }
 

@@ -166,6 +166,7 @@ macro_rules! contract_tests {
                 graceful_shutdown,
                 sign_in_rate_limit,
                 sessions_end_at_their_lifetime,
+                database_tls_settings,
             ];
             sqlite_only: [
                 restart_keeps_tokens,

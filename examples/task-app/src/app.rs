@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use auth_core::{AuthError, AuthService, JwtCodec, SignInThrottle};
-use auth_sqlx::{PostgresStore, SqliteStore};
+use auth_sqlx::{
+    PostgresStore, SqliteStore,
+    sqlx::postgres::{PgConnectOptions, PgSslMode},
+};
 
 use crate::{config::Config, secret, tasks::TaskStore};
 
@@ -22,9 +25,21 @@ pub enum StartError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// The database or the auth configuration failed (the cause is in the
-    /// error's source chain).
-    #[error("database or auth configuration")]
+    /// The database could not be connected to or migrated: `target` names
+    /// it (host, port and database, never the password), the text the cause.
+    #[error("{variable}{}: {}", in_parentheses(.target), database_problem(.error))]
+    Database {
+        /// `DATABASE_URL` or `DATABASE_DIRECT_URL`.
+        variable: &'static str,
+        /// `host:port/database`, or the SQLite file; empty for a URL that
+        /// cannot be read.
+        target: String,
+        /// What the store said.
+        error: AuthError,
+    },
+    /// The auth configuration failed (the cause is in the error's source
+    /// chain).
+    #[error("auth configuration")]
     Auth(#[from] AuthError),
     /// The task migrations failed.
     #[error("task migrations")]
@@ -59,15 +74,39 @@ impl App {
         })?;
         let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
         let (builder, tasks) = if config.database_url.starts_with("postgres") {
-            let store = PostgresStore::connect(&config.database_url).await?;
-            store.migrate().await?;
-            POSTGRES_MIGRATIONS.run(store.pool()).await?;
+            warn_if_plain_text(&config.database_url);
+            let target = postgres_target(&config.database_url);
+            let database = |error| StartError::Database {
+                variable: "DATABASE_URL",
+                target: target.clone(),
+                error,
+            };
+            let store = PostgresStore::connect(&config.database_url)
+                .await
+                .map_err(database)?;
+            match &config.database_direct_url {
+                Some(direct_url) => migrate_postgres_directly(direct_url).await?,
+                None => {
+                    store.migrate().await.map_err(database)?;
+                    POSTGRES_MIGRATIONS.run(store.pool()).await?;
+                }
+            }
             let tasks = TaskStore::Postgres(store.pool().clone());
             (AuthService::builder(store.clone(), store), tasks)
         } else {
             create_sqlite_dir(&config.database_url)?;
-            let store = SqliteStore::connect(&config.database_url).await?;
-            store.migrate().await?;
+            let target = crate::config::sqlite_file(&config.database_url)
+                .unwrap_or(&config.database_url)
+                .to_owned();
+            let database = |error| StartError::Database {
+                variable: "DATABASE_URL",
+                target: target.clone(),
+                error,
+            };
+            let store = SqliteStore::connect(&config.database_url)
+                .await
+                .map_err(database)?;
+            store.migrate().await.map_err(database)?;
             SQLITE_MIGRATIONS.run(store.pool()).await?;
             let tasks = TaskStore::Sqlite(store.pool().clone());
             (AuthService::builder(store.clone(), store), tasks)
@@ -101,6 +140,90 @@ impl App {
                 }
             }
         });
+    }
+}
+
+/// The auth and task migrations over a pool of their own on
+/// `DATABASE_DIRECT_URL`, closed afterwards.
+async fn migrate_postgres_directly(direct_url: &str) -> Result<(), StartError> {
+    warn_if_plain_text(direct_url);
+    let database = |error| StartError::Database {
+        variable: "DATABASE_DIRECT_URL",
+        target: postgres_target(direct_url),
+        error,
+    };
+    let direct = PostgresStore::connect(direct_url).await.map_err(database)?;
+    direct.migrate().await.map_err(database)?;
+    POSTGRES_MIGRATIONS.run(direct.pool()).await?;
+    direct.pool().close().await;
+    Ok(())
+}
+
+/// A store's start-up error, cause first: the generic "internal error" or
+/// "temporarily unavailable" of a client's answer says nothing to an
+/// operator.
+fn database_problem(error: &AuthError) -> String {
+    match error {
+        AuthError::InvalidConfig(text) => text.clone(),
+        AuthError::Unavailable(source) => format!(
+            "not reachable (is it running, and are host and port right?): {}",
+            crate::runtime::describe(source.as_ref())
+        ),
+        AuthError::Internal(source) => crate::runtime::describe(source.as_ref()),
+        other => other.to_string(),
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL, for messages.
+fn postgres_target(url: &str) -> String {
+    match url.parse::<PgConnectOptions>() {
+        Ok(options) => format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+fn in_parentheses(target: &str) -> String {
+    if target.is_empty() {
+        String::new()
+    } else {
+        format!(" ({target})")
+    }
+}
+
+/// Logs a warning when the database is on another machine and the
+/// connection may be plain text: `prefer` (sqlx's default when the URL
+/// has no `sslmode`) and `allow` fall back to it silently, and `disable`
+/// never encrypts. Passwords and data would then cross the network in
+/// the clear.
+pub fn warn_if_plain_text(database_url: &str) {
+    let Ok(options) = database_url.parse::<PgConnectOptions>() else {
+        return; // PostgresStore::connect reports it.
+    };
+    let mode = match options.get_ssl_mode() {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull => return,
+    };
+    let host = options.get_host();
+    let loopback = options.get_socket().is_some()
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        tracing::warn!(
+            "DATABASE_URL: the database at {host} is not on this machine, and with sslmode={mode} \
+             the connection may be plain text (sqlx's default, prefer, falls back to it silently); \
+             add sslmode=verify-full (or at least require) to the URL"
+        );
     }
 }
 

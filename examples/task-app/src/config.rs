@@ -44,6 +44,11 @@ pub struct Config {
     /// `DATABASE_URL` (default `sqlite://data/tasks.db`; `postgres://…`
     /// for PostgreSQL).
     pub database_url: String,
+    /// `DATABASE_DIRECT_URL`: with PostgreSQL behind a pooler in
+    /// transaction mode (Neon's `-pooler` hosts), the direct endpoint, over
+    /// which the migrations run (their advisory lock needs one session).
+    /// Default: migrate over `DATABASE_URL`.
+    pub database_direct_url: Option<String>,
     /// `JWT_SECRET` (at least 32 bytes), or else a generated secret kept in
     /// `<database file>.jwt-secret`. Required with PostgreSQL.
     pub jwt_secret: SecretSource,
@@ -168,6 +173,7 @@ impl Config {
                 },
             )?,
             sign_in_window: Duration::from_secs(window),
+            database_direct_url: get("DATABASE_DIRECT_URL"),
             session_cache_ttl: Duration::from_secs(parsed(
                 "SESSION_CACHE_SECS",
                 if database_url.starts_with("postgres") {
@@ -205,6 +211,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("bind_address", &self.bind_address)
             .field("database_url", &redact_password(&self.database_url))
+            .field(
+                "database_direct_url",
+                &self.database_direct_url.as_deref().map(redact_password),
+            )
             .field("jwt_secret", &self.jwt_secret)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
@@ -355,5 +365,23 @@ mod tests {
             "{debug}"
         );
         assert_eq!(config.session_cache_ttl, Duration::ZERO);
+        assert_eq!(config.database_direct_url, None);
+    }
+
+    #[test]
+    fn the_direct_url_is_read_and_hidden_in_debug() {
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("postgres://app:hunter2@db-pooler:5432/tasks".to_owned()),
+            "DATABASE_DIRECT_URL" => Some("postgres://app:hunter3@db:5432/tasks".to_owned()),
+            "JWT_SECRET" => Some("a-very-secret-value-of-32-bytes!!".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            config.database_direct_url.as_deref(),
+            Some("postgres://app:hunter3@db:5432/tasks")
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter3"), "{debug}");
     }
 }

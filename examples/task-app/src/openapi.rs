@@ -136,7 +136,7 @@ fn toggle() {}
     get, path = "/healthz", tag = "health",
     responses(
         (status = 200, description = "The server and its database answer", body = Health),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "The database does not answer; see `Retry-After`", body = Problem, content_type = PROBLEM),
     )
 )]
 fn healthz() {}

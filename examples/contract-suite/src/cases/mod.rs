@@ -10,11 +10,14 @@ mod access;
 mod auth;
 mod bodies;
 mod connections;
+mod database;
 mod launch;
 mod other;
 mod tasks;
 
-pub use self::{access::*, auth::*, bodies::*, connections::*, launch::*, other::*, tasks::*};
+pub use self::{
+    access::*, auth::*, bodies::*, connections::*, database::*, launch::*, other::*, tasks::*,
+};
 
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
