@@ -44,9 +44,9 @@
 //!
 //! | route | success | errors |
 //! |---|---|---|
-//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
+//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422, 429 |
 //! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
-//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
+//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
 //! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
 //! | `GET /me` | 200 `{"user": …}` | 401 |
 //!
@@ -60,10 +60,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticated;
+mod client;
 mod error;
 mod json;
 mod routes;
 
+pub use client::ClientIp;
 pub use authenticated::Authenticated;
 pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};

@@ -52,7 +52,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::from_std(ready.listener)?;
     let router = router(ready.app, &ready.config, ready.openapi);
     let shutdown = task_app::runtime::Shutdown::new();
-    let serving = axum::serve(listener, router)
+    // ConnectInfo: the peer address, for the per-client rate limit.
+    let serving = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown.signalled())
         .into_future();
     tokio::select! {
