@@ -14,7 +14,8 @@ use crate::{ApiError, authenticated::auth_service};
 /// [`AuthService::admit_client`], as the auth routes do.
 ///
 /// `None` when actix-web knows no peer address (a Unix socket, or a test
-/// request without one): all such requests share one per-client budget.
+/// request without one): the per-client limit is then off for it (an
+/// error is logged once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 

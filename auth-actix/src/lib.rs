@@ -83,8 +83,8 @@ mod error;
 mod json;
 mod routes;
 
-pub use client::ClientIp;
 pub use authenticated::{Authenticated, MaybeAuthenticated, authentication_finished};
+pub use client::ClientIp;
 pub use error::{ApiError, AuthRejection, JsonRejection, not_found, problem_for_bare_errors};
 pub use json::{Json, JsonConfig, json_response};
 pub use routes::{configure, scope};

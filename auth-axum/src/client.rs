@@ -17,8 +17,8 @@ use axum::{
 /// The peer address comes from the `ConnectInfo<SocketAddr>` request
 /// extension: serve the app with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (or insert it
-/// yourself). Without it the address is `None`, and all such requests
-/// share one per-client budget.
+/// yourself). Without it the address is `None`, and the per-client limit
+/// is off (an error is logged once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 

@@ -31,6 +31,8 @@
 //!         .with_state(auth);
 //!
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     // With the peer addresses, which the per-client rate limit keys on.
+//!     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
 //! }
@@ -65,8 +67,8 @@ mod error;
 mod json;
 mod routes;
 
-pub use client::ClientIp;
 pub use authenticated::Authenticated;
+pub use client::ClientIp;
 pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};
 pub use routes::routes;

@@ -190,15 +190,13 @@ fn is_port(port: &str) -> bool {
 
 /// The rate-limit key for a client address: the address for IPv4, its /64
 /// for IPv6 (one host usually has a whole /64 to pick addresses from).
-/// `None` (no peer address) is one shared `unknown` key.
-pub fn client_key(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => format!("client:{v4}"),
-        Some(IpAddr::V6(v6)) => {
+pub fn client_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("client:{v4}"),
+        IpAddr::V6(v6) => {
             let [a, b, c, d, ..] = v6.segments();
             format!("client:{a:x}:{b:x}:{c:x}:{d:x}::/64")
         }
-        None => "client:unknown".to_owned(),
     }
 }
 
@@ -247,7 +245,12 @@ mod tests {
         assert!(proxies.trusts(ip("192.0.2.7")));
         assert!(!proxies.trusts(ip("192.0.2.8")));
         assert!(proxies.trusts(ip("fd12::1")));
-        assert!(TrustedProxies::parse("").unwrap().forwarded_header().is_none());
+        assert!(
+            TrustedProxies::parse("")
+                .unwrap()
+                .forwarded_header()
+                .is_none()
+        );
         let Err(AuthError::InvalidConfig(message)) = TrustedProxies::parse("10.0.0.0/8, proxy")
         else {
             panic!("accepted a host name");
@@ -258,16 +261,15 @@ mod tests {
 
     #[test]
     fn keys_group_ipv6_by_64() {
-        assert_eq!(client_key(Some(ip("192.0.2.1"))), "client:192.0.2.1");
+        assert_eq!(client_key(ip("192.0.2.1")), "client:192.0.2.1");
         assert_eq!(
-            client_key(Some(ip("2001:db8:1:2:aaaa::1"))),
-            client_key(Some(ip("2001:db8:1:2:bbbb::2")))
+            client_key(ip("2001:db8:1:2:aaaa::1")),
+            client_key(ip("2001:db8:1:2:bbbb::2"))
         );
         assert_ne!(
-            client_key(Some(ip("2001:db8:1:2::1"))),
-            client_key(Some(ip("2001:db8:1:3::1")))
+            client_key(ip("2001:db8:1:2::1")),
+            client_key(ip("2001:db8:1:3::1"))
         );
-        assert_eq!(client_key(Some(ip("::ffff:192.0.2.1"))), "client:192.0.2.1");
-        assert_eq!(client_key(None), "client:unknown");
+        assert_eq!(client_key(ip("::ffff:192.0.2.1")), "client:192.0.2.1");
     }
 }

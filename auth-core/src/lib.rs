@@ -139,8 +139,8 @@
 
 mod api;
 mod argon2id;
-mod clock;
 pub mod client_ip;
+mod clock;
 mod email;
 mod error;
 pub mod http;
@@ -175,6 +175,9 @@ pub use error::{AuthError, BoxError};
 pub use id::{SessionId, UserId};
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
+pub use rate_limit::{
+    ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
+};
 pub use service::{
     AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
     DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
@@ -182,9 +185,6 @@ pub use service::{
 };
 pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
 pub use store::{SessionStore, UserStore};
-pub use rate_limit::{
-    ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
-};
 pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
 pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
 pub use user::{NewUser, User, UserRecord};

@@ -61,8 +61,7 @@ pub trait RateLimiter: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`AuthError::Unavailable`] when the backend cannot be reached.
-    async fn hit(&self, key: &str, limit: u32, window: StdDuration)
-    -> Result<Decision, AuthError>;
+    async fn hit(&self, key: &str, limit: u32, window: StdDuration) -> Result<Decision, AuthError>;
 
     /// Forgets `key`'s count.
     ///
@@ -73,12 +72,7 @@ pub trait RateLimiter: Send + Sync + 'static {
 
 #[async_trait]
 impl<T: RateLimiter + ?Sized> RateLimiter for Arc<T> {
-    async fn hit(
-        &self,
-        key: &str,
-        limit: u32,
-        window: StdDuration,
-    ) -> Result<Decision, AuthError> {
+    async fn hit(&self, key: &str, limit: u32, window: StdDuration) -> Result<Decision, AuthError> {
         (**self).hit(key, limit, window).await
     }
 
@@ -258,12 +252,7 @@ pub(crate) fn round_up(wait: StdDuration) -> StdDuration {
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
-    async fn hit(
-        &self,
-        key: &str,
-        limit: u32,
-        window: StdDuration,
-    ) -> Result<Decision, AuthError> {
+    async fn hit(&self, key: &str, limit: u32, window: StdDuration) -> Result<Decision, AuthError> {
         Ok(self.hit_now(key, limit, window))
     }
 
@@ -283,7 +272,10 @@ mod tests {
 
     fn limiter() -> (MemoryRateLimiter, ManualClock) {
         let clock = ManualClock::new(OffsetDateTime::UNIX_EPOCH);
-        (MemoryRateLimiter::with_clock(Arc::new(clock.clone())), clock)
+        (
+            MemoryRateLimiter::with_clock(Arc::new(clock.clone())),
+            clock,
+        )
     }
 
     #[test]
@@ -352,7 +344,10 @@ mod tests {
         limiter.hit("a", 1, MINUTE).await.unwrap();
         assert!(limiter.hit("a", 1, MINUTE).await.unwrap() != Decision::Allowed);
         limiter.reset("a").await.unwrap();
-        assert_eq!(limiter.hit("a", 1, MINUTE).await.unwrap(), Decision::Allowed);
+        assert_eq!(
+            limiter.hit("a", 1, MINUTE).await.unwrap(),
+            Decision::Allowed
+        );
     }
 
     #[test]
@@ -362,6 +357,9 @@ mod tests {
             round_up(StdDuration::from_millis(1_001)),
             StdDuration::from_secs(2)
         );
-        assert_eq!(round_up(StdDuration::from_secs(5)), StdDuration::from_secs(5));
+        assert_eq!(
+            round_up(StdDuration::from_secs(5)),
+            StdDuration::from_secs(5)
+        );
     }
 }

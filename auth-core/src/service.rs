@@ -18,8 +18,8 @@ use crate::{
     AccessClaims, AccessToken, Argon2Hasher, AuthError, AuthResponse, ClientRateLimit, Clock,
     Email, MemoryRateLimiter, NewSession, NewUser, Password, PasswordHash, PasswordHasher,
     PasswordPolicy, RateLimiter, RefreshToken, RefreshTokenMatch, SessionId, SessionStore,
-    SignInRequest, SignInThrottle, SignUpRequest, SystemClock, TokenCodec, User, UserId,
-    UserStore, Verification,
+    SignInRequest, SignInThrottle, SignUpRequest, SystemClock, TokenCodec, User, UserId, UserStore,
+    Verification,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::{MAX_LOCKOUT_FAILURES, Throttle},
@@ -212,8 +212,12 @@ impl AuthService {
     /// a new such route needs this one call with the adapter's `ClientIp`.
     ///
     /// `client` is `None` when the server could not tell the peer address
-    /// (an app served without it): those requests share one budget, and a
-    /// warning is logged once, rather than going unlimited.
+    /// (an axum app served without `ConnectInfo`, a Unix socket): such
+    /// requests are not limited per client, and an error is logged once.
+    /// Not one shared budget instead: then anyone could lock every user
+    /// out of sign-in with a few requests a minute. A missing address is a
+    /// deployment mistake, not something a client can cause, and the
+    /// per-account throttle still holds.
     ///
     /// # Errors
     /// [`AuthError::TooManyAttempts`] over the limit;
@@ -224,12 +228,15 @@ impl AuthService {
         let Some(limit) = self.inner.client_limit else {
             return Ok(());
         };
-        if client.is_none() && !WARNED.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "no peer address for a request: all such requests share one per-client budget \
-                 (serve the app with its peer addresses, e.g. axum's ConnectInfo)"
-            );
-        }
+        let Some(client) = client else {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "no peer address for a request, so no per-client rate limit: serve the app \
+                     with its peer addresses (axum: into_make_service_with_connect_info)"
+                );
+            }
+            return Ok(());
+        };
         self.inner
             .limiter
             .hit(&client_key(client), limit.max_requests(), limit.window())
@@ -951,9 +958,9 @@ impl AuthServiceBuilder {
             MAX_SESSION_CACHE_TTL,
         )?;
         let clock = self.clock;
-        let limiter = self.rate_limiter.unwrap_or_else(|| {
-            Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock)))
-        });
+        let limiter = self
+            .rate_limiter
+            .unwrap_or_else(|| Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock))));
         let throttle = match self.sign_in_throttle {
             None => None,
             Some(throttle) => {

@@ -188,7 +188,10 @@ async fn a_hundred_failures_lock_the_account_for_longer() {
     let Err(AuthError::TooManyAttempts { retry_after }) = locked else {
         panic!("the 101st attempt was not refused: {locked:?}");
     };
-    assert!(retry_after > Duration::from_secs(20 * 3600), "{retry_after:?}");
+    assert!(
+        retry_after > Duration::from_secs(20 * 3600),
+        "{retry_after:?}"
+    );
     // An administrator can lift it.
     auth.unlock_sign_in("ada@example.com").await.unwrap();
     auth.sign_in(sign_in_request("ada@example.com", PASSWORD))

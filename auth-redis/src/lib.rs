@@ -188,9 +188,7 @@ fn classify(error: RedisError) -> AuthError {
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, AuthError> {
-        let window_ms = u64::try_from(window.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = self.connection.clone();
         let mut invocation = self.hit.key(format!("{}{key}", self.prefix));
         invocation.arg(window_ms);

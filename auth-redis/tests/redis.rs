@@ -43,15 +43,24 @@ async fn counts_to_the_limit_then_refuses_until_the_window_ends() {
     };
     limiter.ping().await.unwrap();
     for _ in 0..3 {
-        assert_eq!(limiter.hit("a", 3, MINUTE).await.unwrap(), Decision::Allowed);
+        assert_eq!(
+            limiter.hit("a", 3, MINUTE).await.unwrap(),
+            Decision::Allowed
+        );
     }
     let Decision::Limited { retry_after } = limiter.hit("a", 3, MINUTE).await.unwrap() else {
         panic!("the fourth hit was allowed");
     };
     assert!((1..=60).contains(&retry_after.as_secs()), "{retry_after:?}");
-    assert_eq!(limiter.hit("b", 3, MINUTE).await.unwrap(), Decision::Allowed);
+    assert_eq!(
+        limiter.hit("b", 3, MINUTE).await.unwrap(),
+        Decision::Allowed
+    );
     limiter.reset("a").await.unwrap();
-    assert_eq!(limiter.hit("a", 3, MINUTE).await.unwrap(), Decision::Allowed);
+    assert_eq!(
+        limiter.hit("a", 3, MINUTE).await.unwrap(),
+        Decision::Allowed
+    );
 }
 
 #[tokio::test]
@@ -130,8 +139,14 @@ async fn an_unreachable_redis_refuses_sign_ins_with_unavailable() {
     let url = format!("redis://127.0.0.1:{port}");
     let limiter = RedisRateLimiter::with_timeout(&url, Duration::from_millis(300)).unwrap();
     let refused = limiter.hit("a", 3, MINUTE).await;
-    assert!(matches!(refused, Err(AuthError::Unavailable(_))), "{refused:?}");
-    assert!(matches!(limiter.ping().await, Err(AuthError::Unavailable(_))));
+    assert!(
+        matches!(refused, Err(AuthError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        limiter.ping().await,
+        Err(AuthError::Unavailable(_))
+    ));
 
     let auth = service(limiter);
     let signed_in = auth
@@ -145,7 +160,10 @@ async fn an_unreachable_redis_refuses_sign_ins_with_unavailable() {
         "{signed_in:?}"
     );
     let admitted = auth.admit_client(Some("192.0.2.1".parse().unwrap())).await;
-    assert!(matches!(admitted, Err(AuthError::Unavailable(_))), "{admitted:?}");
+    assert!(
+        matches!(admitted, Err(AuthError::Unavailable(_))),
+        "{admitted:?}"
+    );
 }
 
 #[tokio::test]

@@ -57,8 +57,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown.signalled())
-        .into_future();
+    .with_graceful_shutdown(shutdown.signalled())
+    .into_future();
     tokio::select! {
         served = serving => served?,
         () = shutdown.deadline_passed() => {

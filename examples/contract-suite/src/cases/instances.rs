@@ -71,7 +71,10 @@ pub async fn client_rate_limit(binary: &Path, backend: Backend) {
     let proxied = Server::start(
         binary,
         backend,
-        &[("CLIENT_LIMIT_REQUESTS", "2"), ("TRUSTED_PROXIES", "127.0.0.1")],
+        &[
+            ("CLIENT_LIMIT_REQUESTS", "2"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ],
     )
     .await;
     let target = proxied.target();
@@ -85,7 +88,15 @@ pub async fn client_rate_limit(binary: &Path, backend: Backend) {
     }
     expect_limited(&post_from(&api, "/api/auth/sign-in", "198.51.100.1", &body).await);
     // A client's own entry to the left is not believed.
-    expect_limited(&post_from(&api, "/api/auth/sign-in", "203.0.113.9, 198.51.100.1", &body).await);
+    expect_limited(
+        &post_from(
+            &api,
+            "/api/auth/sign-in",
+            "203.0.113.9, 198.51.100.1",
+            &body,
+        )
+        .await,
+    );
     post_from(&api, "/api/auth/sign-in", "198.51.100.2", &body)
         .await
         .noted("another forwarded client")

@@ -14,9 +14,7 @@ mod launch;
 mod other;
 mod tasks;
 
-pub use self::{
-    access::*, auth::*, bodies::*, instances::*, launch::*, other::*, tasks::*,
-};
+pub use self::{access::*, auth::*, bodies::*, instances::*, launch::*, other::*, tasks::*};
 
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
