@@ -29,9 +29,9 @@ pub const DEFAULT_LOCKOUT: StdDuration = StdDuration::from_secs(24 * 3600);
 ///   it refuses a guesser it also refuses the account's owner (a 429 with
 ///   `Retry-After`, even with the right password). Someone who knows an
 ///   address can keep that account throttled by failing 10 times per
-///   window, for as long as they keep at it. Where that matters, put a
-///   per-client rate limiter in front (by IP or device) and raise this
-///   limit, or switch it off with `sign_in_throttle(None)`.
+///   window, for as long as they keep at it. Where that matters, lean on
+///   the per-client limit ([`ClientRateLimit`](crate::ClientRateLimit))
+///   and raise this limit, or switch it off with `sign_in_throttle(None)`.
 /// * An attempt counts from the moment it starts, before its password is
 ///   checked (a success then clears the count), so a burst of concurrent
 ///   guesses cannot all slip through while their hashes run; by the same
@@ -43,9 +43,9 @@ pub const DEFAULT_LOCKOUT: StdDuration = StdDuration::from_secs(24 * 3600);
 ///   `auth-redis`'s).
 /// * Besides the short window, attempts without a success are also
 ///   counted over a longer one ([`lockout`](Self::lockout), default
-///   [`MAX_LOCKOUT_FAILURES`] per 24 h, counted from the first): once
-///   they are used up the account is locked until that window ends, a
-///   sign-in succeeds before that, or an administrator calls
+///   [`MAX_LOCKOUT_FAILURES`] per 24 h, counted from the first; a success
+///   resets it): once they are used up the account is locked, even for
+///   the right password, until that window ends or an administrator calls
 ///   [`AuthService::unlock_sign_in`](crate::AuthService::unlock_sign_in).
 ///   The short window alone would let a patient guesser try 960 passwords
 ///   a day; NIST SP 800-63B caps consecutive failures at 100.
