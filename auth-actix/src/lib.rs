@@ -46,9 +46,9 @@
 //!
 //! | route | success | errors |
 //! |---|---|---|
-//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
+//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422, 429 |
 //! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
-//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
+//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
 //! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
 //! | `GET /me` | 200 `{"user": …}` | 401 |
 //!
@@ -78,11 +78,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticated;
+mod client;
 mod error;
 mod json;
 mod routes;
 
 pub use authenticated::{Authenticated, MaybeAuthenticated, authentication_finished};
+pub use client::ClientIp;
 pub use error::{ApiError, AuthRejection, JsonRejection, not_found, problem_for_bare_errors};
 pub use json::{Json, JsonConfig, json_response};
 pub use routes::{configure, scope};

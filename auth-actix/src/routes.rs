@@ -11,7 +11,9 @@ use auth_core::{
 };
 use serde::Serialize;
 
-use crate::{ApiError, Authenticated, Json, authenticated::auth_service, json::EmptyOrJson};
+use crate::{
+    ApiError, Authenticated, ClientIp, Json, authenticated::auth_service, json::EmptyOrJson,
+};
 
 /// Registers the auth routes, relative to where they are mounted:
 /// `POST /sign-up`, `/sign-in`, `/refresh`, `/sign-out` and `GET /me`.
@@ -86,17 +88,32 @@ fn no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
 
 type Answer = Result<HttpResponse, ApiError>;
 
-async fn sign_up(Auth(auth): Auth, Json(request): Json<SignUpRequest>) -> Answer {
+async fn sign_up(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<SignUpRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
     Ok(no_store(StatusCode::CREATED, &signed_up))
 }
 
-async fn sign_in(Auth(auth): Auth, Json(request): Json<SignInRequest>) -> Answer {
+async fn sign_in(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<SignInRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
     let signed_in = auth.sign_in(request).await?;
     Ok(no_store(StatusCode::OK, &signed_in))
 }
 
-async fn refresh(Auth(auth): Auth, Json(request): Json<RefreshRequest>) -> Answer {
+async fn refresh(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<RefreshRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
     let refreshed = auth.refresh(&request.refresh_token).await?;
     Ok(no_store(StatusCode::OK, &refreshed))
 }

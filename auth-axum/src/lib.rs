@@ -31,6 +31,8 @@
 //!         .with_state(auth);
 //!
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     // With the peer addresses, which the per-client rate limit keys on.
+//!     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
 //! }
@@ -44,9 +46,9 @@
 //!
 //! | route | success | errors |
 //! |---|---|---|
-//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422 |
+//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422, 429 |
 //! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
-//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415 |
+//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
 //! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
 //! | `GET /me` | 200 `{"user": …}` | 401 |
 //!
@@ -60,11 +62,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticated;
+mod client;
 mod error;
 mod json;
 mod routes;
 
 pub use authenticated::Authenticated;
+pub use client::ClientIp;
 pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};
 pub use routes::routes;

@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{ApiError, Authenticated, Json, json::EmptyOrJson};
+use crate::{ApiError, Authenticated, ClientIp, Json, json::EmptyOrJson};
 
 /// The auth routes under `prefix`: `POST {prefix}/sign-up`, `/sign-in`,
 /// `/refresh`, `/sign-out` and `GET {prefix}/me`, to
@@ -69,24 +69,30 @@ fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
 
 async fn sign_up(
     State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
     Json(request): Json<SignUpRequest>,
 ) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
     Ok(no_store(StatusCode::CREATED, signed_up))
 }
 
 async fn sign_in(
     State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
     Json(request): Json<SignInRequest>,
 ) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
     let signed_in = auth.sign_in(request).await?;
     Ok(no_store(StatusCode::OK, signed_in))
 }
 
 async fn refresh(
     State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
     Json(request): Json<RefreshRequest>,
 ) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
     let refreshed = auth.refresh(&request.refresh_token).await?;
     Ok(no_store(StatusCode::OK, refreshed))
 }

@@ -99,7 +99,13 @@
 //! * Sign-in answers an unknown email and a wrong password with the same
 //!   error in about the same time, and after 10 failed attempts for one
 //!   address in 15 minutes answers [`AuthError::TooManyAttempts`] until the
-//!   window ends ([`SignInThrottle`], which also says what that costs).
+//!   window ends ([`SignInThrottle`], which also says what that costs);
+//!   100 such failures lock the account for 24 h (NIST SP 800-63B's cap).
+//! * The auth routes allow each client address 60 requests a minute
+//!   ([`ClientRateLimit`]); forwarding headers count only from
+//!   [trusted proxies](client_ip::TrustedProxies). Both limits count in a
+//!   [`RateLimiter`]: this process's memory by default, or a shared store
+//!   (`auth-redis`) so that several instances share one budget.
 //! * HS256 secrets of at least 32 bytes; the algorithm is pinned per key.
 //! * Refresh tokens: 256 bits from the OS CSPRNG, stored as SHA-256 only,
 //!   single use, 30-day absolute lifetime; replaying a rotated one revokes
@@ -133,6 +139,7 @@
 
 mod api;
 mod argon2id;
+pub mod client_ip;
 mod clock;
 mod common_passwords;
 mod email;
@@ -145,6 +152,7 @@ mod memory;
 pub mod openapi;
 mod password;
 pub mod problem;
+mod rate_limit;
 mod service;
 mod session;
 mod session_cache;
@@ -168,6 +176,9 @@ pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use id::{SessionId, UserId};
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
+pub use rate_limit::{
+    ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
+};
 pub use service::{
     AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
     DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
@@ -175,7 +186,7 @@ pub use service::{
 };
 pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
 pub use store::{SessionStore, UserStore};
-pub use throttle::SignInThrottle;
+pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
 pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
 pub use user::{NewUser, User, UserRecord};
 

@@ -64,6 +64,7 @@ impl Modify for BearerSecurity {
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email (`invalid_email`), password too short, too long or too common (`password_too_short`, `password_too_long`, `password_too_common`: a common password or the email address), or invalid name (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
     )
 )]
 fn sign_up() {}
@@ -77,7 +78,7 @@ fn sign_up() {}
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts for this email; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts for this email, the account locked after 100, or too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
     )
 )]
 fn sign_in() {}
@@ -91,6 +92,7 @@ fn sign_in() {}
         (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
     )
 )]
 fn refresh() {}
@@ -117,3 +119,22 @@ fn sign_out() {}
     )
 )]
 fn me() {}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use super::*;
+
+    /// Every route the per-client limit covers documents its 429 and the
+    /// `Retry-After` header.
+    #[test]
+    fn limited_routes_document_429_with_retry_after() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        for path in ["/sign-up", "/sign-in", "/refresh"] {
+            let too_many = &doc["paths"][path]["post"]["responses"]["429"];
+            assert!(
+                too_many["headers"]["Retry-After"]["schema"].is_object(),
+                "{path}: {too_many}"
+            );
+        }
+    }
+}

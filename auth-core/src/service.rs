@@ -1,17 +1,28 @@
 //! The auth service: sign-up, sign-in, refresh, sign-out, authenticate.
 
-use std::{fmt, sync::Arc, time::Duration as StdDuration};
+use std::{
+    fmt,
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration as StdDuration,
+};
 
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AccessClaims, AccessToken, Argon2Hasher, AuthError, AuthResponse, Clock, Email, NewSession,
-    NewUser, Password, PasswordHash, PasswordHasher, PasswordPolicy, RefreshToken,
-    RefreshTokenMatch, SessionId, SessionStore, SignInRequest, SignInThrottle, SignUpRequest,
-    SystemClock, TokenCodec, User, UserId, UserStore, Verification, session_cache::SessionCache,
-    throttle::Throttle,
+    AccessClaims, AccessToken, Argon2Hasher, AuthError, AuthResponse, ClientRateLimit, Clock,
+    Email, MemoryRateLimiter, NewSession, NewUser, Password, PasswordHash, PasswordHasher,
+    PasswordPolicy, RateLimiter, RefreshToken, RefreshTokenMatch, SessionId, SessionStore,
+    SignInRequest, SignInThrottle, SignUpRequest, SystemClock, TokenCodec, User, UserId, UserStore,
+    Verification,
+    client_ip::{TrustedProxies, client_key},
+    session_cache::SessionCache,
+    throttle::{MAX_LOCKOUT_FAILURES, Throttle},
 };
 
 /// The default access-token lifetime: 15 minutes.
@@ -124,6 +135,9 @@ struct Inner {
     check_sessions: bool,
     session_cache: Option<SessionCache>,
     throttle: Option<Throttle>,
+    limiter: Arc<dyn RateLimiter>,
+    client_limit: Option<ClientRateLimit>,
+    trusted_proxies: TrustedProxies,
     /// A hash to verify against when the email is unknown, so that sign-in
     /// takes about as long as with a wrong password. Made on first use with
     /// the real hasher, so its cost matches.
@@ -185,6 +199,63 @@ impl AuthService {
         &self.inner.password_policy
     }
 
+    /// The proxies whose forwarding headers say who the client is; adapters
+    /// resolve the client address with it before [`admit_client`](Self::admit_client).
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.inner.trusted_proxies
+    }
+
+    /// Counts one request of `client` against the per-client limit (a no-op
+    /// when it is off). The adapters' routes that cost a password hash or a
+    /// token (sign-up, sign-in, refresh) call it once the body has parsed
+    /// (a malformed body costs nothing and is answered 400 uncounted), so
+    /// a new such route needs this one call with the adapter's `ClientIp`.
+    ///
+    /// `client` is `None` when the server could not tell the peer address
+    /// (an axum app served without `ConnectInfo`, a Unix socket): such
+    /// requests are not limited per client, and an error is logged once.
+    /// Not one shared budget instead: then anyone could lock every user
+    /// out of sign-in with a few requests a minute. A missing address is a
+    /// deployment mistake, not something a client can cause, and the
+    /// per-account throttle still holds.
+    ///
+    /// # Errors
+    /// [`AuthError::TooManyAttempts`] over the limit;
+    /// [`AuthError::Unavailable`] when the [`RateLimiter`] cannot be
+    /// reached (refused rather than let through unlimited).
+    pub async fn admit_client(&self, client: Option<IpAddr>) -> Result<(), AuthError> {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        let Some(limit) = self.inner.client_limit else {
+            return Ok(());
+        };
+        let Some(client) = client else {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "no peer address for a request, so no per-client rate limit: serve the app \
+                     with its peer addresses (axum: into_make_service_with_connect_info)"
+                );
+            }
+            return Ok(());
+        };
+        self.inner
+            .limiter
+            .hit(&client_key(client), limit.max_requests(), limit.window())
+            .await?
+            .into_result()
+    }
+
+    /// Clears an address's sign-in throttle and lock, for an administrator
+    /// who has checked that the account's owner is asking.
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] when the [`RateLimiter`] cannot be reached.
+    pub async fn unlock_sign_in(&self, email: &str) -> Result<(), AuthError> {
+        match (&self.inner.throttle, Email::parse(email)) {
+            (Some(throttle), Ok(email)) => throttle.clear(&email).await,
+            _ => Ok(()),
+        }
+    }
+
     /// Creates an account and signs it in.
     ///
     /// # Errors
@@ -232,7 +303,8 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`]; [`AuthError::TooManyAttempts`]
-    /// from the throttle.
+    /// from the throttle; [`AuthError::Unavailable`] when its
+    /// [`RateLimiter`] cannot be reached (refused rather than unthrottled).
     pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         if inner.password_policy.is_overlong(&request.password) {
@@ -242,7 +314,7 @@ impl AuthService {
             return Err(AuthError::InvalidCredentials);
         };
         if let Some(throttle) = &inner.throttle {
-            throttle.begin_attempt(&email, inner.now())?;
+            throttle.begin_attempt(&email).await?;
         }
         let Some(record) = inner.users.find_user_by_email(&email).await? else {
             let dummy = self.dummy_hash().await?;
@@ -260,8 +332,12 @@ impl AuthService {
             }
             _ => return Err(AuthError::InvalidCredentials),
         }
-        if let Some(throttle) = &inner.throttle {
-            throttle.succeeded(&email);
+        if let Some(throttle) = &inner.throttle
+            && let Err(error) = throttle.clear(&email).await
+        {
+            // The password was right: refusing now would punish the owner
+            // for the limiter's outage. The count stays until its window ends.
+            tracing::warn!(%error, "could not clear the sign-in throttle after a success");
         }
         self.open_session(record.user).await
     }
@@ -626,6 +702,9 @@ pub struct AuthServiceBuilder {
     check_sessions: bool,
     session_cache_ttl: StdDuration,
     sign_in_throttle: Option<SignInThrottle>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    client_rate_limit: Option<ClientRateLimit>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -638,6 +717,8 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("check_sessions", &self.check_sessions)
             .field("session_cache_ttl", &self.session_cache_ttl)
             .field("sign_in_throttle", &self.sign_in_throttle)
+            .field("client_rate_limit", &self.client_rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -676,6 +757,9 @@ impl AuthServiceBuilder {
             check_sessions: true,
             session_cache_ttl: StdDuration::ZERO,
             sign_in_throttle: Some(SignInThrottle::default()),
+            rate_limiter: None,
+            client_rate_limit: Some(ClientRateLimit::default()),
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 
@@ -785,6 +869,31 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// Where the sign-in throttle and the per-client limit count (default:
+    /// a [`MemoryRateLimiter`] on the service's clock, per process). Give
+    /// several instances one shared limiter (such as `auth-redis`'s) for
+    /// one shared budget.
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter) -> Self {
+        self.rate_limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// The per-client limit on the auth routes (default:
+    /// [`ClientRateLimit::default`], 60 requests per client per minute);
+    /// `None` switches it off.
+    pub fn client_rate_limit(mut self, limit: Option<ClientRateLimit>) -> Self {
+        self.client_rate_limit = limit;
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) header
+    /// says who the client is (default: none, the peer address is the
+    /// client). See [`TrustedProxies`].
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
     /// Adds application-defined claims to every access token.
     ///
     /// ```
@@ -856,21 +965,47 @@ impl AuthServiceBuilder {
             StdDuration::ZERO,
             MAX_SESSION_CACHE_TTL,
         )?;
+        let clock = self.clock;
+        let limiter = self
+            .rate_limiter
+            .unwrap_or_else(|| Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock))));
         let throttle = match self.sign_in_throttle {
             None => None,
             Some(throttle) => {
                 if throttle.max_failures() == 0 {
                     return invalid("the sign-in throttle must allow at least one attempt");
                 }
-                let window = bounded(
+                bounded(
                     "the sign-in throttle window",
                     throttle.window(),
                     ONE_SECOND,
                     StdDuration::from_secs(DAY_SECS),
                 )?;
-                Some(Throttle::new(throttle.max_failures(), window))
+                if !(1..=MAX_LOCKOUT_FAILURES).contains(&throttle.lockout_failures()) {
+                    return invalid(
+                        "the sign-in lockout must come after 1 to 100 failures (NIST SP 800-63B)",
+                    );
+                }
+                bounded(
+                    "the sign-in lockout",
+                    throttle.lockout(),
+                    ONE_SECOND,
+                    StdDuration::from_secs(30 * DAY_SECS),
+                )?;
+                Some(Throttle::new(throttle, Arc::clone(&limiter)))
             }
         };
+        if let Some(limit) = self.client_rate_limit {
+            if limit.max_requests() == 0 {
+                return invalid("the per-client rate limit must allow at least one request");
+            }
+            bounded(
+                "the per-client rate-limit window",
+                limit.window(),
+                ONE_SECOND,
+                StdDuration::from_secs(DAY_SECS),
+            )?;
+        }
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -879,7 +1014,7 @@ impl AuthServiceBuilder {
                     .hasher
                     .unwrap_or_else(|| Arc::new(Argon2Hasher::default())),
                 tokens,
-                clock: self.clock,
+                clock,
                 custom_claims: self.custom_claims,
                 password_policy: self.password_policy,
                 access_token_ttl,
@@ -890,6 +1025,9 @@ impl AuthServiceBuilder {
                 session_cache: (session_cache_ttl > Duration::ZERO)
                     .then(|| SessionCache::new(session_cache_ttl)),
                 throttle,
+                limiter,
+                client_limit: self.client_rate_limit,
+                trusted_proxies: self.trusted_proxies,
                 dummy_hash: OnceCell::new(),
             }),
         };

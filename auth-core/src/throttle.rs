@@ -1,25 +1,21 @@
 //! Sign-in throttling: after too many attempts for one email address that
 //! did not end in a successful sign-in, further attempts are refused with
-//! [`AuthError::TooManyAttempts`] until the window has passed.
+//! [`AuthError::TooManyAttempts`] until the window has passed; after
+//! [`MAX_LOCKOUT_FAILURES`] such attempts at most, the account is locked
+//! for a longer time.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, PoisonError},
-    time::Duration as StdDuration,
-};
+use std::{fmt::Write as _, sync::Arc, time::Duration as StdDuration};
 
-use time::{Duration, OffsetDateTime};
+use sha2::{Digest, Sha256};
 
-use crate::{AuthError, Email};
+use crate::{AuthError, Email, RateLimiter};
 
-/// How many email addresses the throttle tracks at once. Beyond this it
-/// forgets finished windows, then the addresses with the fewest attempts
-/// (all those with one attempt, then two, …), so that a flood of new
-/// addresses (one attempt each) evicts its own kind first: an address
-/// that is being guessed at keeps its count. If every tracked address is
-/// at the limit, a new address goes untracked (and a warning is logged)
-/// rather than the map growing without bound.
-const MAX_TRACKED: usize = 100_000;
+/// The most consecutive failed sign-ins the builder lets an account have
+/// before its longer lock: 100, NIST SP 800-63B's cap (§5.2.2).
+pub const MAX_LOCKOUT_FAILURES: u32 = 100;
+
+/// The default longer lock: 24 hours.
+pub const DEFAULT_LOCKOUT: StdDuration = StdDuration::from_secs(24 * 3600);
 
 /// How many failed sign-ins one email address may have per window.
 ///
@@ -33,16 +29,26 @@ const MAX_TRACKED: usize = 100_000;
 ///   it refuses a guesser it also refuses the account's owner (a 429 with
 ///   `Retry-After`, even with the right password). Someone who knows an
 ///   address can keep that account throttled by failing 10 times per
-///   window, for as long as they keep at it. Where that matters, put a
-///   per-client rate limiter in front (by IP or device) and raise this
-///   limit, or switch it off with `sign_in_throttle(None)`.
+///   window, for as long as they keep at it. Where that matters, lean on
+///   the per-client limit ([`ClientRateLimit`](crate::ClientRateLimit))
+///   and raise this limit, or switch it off with `sign_in_throttle(None)`.
 /// * An attempt counts from the moment it starts, before its password is
 ///   checked (a success then clears the count), so a burst of concurrent
 ///   guesses cannot all slip through while their hashes run; by the same
 ///   rule, more than 10 sign-ins in flight at once for one account are
 ///   refused.
-/// * Counts live in this process's memory: with several server processes,
-///   each counts its own attempts.
+/// * Counts live in the service's [`RateLimiter`](crate::RateLimiter):
+///   by default this process's memory, so with several server processes
+///   each counts its own attempts unless they share a limiter (such as
+///   `auth-redis`'s).
+/// * Besides the short window, attempts without a success are also
+///   counted over a longer one ([`lockout`](Self::lockout), default
+///   [`MAX_LOCKOUT_FAILURES`] per 24 h, counted from the first; a success
+///   resets it): once they are used up the account is locked, even for
+///   the right password, until that window ends or an administrator calls
+///   [`AuthService::unlock_sign_in`](crate::AuthService::unlock_sign_in).
+///   The short window alone would let a patient guesser try 960 passwords
+///   a day; NIST SP 800-63B caps consecutive failures at 100.
 ///
 /// ```
 /// use std::time::Duration;
@@ -56,6 +62,8 @@ const MAX_TRACKED: usize = 100_000;
 pub struct SignInThrottle {
     max_failures: u32,
     window: StdDuration,
+    lockout_failures: u32,
+    lockout: StdDuration,
 }
 
 impl SignInThrottle {
@@ -67,7 +75,29 @@ impl SignInThrottle {
         Self {
             max_failures,
             window,
+            lockout_failures: MAX_LOCKOUT_FAILURES,
+            lockout: DEFAULT_LOCKOUT,
         }
+    }
+
+    /// After `failures` attempts without a success (counted over
+    /// `lockout`, from the first), the account is locked until `lockout`
+    /// has passed since that first one. Checked by the builder: 1 to
+    /// [`MAX_LOCKOUT_FAILURES`] failures, a lock of 1 s to 30 days.
+    pub const fn with_lockout(mut self, failures: u32, lockout: StdDuration) -> Self {
+        self.lockout_failures = failures;
+        self.lockout = lockout;
+        self
+    }
+
+    /// The failures that lock the account (default 100).
+    pub const fn lockout_failures(&self) -> u32 {
+        self.lockout_failures
+    }
+
+    /// The longer lock's window (default 24 h).
+    pub const fn lockout(&self) -> StdDuration {
+        self.lockout
     }
 
     /// The failures allowed per window.
@@ -87,137 +117,67 @@ impl Default for SignInThrottle {
     }
 }
 
-#[derive(Debug)]
-struct Window {
-    started: OffsetDateTime,
-    attempts: u32,
-}
-
-/// The counters behind a [`SignInThrottle`].
-#[derive(Debug)]
+/// A [`SignInThrottle`] at work, on the service's [`RateLimiter`].
 pub(crate) struct Throttle {
-    max_attempts: u32,
-    window: Duration,
-    windows: Mutex<HashMap<String, Window>>,
+    settings: SignInThrottle,
+    limiter: Arc<dyn RateLimiter>,
 }
 
 impl Throttle {
-    pub(crate) fn new(max_attempts: u32, window: Duration) -> Self {
-        Self {
-            max_attempts,
-            window,
-            windows: Mutex::new(HashMap::new()),
-        }
+    pub(crate) fn new(settings: SignInThrottle, limiter: Arc<dyn RateLimiter>) -> Self {
+        Self { settings, limiter }
     }
 
     /// Counts an attempt for `email`, or refuses it. Counting before the
-    /// password is checked (and uncounting on success) means concurrent
+    /// password is checked (and forgetting on success) means concurrent
     /// guesses cannot all slip past the limit while their hashes run.
-    pub(crate) fn begin_attempt(
-        &self,
-        email: &Email,
-        now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        // The map stays consistent whatever panicked while holding the
-        // lock (each step is one map call), so poisoning is ignored.
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if windows.len() >= MAX_TRACKED && !windows.contains_key(email.as_str()) {
-            windows.retain(|_, window| now < window.started + self.window);
-            let mut fewest = 1;
-            while windows.len() >= MAX_TRACKED && fewest < self.max_attempts {
-                windows.retain(|_, window| window.attempts > fewest);
-                fewest += 1;
-            }
-            if windows.len() >= MAX_TRACKED {
-                tracing::warn!(
-                    "sign-in throttle full of throttled addresses; not tracking a new one"
-                );
-                return Ok(());
-            }
-        }
-        let window = windows.entry(email.as_str().to_owned()).or_insert(Window {
-            started: now,
-            attempts: 0,
-        });
-        let ends = window.started + self.window;
-        if now >= ends {
-            *window = Window {
-                started: now,
-                attempts: 0,
-            };
-        } else if window.attempts >= self.max_attempts {
-            let wait = StdDuration::try_from(ends - now).unwrap_or(StdDuration::ZERO);
-            return Err(AuthError::TooManyAttempts {
-                // Round up: a client that waits exactly this long is let in.
-                retry_after: StdDuration::from_secs(wait.as_secs() + 1),
-            });
-        }
-        window.attempts += 1;
-        Ok(())
+    pub(crate) async fn begin_attempt(&self, email: &Email) -> Result<(), AuthError> {
+        let [short, long] = keys(email);
+        let settings = &self.settings;
+        self.limiter
+            .hit(&short, settings.max_failures, settings.window)
+            .await?
+            .into_result()?;
+        // Only attempts the short window let through count towards the
+        // lock, so a client hammering a throttled account does not lock it
+        // any sooner than one that waits.
+        self.limiter
+            .hit(&long, settings.lockout_failures, settings.lockout)
+            .await?
+            .into_result()
     }
 
-    /// A successful sign-in clears the address's count.
-    pub(crate) fn succeeded(&self, email: &Email) {
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        windows.remove(email.as_str());
+    /// A successful sign-in (or an administrator) clears both counts.
+    pub(crate) async fn clear(&self, email: &Email) -> Result<(), AuthError> {
+        for key in keys(email) {
+            self.limiter.reset(&key).await?;
+        }
+        Ok(())
     }
+}
+
+/// The limiter keys for `email`: a hash rather than the address, so that a
+/// shared limiter's keys are no list of who tries to sign in.
+fn keys(email: &Email) -> [String; 2] {
+    let digest = Sha256::digest(email.as_str().as_bytes());
+    let mut hex = String::with_capacity(32);
+    for byte in &digest[..16] {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    [format!("sign-in:{hex}"), format!("sign-in-lock:{hex}")]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn at(secs: i64) -> OffsetDateTime {
-        OffsetDateTime::UNIX_EPOCH + Duration::seconds(secs)
-    }
-
     #[test]
-    fn refuses_after_the_limit_until_the_window_ends() {
-        let throttle = Throttle::new(3, Duration::seconds(60));
-        let email = Email::parse("ada@example.com").unwrap();
-        for second in 0..3 {
-            throttle.begin_attempt(&email, at(second)).unwrap();
-        }
-        let refused = throttle.begin_attempt(&email, at(10)).unwrap_err();
-        assert!(
-            matches!(refused, AuthError::TooManyAttempts { retry_after } if retry_after == StdDuration::from_secs(51)),
-            "{refused:?}"
-        );
-        let other = Email::parse("grace@example.com").unwrap();
-        throttle.begin_attempt(&other, at(10)).unwrap();
-        throttle.begin_attempt(&email, at(60)).unwrap();
-    }
-
-    #[test]
-    fn flooding_with_new_addresses_never_resets_a_guessed_one() {
-        let throttle = Throttle::new(10, Duration::seconds(900));
-        let throttled = Email::parse("throttled@example.com").unwrap();
-        let nearly = Email::parse("nearly@example.com").unwrap();
-        for _ in 0..10 {
-            throttle.begin_attempt(&throttled, at(0)).unwrap();
-        }
-        for _ in 0..9 {
-            throttle.begin_attempt(&nearly, at(0)).unwrap();
-        }
-        for n in 0..MAX_TRACKED + 10 {
-            let other = Email::parse(&format!("flood{n}@example.com")).unwrap();
-            throttle.begin_attempt(&other, at(1)).unwrap();
-        }
-        assert!(throttle.begin_attempt(&throttled, at(2)).is_err());
-        // One attempt left, not ten.
-        throttle.begin_attempt(&nearly, at(2)).unwrap();
-        assert!(throttle.begin_attempt(&nearly, at(2)).is_err());
-    }
-
-    #[test]
-    fn success_clears_the_count() {
-        let throttle = Throttle::new(2, Duration::seconds(60));
-        let email = Email::parse("ada@example.com").unwrap();
-        throttle.begin_attempt(&email, at(0)).unwrap();
-        throttle.begin_attempt(&email, at(1)).unwrap();
-        throttle.succeeded(&email);
-        throttle.begin_attempt(&email, at(2)).unwrap();
-        throttle.begin_attempt(&email, at(3)).unwrap();
-        assert!(throttle.begin_attempt(&email, at(4)).is_err());
+    fn keys_are_per_address_and_hide_it() {
+        let ada = keys(&Email::parse("ada@example.com").unwrap());
+        let grace = keys(&Email::parse("grace@example.com").unwrap());
+        assert_ne!(ada, grace);
+        assert_ne!(ada[0], ada[1]);
+        assert!(!ada[0].contains("ada"), "{ada:?}");
+        assert_eq!(ada, keys(&Email::parse("ADA@example.com").unwrap()));
     }
 }

@@ -159,3 +159,106 @@ async fn without_a_cache_a_revocation_elsewhere_counts_at_once() {
         Err(AuthError::SessionRevoked)
     ));
 }
+
+/// NIST SP 800-63B: at most 100 consecutive failures. The short window
+/// alone (10 per 15 minutes) would let a patient guesser go on for ever.
+#[tokio::test]
+async fn a_hundred_failures_lock_the_account_for_longer() {
+    let store = auth_core::MemoryStore::new();
+    let clock = clock();
+    let auth = builder(&store).clock(clock.clone()).build().unwrap();
+    sign_up(&auth, "ada@example.com").await;
+    for _ in 0..10 {
+        for _ in 0..10 {
+            let wrong = auth
+                .sign_in(sign_in_request("ada@example.com", "wrong password"))
+                .await;
+            assert!(
+                matches!(wrong, Err(AuthError::InvalidCredentials)),
+                "{wrong:?}"
+            );
+        }
+        clock.advance(time::Duration::minutes(15));
+    }
+    // A fresh short window, but the hundred are used up: even the right
+    // password waits, for most of a day.
+    let locked = auth
+        .sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await;
+    let Err(AuthError::TooManyAttempts { retry_after }) = locked else {
+        panic!("the 101st attempt was not refused: {locked:?}");
+    };
+    assert!(
+        retry_after > Duration::from_secs(20 * 3600),
+        "{retry_after:?}"
+    );
+    // An administrator can lift it.
+    auth.unlock_sign_in("ada@example.com").await.unwrap();
+    auth.sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+    // And the lock ends by itself a day after the first failure.
+    for _ in 0..10 {
+        for _ in 0..10 {
+            let _ = auth
+                .sign_in(sign_in_request("ada@example.com", "wrong password"))
+                .await;
+        }
+        clock.advance(time::Duration::minutes(15));
+    }
+    clock.advance(time::Duration::hours(24));
+    auth.sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+}
+
+/// Concurrent attempts count from the moment they start: with 3 allowed,
+/// 8 wrong guesses at once get at most 3 password checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_in_flight_count() {
+    let store = auth_core::MemoryStore::new();
+    let auth = builder(&store)
+        .sign_in_throttle(Some(SignInThrottle::new(3, Duration::from_secs(60))))
+        .build()
+        .unwrap();
+    sign_up(&auth, "ada@example.com").await;
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move {
+                auth.sign_in(sign_in_request("ada@example.com", "wrong password"))
+                    .await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Err(AuthError::InvalidCredentials) => checked += 1,
+            Err(AuthError::TooManyAttempts { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked, 3);
+}
+
+#[tokio::test]
+async fn lockout_and_client_limit_settings_are_checked() {
+    let store = auth_core::MemoryStore::new();
+    let minute = Duration::from_secs(60);
+    for bad in [
+        SignInThrottle::default().with_lockout(101, minute),
+        SignInThrottle::default().with_lockout(0, minute),
+        SignInThrottle::default().with_lockout(100, Duration::ZERO),
+    ] {
+        let built = builder(&store).sign_in_throttle(Some(bad)).build();
+        assert!(matches!(built, Err(AuthError::InvalidConfig(_))), "{bad:?}");
+    }
+    for bad in [
+        auth_core::ClientRateLimit::new(0, minute),
+        auth_core::ClientRateLimit::new(5, Duration::ZERO),
+    ] {
+        let built = builder(&store).client_rate_limit(Some(bad)).build();
+        assert!(matches!(built, Err(AuthError::InvalidConfig(_))), "{bad:?}");
+    }
+}

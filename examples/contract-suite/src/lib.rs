@@ -18,7 +18,8 @@
 //! Most cases only need a base URL and the server's JWT settings, a
 //! [`Target`]; the others ([`cases::logs_hold_no_secrets`],
 //! [`cases::graceful_shutdown`], [`cases::restart_keeps_tokens`],
-//! [`cases::sign_in_rate_limit`]) start their own servers with [`Server`].
+//! [`cases::sign_in_rate_limit`], [`cases::client_rate_limit`],
+//! [`cases::instances_share_limits_and_revocations`]) start their own servers with [`Server`].
 
 // In this crate a panic is how a case fails (like an `assert!` in a test),
 // so unwrap/expect/panic are the point, not an oversight.
@@ -92,8 +93,9 @@ pub mod __private {
 /// This is the one list of cases: a new case in [`cases`] is one more line
 /// here. `target` cases take a [`Target`] of a freshly started server with
 /// the default configuration; `server` cases take the binary and a
-/// [`Backend`] and start their own servers; `sqlite_only` cases are
-/// `server` cases generated in `mod sqlite` only.
+/// [`Backend`] and start their own servers; `sqlite_only` and
+/// `postgres_only` cases are `server` cases generated in `mod sqlite` or
+/// `mod postgres` only.
 #[macro_export]
 macro_rules! contract_tests {
     ($binary:expr $(,)?) => {
@@ -167,6 +169,7 @@ macro_rules! contract_tests {
                 sign_in_rate_limit,
                 sessions_end_at_their_lifetime,
                 database_tls_settings,
+                client_rate_limit,
             ];
             sqlite_only: [
                 restart_keeps_tokens,
@@ -175,6 +178,9 @@ macro_rules! contract_tests {
                 slow_request_heads_are_cut,
                 full_server_still_answers,
                 connections_are_capped,
+            ];
+            postgres_only: [
+                instances_share_limits_and_revocations,
             ];
         }
     };
@@ -189,6 +195,7 @@ macro_rules! __contract_tests {
         target: [$($target:ident),* $(,)?];
         server: [$($server:ident),* $(,)?];
         sqlite_only: [$($sqlite_only:ident),* $(,)?];
+        postgres_only: [$($postgres_only:ident),* $(,)?];
     ) => {
         /// The contract cases against the server on SQLite.
         mod sqlite {
@@ -201,6 +208,7 @@ macro_rules! __contract_tests {
         mod postgres {
             $( $crate::__contract_test!(target, postgres, $target, $binary); )*
             $( $crate::__contract_test!(server, postgres, $server, $binary); )*
+            $( $crate::__contract_test!(server, postgres, $postgres_only, $binary); )*
         }
     };
 }

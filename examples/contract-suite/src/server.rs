@@ -62,6 +62,9 @@ pub enum Backend {
     SqliteIn(Arc<TempDir>),
     /// A fresh schema in the database named by `AUTH_TEST_POSTGRES_URL`.
     Postgres,
+    /// The PostgreSQL database (and schema) of another server: pass its
+    /// [`Server::database_url`], to run a second instance on the same data.
+    PostgresIn(String),
 }
 
 impl Backend {
@@ -147,7 +150,8 @@ impl Server {
     /// The configuration: `BIND_ADDRESS=127.0.0.1:0`, `DATABASE_URL`, a
     /// random 48-character `JWT_SECRET`, `JWT_ISSUER=contract-suite`,
     /// `JWT_AUDIENCE=contract-suite-clients`,
-    /// `CORS_ORIGINS=http://localhost:3000` and `RUST_LOG=info`; the rest of
+    /// `CORS_ORIGINS=http://localhost:3000`, `RUST_LOG=info` and
+    /// `CLIENT_LIMIT_REQUESTS=1000000` (every case is one client); the rest of
     /// the environment is inherited.
     pub async fn start(binary: &Path, backend: Backend, extra_env: &[(&str, &str)]) -> Self {
         let env = extra_env
@@ -222,6 +226,7 @@ impl Server {
                 let schema = create_schema(&url).await;
                 (url_in_schema(&url, &schema), None)
             }
+            Backend::PostgresIn(url) => (url, None),
         };
 
         let mut vars: Vec<(String, Option<String>)> = vec![
@@ -232,6 +237,9 @@ impl Server {
             ("JWT_AUDIENCE".into(), Some(AUDIENCE.into())),
             ("CORS_ORIGINS".into(), Some(ALLOWED_ORIGIN.into())),
             ("RUST_LOG".into(), Some("info".into())),
+            // The cases send everything from 127.0.0.1, far more than a
+            // real client; `client_rate_limit` checks the default's kind.
+            ("CLIENT_LIMIT_REQUESTS".into(), Some("1000000".into())),
         ];
         for (name, value) in env {
             vars.retain(|(existing, _)| *existing != name);

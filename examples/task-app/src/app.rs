@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use auth_core::{AuthError, AuthService, JwtCodec, SignInThrottle};
+use auth_core::{AuthError, AuthService, ClientRateLimit, JwtCodec, SignInThrottle};
 use auth_sqlx::{
     PostgresStore, SqliteStore,
     sqlx::postgres::{PgConnectOptions, PgSslMode},
@@ -41,6 +41,9 @@ pub enum StartError {
     /// chain).
     #[error("auth configuration")]
     Auth(#[from] AuthError),
+    /// `REDIS_URL` is malformed or Redis does not answer.
+    #[error("REDIS_URL: Redis cannot be used")]
+    Redis(#[source] AuthError),
     /// The task migrations failed.
     #[error("task migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -113,6 +116,18 @@ impl App {
         };
         let throttle = (config.sign_in_max_failures > 0)
             .then(|| SignInThrottle::new(config.sign_in_max_failures, config.sign_in_window));
+        let client_limit = (config.client_limit_requests > 0).then(|| {
+            ClientRateLimit::new(config.client_limit_requests, config.client_limit_window)
+        });
+        let mut builder = builder
+            .client_rate_limit(client_limit)
+            .trusted_proxies(config.trusted_proxies.clone());
+        if let Some(url) = &config.redis_url {
+            let limiter = auth_redis::RedisRateLimiter::new(url).map_err(StartError::Redis)?;
+            // Refuse to start on a wrong URL rather than answer 503 later.
+            limiter.ping().await.map_err(StartError::Redis)?;
+            builder = builder.rate_limiter(limiter);
+        }
         let auth = builder
             .token_codec(codec)
             .access_token_ttl(config.access_token_ttl)

@@ -4,7 +4,10 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use auth_core::http::DEFAULT_BODY_LIMIT;
+use auth_core::{
+    client_ip::{ForwardedHeader, TrustedProxies},
+    http::DEFAULT_BODY_LIMIT,
+};
 
 /// Why the configuration could not be read: the variable and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,21 @@ pub struct Config {
     /// on open files less 64 (for the database, logs and listener), at
     /// most 10,000; 10,000 where the limit cannot be read.
     pub max_connections: usize,
+    /// `CLIENT_LIMIT_REQUESTS` per client address per
+    /// `CLIENT_LIMIT_WINDOW_SECS` on sign-up, sign-in and refresh together
+    /// (defaults 60 and 60); 0 switches the per-client limit off.
+    pub client_limit_requests: u32,
+    /// `CLIENT_LIMIT_WINDOW_SECS`.
+    pub client_limit_window: Duration,
+    /// `TRUSTED_PROXIES`: addresses and CIDR blocks of the reverse proxies
+    /// whose forwarding header names the client (default none: the peer
+    /// address is the client). `TRUSTED_PROXY_HEADER` says which header
+    /// they write: `x-forwarded-for` (default) or `forwarded`.
+    pub trusted_proxies: TrustedProxies,
+    /// `REDIS_URL`: count the sign-in throttle and the per-client limit in
+    /// this Redis, shared by every instance, instead of in each process's
+    /// memory. Unset: in memory.
+    pub redis_url: Option<String>,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -156,6 +174,25 @@ impl Config {
             "MAX_CONNECTIONS",
             parsed("MAX_CONNECTIONS", default_max_connections())?,
         )?;
+        let header = match get("TRUSTED_PROXY_HEADER")
+            .map(|value| value.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("x-forwarded-for") => ForwardedHeader::XForwardedFor,
+            Some("forwarded") => ForwardedHeader::Forwarded,
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "TRUSTED_PROXY_HEADER",
+                    problem: "expected x-forwarded-for or forwarded".into(),
+                });
+            }
+        };
+        let trusted_proxies = TrustedProxies::parse(&get("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|error| ConfigError {
+                variable: "TRUSTED_PROXIES",
+                problem: error.to_string(),
+            })?
+            .header(header);
         Ok(Self {
             bind_address,
             jwt_secret,
@@ -174,6 +211,15 @@ impl Config {
             )?,
             sign_in_window: Duration::from_secs(window),
             database_direct_url: get("DATABASE_DIRECT_URL"),
+            client_limit_requests: u32::try_from(parsed("CLIENT_LIMIT_REQUESTS", 60)?).map_err(
+                |_| ConfigError {
+                    variable: "CLIENT_LIMIT_REQUESTS",
+                    problem: "too large".into(),
+                },
+            )?,
+            client_limit_window: Duration::from_secs(parsed("CLIENT_LIMIT_WINDOW_SECS", 60)?),
+            trusted_proxies,
+            redis_url: get("REDIS_URL"),
             session_cache_ttl: Duration::from_secs(parsed(
                 "SESSION_CACHE_SECS",
                 if database_url.starts_with("postgres") {
@@ -227,6 +273,10 @@ impl std::fmt::Debug for Config {
             .field("session_cache_ttl", &self.session_cache_ttl)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
+            .field("client_limit_requests", &self.client_limit_requests)
+            .field("client_limit_window", &self.client_limit_window)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .finish()
     }
 }
@@ -344,6 +394,38 @@ mod tests {
             let config =
                 Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| bad.to_owned()));
             assert!(config.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_and_proxies_are_read_and_checked() {
+        let config = Config::from_lookup(|name| match name {
+            "TRUSTED_PROXIES" => Some("10.0.0.0/8, ::1".to_owned()),
+            "TRUSTED_PROXY_HEADER" => Some("Forwarded".to_owned()),
+            "CLIENT_LIMIT_REQUESTS" => Some("5".to_owned()),
+            "REDIS_URL" => Some("redis://:hunter2@cache:6379".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(config.trusted_proxies.trusts("10.1.1.1".parse().unwrap()));
+        assert_eq!(
+            config.trusted_proxies.forwarded_header(),
+            Some(ForwardedHeader::Forwarded)
+        );
+        assert_eq!(config.client_limit_requests, 5);
+        assert_eq!(config.client_limit_window, Duration::from_secs(60));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let defaults = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(defaults.client_limit_requests, 60);
+        assert!(defaults.trusted_proxies.forwarded_header().is_none());
+        assert!(defaults.redis_url.is_none());
+        for (name, bad) in [
+            ("TRUSTED_PROXIES", "proxy.internal"),
+            ("TRUSTED_PROXY_HEADER", "x-real-ip"),
+            ("CLIENT_LIMIT_REQUESTS", "many"),
+        ] {
+            let error = Config::from_lookup(|n| (n == name).then(|| bad.to_owned())).unwrap_err();
+            assert_eq!(error.variable, name);
         }
     }
 

@@ -11,12 +11,14 @@ mod auth;
 mod bodies;
 mod connections;
 mod database;
+mod instances;
 mod launch;
 mod other;
 mod tasks;
 
 pub use self::{
-    access::*, auth::*, bodies::*, connections::*, database::*, launch::*, other::*, tasks::*,
+    access::*, auth::*, bodies::*, connections::*, database::*, instances::*, launch::*, other::*,
+    tasks::*,
 };
 
 use serde_json::Value;

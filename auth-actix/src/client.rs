@@ -1,0 +1,51 @@
+//! The client's address, for the per-client rate limit.
+
+use std::net::IpAddr;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use auth_core::AuthService;
+
+use crate::{ApiError, authenticated::auth_service};
+
+/// The client's address as the [`AuthService`]'s
+/// [trusted proxies](auth_core::client_ip::TrustedProxies) see it: the peer
+/// address ([`HttpRequest::peer_addr`]), or the forwarding header's
+/// right-most untrusted hop when the peer is a trusted proxy. Pass it to
+/// [`AuthService::admit_client`], as the auth routes do.
+///
+/// `None` when actix-web knows no peer address (a Unix socket, or a test
+/// request without one): the per-client limit is then off for it (an
+/// error is logged once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    /// The address of `req`, resolved through `auth`'s trusted proxies.
+    pub fn of(req: &HttpRequest, auth: &AuthService) -> Self {
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        let proxies = auth.trusted_proxies();
+        let ip = match proxies.forwarded_header() {
+            Some(header) => proxies.client_ip(
+                peer,
+                req.headers()
+                    .get_all(header.name())
+                    .map(|value| value.as_bytes()),
+            ),
+            None => peer,
+        };
+        Self(ip)
+    }
+}
+
+impl FromRequest for ClientIp {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            auth_service(req)
+                .map(|auth| Self::of(req, &auth))
+                .map_err(ApiError::from),
+        )
+    }
+}

@@ -1,0 +1,52 @@
+//! The client's address, for the per-client rate limit.
+
+use std::net::{IpAddr, SocketAddr};
+
+use auth_core::AuthService;
+use axum::{
+    extract::{ConnectInfo, FromRef, FromRequestParts},
+    http::request::Parts,
+};
+
+/// The client's address as the [`AuthService`]'s
+/// [trusted proxies](auth_core::client_ip::TrustedProxies) see it: the peer
+/// address, or the forwarding header's right-most untrusted hop when the
+/// peer is a trusted proxy. Pass it to
+/// [`AuthService::admit_client`], as the auth routes do.
+///
+/// The peer address comes from the `ConnectInfo<SocketAddr>` request
+/// extension: serve the app with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (or insert it
+/// yourself). Without it the address is `None`, and the per-client limit
+/// is off (an error is logged once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    AuthService: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = AuthService::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let proxies = auth.trusted_proxies();
+        let ip = match proxies.forwarded_header() {
+            Some(header) => proxies.client_ip(
+                peer,
+                parts
+                    .headers
+                    .get_all(header.name())
+                    .iter()
+                    .map(|value| value.as_bytes()),
+            ),
+            None => peer,
+        };
+        Ok(Self(ip))
+    }
+}
