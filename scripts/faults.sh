@@ -80,7 +80,7 @@ secret="faults-secret-faults-secret-0123456789abcdef"
 start() {
   local name="$1" server="$2" port="$3" url="$4" i
   BIND_ADDRESS="127.0.0.1:$port" DATABASE_URL="$url" JWT_SECRET="$secret" \
-  SIGN_IN_MAX_FAILURES=0 RUST_LOG=warn "$bin_dir/$server" >>"$workdir/$name.log" 2>&1 &
+  SIGN_IN_MAX_FAILURES=0 CLIENT_LIMIT_REQUESTS=0 RUST_LOG=warn "$bin_dir/$server" >>"$workdir/$name.log" 2>&1 &
   pid_of[$name]=$!
   pids+=("$!")
   for i in $(seq 1 100); do

@@ -41,9 +41,11 @@ start_server() {
   base[$server]="http://127.0.0.1:$port"
   mkdir "$dir"
   if curl -s -o /dev/null "${base[$server]}/healthz"; then fail "port $port is already in use"; fi
-  # `env` execs the server, so $! is the server's own process id.
+  # `env` execs the server, so $! is the server's own process id. Every
+  # client here is 127.0.0.1, so the per-client limit is off.
   env BIND_ADDRESS="127.0.0.1:$port" DATABASE_URL="sqlite://$dir/tasks.db" \
-    JWT_SECRET="load-test-secret-load-test-secret-0123456789" RUST_LOG=warn "$@" \
+    JWT_SECRET="load-test-secret-load-test-secret-0123456789" CLIENT_LIMIT_REQUESTS=0 \
+    RUST_LOG=warn "$@" \
     "$bin_dir/$server" >"$dir/server.log" 2>&1 &
   pid[$server]=$!
   pids+=("${pid[$server]}")
