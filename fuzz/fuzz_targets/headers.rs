@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
     let json = is_json(Some(data));
     if json {
         let essence = data.split(|&b| b == b';').next().unwrap_or_default();
-        assert!(essence.trim_ascii().eq_ignore_ascii_case(b"application/json"));
+        assert!(
+            essence
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"application/json")
+        );
     }
 
     for limit in [0, 1, 65_536, usize::MAX] {

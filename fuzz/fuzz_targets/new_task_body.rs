@@ -24,7 +24,12 @@ fuzz_target!(|data: &[u8]| {
                 // Read back as the list and get routes would.
                 let read = fixture.app.tasks.get(&fixture.user, task.id).await.unwrap();
                 assert_eq!(read, task, "the stored task reads back differently");
-                fixture.app.tasks.delete(&fixture.user, task.id).await.unwrap();
+                fixture
+                    .app
+                    .tasks
+                    .delete(&fixture.user, task.id)
+                    .await
+                    .unwrap();
             }
             Err(err) => check_task_error(&err),
         }

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         }
         // Whatever was presented, the real token still works once.
         if request.refresh_token != live {
-            service.refresh(&live).await.expect("the live token still refreshes");
+            service
+                .refresh(&live)
+                .await
+                .expect("the live token still refreshes");
         }
     });
 });

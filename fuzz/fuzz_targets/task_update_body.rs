@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     runtime().block_on(async {
         let tasks = &fixture.app.tasks;
         let before = tasks.get(&fixture.user, fixture.task_id).await.unwrap();
-        match tasks.update(&fixture.user, fixture.task_id, update.clone()).await {
+        match tasks
+            .update(&fixture.user, fixture.task_id, update.clone())
+            .await
+        {
             Ok(task) => {
                 check_stored_task(&task);
                 assert_eq!(task.title, update.title.trim());

@@ -80,7 +80,10 @@ pub fn hs256_token(header: &[u8], claims: &[u8], secret: &[u8]) -> String {
 /// What a verified token's claims must satisfy, whatever the input was.
 pub fn check_accepted_claims(codec: &JwtCodec, claims: &AccessClaims) {
     assert_eq!(claims.iss, ISSUER, "a token of another issuer was accepted");
-    assert_eq!(claims.aud, AUDIENCE, "a token for another audience was accepted");
+    assert_eq!(
+        claims.aud, AUDIENCE,
+        "a token for another audience was accepted"
+    );
     assert!(
         claims.exp.saturating_add(LEEWAY_SECS) > NOW,
         "an expired token was accepted: {claims:?}"
@@ -94,7 +97,9 @@ pub fn check_accepted_claims(codec: &JwtCodec, claims: &AccessClaims) {
         "a token not valid yet was accepted: {claims:?}"
     );
     // What was accepted, issued again, reads back the same.
-    let reissued = codec.issue(claims).expect("accepted claims can be issued again");
+    let reissued = codec
+        .issue(claims)
+        .expect("accepted claims can be issued again");
     let again = codec
         .verify(&reissued, now())
         .expect("a re-issued token verifies");
@@ -254,9 +259,16 @@ pub fn task_fixture() -> &'static TaskFixture {
 /// What a stored task must look like, whatever body made it.
 pub fn check_stored_task(task: &task_app::tasks::Task) {
     use task_app::tasks::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
-    assert_eq!(task.title, task.title.trim(), "the title was stored untrimmed");
+    assert_eq!(
+        task.title,
+        task.title.trim(),
+        "the title was stored untrimmed"
+    );
     let title_chars = task.title.chars().count();
-    assert!((1..=MAX_TITLE_CHARS).contains(&title_chars), "title of {title_chars} chars");
+    assert!(
+        (1..=MAX_TITLE_CHARS).contains(&title_chars),
+        "title of {title_chars} chars"
+    );
     assert!(
         task.description
             .as_ref()
