@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         mode => {
             let (header, claims) = match rest.iter().position(|&b| b == b'\n') {
                 Some(at) => (&rest[..at], &rest[at + 1..]),
-                None => (&br#"{"alg":"HS256","typ":"JWT"}"#[..], rest),
+                None => (&br#"{"alg":"HS256","typ":"at+jwt"}"#[..], rest),
             };
             if mode == 1 {
                 verify_everywhere(&hs256_token(header, claims, SECRET));

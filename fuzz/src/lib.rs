@@ -96,14 +96,27 @@ pub fn check_accepted_claims(codec: &JwtCodec, claims: &AccessClaims) {
         claims.nbf.is_none_or(|nbf| nbf <= NOW + LEEWAY_SECS),
         "a token not valid yet was accepted: {claims:?}"
     );
-    // What was accepted, issued again, reads back the same.
+    // What was accepted, issued again, reads back the same (but for a
+    // token id, which a codec may mint afresh on every issue).
     let reissued = codec
         .issue(claims)
         .expect("accepted claims can be issued again");
     let again = codec
         .verify(&reissued, now())
         .expect("a re-issued token verifies");
-    assert_eq!(&again, claims, "claims changed on the way through a token");
+    assert_eq!(
+        without_jti(&again),
+        without_jti(claims),
+        "claims changed on the way through a token"
+    );
+}
+
+fn without_jti(claims: &AccessClaims) -> serde_json::Value {
+    let mut json = serde_json::to_value(claims).unwrap();
+    if let Some(object) = json.as_object_mut() {
+        object.remove("jti");
+    }
+    json
 }
 
 /// A verification error must be one of the two token errors (a 401).
@@ -162,7 +175,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// The password of [`USER_EMAIL`] in [`fresh_service`].
-pub const USER_PASSWORD: &str = "correct horse battery staple";
+pub const USER_PASSWORD: &str = "fuzzing password 7f3a9c";
 /// The one account [`fresh_service`] starts with.
 pub const USER_EMAIL: &str = "ada@example.com";
 
