@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the cargo-fuzz targets in fuzz/ for a bounded time each.
 #
-#   bash scripts/fuzz.sh                       # every target, 20 s each (what CI runs)
+#   bash scripts/fuzz.sh                       # every target, 20 s each (CI: 15 s)
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh token headers
 #
 # Needs cargo-fuzz (installed here when missing) and a C++ compiler (for
