@@ -65,6 +65,7 @@ impl Modify for BearerSecurity {
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email (`invalid_email`), password too short, too long or too common (`password_too_short`, `password_too_long`, `password_too_common`: a common password or the email address), or invalid name (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
 fn sign_up() {}
@@ -79,6 +80,7 @@ fn sign_up() {}
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts for this email, the account locked after 100, or too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
 fn sign_in() {}
@@ -93,6 +95,7 @@ fn sign_in() {}
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
 fn refresh() {}
@@ -106,6 +109,7 @@ fn refresh() {}
         (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
 fn sign_out() {}
@@ -116,6 +120,7 @@ fn sign_out() {}
     responses(
         (status = 200, description = "The signed-in user", body = MeResponse),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
 fn me() {}

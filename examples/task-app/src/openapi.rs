@@ -38,9 +38,61 @@ struct TaskApi;
 /// assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
 /// assert!(doc["paths"]["/api/auth/sign-up"]["post"].is_object());
 /// assert!(doc["paths"]["/api/{user_id}/tasks/{id}/complete"]["patch"].is_object());
+/// // Every route can also answer 408 and 503.
+/// let sign_in = &doc["paths"]["/api/auth/sign-in"]["post"]["responses"];
+/// assert!(sign_in["408"].is_object() && sign_in["503"]["headers"]["Retry-After"].is_object());
 /// ```
 pub fn document() -> utoipa::openapi::OpenApi {
-    TaskApi::openapi().nest("/api/auth", AuthApi::openapi())
+    let mut doc = TaskApi::openapi().nest("/api/auth", AuthApi::openapi());
+    add_server_wide_answers(&mut doc);
+    doc
+}
+
+/// The answers any route of these servers can give, whatever it does: 408
+/// past the 30 s request timeout, and 503 (with `Retry-After`) while the
+/// database, or the Redis that holds shared limits, is unreachable.
+fn add_server_wide_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type, schema::ObjectBuilder,
+    };
+    let problem = |description: &str| {
+        ResponseBuilder::new().description(description).content(
+            PROBLEM,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+    };
+    let timeout = problem("The request took longer than 30 s").build();
+    let unavailable = problem(
+        "The database, or the Redis of shared limits, is unreachable; try again after `Retry-After`",
+    )
+    .header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+            .description(Some("Whole seconds to wait"))
+            .build(),
+    )
+    .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("408".into())
+                .or_insert_with(|| timeout.clone().into());
+            responses
+                .entry("503".into())
+                .or_insert_with(|| unavailable.clone().into());
+        }
+    }
 }
 
 const PROBLEM: &str = "application/problem+json";
