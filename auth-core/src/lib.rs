@@ -100,7 +100,8 @@
 //!   error in about the same time, and after 10 failed attempts for one
 //!   address in 15 minutes answers [`AuthError::TooManyAttempts`] until the
 //!   window ends ([`SignInThrottle`], which also says what that costs);
-//!   100 such failures lock the account for 24 h (NIST SP 800-63B's cap).
+//!   100 such failures lock the account until 24 h after the first of them
+//!   (NIST SP 800-63B's cap).
 //! * The auth routes allow each client address 60 requests a minute
 //!   ([`ClientRateLimit`]); forwarding headers count only from
 //!   [trusted proxies](client_ip::TrustedProxies). Both limits count in a

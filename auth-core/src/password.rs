@@ -144,7 +144,8 @@ pub trait PasswordHasher: Send + Sync + 'static {
 /// among the 30,000 most common ones of a public breach corpus (11,611
 /// entries, compared case-insensitively; its source is in the crate's
 /// `data/README.md`). [`check_for`](Self::check_for) also refuses the
-/// user's own email address.
+/// user's own email address. A policy with a minimum under 8 characters
+/// lets common shorter passwords (`123456`) through: keep it at 8 or more.
 ///
 /// ```
 /// use auth_core::{AuthError, Password, PasswordPolicy};

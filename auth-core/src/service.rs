@@ -966,9 +966,17 @@ impl AuthServiceBuilder {
             MAX_SESSION_CACHE_TTL,
         )?;
         let clock = self.clock;
-        let limiter = self
-            .rate_limiter
-            .unwrap_or_else(|| Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock))));
+        // In memory, client keys and account keys get a map each: a flood
+        // of client keys (cheap with IPv6) must not crowd out, or evict,
+        // the accounts' counts, nor the other way round. A shared limiter
+        // (Redis) has no such bound, so one serves both.
+        let in_memory = || -> Arc<dyn RateLimiter> {
+            Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock)))
+        };
+        let (limiter, account_limiter) = match self.rate_limiter {
+            Some(shared) => (Arc::clone(&shared), shared),
+            None => (in_memory(), in_memory()),
+        };
         let throttle = match self.sign_in_throttle {
             None => None,
             Some(throttle) => {
@@ -992,7 +1000,7 @@ impl AuthServiceBuilder {
                     ONE_SECOND,
                     StdDuration::from_secs(30 * DAY_SECS),
                 )?;
-                Some(Throttle::new(throttle, Arc::clone(&limiter)))
+                Some(Throttle::new(throttle, account_limiter))
             }
         };
         if let Some(limit) = self.client_rate_limit {

@@ -157,7 +157,8 @@ impl Throttle {
 }
 
 /// The limiter keys for `email`: a hash rather than the address, so that a
-/// shared limiter's keys are no list of who tries to sign in.
+/// shared limiter's keys do not show addresses at a glance (an unsalted
+/// hash is no protection against someone holding a list of addresses).
 fn keys(email: &Email) -> [String; 2] {
     let digest = Sha256::digest(email.as_str().as_bytes());
     let mut hex = String::with_capacity(32);

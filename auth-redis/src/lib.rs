@@ -174,7 +174,20 @@ impl RedisRateLimiter {
 /// A Redis that cannot be reached is [`AuthError::Unavailable`] (503);
 /// anything else (a script error, a wrong reply) is internal.
 fn classify(error: RedisError) -> AuthError {
-    if error.is_io_error()
+    use redis::{ErrorKind, ServerErrorKind as Server};
+    // A failover or a restart heals by itself, like a dropped connection.
+    let transient_server_state = matches!(
+        error.kind(),
+        ErrorKind::Server(
+            Server::BusyLoading
+                | Server::TryAgain
+                | Server::ClusterDown
+                | Server::MasterDown
+                | Server::ReadOnly
+        )
+    );
+    if transient_server_state
+        || error.is_io_error()
         || error.is_timeout()
         || error.is_connection_refusal()
         || error.is_connection_dropped()

@@ -77,7 +77,7 @@ impl App {
         })?;
         let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
         let (builder, tasks) = if config.database_url.starts_with("postgres") {
-            warn_if_plain_text(&config.database_url);
+            warn_if_plain_text("DATABASE_URL", &config.database_url);
             let target = postgres_target(&config.database_url);
             let database = |error| StartError::Database {
                 variable: "DATABASE_URL",
@@ -161,7 +161,7 @@ impl App {
 /// The auth and task migrations over a pool of their own on
 /// `DATABASE_DIRECT_URL`, closed afterwards.
 async fn migrate_postgres_directly(direct_url: &str) -> Result<(), StartError> {
-    warn_if_plain_text(direct_url);
+    warn_if_plain_text("DATABASE_DIRECT_URL", direct_url);
     let database = |error| StartError::Database {
         variable: "DATABASE_DIRECT_URL",
         target: postgres_target(direct_url),
@@ -214,8 +214,8 @@ fn in_parentheses(target: &str) -> String {
 /// connection may be plain text: `prefer` (sqlx's default when the URL
 /// has no `sslmode`) and `allow` fall back to it silently, and `disable`
 /// never encrypts. Passwords and data would then cross the network in
-/// the clear.
-pub fn warn_if_plain_text(database_url: &str) {
+/// the clear. `variable` names the setting the URL came from.
+pub fn warn_if_plain_text(variable: &str, database_url: &str) {
     let Ok(options) = database_url.parse::<PgConnectOptions>() else {
         return; // PostgresStore::connect reports it.
     };
@@ -235,7 +235,7 @@ pub fn warn_if_plain_text(database_url: &str) {
             .is_ok_and(|ip| ip.is_loopback());
     if !loopback {
         tracing::warn!(
-            "DATABASE_URL: the database at {host} is not on this machine, and with sslmode={mode} \
+            "{variable}: the database at {host} is not on this machine, and with sslmode={mode} \
              the connection may be plain text (sqlx's default, prefer, falls back to it silently); \
              add sslmode=verify-full (or at least require) to the URL"
         );
