@@ -23,17 +23,9 @@ impl ClientIp {
     /// The address of `req`, resolved through `auth`'s trusted proxies.
     pub fn of(req: &HttpRequest, auth: &AuthService) -> Self {
         let peer = req.peer_addr().map(|addr| addr.ip());
-        let proxies = auth.trusted_proxies();
-        let ip = match proxies.forwarded_header() {
-            Some(header) => proxies.client_ip(
-                peer,
-                req.headers()
-                    .get_all(header.name())
-                    .map(|value| value.as_bytes()),
-            ),
-            None => peer,
-        };
-        Self(ip)
+        Self(auth.trusted_proxies().resolve(peer, |name| {
+            req.headers().get_all(name).map(|value| value.as_bytes())
+        }))
     }
 }
 

@@ -35,18 +35,9 @@ where
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        let proxies = auth.trusted_proxies();
-        let ip = match proxies.forwarded_header() {
-            Some(header) => proxies.client_ip(
-                peer,
-                parts
-                    .headers
-                    .get_all(header.name())
-                    .iter()
-                    .map(|value| value.as_bytes()),
-            ),
-            None => peer,
-        };
-        Ok(Self(ip))
+        let headers = &parts.headers;
+        Ok(Self(auth.trusted_proxies().resolve(peer, |name| {
+            headers.get_all(name).iter().map(|value| value.as_bytes())
+        })))
     }
 }

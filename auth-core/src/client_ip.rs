@@ -114,6 +114,24 @@ impl TrustedProxies {
         self.nets.iter().any(|net| net.contains(&ip))
     }
 
+    /// [`client_ip`](Self::client_ip) for an adapter: `header(name)` gives
+    /// the values of the configured forwarding header, and is called only
+    /// when `peer` is a trusted proxy, so other requests skip the lookup.
+    pub fn resolve<'a, I>(
+        &self,
+        peer: Option<IpAddr>,
+        header: impl FnOnce(&'static str) -> I,
+    ) -> Option<IpAddr>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let peer = peer?.to_canonical();
+        if !self.trusts(peer) {
+            return Some(peer);
+        }
+        self.client_ip(Some(peer), header(self.header.name()))
+    }
+
     /// The client's address: `peer`, unless `peer` is a trusted proxy, then
     /// the right-most hop of the forwarding header (all its `values`, in
     /// the order they came) that is not a trusted proxy. A hop that is not

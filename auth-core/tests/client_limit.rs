@@ -175,3 +175,24 @@ async fn each_client_has_its_own_budget() {
         unlimited.admit_client(client).await.unwrap();
     }
 }
+
+/// `resolve`, the adapters' entry point, reads the named header only for a
+/// trusted peer, and agrees with `client_ip`.
+#[test]
+fn resolve_reads_the_configured_header_only_for_trusted_peers() {
+    let proxies = TrustedProxies::parse("10.0.0.0/8")
+        .unwrap()
+        .header(ForwardedHeader::Forwarded);
+    let mut asked = Vec::new();
+    let from_proxy = proxies.resolve(Some(ip("10.1.2.3")), |name| {
+        asked.push(name);
+        [b"for=198.51.100.7".as_slice()]
+    });
+    assert_eq!(from_proxy, Some(ip("198.51.100.7")));
+    assert_eq!(asked, ["forwarded"]);
+    let direct = proxies.resolve(Some(ip("203.0.113.5")), |_| -> [&[u8]; 0] {
+        panic!("the header was read for an untrusted peer")
+    });
+    assert_eq!(direct, Some(ip("203.0.113.5")));
+    assert_eq!(proxies.resolve(None, |_| [b"for=1.2.3.4".as_slice()]), None);
+}
