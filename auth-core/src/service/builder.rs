@@ -1,0 +1,405 @@
+//! Configuring an [`AuthService`]: defaults, limits and checks.
+
+use std::{fmt, sync::Arc, time::Duration as StdDuration};
+
+use time::Duration;
+use tokio::sync::OnceCell;
+
+use super::{AuthService, CustomClaims, Inner};
+use crate::{
+    Argon2Hasher, AuthError, ClientRateLimit, Clock, MemoryRateLimiter, PasswordHasher,
+    PasswordPolicy, RateLimiter, SessionStore, SignInThrottle, SystemClock, TokenCodec, UserStore,
+    client_ip::TrustedProxies,
+    session_cache::SessionCache,
+    throttle::{MAX_LOCKOUT_FAILURES, Throttle},
+};
+
+/// The default access-token lifetime: 15 minutes.
+pub const DEFAULT_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(15 * 60);
+/// The default absolute session (refresh-token) lifetime: 30 days.
+pub const DEFAULT_SESSION_TTL: StdDuration = StdDuration::from_secs(30 * DAY_SECS);
+/// The default maximum display-name length, in characters.
+pub const DEFAULT_MAX_NAME_CHARS: usize = 100;
+/// The default refresh-token reuse grace period: none. Every replay of a
+/// rotated refresh token revokes its session, as the HTTP contract says.
+pub const DEFAULT_REUSE_GRACE_PERIOD: StdDuration = StdDuration::ZERO;
+/// The longest access-token lifetime the builder accepts: one day.
+pub const MAX_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(DAY_SECS);
+/// The longest session lifetime the builder accepts: 400 days.
+pub const MAX_SESSION_TTL: StdDuration = StdDuration::from_secs(400 * DAY_SECS);
+/// The longest reuse grace period the builder accepts: one minute.
+pub const MAX_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(60);
+/// The longest session-cache lifetime the builder accepts: one minute.
+pub const MAX_SESSION_CACHE_TTL: StdDuration = StdDuration::from_secs(60);
+
+const DAY_SECS: u64 = 24 * 3600;
+const ONE_SECOND: StdDuration = StdDuration::from_secs(1);
+
+/// Builds an [`AuthService`]; [`build`](Self::build) checks the configuration.
+///
+/// Only the stores and a token codec are required; everything else has a
+/// secure default.
+pub struct AuthServiceBuilder {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: Option<Arc<dyn PasswordHasher>>,
+    tokens: Option<Arc<dyn TokenCodec>>,
+    clock: Arc<dyn Clock>,
+    custom_claims: Option<Arc<dyn CustomClaims>>,
+    password_policy: PasswordPolicy,
+    access_token_ttl: StdDuration,
+    session_ttl: StdDuration,
+    reuse_grace_period: StdDuration,
+    max_name_chars: usize,
+    check_sessions: bool,
+    session_cache_ttl: StdDuration,
+    sign_in_throttle: Option<SignInThrottle>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    client_rate_limit: Option<ClientRateLimit>,
+    trusted_proxies: TrustedProxies,
+}
+
+impl fmt::Debug for AuthServiceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthServiceBuilder")
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("reuse_grace_period", &self.reuse_grace_period)
+            .field("password_policy", &self.password_policy)
+            .field("check_sessions", &self.check_sessions)
+            .field("session_cache_ttl", &self.session_cache_ttl)
+            .field("sign_in_throttle", &self.sign_in_throttle)
+            .field("client_rate_limit", &self.client_rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that a configured duration lies in `min..=max` and converts it.
+fn bounded(
+    what: &str,
+    value: StdDuration,
+    min: StdDuration,
+    max: StdDuration,
+) -> Result<Duration, AuthError> {
+    if (min..=max).contains(&value)
+        && let Ok(value) = Duration::try_from(value)
+    {
+        return Ok(value);
+    }
+    Err(AuthError::InvalidConfig(format!(
+        "{what} is {value:?}; it must be between {min:?} and {max:?}"
+    )))
+}
+
+impl AuthServiceBuilder {
+    pub(super) fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
+        Self {
+            users,
+            sessions,
+            hasher: None,
+            tokens: None,
+            clock: Arc::new(SystemClock),
+            custom_claims: None,
+            password_policy: PasswordPolicy::default(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            session_ttl: DEFAULT_SESSION_TTL,
+            reuse_grace_period: DEFAULT_REUSE_GRACE_PERIOD,
+            max_name_chars: DEFAULT_MAX_NAME_CHARS,
+            check_sessions: true,
+            session_cache_ttl: StdDuration::ZERO,
+            sign_in_throttle: Some(SignInThrottle::default()),
+            rate_limiter: None,
+            client_rate_limit: Some(ClientRateLimit::default()),
+            trusted_proxies: TrustedProxies::none(),
+        }
+    }
+
+    /// The token codec (required), usually a [`JwtCodec`](crate::JwtCodec).
+    pub fn token_codec(mut self, codec: impl TokenCodec) -> Self {
+        self.tokens = Some(Arc::new(codec));
+        self
+    }
+
+    /// The password hasher (default: [`Argon2Hasher::default`]).
+    pub fn password_hasher(mut self, hasher: impl PasswordHasher) -> Self {
+        self.hasher = Some(Arc::new(hasher));
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]); a
+    /// [`ManualClock`](crate::ManualClock) lets tests move time.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The password policy for sign-up (default: 8 to 128 characters).
+    pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.password_policy = policy;
+        self
+    }
+
+    /// Access-token lifetime (default 15 minutes; 1 s to 1 day).
+    pub fn access_token_ttl(mut self, ttl: StdDuration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Absolute session lifetime, the longest a chain of refresh tokens
+    /// lasts (default 30 days; 1 s to 400 days).
+    pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// Opt-in tolerance for clients that cannot serialise their refreshes:
+    /// for this long after a rotation, a replay of the old refresh token is
+    /// only refused ([`AuthError::InvalidRefreshToken`]) instead of revoking
+    /// the session. Default zero (every replay revokes, as the HTTP contract
+    /// requires); at most 60 s.
+    ///
+    /// The price: a thief who refreshes with a stolen token shortly before
+    /// its owner does is not detected, because the owner's replay lands in
+    /// the window, and keeps the session. Prefer fixing the client.
+    pub fn reuse_grace_period(mut self, period: StdDuration) -> Self {
+        self.reuse_grace_period = period;
+        self
+    }
+
+    /// Longest display name, in characters (default 100).
+    pub fn max_name_chars(mut self, max: usize) -> Self {
+        self.max_name_chars = max;
+        self
+    }
+
+    /// Whether [`AuthService::authenticate`] checks that the token's session
+    /// is still active (default `true`). Switched off, verification is
+    /// purely stateless: faster, but a signed-out session's access tokens
+    /// stay valid until they expire.
+    pub fn check_sessions(mut self, check: bool) -> Self {
+        self.check_sessions = check;
+        self
+    }
+
+    /// How long [`AuthService::authenticate`] may trust that a session it
+    /// found active is still active, without asking the store again
+    /// (default zero: ask on every request; at most 60 s).
+    ///
+    /// The cache lives in this process. Sign-out, reuse detection and
+    /// sign-out-everywhere through this service take effect at once (a
+    /// request whose store lookup raced the revocation is not cached); a
+    /// session revoked by *another* process (a second server instance, or
+    /// an administrator's SQL) keeps working here for up to `ttl`. An entry
+    /// never outlives the token's `exp` (and tokens never outlive their
+    /// session), so the session's end is never delayed. With
+    /// one server process, a cache therefore changes nothing but speed: it
+    /// saves the per-request store lookup (a database round trip with a SQL
+    /// store). With several processes, leave it off unless a revocation may
+    /// take `ttl` to reach them all.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use auth_core::{AuthService, JwtCodec, MemoryStore};
+    /// # let store = MemoryStore::new();
+    /// let auth = AuthService::builder(store.clone(), store)
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .session_cache_ttl(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn session_cache_ttl(mut self, ttl: StdDuration) -> Self {
+        self.session_cache_ttl = ttl;
+        self
+    }
+
+    /// The sign-in throttle (default: [`SignInThrottle::default`], 10
+    /// failed attempts per address per 15 minutes); `None` switches it off,
+    /// for example when a rate limiter in front of the service does the job.
+    pub fn sign_in_throttle(mut self, throttle: Option<SignInThrottle>) -> Self {
+        self.sign_in_throttle = throttle;
+        self
+    }
+
+    /// Where the sign-in throttle and the per-client limit count (default:
+    /// a [`MemoryRateLimiter`] on the service's clock, per process). Give
+    /// several instances one shared limiter (such as `auth-redis`'s) for
+    /// one shared budget.
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter) -> Self {
+        self.rate_limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// The per-client limit on the auth routes (default:
+    /// [`ClientRateLimit::default`], 60 requests per client per minute);
+    /// `None` switches it off.
+    pub fn client_rate_limit(mut self, limit: Option<ClientRateLimit>) -> Self {
+        self.client_rate_limit = limit;
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) header
+    /// says who the client is (default: none, the peer address is the
+    /// client). See [`TrustedProxies`].
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Adds application-defined claims to every access token.
+    ///
+    /// ```
+    /// # use auth_core::{AuthService, JwtCodec, MemoryStore, User};
+    /// # let store = MemoryStore::new();
+    /// let auth = AuthService::builder(store.clone(), store)
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .custom_claims(|user: &User| {
+    ///         let mut claims = serde_json::Map::new();
+    ///         claims.insert("domain".into(), user.email.as_str().split('@').nth(1).into());
+    ///         claims
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn custom_claims(mut self, claims: impl CustomClaims) -> Self {
+        self.custom_claims = Some(Arc::new(claims));
+        self
+    }
+
+    /// Checks the configuration and builds the service.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if no token codec was given, a lifetime
+    /// or the grace period is out of its range, the access token outlives
+    /// the session, or the name limit is 0. (Secret length, issuer and
+    /// audience are checked when the [`JwtCodec`](crate::JwtCodec) is built.)
+    ///
+    /// Called inside a tokio runtime, `build` also starts computing, in the
+    /// background, the dummy hash that sign-in verifies for unknown emails,
+    /// so that sign-ins for unknown emails arriving after start-up take as
+    /// long as real ones (one arriving while it is still being computed
+    /// waits for it).
+    pub fn build(self) -> Result<AuthService, AuthError> {
+        let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
+        let Some(tokens) = self.tokens else {
+            return invalid("a token codec is required (for example JwtCodec::hs256)");
+        };
+        let access_token_ttl = bounded(
+            "the access-token lifetime",
+            self.access_token_ttl,
+            ONE_SECOND,
+            MAX_ACCESS_TOKEN_TTL,
+        )?;
+        let session_ttl = bounded(
+            "the session lifetime",
+            self.session_ttl,
+            ONE_SECOND,
+            MAX_SESSION_TTL,
+        )?;
+        let reuse_grace_period = bounded(
+            "the reuse grace period",
+            self.reuse_grace_period,
+            StdDuration::ZERO,
+            MAX_REUSE_GRACE_PERIOD,
+        )?;
+        if access_token_ttl > session_ttl {
+            return invalid("the access-token lifetime must not exceed the session lifetime");
+        }
+        if self.max_name_chars == 0 {
+            return invalid("the maximum name length must be positive");
+        }
+        if tokens.issuer().is_empty() || tokens.audience().is_empty() {
+            return invalid("the token issuer and audience must not be empty");
+        }
+        let session_cache_ttl = bounded(
+            "the session-cache lifetime",
+            self.session_cache_ttl,
+            StdDuration::ZERO,
+            MAX_SESSION_CACHE_TTL,
+        )?;
+        let clock = self.clock;
+        // In memory, client keys and account keys get a map each: a flood
+        // of client keys (cheap with IPv6) must not crowd out, or evict,
+        // the accounts' counts, nor the other way round. A shared limiter
+        // (Redis) has no such bound, so one serves both.
+        let in_memory = || -> Arc<dyn RateLimiter> {
+            Arc::new(MemoryRateLimiter::with_clock(Arc::clone(&clock)))
+        };
+        let (limiter, account_limiter) = match self.rate_limiter {
+            Some(shared) => (Arc::clone(&shared), shared),
+            None => (in_memory(), in_memory()),
+        };
+        let throttle = match self.sign_in_throttle {
+            None => None,
+            Some(throttle) => {
+                if throttle.max_failures() == 0 {
+                    return invalid("the sign-in throttle must allow at least one attempt");
+                }
+                bounded(
+                    "the sign-in throttle window",
+                    throttle.window(),
+                    ONE_SECOND,
+                    StdDuration::from_secs(DAY_SECS),
+                )?;
+                if !(1..=MAX_LOCKOUT_FAILURES).contains(&throttle.lockout_failures()) {
+                    return invalid(
+                        "the sign-in lockout must come after 1 to 100 failures (NIST SP 800-63B)",
+                    );
+                }
+                bounded(
+                    "the sign-in lockout",
+                    throttle.lockout(),
+                    ONE_SECOND,
+                    StdDuration::from_secs(30 * DAY_SECS),
+                )?;
+                Some(Throttle::new(throttle, account_limiter))
+            }
+        };
+        if let Some(limit) = self.client_rate_limit {
+            if limit.max_requests() == 0 {
+                return invalid("the per-client rate limit must allow at least one request");
+            }
+            bounded(
+                "the per-client rate-limit window",
+                limit.window(),
+                ONE_SECOND,
+                StdDuration::from_secs(DAY_SECS),
+            )?;
+        }
+        let service = AuthService {
+            inner: Arc::new(Inner {
+                users: self.users,
+                sessions: self.sessions,
+                hasher: self
+                    .hasher
+                    .unwrap_or_else(|| Arc::new(Argon2Hasher::default())),
+                tokens,
+                clock,
+                custom_claims: self.custom_claims,
+                password_policy: self.password_policy,
+                access_token_ttl,
+                session_ttl,
+                reuse_grace_period,
+                max_name_chars: self.max_name_chars,
+                check_sessions: self.check_sessions,
+                session_cache: (session_cache_ttl > Duration::ZERO)
+                    .then(|| SessionCache::new(session_cache_ttl)),
+                throttle,
+                limiter,
+                client_limit: self.client_rate_limit,
+                trusted_proxies: self.trusted_proxies,
+                dummy_hash: OnceCell::new(),
+            }),
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let warming = service.clone();
+            runtime.spawn(async move {
+                if let Err(error) = warming.dummy_hash().await {
+                    // Not fatal: sign-in makes it on first use instead.
+                    tracing::warn!(?error, "could not prepare the sign-in dummy hash");
+                }
+            });
+        }
+        Ok(service)
+    }
+}

@@ -1,0 +1,294 @@
+//! The auth service: sign-up, sign-in, refresh, sign-out, authenticate.
+
+use std::{
+    fmt,
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration as StdDuration,
+};
+
+use time::{Duration, OffsetDateTime};
+use tokio::sync::OnceCell;
+
+use crate::{
+    AuthError, ClientRateLimit, Clock, Email, PasswordHash, PasswordHasher, PasswordPolicy,
+    RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId, UserStore,
+    client_ip::{TrustedProxies, client_key},
+    session_cache::SessionCache,
+    throttle::Throttle,
+};
+
+mod builder;
+mod issue;
+mod name;
+mod principal;
+mod refresh;
+mod sign_in;
+mod sign_out;
+mod sign_up;
+
+pub use builder::*;
+pub use principal::{CustomClaims, Principal};
+
+enum Revoked<'a> {
+    Session(&'a SessionId),
+    User(&'a UserId),
+}
+
+struct ForgetOnDrop<'a> {
+    cache: Option<&'a SessionCache>,
+    revoked: Revoked<'a>,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        match (self.cache, &self.revoked) {
+            (Some(cache), Revoked::Session(session_id)) => cache.forget(session_id),
+            (Some(cache), Revoked::User(user_id)) => cache.forget_user(user_id),
+            (None, _) => {}
+        }
+    }
+}
+
+struct Inner {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+    clock: Arc<dyn Clock>,
+    custom_claims: Option<Arc<dyn CustomClaims>>,
+    password_policy: PasswordPolicy,
+    access_token_ttl: Duration,
+    session_ttl: Duration,
+    reuse_grace_period: Duration,
+    max_name_chars: usize,
+    check_sessions: bool,
+    session_cache: Option<SessionCache>,
+    throttle: Option<Throttle>,
+    limiter: Arc<dyn RateLimiter>,
+    client_limit: Option<ClientRateLimit>,
+    trusted_proxies: TrustedProxies,
+    /// A hash to verify against when the email is unknown, so that sign-in
+    /// takes about as long as with a wrong password. Made on first use with
+    /// the real hasher, so its cost matches.
+    dummy_hash: OnceCell<PasswordHash>,
+}
+
+impl Inner {
+    /// The clock's time, cut to whole microseconds: what PostgreSQL keeps, so
+    /// that what a store hands back equals what the service stored.
+    fn now(&self) -> OffsetDateTime {
+        let now = self.clock.now();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
+    }
+}
+
+/// Sign-up, sign-in, refresh, sign-out and per-request authentication,
+/// over any [`UserStore`], [`SessionStore`], [`PasswordHasher`] and
+/// [`TokenCodec`].
+///
+/// Cheap to clone (one `Arc`); share one instance across the application.
+/// See the [crate documentation](crate) for the whole flow.
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("AuthService")
+            .field("issuer", &inner.tokens.issuer())
+            .field("audience", &inner.tokens.audience())
+            .field("access_token_ttl", &inner.access_token_ttl)
+            .field("session_ttl", &inner.session_ttl)
+            .field("password_policy", &inner.password_policy)
+            .field("check_sessions", &inner.check_sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// Starts building a service over the given stores (often one value
+    /// implementing both, passed twice).
+    pub fn builder(users: impl UserStore, sessions: impl SessionStore) -> AuthServiceBuilder {
+        AuthServiceBuilder::new(Arc::new(users), Arc::new(sessions))
+    }
+
+    /// Like [`builder`](Self::builder), for stores already behind `Arc<dyn …>`.
+    pub fn builder_from_arcs(
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+    ) -> AuthServiceBuilder {
+        AuthServiceBuilder::new(users, sessions)
+    }
+
+    /// The password policy applied on sign-up.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.inner.password_policy
+    }
+
+    /// The proxies whose forwarding headers say who the client is; adapters
+    /// resolve the client address with it before [`admit_client`](Self::admit_client).
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.inner.trusted_proxies
+    }
+
+    /// Counts one request of `client` against the per-client limit (a no-op
+    /// when it is off). The adapters' routes that cost a password hash or a
+    /// token (sign-up, sign-in, refresh) call it once the body has parsed
+    /// (a malformed body costs nothing and is answered 400 uncounted), so
+    /// a new such route needs this one call with the adapter's `ClientIp`.
+    ///
+    /// `client` is `None` when the server could not tell the peer address
+    /// (an axum app served without `ConnectInfo`, a Unix socket): such
+    /// requests are not limited per client, and an error is logged once.
+    /// Not one shared budget instead: then anyone could lock every user
+    /// out of sign-in with a few requests a minute. A missing address is a
+    /// deployment mistake, not something a client can cause, and the
+    /// per-account throttle still holds.
+    ///
+    /// # Errors
+    /// [`AuthError::TooManyAttempts`] over the limit;
+    /// [`AuthError::Unavailable`] when the [`RateLimiter`] cannot be
+    /// reached (refused rather than let through unlimited).
+    pub async fn admit_client(&self, client: Option<IpAddr>) -> Result<(), AuthError> {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        let Some(limit) = self.inner.client_limit else {
+            return Ok(());
+        };
+        let Some(client) = client else {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "no peer address for a request, so no per-client rate limit: serve the app \
+                     with its peer addresses (axum: into_make_service_with_connect_info)"
+                );
+            }
+            return Ok(());
+        };
+        self.inner
+            .limiter
+            .hit(&client_key(client), limit.max_requests(), limit.window())
+            .await?
+            .into_result()
+    }
+
+    /// Clears an address's sign-in throttle and lock, for an administrator
+    /// who has checked that the account's owner is asking.
+    ///
+    /// # Errors
+    /// [`AuthError::Unavailable`] when the [`RateLimiter`] cannot be reached.
+    pub async fn unlock_sign_in(&self, email: &str) -> Result<(), AuthError> {
+        match (&self.inner.throttle, Email::parse(email)) {
+            (Some(throttle), Ok(email)) => throttle.clear(&email).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// A guard that clears the session cache when the revocation it guards
+    /// ends, however it ends: an error after the store committed, or a
+    /// cancelled request, must not leave a revoked session cached.
+    fn forget_when_done<'a>(&'a self, revoked: Revoked<'a>) -> ForgetOnDrop<'a> {
+        ForgetOnDrop {
+            cache: self.inner.session_cache.as_ref(),
+            revoked,
+        }
+    }
+
+    /// Verifies an access token and, unless session checks are switched off
+    /// ([`AuthServiceBuilder::check_sessions`]), that its session is still
+    /// active: one primary-key lookup in the session store, skipped while
+    /// the [session cache](AuthServiceBuilder::session_cache_ttl) remembers
+    /// the session as active.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] (also for a
+    /// token whose `sub` is not its session's user),
+    /// [`AuthError::SessionRevoked`] (signed out, revoked, or past its
+    /// absolute lifetime).
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        // One clock read serves both checks: cheaper, and both judge the
+        // same instant.
+        let now = self.inner.now();
+        let principal = self.verify_at(access_token, now)?;
+        if !self.inner.check_sessions {
+            return Ok(principal);
+        }
+        let cache = self.inner.session_cache.as_ref();
+        if cache
+            .is_some_and(|cache| cache.is_fresh(principal.session_id(), principal.user_id(), now))
+        {
+            return Ok(principal);
+        }
+        let generation = cache.map(SessionCache::generation);
+        let owner = self
+            .inner
+            .sessions
+            .active_session_owner(principal.session_id(), now)
+            .await?
+            .ok_or(AuthError::SessionRevoked)?;
+        // A session vouches for its own user only: with several keys or
+        // issuers, a token naming someone else's session is a forgery.
+        if &owner != principal.user_id() {
+            return Err(AuthError::InvalidToken);
+        }
+        if let (Some(cache), Some(generation)) = (cache, generation) {
+            let exp = OffsetDateTime::from_unix_timestamp(principal.claims().exp).unwrap_or(now);
+            cache.remember(
+                principal.session_id(),
+                principal.user_id(),
+                now,
+                exp,
+                generation,
+            );
+        }
+        Ok(principal)
+    }
+
+    /// Verifies an access token's signature and claims only, without asking
+    /// the session store: a signed-out session's tokens stay valid until they
+    /// expire. Synchronous, a few microseconds.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`].
+    pub fn authenticate_stateless(&self, access_token: &str) -> Result<Principal, AuthError> {
+        self.verify_at(access_token, self.inner.now())
+    }
+
+    fn verify_at(&self, access_token: &str, now: OffsetDateTime) -> Result<Principal, AuthError> {
+        let claims = self.inner.tokens.verify(access_token, now)?;
+        Ok(Principal { claims })
+    }
+
+    /// Deletes sessions that expired or were revoked more than `older_than`
+    /// ago (with their rotated refresh-token hashes); returns how many.
+    /// Run it on a timer (say daily, with `older_than` of a few days) to keep
+    /// the session store small. Active sessions are never deleted.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if `older_than` is too large to subtract
+    /// from now; otherwise the store's errors.
+    pub async fn delete_ended_sessions(&self, older_than: StdDuration) -> Result<u64, AuthError> {
+        let cutoff = Duration::try_from(older_than)
+            .ok()
+            .and_then(|age| self.inner.now().checked_sub(age))
+            .ok_or_else(|| AuthError::InvalidConfig("older_than is out of range".into()))?;
+        self.inner.sessions.delete_ended_sessions(cutoff).await
+    }
+
+    /// The principal's user, fresh from the store.
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if the account is gone.
+    pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        self.inner
+            .users
+            .find_user_by_id(principal.user_id())
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+}

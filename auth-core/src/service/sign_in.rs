@@ -1,0 +1,92 @@
+//! Sign-in with email and password.
+
+use super::AuthService;
+use crate::{
+    AuthError, AuthResponse, Email, Password, PasswordHash, SignInRequest, UserId, Verification,
+};
+
+impl AuthService {
+    /// Signs in with email and password.
+    ///
+    /// An unknown email and a wrong password give the same error after about
+    /// the same time (a dummy hash is verified for unknown emails). Values
+    /// that sign-up would refuse are not judged here: they just cannot match.
+    /// A password over the policy's maximum is refused before any hashing.
+    /// When the stored hash uses weaker parameters than the hasher's, the
+    /// password is re-hashed and the new hash stored. (Until then such an
+    /// account verifies faster than the dummy hash: a timing difference
+    /// that shows only which accounts predate a parameter change.)
+    ///
+    /// Unless switched off, a [`SignInThrottle`] refuses further attempts
+    /// for an address after too many that did not succeed.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`]; [`AuthError::TooManyAttempts`]
+    /// from the throttle; [`AuthError::Unavailable`] when its
+    /// [`RateLimiter`] cannot be reached (refused rather than unthrottled).
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        if inner.password_policy.is_overlong(&request.password) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Ok(email) = Email::parse(&request.email) else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        if let Some(throttle) = &inner.throttle {
+            throttle.begin_attempt(&email).await?;
+        }
+        let Some(record) = inner.users.find_user_by_email(&email).await? else {
+            let dummy = self.dummy_hash().await?;
+            inner.hasher.verify(&request.password, dummy).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        match inner
+            .hasher
+            .verify(&request.password, &record.password_hash)
+            .await?
+        {
+            Verification::Match => {}
+            Verification::MatchNeedsRehash => {
+                self.upgrade_hash(&record.user.id, &request.password).await;
+            }
+            _ => return Err(AuthError::InvalidCredentials),
+        }
+        if let Some(throttle) = &inner.throttle
+            && let Err(error) = throttle.clear(&email).await
+        {
+            // The password was right: refusing now would punish the owner
+            // for the limiter's outage. The count stays until its window ends.
+            tracing::warn!(%error, "could not clear the sign-in throttle after a success");
+        }
+        self.open_session(record.user).await
+    }
+
+    pub(super) async fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {
+        let hasher = &self.inner.hasher;
+        self.inner
+            .dummy_hash
+            .get_or_try_init(|| async {
+                let filler = crate::id::random_token::<16>()?;
+                hasher.hash(&Password::new(filler)).await
+            })
+            .await
+    }
+
+    /// Best effort: a failed upgrade must not fail the sign-in that
+    /// triggered it; the next sign-in tries again.
+    async fn upgrade_hash(&self, user_id: &UserId, password: &Password) {
+        let inner = &self.inner;
+        let upgraded = match inner.hasher.hash(password).await {
+            Ok(hash) => {
+                inner
+                    .users
+                    .update_password_hash(user_id, &hash, inner.now())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(error) = upgraded {
+            tracing::warn!(%user_id, ?error, "could not upgrade a password hash");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Sign-out: revoking one session or all of a user's.
+
+use super::{AuthService, Principal, Revoked};
+use crate::{AuthError, UserId};
+
+impl AuthService {
+    /// Revokes the principal's session: its refresh token and all its
+    /// still-unexpired access tokens stop working (the latter only while
+    /// session checks are on, the default).
+    pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
+        let now = self.inner.now();
+        let _forget = self.forget_when_done(Revoked::Session(principal.session_id()));
+        self.inner
+            .sessions
+            .revoke_session(principal.session_id(), now)
+            .await
+    }
+
+    /// Revokes every active session of a user ("sign out everywhere");
+    /// returns how many there were.
+    pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
+        let now = self.inner.now();
+        let _forget = self.forget_when_done(Revoked::User(user_id));
+        self.inner.sessions.revoke_user_sessions(user_id, now).await
+    }
+}
