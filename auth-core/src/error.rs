@@ -33,7 +33,11 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | [`InvalidRefreshToken`](Self::InvalidRefreshToken) | 401 | `invalid_refresh_token` |
 /// | [`RefreshTokenReused`](Self::RefreshTokenReused) | 401 | `refresh_token_reused` |
 /// | [`UserNotFound`](Self::UserNotFound) | 401 | `user_not_found` |
+/// | [`InvalidOneTimeToken`](Self::InvalidOneTimeToken) | 400 | `invalid_token` |
 /// | [`Forbidden`](Self::Forbidden) | 403 | `forbidden` |
+/// | [`WrongPassword`](Self::WrongPassword) | 403 | `wrong_password` |
+/// | [`EmailNotVerified`](Self::EmailNotVerified) | 403 | `email_not_verified` |
+/// | [`NotFound`](Self::NotFound) | 404 | `not_found` |
 /// | [`EmailTaken`](Self::EmailTaken) | 409 | `email_taken` |
 /// | [`InvalidEmail`](Self::InvalidEmail) | 422 | `invalid_email` |
 /// | [`PasswordTooShort`](Self::PasswordTooShort) | 422 | `password_too_short` |
@@ -91,6 +95,21 @@ pub enum AuthError {
     /// The token is valid but does not grant access to this resource.
     #[error("the access token does not grant access to this resource")]
     Forbidden,
+    /// A reset, verification or email-change token that is unknown, used,
+    /// expired or meant for another purpose.
+    #[error("the link is invalid or has expired; ask for a new one")]
+    InvalidOneTimeToken,
+    /// An account change that needs the current password got a wrong one.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// Sign-in with the right password to an account whose address is not
+    /// verified yet, while verification is required.
+    #[error("the email address must be verified before signing in")]
+    EmailNotVerified,
+    /// No such resource for this user (a session id of someone else's is
+    /// not found either), or a flow this service is not set up for.
+    #[error("not found")]
+    NotFound,
     /// Sign-up with an email address that is already registered.
     #[error("an account with this email address already exists")]
     EmailTaken,
@@ -162,6 +181,10 @@ impl AuthError {
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::UserNotFound => "user_not_found",
             Self::Forbidden => "forbidden",
+            Self::InvalidOneTimeToken => "invalid_token",
+            Self::WrongPassword => "wrong_password",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::NotFound => "not_found",
             Self::EmailTaken => "email_taken",
             Self::InvalidEmail => "invalid_email",
             Self::PasswordTooShort { .. } => "password_too_short",
@@ -186,7 +209,9 @@ impl AuthError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused
             | Self::UserNotFound => 401,
-            Self::Forbidden => 403,
+            Self::InvalidOneTimeToken => 400,
+            Self::Forbidden | Self::WrongPassword | Self::EmailNotVerified => 403,
+            Self::NotFound => 404,
             Self::EmailTaken => 409,
             Self::InvalidEmail
             | Self::PasswordTooShort { .. }
@@ -250,6 +275,10 @@ mod tests {
             AuthError::PasswordTooShort { min: 8 },
             AuthError::PasswordTooLong { max: 128 },
             AuthError::PasswordTooCommon,
+            AuthError::InvalidOneTimeToken,
+            AuthError::WrongPassword,
+            AuthError::EmailNotVerified,
+            AuthError::NotFound,
             AuthError::InvalidName { max: 100 },
             AuthError::TooManyAttempts {
                 retry_after: Duration::from_millis(10),
@@ -282,9 +311,13 @@ mod tests {
             AuthError::Unavailable(_) => 17,
             AuthError::Internal(_) => 18,
             AuthError::PasswordTooCommon => 19,
+            AuthError::InvalidOneTimeToken => 20,
+            AuthError::WrongPassword => 21,
+            AuthError::EmailNotVerified => 22,
+            AuthError::NotFound => 23,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=19).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=23).collect(), "every variant, once");
         all
     }
 

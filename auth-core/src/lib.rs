@@ -145,9 +145,12 @@ mod clock;
 mod common_passwords;
 mod email;
 mod error;
+mod hooks;
 pub mod http;
 mod id;
+pub mod mail;
 mod memory;
+mod one_time;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
@@ -174,8 +177,11 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
+pub use hooks::AccountHooks;
 pub use id::{SessionId, UserId};
+pub use mail::{Mailer, Message, MessageKind, MessageLink};
 pub use memory::MemoryStore;
+pub use one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose};
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 pub use rate_limit::{
     ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
@@ -185,8 +191,10 @@ pub use service::{
     DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
     MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, Principal,
 };
-pub use session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session};
-pub use store::{SessionStore, UserStore};
+pub use session::{
+    NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,
+};
+pub use store::{OneTimeTokenStore, SessionStore, UserStore};
 pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
 pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
 pub use user::{NewUser, User, UserRecord};

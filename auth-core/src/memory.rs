@@ -10,11 +10,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
+    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
+    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
+    TokenPurpose, User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`] and [`SessionStore`] in one process's memory.
+/// A [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`] in one
+/// process's memory.
 ///
 /// Everything is lost when the process ends, so it suits tests, examples and
 /// prototypes; use `auth-sqlx` for real data. Clones share the same data.
@@ -44,6 +46,23 @@ struct State {
     session_by_current_hash: HashMap<RefreshTokenHash, SessionId>,
     /// Rotated-away hashes: the session they belonged to and when.
     session_by_rotated_hash: HashMap<RefreshTokenHash, (SessionId, OffsetDateTime)>,
+    one_time_tokens: HashMap<TokenHash, NewOneTimeToken>,
+}
+
+impl State {
+    fn user_mut(&mut self, id: &UserId) -> Result<&mut User, AuthError> {
+        self.users
+            .get_mut(id)
+            .map(|record| &mut record.user)
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    fn forget_session(&mut self, id: &SessionId) {
+        if let Some(session) = self.sessions.remove(id) {
+            self.session_by_current_hash
+                .remove(&session.refresh_token_hash);
+        }
+    }
 }
 
 impl MemoryStore {
@@ -83,6 +102,7 @@ impl UserStore for MemoryStore {
         let user = User {
             id: id.clone(),
             email: new.email.clone(),
+            email_verified: new.email_verified,
             name: new.name,
             created_at: new.created_at,
             updated_at: new.created_at,
@@ -122,6 +142,74 @@ impl UserStore for MemoryStore {
         record.password_hash = hash.clone();
         record.user.updated_at = updated_at;
         Ok(())
+    }
+
+    async fn update_name(
+        &self,
+        id: &UserId,
+        name: Option<&str>,
+        updated_at: OffsetDateTime,
+    ) -> Result<User, AuthError> {
+        let mut state = self.lock();
+        let user = state.user_mut(id)?;
+        user.name = name.map(str::to_owned);
+        user.updated_at = updated_at;
+        Ok(user.clone())
+    }
+
+    async fn set_verified_email(
+        &self,
+        id: &UserId,
+        current: &Email,
+        verified: &Email,
+        updated_at: OffsetDateTime,
+    ) -> Result<Option<User>, AuthError> {
+        let mut state = self.lock();
+        if !state
+            .users
+            .get(id)
+            .is_some_and(|r| r.user.email == *current)
+        {
+            return Ok(None);
+        }
+        if state
+            .user_by_email
+            .get(verified)
+            .is_some_and(|holder| holder != id)
+        {
+            return Err(AuthError::EmailTaken);
+        }
+        state.user_by_email.remove(current);
+        state.user_by_email.insert(verified.clone(), id.clone());
+        let user = state.user_mut(id)?;
+        user.email = verified.clone();
+        user.email_verified = true;
+        user.updated_at = updated_at;
+        Ok(Some(user.clone()))
+    }
+
+    async fn delete_user(&self, id: &UserId) -> Result<bool, AuthError> {
+        let mut state = self.lock();
+        let Some(record) = state.users.remove(id) else {
+            return Ok(false);
+        };
+        state.user_by_email.remove(&record.user.email);
+        let sessions: HashSet<SessionId> = state
+            .sessions
+            .values()
+            .filter(|session| session.user_id == *id)
+            .map(|session| session.id.clone())
+            .collect();
+        for session in &sessions {
+            state.forget_session(session);
+        }
+        state
+            .session_by_rotated_hash
+            .retain(|_, (session, _)| !sessions.contains(session));
+        state
+            .one_time_tokens
+            .retain(|_, token| token.user_id != *id);
+        Ok(true)
     }
 }
 
@@ -213,17 +301,51 @@ impl SessionStore for MemoryStore {
     async fn revoke_user_sessions(
         &self,
         user_id: &UserId,
+        keep: Option<&SessionId>,
         now: OffsetDateTime,
     ) -> Result<u64, AuthError> {
         let mut state = self.lock();
         let mut revoked = 0;
         for session in state.sessions.values_mut() {
-            if session.user_id == *user_id && session.is_active_at(now) {
+            if session.user_id == *user_id && session.is_active_at(now) && Some(&session.id) != keep
+            {
                 session.revoked_at = Some(now);
                 revoked += 1;
             }
         }
         Ok(revoked)
+    }
+
+    async fn revoke_user_session(
+        &self,
+        user_id: &UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        let mut state = self.lock();
+        match state.sessions.get_mut(id) {
+            Some(session) if session.user_id == *user_id && session.is_active_at(now) => {
+                session.revoked_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_active_sessions(
+        &self,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, AuthError> {
+        let state = self.lock();
+        let mut sessions: Vec<Session> = state
+            .sessions
+            .values()
+            .filter(|session| session.user_id == *user_id && session.is_active_at(now))
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(sessions)
     }
 
     async fn active_session_owner(
@@ -252,15 +374,68 @@ impl SessionStore for MemoryStore {
             .map(|session| session.id.clone())
             .collect();
         for id in &doomed {
-            if let Some(session) = state.sessions.remove(id) {
-                state
-                    .session_by_current_hash
-                    .remove(&session.refresh_token_hash);
-            }
+            state.forget_session(id);
         }
         state
             .session_by_rotated_hash
             .retain(|_, (id, _)| !doomed.contains(id));
         Ok(doomed.len() as u64)
+    }
+}
+
+#[async_trait]
+impl OneTimeTokenStore for MemoryStore {
+    async fn replace_one_time_token(&self, token: NewOneTimeToken) -> Result<(), AuthError> {
+        let mut state = self.lock();
+        if !state.users.contains_key(&token.user_id) {
+            return Err(AuthError::UserNotFound);
+        }
+        state
+            .one_time_tokens
+            .retain(|_, other| other.user_id != token.user_id || other.purpose != token.purpose);
+        state.one_time_tokens.insert(token.hash, token);
+        Ok(())
+    }
+
+    async fn consume_one_time_token(
+        &self,
+        hash: &TokenHash,
+        purpose: &TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeTokenRecord>, AuthError> {
+        let mut state = self.lock();
+        let usable = state
+            .one_time_tokens
+            .get(hash)
+            .is_some_and(|token| token.purpose == *purpose && now < token.expires_at);
+        Ok(usable
+            .then(|| state.one_time_tokens.remove(hash))
+            .flatten()
+            .map(OneTimeTokenRecord::from))
+    }
+
+    async fn void_one_time_tokens(
+        &self,
+        user_id: &UserId,
+        purpose: &TokenPurpose,
+    ) -> Result<u64, AuthError> {
+        let mut state = self.lock();
+        let before = state.one_time_tokens.len();
+        state
+            .one_time_tokens
+            .retain(|_, token| token.user_id != *user_id || token.purpose != *purpose);
+        Ok((before - state.one_time_tokens.len()) as u64)
+    }
+
+    async fn delete_expired_one_time_tokens(
+        &self,
+        expired_before: OffsetDateTime,
+    ) -> Result<u64, AuthError> {
+        let mut state = self.lock();
+        let before = state.one_time_tokens.len();
+        state
+            .one_time_tokens
+            .retain(|_, token| token.expires_at >= expired_before);
+        Ok((before - state.one_time_tokens.len()) as u64)
     }
 }

@@ -119,8 +119,8 @@ impl RefreshToken {
     /// The SHA-256 of the token, which is all a store keeps. A fast hash is
     /// right here: the token has 256 bits of entropy, so there is nothing to
     /// brute-force, unlike a password.
-    pub fn hash(&self) -> RefreshTokenHash {
-        RefreshTokenHash(Sha256::digest(self.0.as_bytes()).into())
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
     }
 }
 
@@ -130,11 +130,16 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
-/// The SHA-256 hash of a [`RefreshToken`], as stored.
+/// The SHA-256 hash of a [`RefreshToken`] or a
+/// [`OneTimeToken`](crate::OneTimeToken), as stored.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RefreshTokenHash([u8; 32]);
+pub struct TokenHash([u8; 32]);
 
-impl RefreshTokenHash {
+/// The hash of a refresh token (the name it had before one-time tokens
+/// shared it).
+pub type RefreshTokenHash = TokenHash;
+
+impl TokenHash {
     /// Wraps 32 bytes read back from storage.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
@@ -170,10 +175,10 @@ impl RefreshTokenHash {
     }
 }
 
-impl fmt::Debug for RefreshTokenHash {
+impl fmt::Debug for TokenHash {
     /// Only a prefix: enough to tell hashes apart in a test failure.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RefreshTokenHash({}…)", &self.to_hex()[..8])
+        write!(f, "TokenHash({}…)", &self.to_hex()[..8])
     }
 }
 

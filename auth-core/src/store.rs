@@ -1,11 +1,12 @@
-//! The storage traits: where users and sessions live.
+//! The storage traits: where users, sessions and one-time tokens live.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, User, UserId, UserRecord,
+    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, PasswordHash,
+    RefreshTokenHash, RefreshTokenMatch, Session, SessionId, TokenHash, TokenPurpose, User, UserId,
+    UserRecord,
 };
 
 /// Persistent users.
@@ -42,6 +43,42 @@ pub trait UserStore: Send + Sync + 'static {
         hash: &PasswordHash,
         updated_at: OffsetDateTime,
     ) -> Result<(), AuthError>;
+
+    /// Sets (or with `None` clears) the display name and `updated_at`;
+    /// returns the updated user.
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if there is no such user.
+    async fn update_name(
+        &self,
+        id: &UserId,
+        name: Option<&str>,
+        updated_at: OffsetDateTime,
+    ) -> Result<User, AuthError>;
+
+    /// Compare-and-set of a verified address: only if the user's email is
+    /// still `current`, sets it to `verified` (the same address, for a
+    /// verification; a new one, for an email change), marks it verified
+    /// and sets `updated_at`. `None` when there is no such user or its
+    /// email is no longer `current` (a link for an old address must not
+    /// verify the new one).
+    ///
+    /// # Errors
+    /// [`AuthError::EmailTaken`] if another user holds `verified` (the
+    /// unique index decides, also under races).
+    async fn set_verified_email(
+        &self,
+        id: &UserId,
+        current: &Email,
+        verified: &Email,
+        updated_at: OffsetDateTime,
+    ) -> Result<Option<User>, AuthError>;
+
+    /// Deletes the user with everything of theirs the auth stores hold
+    /// (sessions, rotated refresh-token hashes, one-time tokens), in one
+    /// transaction; a SQL store lets `ON DELETE CASCADE` do it. Returns
+    /// whether the user existed.
+    async fn delete_user(&self, id: &UserId) -> Result<bool, AuthError>;
 }
 
 /// Persistent sessions and their refresh-token hashes.
@@ -83,13 +120,32 @@ pub trait SessionStore: Send + Sync + 'static {
     /// unknown session is not an error.
     async fn revoke_session(&self, id: &SessionId, now: OffsetDateTime) -> Result<(), AuthError>;
 
-    /// Revokes every session of a user that is active at `now`; returns how
-    /// many that were.
+    /// Revokes every session of a user that is active at `now`, except
+    /// `keep` (the caller's own, after a password change); returns how many
+    /// were revoked.
     async fn revoke_user_sessions(
         &self,
         user_id: &UserId,
+        keep: Option<&SessionId>,
         now: OffsetDateTime,
     ) -> Result<u64, AuthError>;
+
+    /// Revokes one session only if it belongs to `user_id` and is active at
+    /// `now`; returns whether it did (so that another user's session id is
+    /// indistinguishable from an unknown one).
+    async fn revoke_user_session(
+        &self,
+        user_id: &UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError>;
+
+    /// The user's sessions that are active at `now`, newest first.
+    async fn list_active_sessions(
+        &self,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, AuthError>;
 
     /// The user of the session if it exists, is not revoked and has not
     /// expired at `now`; `None` otherwise. This is the per-request check
@@ -112,4 +168,43 @@ pub trait SessionStore: Send + Sync + 'static {
     /// deleted. See
     /// [`AuthService::delete_ended_sessions`](crate::AuthService::delete_ended_sessions).
     async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError>;
+}
+
+/// Persistent one-time tokens: password reset, email verification, email
+/// change, and any purpose an application adds (a magic link, say).
+///
+/// Only hashes are stored. Every token has one [`TokenPurpose`] and is
+/// good for that purpose only, once, until it expires.
+#[async_trait]
+pub trait OneTimeTokenStore: Send + Sync + 'static {
+    /// Stores a token and, in the same transaction, deletes the user's
+    /// other tokens of the same purpose: a newer link voids the older ones.
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if the user does not exist.
+    async fn replace_one_time_token(&self, token: NewOneTimeToken) -> Result<(), AuthError>;
+
+    /// Atomically uses up a token: deletes and returns it if its hash is
+    /// `hash`, its purpose is `purpose` and it has not expired at `now`.
+    /// Of two concurrent calls with one hash, exactly one gets `Some`. A
+    /// token of another purpose is left alone (`None`).
+    async fn consume_one_time_token(
+        &self,
+        hash: &TokenHash,
+        purpose: &TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeTokenRecord>, AuthError>;
+
+    /// Deletes the user's tokens of `purpose`; returns how many.
+    async fn void_one_time_tokens(
+        &self,
+        user_id: &UserId,
+        purpose: &TokenPurpose,
+    ) -> Result<u64, AuthError>;
+
+    /// Deletes tokens that expired before `expired_before`; returns how many.
+    async fn delete_expired_one_time_tokens(
+        &self,
+        expired_before: OffsetDateTime,
+    ) -> Result<u64, AuthError>;
 }

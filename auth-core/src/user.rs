@@ -7,8 +7,8 @@ use crate::{Email, PasswordHash, UserId};
 
 /// A user as clients may see it: no password, no hash.
 ///
-/// Serialises to the contract's user object
-/// (`{"id", "email", "name", "created_at", "updated_at"}`, RFC 3339 UTC).
+/// Serialises to the contract's user object (`{"id", "email",
+/// "email_verified", "name", "created_at", "updated_at"}`, RFC 3339 UTC).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -18,6 +18,10 @@ pub struct User {
     /// The normalised (trimmed, lowercased) email address.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub email: Email,
+    /// Whether the owner has shown they receive mail at `email` (a
+    /// verification or email-change link was followed).
+    #[serde(default)]
+    pub email_verified: bool,
     /// The optional display name.
     pub name: Option<String>,
     /// When the account was created.
@@ -45,6 +49,10 @@ pub struct UserRecord {
 pub struct NewUser {
     /// The normalised email address (unique across users).
     pub email: Email,
+    /// Whether the address is already known to be the user's: `false` on
+    /// sign-up; an app creating users from a provider that verified the
+    /// address (OAuth, say) may pass `true`.
+    pub email_verified: bool,
     /// The optional display name, already trimmed and checked.
     pub name: Option<String>,
     /// The password hash.

@@ -607,9 +607,25 @@ impl auth_core::SessionStore for AlwaysLosesTheRace {
     async fn revoke_user_sessions(
         &self,
         id: &auth_core::UserId,
+        keep: Option<&auth_core::SessionId>,
         now: time::OffsetDateTime,
     ) -> Result<u64, AuthError> {
-        self.0.revoke_user_sessions(id, now).await
+        self.0.revoke_user_sessions(id, keep, now).await
+    }
+    async fn revoke_user_session(
+        &self,
+        user_id: &auth_core::UserId,
+        id: &auth_core::SessionId,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        self.0.revoke_user_session(user_id, id, now).await
+    }
+    async fn list_active_sessions(
+        &self,
+        user_id: &auth_core::UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<auth_core::Session>, AuthError> {
+        self.0.list_active_sessions(user_id, now).await
     }
     async fn active_session_owner(
         &self,

@@ -21,6 +21,9 @@ impl AuthService {
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         let now = self.inner.now();
         let _forget = self.forget_when_done(Revoked::User(user_id));
-        self.inner.sessions.revoke_user_sessions(user_id, now).await
+        self.inner
+            .sessions
+            .revoke_user_sessions(user_id, None, now)
+            .await
     }
 }

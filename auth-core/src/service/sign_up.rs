@@ -27,6 +27,7 @@ impl AuthService {
             .users
             .create_user(NewUser {
                 email,
+                email_verified: false,
                 name,
                 password_hash,
                 created_at: inner.now(),

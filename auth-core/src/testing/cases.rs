@@ -33,6 +33,7 @@ async fn create_user(stores: &TestStores, address: &str) -> Result<User, AuthErr
         .users
         .create_user(NewUser {
             email: email(address)?,
+            email_verified: false,
             name: Some("Test User".into()),
             password_hash: phc("aGFzaA")?,
             created_at: base_time(),
@@ -480,7 +481,13 @@ pub async fn revoking_all_of_a_users_sessions_spares_others(
     }
     let (bobs, _) = open_session(&stores, &bob.id).await?;
     let now = base_time() + Duration::minutes(1);
-    assert_eq!(stores.sessions.revoke_user_sessions(&ada.id, now).await?, 3);
+    assert_eq!(
+        stores
+            .sessions
+            .revoke_user_sessions(&ada.id, None, now)
+            .await?,
+        3
+    );
     for session in &adas {
         assert!(
             stores
@@ -492,7 +499,13 @@ pub async fn revoking_all_of_a_users_sessions_spares_others(
     }
     let owner = stores.sessions.active_session_owner(&bobs.id, now).await?;
     assert_eq!(owner, Some(bob.id));
-    assert_eq!(stores.sessions.revoke_user_sessions(&ada.id, now).await?, 0);
+    assert_eq!(
+        stores
+            .sessions
+            .revoke_user_sessions(&ada.id, None, now)
+            .await?,
+        0
+    );
     Ok(())
 }
 

@@ -26,7 +26,7 @@ pub mod cases;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 
-use crate::{AuthError, SessionStore, UserStore};
+use crate::{AuthError, OneTimeTokenStore, SessionStore, UserStore};
 
 /// The stores under test. They must share data (a session's user must be
 /// visible to the session store).
@@ -36,15 +36,18 @@ pub struct TestStores {
     pub users: Arc<dyn UserStore>,
     /// The session store.
     pub sessions: Arc<dyn SessionStore>,
+    /// The one-time token store.
+    pub one_time_tokens: Arc<dyn OneTimeTokenStore>,
 }
 
 impl TestStores {
-    /// Both traits served by one store value, as with `MemoryStore` or the
-    /// SQL stores.
-    pub fn shared<S: UserStore + SessionStore + Clone>(store: S) -> Self {
+    /// All three traits served by one store value, as with `MemoryStore`
+    /// or the SQL stores.
+    pub fn shared<S: UserStore + SessionStore + OneTimeTokenStore + Clone>(store: S) -> Self {
         Self {
             users: Arc::new(store.clone()),
-            sessions: Arc::new(store),
+            sessions: Arc::new(store.clone()),
+            one_time_tokens: Arc::new(store),
         }
     }
 }
