@@ -138,6 +138,7 @@
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account_api;
 mod api;
 mod argon2id;
 pub mod client_ip;
@@ -169,6 +170,10 @@ mod user;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use account_api::{
+    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, PasswordResetRequest,
+    ResetPasswordRequest, SessionInfo, UpdateNameRequest, VerifyEmailRequest,
+};
 pub use api::{
     AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest,
 };
@@ -187,9 +192,11 @@ pub use rate_limit::{
     ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
 };
 pub use service::{
-    AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
-    DEFAULT_MAX_NAME_CHARS, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, MAX_ACCESS_TOKEN_TTL,
-    MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, Principal,
+    AccountFlows, AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
+    DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
+    DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL,
+    MAX_ACCESS_TOKEN_TTL, MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
+    Principal,
 };
 pub use session::{
     NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,

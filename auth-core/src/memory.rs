@@ -165,11 +165,7 @@ impl UserStore for MemoryStore {
         updated_at: OffsetDateTime,
     ) -> Result<Option<User>, AuthError> {
         let mut state = self.lock();
-        if !state
-            .users
-            .get(id)
-            .is_some_and(|r| r.user.email == *current)
-        {
+        if state.users.get(id).is_none_or(|r| r.user.email != *current) {
             return Ok(None);
         }
         if state

@@ -160,12 +160,19 @@ impl Throttle {
 /// shared limiter's keys do not show addresses at a glance (an unsalted
 /// hash is no protection against someone holding a list of addresses).
 fn keys(email: &Email) -> [String; 2] {
+    let hex = address_digest(email);
+    [format!("sign-in:{hex}"), format!("sign-in-lock:{hex}")]
+}
+
+/// Half of the SHA-256 of an address, in hex: a limiter key that does not
+/// show the address.
+pub(crate) fn address_digest(email: &Email) -> String {
     let digest = Sha256::digest(email.as_str().as_bytes());
     let mut hex = String::with_capacity(32);
     for byte in &digest[..16] {
         let _ = write!(hex, "{byte:02x}");
     }
-    [format!("sign-in:{hex}"), format!("sign-in-lock:{hex}")]
+    hex
 }
 
 #[cfg(test)]

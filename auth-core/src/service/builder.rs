@@ -5,11 +5,13 @@ use std::{fmt, sync::Arc, time::Duration as StdDuration};
 use time::Duration;
 use tokio::sync::OnceCell;
 
-use super::{AuthService, CustomClaims, Inner};
+use super::{AccountFlows, AuthService, CustomClaims, Inner};
 use crate::{
-    Argon2Hasher, AuthError, ClientRateLimit, Clock, MemoryRateLimiter, PasswordHasher,
-    PasswordPolicy, RateLimiter, SessionStore, SignInThrottle, SystemClock, TokenCodec, UserStore,
+    AccountHooks, Argon2Hasher, AuthError, ClientRateLimit, Clock, MemoryRateLimiter,
+    PasswordHasher, PasswordPolicy, RateLimiter, SessionStore, SignInThrottle, SystemClock,
+    TokenCodec, UserStore,
     client_ip::TrustedProxies,
+    hooks::NoHooks,
     session_cache::SessionCache,
     throttle::{MAX_LOCKOUT_FAILURES, Throttle},
 };
@@ -57,6 +59,8 @@ pub struct AuthServiceBuilder {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     client_rate_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
+    account_flows: Option<AccountFlows>,
+    hooks: Option<Arc<dyn AccountHooks>>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -71,12 +75,13 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("sign_in_throttle", &self.sign_in_throttle)
             .field("client_rate_limit", &self.client_rate_limit)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("account_flows", &self.account_flows)
             .finish_non_exhaustive()
     }
 }
 
 /// Checks that a configured duration lies in `min..=max` and converts it.
-fn bounded(
+pub(super) fn bounded(
     what: &str,
     value: StdDuration,
     min: StdDuration,
@@ -112,6 +117,8 @@ impl AuthServiceBuilder {
             rate_limiter: None,
             client_rate_limit: Some(ClientRateLimit::default()),
             trusted_proxies: TrustedProxies::none(),
+            account_flows: None,
+            hooks: None,
         }
     }
 
@@ -246,6 +253,21 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// Turns on the flows that send mail: password reset, email
+    /// verification and email change (default: off; their methods answer
+    /// [`AuthError::NotFound`]).
+    pub fn account_flows(mut self, flows: AccountFlows) -> Self {
+        self.account_flows = Some(flows);
+        self
+    }
+
+    /// What the application does when an account changes (default:
+    /// nothing); see [`AccountHooks`].
+    pub fn account_hooks(mut self, hooks: impl AccountHooks) -> Self {
+        self.hooks = Some(Arc::new(hooks));
+        self
+    }
+
     /// Adds application-defined claims to every access token.
     ///
     /// ```
@@ -352,7 +374,7 @@ impl AuthServiceBuilder {
                     ONE_SECOND,
                     StdDuration::from_secs(30 * DAY_SECS),
                 )?;
-                Some(Throttle::new(throttle, account_limiter))
+                Some(Throttle::new(throttle, Arc::clone(&account_limiter)))
             }
         };
         if let Some(limit) = self.client_rate_limit {
@@ -366,6 +388,7 @@ impl AuthServiceBuilder {
                 StdDuration::from_secs(DAY_SECS),
             )?;
         }
+        let accounts = self.account_flows.map(AccountFlows::checked).transpose()?;
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -386,6 +409,9 @@ impl AuthServiceBuilder {
                     .then(|| SessionCache::new(session_cache_ttl)),
                 throttle,
                 limiter,
+                account_limiter: Arc::clone(&account_limiter),
+                accounts,
+                hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,
                 dummy_hash: OnceCell::new(),

@@ -5,10 +5,51 @@ use time::OffsetDateTime;
 use super::AuthService;
 use crate::{
     AccessClaims, AccessToken, AuthError, AuthResponse, NewSession, RefreshToken, SessionId, User,
+    UserId,
 };
 
 impl AuthService {
-    pub(super) async fn open_session(&self, user: User) -> Result<AuthResponse, AuthError> {
+    /// Opens a session for a user that the application has authenticated
+    /// by other means (an OAuth callback, a magic link, a passkey, an
+    /// administrator's impersonation): the same [`AuthResponse`] as
+    /// sign-in, with the same lifetimes, custom claims and session rules
+    /// (sign-out, refresh rotation and reuse detection all apply).
+    ///
+    /// It trusts the caller completely: whoever can reach this call with a
+    /// user id gets that user's tokens. It does not check
+    /// [`AccountFlows::require_email_verification`](crate::AccountFlows::require_email_verification):
+    /// a flow that proves control of the address (a magic link) need not.
+    ///
+    /// ```
+    /// # use auth_core::{AuthError, AuthService, JwtCodec, MemoryStore, Password, SignUpRequest};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), AuthError> {
+    /// # let store = MemoryStore::new();
+    /// # let auth = AuthService::builder(store.clone(), store)
+    /// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    /// #     .build()?;
+    /// # let ada = auth.sign_up(SignUpRequest { email: "ada@example.com".into(),
+    /// #     password: Password::new("correct horse battery"), name: None }).await?.user;
+    /// // After the OAuth provider vouched for ada:
+    /// let tokens = auth.open_session(&ada.id).await?;
+    /// let principal = auth.authenticate(tokens.access_token.expose_secret()).await?;
+    /// assert_eq!(principal.user_id(), &ada.id);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if there is no such user.
+    pub async fn open_session(&self, user_id: &UserId) -> Result<AuthResponse, AuthError> {
+        let user = self
+            .inner
+            .users
+            .find_user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.open_session_for(user).await
+    }
+
+    pub(super) async fn open_session_for(&self, user: User) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         let refresh_token = RefreshToken::generate()?;
         let now = inner.now();

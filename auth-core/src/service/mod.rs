@@ -14,22 +14,31 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AuthError, ClientRateLimit, Clock, Email, PasswordHash, PasswordHasher, PasswordPolicy,
-    RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId, UserStore,
+    AccountHooks, AuthError, ClientRateLimit, Clock, Email, PasswordHash, PasswordHasher,
+    PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId, UserStore,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::Throttle,
 };
 
+mod account;
+mod account_flows;
 mod builder;
 mod issue;
 mod name;
+mod one_time;
 mod principal;
+mod recovery;
 mod refresh;
 mod sign_in;
 mod sign_out;
 mod sign_up;
+mod verification;
 
+pub use account_flows::{
+    AccountFlows, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
+    DEFAULT_PASSWORD_RESET_TTL,
+};
 pub use builder::*;
 pub use principal::{CustomClaims, Principal};
 
@@ -69,6 +78,10 @@ struct Inner {
     session_cache: Option<SessionCache>,
     throttle: Option<Throttle>,
     limiter: Arc<dyn RateLimiter>,
+    /// Counts per address (the mail limit), apart from the per-client keys.
+    account_limiter: Arc<dyn RateLimiter>,
+    accounts: Option<account_flows::Settings>,
+    hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
     /// A hash to verify against when the email is unknown, so that sign-in

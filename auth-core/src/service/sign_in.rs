@@ -58,7 +58,15 @@ impl AuthService {
             // for the limiter's outage. The count stays until its window ends.
             tracing::warn!(%error, "could not clear the sign-in throttle after a success");
         }
-        self.open_session(record.user).await
+        let must_verify = inner
+            .accounts
+            .as_ref()
+            .is_some_and(|settings| settings.flows.require_email_verification);
+        if must_verify && !record.user.email_verified {
+            // Only after the password matched: a wrong one stays a 401.
+            return Err(AuthError::EmailNotVerified);
+        }
+        self.open_session_for(record.user).await
     }
 
     pub(super) async fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {

@@ -33,6 +33,13 @@ impl AuthService {
                 created_at: inner.now(),
             })
             .await?;
-        self.open_session(user).await
+        let must_verify = inner
+            .accounts
+            .as_ref()
+            .is_some_and(|settings| settings.flows.require_email_verification);
+        if must_verify {
+            self.send_verification_in_background(user.clone()).await;
+        }
+        self.open_session_for(user).await
     }
 }

@@ -1,0 +1,161 @@
+//! One-time tokens and messages: the parts a new link flow is built from.
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use time::Duration;
+
+use super::{
+    AuthService,
+    account_flows::{Settings, deliver, in_background},
+};
+use crate::{
+    AuthError, Email, Message, NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose,
+    UserId, UserStore, throttle::address_digest,
+};
+
+impl AuthService {
+    /// The user store, for flows of the application's own (find a user by
+    /// email for a magic link, say).
+    pub fn user_store(&self) -> &Arc<dyn UserStore> {
+        &self.inner.users
+    }
+
+    /// Issues a one-time token for `user_id`, sent to `email`, good for
+    /// `purpose` until `ttl` has passed; it voids the user's older tokens
+    /// of that purpose. Put it in a link and [`send_message`](Self::send_message).
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] without
+    /// [account flows](crate::AuthServiceBuilder::account_flows);
+    /// [`AuthError::InvalidConfig`] for a `ttl` of zero or over 7 days;
+    /// [`AuthError::UserNotFound`].
+    pub async fn issue_one_time_token(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        purpose: TokenPurpose,
+        ttl: StdDuration,
+    ) -> Result<OneTimeToken, AuthError> {
+        let ttl = Duration::try_from(ttl)
+            .ok()
+            .filter(|ttl| *ttl > Duration::ZERO && *ttl <= Duration::days(7))
+            .ok_or_else(|| {
+                AuthError::InvalidConfig("a one-time token lives 1 s to 7 days".into())
+            })?;
+        self.issue_token(user_id, email, purpose, ttl).await
+    }
+
+    /// Uses up a one-time token presented by a client, if it is good for
+    /// `purpose`; returns whose it was and where it was sent. Of two
+    /// concurrent redemptions of one token, exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidOneTimeToken`] for a malformed, unknown, used,
+    /// expired or other-purpose token (a token of another purpose stays
+    /// usable for its own); [`AuthError::NotFound`] without account flows.
+    pub async fn redeem_one_time_token(
+        &self,
+        token: &str,
+        purpose: &TokenPurpose,
+    ) -> Result<OneTimeTokenRecord, AuthError> {
+        let settings = self.settings()?;
+        let token = OneTimeToken::parse(token).ok_or(AuthError::InvalidOneTimeToken)?;
+        settings
+            .flows
+            .tokens
+            .consume_one_time_token(&token.hash(), purpose, self.inner.now())
+            .await?
+            .ok_or(AuthError::InvalidOneTimeToken)
+    }
+
+    /// Sends `message` through the configured mailer in the background
+    /// (retried, and logged if it still fails), so the caller's answer and
+    /// its timing do not depend on the mail server.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] without account flows.
+    pub async fn send_message(&self, message: Message) -> Result<(), AuthError> {
+        self.settings()?;
+        self.post(message).await;
+        Ok(())
+    }
+
+    /// Deletes one-time tokens that expired more than `older_than` ago;
+    /// returns how many. Run it with the session cleanup.
+    ///
+    /// # Errors
+    /// The store's; none without account flows (there is nothing to do).
+    pub async fn delete_expired_one_time_tokens(
+        &self,
+        older_than: StdDuration,
+    ) -> Result<u64, AuthError> {
+        let Some(settings) = &self.inner.accounts else {
+            return Ok(0);
+        };
+        let cutoff = Duration::try_from(older_than)
+            .ok()
+            .and_then(|age| self.inner.now().checked_sub(age))
+            .ok_or_else(|| AuthError::InvalidConfig("older_than is out of range".into()))?;
+        settings
+            .flows
+            .tokens
+            .delete_expired_one_time_tokens(cutoff)
+            .await
+    }
+
+    pub(super) fn settings(&self) -> Result<&Settings, AuthError> {
+        self.inner.accounts.as_ref().ok_or(AuthError::NotFound)
+    }
+
+    pub(super) async fn issue_token(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        purpose: TokenPurpose,
+        ttl: Duration,
+    ) -> Result<OneTimeToken, AuthError> {
+        let settings = self.settings()?;
+        let token = OneTimeToken::generate()?;
+        let now = self.inner.now();
+        settings
+            .flows
+            .tokens
+            .replace_one_time_token(NewOneTimeToken {
+                hash: token.hash(),
+                purpose,
+                user_id: user_id.clone(),
+                email: email.clone(),
+                created_at: now,
+                expires_at: now
+                    .checked_add(ttl)
+                    .ok_or_else(|| AuthError::internal("token expiry out of range"))?,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Counts one message to `email` against the per-address limit.
+    pub(super) async fn limit_mail(&self, email: &Email) -> Result<(), AuthError> {
+        let settings = self.settings()?;
+        let Some(limit) = settings.flows.mail_rate_limit else {
+            return Ok(());
+        };
+        self.inner
+            .account_limiter
+            .hit(
+                &format!("mail:{}", address_digest(email)),
+                limit.max_requests(),
+                limit.window(),
+            )
+            .await?
+            .into_result()
+    }
+
+    /// Sends in the background; a no-op without account flows.
+    pub(super) async fn post(&self, message: Message) {
+        if let Some(settings) = &self.inner.accounts {
+            let mailer = Arc::clone(&settings.flows.mailer);
+            in_background(async move { deliver(mailer.as_ref(), &message).await }).await;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Password reset: a link by mail, then a new password.
+
+use super::{AuthService, account_flows::compose};
+use crate::{
+    AuthError, Email, MessageKind, NewOneTimeToken, OneTimeToken, ResetPasswordRequest,
+    TokenPurpose,
+};
+
+impl AuthService {
+    /// Mails a password-reset link to `email` if an account has it.
+    ///
+    /// Answers an unknown address exactly as a known one: both cost one
+    /// store lookup here, and the token, its storage and the message are
+    /// made in the background, so neither the answer nor its timing tells
+    /// whether the address is registered. Limited per address (counted
+    /// for unknown ones too).
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidEmail`] for text that is no address;
+    /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
+    /// [account flows](crate::AuthServiceBuilder::account_flows).
+    pub async fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
+        let settings = self.settings()?;
+        let email = Email::parse(email)?;
+        self.limit_mail(&email).await?;
+        let Some(record) = self.inner.users.find_user_by_email(&email).await? else {
+            tracing::debug!("password reset asked for an unknown address");
+            return Ok(());
+        };
+        let ttl = settings.password_reset_ttl;
+        let service = self.clone();
+        super::account_flows::in_background(async move {
+            let user = record.user;
+            match service
+                .issue_token(&user.id, &user.email, TokenPurpose::PASSWORD_RESET, ttl)
+                .await
+            {
+                Ok(token) => {
+                    let link = service.link("reset-password", &token);
+                    service
+                        .post(compose(MessageKind::PasswordReset, &user.email, Some(link)))
+                        .await;
+                }
+                Err(error) => {
+                    tracing::error!(user_id = %user.id, %error, "could not issue a reset token");
+                }
+            }
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset link's token. Every session of the
+    /// user is revoked, the other reset links stop working, and the
+    /// sign-in throttle of the address is cleared (the owner has shown
+    /// they read its mail).
+    ///
+    /// The new password is checked before the token is used up, so a
+    /// refused password can be retried with the same link.
+    ///
+    /// # Errors
+    /// The policy's errors for the new password;
+    /// [`AuthError::InvalidOneTimeToken`]; [`AuthError::NotFound`] without
+    /// account flows.
+    pub async fn reset_password(&self, request: ResetPasswordRequest) -> Result<(), AuthError> {
+        let settings = self.settings()?;
+        let policy = &self.inner.password_policy;
+        policy.check(&request.new_password)?;
+        let record = self
+            .redeem_one_time_token(&request.token, &TokenPurpose::PASSWORD_RESET)
+            .await?;
+        let Some(user) = self.inner.users.find_user_by_id(&record.user_id).await? else {
+            return Err(AuthError::InvalidOneTimeToken);
+        };
+        if let Err(refused) = policy.check_for(&request.new_password, &user.email) {
+            // Put the token back (it was the user's only reset token, as a
+            // newer one voids the older), so the link can be used again.
+            if let Some(token) = OneTimeToken::parse(&request.token) {
+                settings
+                    .flows
+                    .tokens
+                    .replace_one_time_token(NewOneTimeToken {
+                        hash: token.hash(),
+                        purpose: record.purpose,
+                        user_id: record.user_id,
+                        email: record.email,
+                        created_at: record.created_at,
+                        expires_at: record.expires_at,
+                    })
+                    .await?;
+            }
+            return Err(refused);
+        }
+        self.set_password(&user, &request.new_password, None)
+            .await?;
+        if let Some(throttle) = &self.inner.throttle
+            && let Err(error) = throttle.clear(&user.email).await
+        {
+            tracing::warn!(%error, "could not clear the sign-in throttle after a reset");
+        }
+        tracing::info!(user_id = %user.id, "password reset");
+        Ok(())
+    }
+
+    /// The link to `page` of the front end with `token`.
+    pub(super) fn link(&self, page: &str, token: &OneTimeToken) -> crate::MessageLink {
+        match &self.inner.accounts {
+            Some(settings) => settings.link(page, token.expose_secret()),
+            None => crate::MessageLink::new(String::new()),
+        }
+    }
+}

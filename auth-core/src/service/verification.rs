@@ -1,0 +1,159 @@
+//! Email verification, and email change (verified at the new address).
+
+use super::{AuthService, Principal, account_flows::compose};
+use crate::{AuthError, ChangeEmailRequest, Email, MessageKind, TokenPurpose, User};
+
+impl AuthService {
+    /// Mails the principal a link that verifies their address; does
+    /// nothing when it is verified already. Limited per address.
+    ///
+    /// # Errors
+    /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
+    /// [account flows](crate::AuthServiceBuilder::account_flows).
+    pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
+        self.settings()?;
+        let user = self.current_user(principal).await?;
+        self.limit_mail(&user.email).await?;
+        if user.email_verified {
+            return Ok(());
+        }
+        self.send_verification_in_background(user).await;
+        Ok(())
+    }
+
+    /// Verifies an address with the token of a verification link, or
+    /// completes an email change with the token sent to the new address
+    /// (the old address is then told). Returns the updated user.
+    ///
+    /// An address another account holds is never taken: such a change
+    /// fails like a used link.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidOneTimeToken`] for a bad token, a verification
+    /// link for an address the account no longer has, or a new address
+    /// taken meanwhile; [`AuthError::NotFound`] without account flows.
+    pub async fn verify_email(&self, token: &str) -> Result<User, AuthError> {
+        let verification = self
+            .redeem_one_time_token(token, &TokenPurpose::EMAIL_VERIFICATION)
+            .await;
+        let (record, change) = match verification {
+            Ok(record) => (record, false),
+            Err(AuthError::InvalidOneTimeToken) => (
+                self.redeem_one_time_token(token, &TokenPurpose::EMAIL_CHANGE)
+                    .await?,
+                true,
+            ),
+            Err(other) => return Err(other),
+        };
+        let inner = &self.inner;
+        let Some(before) = inner.users.find_user_by_id(&record.user_id).await? else {
+            return Err(AuthError::InvalidOneTimeToken);
+        };
+        let current = if change { &before.email } else { &record.email };
+        let user = match inner
+            .users
+            .set_verified_email(&record.user_id, current, &record.email, inner.now())
+            .await
+        {
+            Ok(Some(user)) => user,
+            Ok(None) | Err(AuthError::EmailTaken) => return Err(AuthError::InvalidOneTimeToken),
+            Err(other) => return Err(other),
+        };
+        if change && before.email != user.email {
+            // Links sent to the old address must not act on the account now.
+            let tokens = &self.settings()?.flows.tokens;
+            tokens
+                .void_one_time_tokens(&user.id, &TokenPurpose::PASSWORD_RESET)
+                .await?;
+            tokens
+                .void_one_time_tokens(&user.id, &TokenPurpose::EMAIL_VERIFICATION)
+                .await?;
+            self.post(compose(MessageKind::EmailChanged, &before.email, None))
+                .await;
+            tracing::info!(user_id = %user.id, "email address changed");
+        }
+        inner.hooks.email_verified(&user).await;
+        Ok(user)
+    }
+
+    /// Starts moving the principal's account to a new address, after
+    /// checking its password: a link goes to the new address, and the
+    /// email changes only when it is followed
+    /// ([`verify_email`](Self::verify_email)). When another account holds
+    /// the new address, that address is told so instead, and the answer
+    /// is the same (no enumeration).
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidEmail`] (also for the current address);
+    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`];
+    /// [`AuthError::NotFound`] without account flows.
+    pub async fn change_email(
+        &self,
+        principal: &Principal,
+        request: ChangeEmailRequest,
+    ) -> Result<(), AuthError> {
+        let settings = self.settings()?;
+        let new_email = Email::parse(&request.new_email)?;
+        let record = self.check_password(principal, &request.password).await?;
+        if record.user.email == new_email {
+            return Err(AuthError::InvalidEmail);
+        }
+        self.limit_mail(&new_email).await?;
+        let ttl = settings.email_verification_ttl;
+        let service = self.clone();
+        super::account_flows::in_background(async move {
+            let user = record.user;
+            let holder = service.inner.users.find_user_by_email(&new_email).await;
+            let message = match holder {
+                Ok(Some(_)) => compose(MessageKind::EmailInUse, &new_email, None),
+                Ok(None) => match service
+                    .issue_token(&user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
+                    .await
+                {
+                    Ok(token) => {
+                        let link = service.link("verify-email", &token);
+                        compose(MessageKind::EmailChange, &new_email, Some(link))
+                    }
+                    Err(error) => {
+                        tracing::error!(user_id = %user.id, %error, "could not issue an email-change token");
+                        return;
+                    }
+                },
+                Err(error) => {
+                    tracing::error!(user_id = %user.id, %error, "could not look up the new address");
+                    return;
+                }
+            };
+            service.post(message).await;
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Issues a verification token for `user`'s address and mails it, in
+    /// the background.
+    pub(super) async fn send_verification_in_background(&self, user: User) {
+        let Some(settings) = &self.inner.accounts else {
+            return;
+        };
+        let ttl = settings.email_verification_ttl;
+        let service = self.clone();
+        super::account_flows::in_background(async move {
+            match service
+                .issue_token(&user.id, &user.email, TokenPurpose::EMAIL_VERIFICATION, ttl)
+                .await
+            {
+                Ok(token) => {
+                    let link = service.link("verify-email", &token);
+                    service
+                        .post(compose(MessageKind::EmailVerification, &user.email, Some(link)))
+                        .await;
+                }
+                Err(error) => {
+                    tracing::error!(user_id = %user.id, %error, "could not issue a verification token");
+                }
+            }
+        })
+        .await;
+    }
+}
