@@ -7,7 +7,9 @@ use actix_web::{
     web::{self, ServiceConfig},
 };
 use auth_core::{
-    AuthService, MeResponse, RefreshRequest, SignInRequest, SignUpRequest, http::NO_STORE,
+    AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
+    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
+    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest, http::NO_STORE,
 };
 use serde::Serialize;
 
@@ -16,7 +18,13 @@ use crate::{
 };
 
 /// Registers the auth routes, relative to where they are mounted:
-/// `POST /sign-up`, `/sign-in`, `/refresh`, `/sign-out` and `GET /me`.
+/// `POST /sign-up`, `/sign-in`, `/refresh`, `/sign-out`; `GET` (and
+/// `HEAD`), `PATCH` and `DELETE /me`; the account routes
+/// `POST /change-password`, `/request-password-reset`, `/reset-password`,
+/// `/send-verification-email`, `/verify-email`, `/change-email`; `GET`
+/// and `DELETE /sessions`, `DELETE /sessions/{id}`. The routes that send
+/// mail answer 404 unless the service has
+/// [account flows](auth_core::AuthServiceBuilder::account_flows).
 ///
 /// Mount them with [`scope`] (the HTTP contract uses `/api/auth`), or
 /// with `configure` on a scope or app of your own; `App::configure`
@@ -37,9 +45,32 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(
             web::resource("/me")
                 .route(web::get().to(me))
-                .route(web::head().to(me)),
-        );
+                .route(web::head().to(me))
+                .route(web::patch().to(update_name))
+                .route(web::delete().to(delete_account)),
+        )
+        .service(web::resource("/change-password").route(web::post().to(change_password)))
+        .service(
+            web::resource("/request-password-reset").route(web::post().to(request_password_reset)),
+        )
+        .service(web::resource("/reset-password").route(web::post().to(reset_password)))
+        .service(
+            web::resource("/send-verification-email")
+                .route(web::post().to(send_verification_email)),
+        )
+        .service(web::resource("/verify-email").route(web::post().to(verify_email)))
+        .service(web::resource("/change-email").route(web::post().to(change_email)))
+        .service(
+            web::resource("/sessions")
+                .route(web::get().to(list_sessions))
+                .route(web::delete().to(revoke_all_sessions)),
+        )
+        .service(web::resource("/sessions/{id}").route(web::delete().to(revoke_session)));
 }
+
+/// The `{}` body of a 202.
+#[derive(Serialize)]
+struct Accepted {}
 
 /// The auth routes of [`configure`] in a scope at `prefix` (`"/api/auth"`
 /// in the HTTP contract).
@@ -132,4 +163,108 @@ async fn sign_out(
 async fn me(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {
     let user = auth.current_user(&principal).await?;
     Ok(no_store(StatusCode::OK, &MeResponse { user }))
+}
+
+async fn update_name(
+    Auth(auth): Auth,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<UpdateNameRequest>,
+) -> Answer {
+    let user = auth.update_name(&principal, request.name).await?;
+    Ok(no_store(StatusCode::OK, &MeResponse { user }))
+}
+
+async fn change_password(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<ChangePasswordRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.change_password(&principal, request).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn request_password_reset(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<PasswordResetRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.request_password_reset(&request.email).await?;
+    Ok(no_store(StatusCode::ACCEPTED, &Accepted {}))
+}
+
+async fn reset_password(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<ResetPasswordRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.reset_password(request).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn send_verification_email(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    _body: EmptyOrJson,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.send_verification_email(&principal).await?;
+    Ok(no_store(StatusCode::ACCEPTED, &Accepted {}))
+}
+
+async fn verify_email(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Json(request): Json<VerifyEmailRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    let user = auth.verify_email(&request.token).await?;
+    Ok(no_store(StatusCode::OK, &MeResponse { user }))
+}
+
+async fn change_email(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<ChangeEmailRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.change_email(&principal, request).await?;
+    Ok(no_store(StatusCode::ACCEPTED, &Accepted {}))
+}
+
+async fn list_sessions(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {
+    let sessions = auth.list_sessions(&principal).await?;
+    Ok(no_store(StatusCode::OK, &sessions))
+}
+
+/// Every session of the user, the caller's too.
+async fn revoke_all_sessions(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {
+    auth.sign_out_everywhere(principal.user_id()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn revoke_session(
+    request: HttpRequest,
+    Auth(auth): Auth,
+    Authenticated(principal): Authenticated,
+) -> Answer {
+    let id = request.match_info().get("id").ok_or(AuthError::NotFound)?;
+    auth.revoke_session(&principal, &SessionId::new(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete_account(
+    Auth(auth): Auth,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<DeleteAccountRequest>,
+) -> Answer {
+    auth.admit_client(client).await?;
+    auth.delete_account(&principal, &request.password).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

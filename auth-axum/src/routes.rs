@@ -1,23 +1,30 @@
 //! The ready-made auth routes.
 
 use auth_core::{
-    AuthService, MeResponse, RefreshRequest, SignInRequest, SignUpRequest, http::NO_STORE,
+    AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
+    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
+    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest, http::NO_STORE,
 };
 use axum::{
     Router,
-    extract::{FromRef, State},
+    extract::{FromRef, RawPathParams, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use serde::Serialize;
 
 use crate::{ApiError, Authenticated, ClientIp, Json, json::EmptyOrJson};
 
-/// The auth routes under `prefix`: `POST {prefix}/sign-up`, `/sign-in`,
-/// `/refresh`, `/sign-out` and `GET {prefix}/me`, to
-/// [`merge`](Router::merge) into your router (the HTTP contract uses the
-/// prefix `/api/auth`; `""` mounts them at the root).
+/// The auth routes under `prefix`, to [`merge`](Router::merge) into your
+/// router (the HTTP contract uses the prefix `/api/auth`; `""` mounts them
+/// at the root): `POST {prefix}/sign-up`, `/sign-in`, `/refresh`,
+/// `/sign-out`; `GET`, `PATCH` and `DELETE {prefix}/me`; the account
+/// routes `POST /change-password`, `/request-password-reset`,
+/// `/reset-password`, `/send-verification-email`, `/verify-email`,
+/// `/change-email`; `GET` and `DELETE /sessions`, `DELETE /sessions/{id}`.
+/// The routes that send mail answer 404 unless the service has
+/// [account flows](auth_core::AuthServiceBuilder::account_flows).
 ///
 /// Merged rather than [`nest`](Router::nest)ed: axum sets the `Allow`
 /// header of a 405 only on routes of the top-level router, and the contract
@@ -55,8 +62,32 @@ where
         .route(&format!("{prefix}/sign-in"), post(sign_in))
         .route(&format!("{prefix}/refresh"), post(refresh))
         .route(&format!("{prefix}/sign-out"), post(sign_out))
-        .route(&format!("{prefix}/me"), get(me))
+        .route(
+            &format!("{prefix}/me"),
+            get(me).patch(update_name).delete(delete_account),
+        )
+        .route(&format!("{prefix}/change-password"), post(change_password))
+        .route(
+            &format!("{prefix}/request-password-reset"),
+            post(request_password_reset),
+        )
+        .route(&format!("{prefix}/reset-password"), post(reset_password))
+        .route(
+            &format!("{prefix}/send-verification-email"),
+            post(send_verification_email),
+        )
+        .route(&format!("{prefix}/verify-email"), post(verify_email))
+        .route(&format!("{prefix}/change-email"), post(change_email))
+        .route(
+            &format!("{prefix}/sessions"),
+            get(list_sessions).delete(revoke_all_sessions),
+        )
+        .route(&format!("{prefix}/sessions/{{id}}"), delete(revoke_session))
 }
+
+/// The `{}` body of a 202.
+#[derive(Serialize)]
+struct Accepted {}
 
 /// A JSON response nobody may cache: it carries tokens or personal data.
 fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
@@ -114,4 +145,119 @@ async fn me(
 ) -> Result<Response, ApiError> {
     let user = auth.current_user(&principal).await?;
     Ok(no_store(StatusCode::OK, MeResponse { user }))
+}
+
+async fn update_name(
+    State(auth): State<AuthService>,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<UpdateNameRequest>,
+) -> Result<Response, ApiError> {
+    let user = auth.update_name(&principal, request.name).await?;
+    Ok(no_store(StatusCode::OK, MeResponse { user }))
+}
+
+async fn change_password(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    auth.admit_client(client).await?;
+    auth.change_password(&principal, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn request_password_reset(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Json(request): Json<PasswordResetRequest>,
+) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
+    auth.request_password_reset(&request.email).await?;
+    Ok(no_store(StatusCode::ACCEPTED, Accepted {}))
+}
+
+async fn reset_password(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Json(request): Json<ResetPasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    auth.admit_client(client).await?;
+    auth.reset_password(request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn send_verification_email(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    _body: EmptyOrJson,
+) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
+    auth.send_verification_email(&principal).await?;
+    Ok(no_store(StatusCode::ACCEPTED, Accepted {}))
+}
+
+async fn verify_email(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Json(request): Json<VerifyEmailRequest>,
+) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
+    let user = auth.verify_email(&request.token).await?;
+    Ok(no_store(StatusCode::OK, MeResponse { user }))
+}
+
+async fn change_email(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<ChangeEmailRequest>,
+) -> Result<Response, ApiError> {
+    auth.admit_client(client).await?;
+    auth.change_email(&principal, request).await?;
+    Ok(no_store(StatusCode::ACCEPTED, Accepted {}))
+}
+
+async fn list_sessions(
+    State(auth): State<AuthService>,
+    Authenticated(principal): Authenticated,
+) -> Result<Response, ApiError> {
+    let sessions = auth.list_sessions(&principal).await?;
+    Ok(no_store(StatusCode::OK, sessions))
+}
+
+/// Every session of the user, the caller's too.
+async fn revoke_all_sessions(
+    State(auth): State<AuthService>,
+    Authenticated(principal): Authenticated,
+) -> Result<StatusCode, ApiError> {
+    auth.sign_out_everywhere(principal.user_id()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The id is taken as sent, undecoded: session ids are base64url, so one
+/// that needs an escape is no session's (404 like any unknown id).
+async fn revoke_session(
+    State(auth): State<AuthService>,
+    Authenticated(principal): Authenticated,
+    params: RawPathParams,
+) -> Result<StatusCode, ApiError> {
+    let id = params
+        .iter()
+        .find_map(|(name, value)| (name == "id").then_some(value))
+        .ok_or(AuthError::NotFound)?;
+    auth.revoke_session(&principal, &SessionId::new(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_account(
+    State(auth): State<AuthService>,
+    ClientIp(client): ClientIp,
+    Authenticated(principal): Authenticated,
+    Json(request): Json<DeleteAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    auth.admit_client(client).await?;
+    auth.delete_account(&principal, &request.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -24,6 +24,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct UpdateNameRequest {
     /// The new display name (trimmed; blank or `null` clears it).
     #[serde(deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 100))]
     pub name: Option<String>,
 }
 
@@ -35,7 +36,10 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub current_password: Password,
     /// The new password, checked against the sign-up policy.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 8, max_length = 128)
+    )]
     pub new_password: Password,
 }
 
@@ -44,6 +48,7 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasswordResetRequest {
     /// The account's address.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
 }
 
@@ -55,7 +60,10 @@ pub struct ResetPasswordRequest {
     /// The token from the reset link.
     pub token: String,
     /// The new password, checked against the sign-up policy.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 8, max_length = 128)
+    )]
     #[zeroize(skip)]
     pub new_password: Password,
 }
@@ -86,6 +94,7 @@ impl fmt::Debug for VerifyEmailRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChangeEmailRequest {
     /// The address to move the account to.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub new_email: String,
     /// The account's current password.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -23,8 +23,14 @@ use utoipa::{
 };
 
 use crate::{
-    AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest, User, problem::Problem,
+    AuthResponse, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, MeResponse,
+    PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionInfo, SignInRequest,
+    SignUpRequest, UpdateNameRequest, User, VerifyEmailRequest, problem::Problem,
 };
+
+/// The `{}` body of a 202 (a message may have been queued).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Accepted {}
 
 /// The name of the bearer-token security scheme in the generated document
 /// (the `security` attributes below spell it out: the macro wants a literal).
@@ -34,10 +40,17 @@ pub const BEARER_SCHEME: &str = "bearer";
 /// paths relative to their mount point (nest it under your prefix).
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(sign_up, sign_in, refresh, sign_out, me),
-    components(schemas(User, AuthResponse, MeResponse, Problem)),
+    paths(
+        sign_up, sign_in, refresh, sign_out, me, update_name, delete_account, change_password,
+        request_password_reset, reset_password, send_verification_email, verify_email,
+        change_email, list_sessions, revoke_all_sessions, revoke_session
+    ),
+    components(schemas(User, AuthResponse, MeResponse, Problem, SessionInfo, Accepted)),
     modifiers(&BearerSecurity),
-    tags((name = "auth", description = "Sign-up, sign-in, refresh, sign-out"))
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
+        (name = "account", description = "The signed-in user's account, password reset and email verification")
+    )
 )]
 pub struct AuthApi;
 
@@ -125,6 +138,174 @@ fn sign_out() {}
 )]
 fn me() {}
 
+#[utoipa::path(
+    patch, path = "/me", tag = "account",
+    security(("bearer" = [])),
+    request_body = UpdateNameRequest,
+    responses(
+        (status = 200, description = "The updated user (`Cache-Control: no-store`)", body = MeResponse),
+        (status = 400, description = "Not JSON, or `name` missing or not a string or null", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn update_name() {}
+
+#[utoipa::path(
+    delete, path = "/me", tag = "account",
+    security(("bearer" = [])),
+    request_body = DeleteAccountRequest,
+    responses(
+        (status = 204, description = "The user, their sessions and their data are deleted"),
+        (status = 400, description = "Not JSON, or `password` missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong password (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client or wrong passwords for this account (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn delete_account() {}
+
+#[utoipa::path(
+    post, path = "/change-password", tag = "account",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; every other session of the user is revoked"),
+        (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong current password (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short, too long or too common (`password_too_short`, `password_too_long`, `password_too_common`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client or wrong passwords for this account (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn change_password() {}
+
+#[utoipa::path(
+    post, path = "/request-password-reset", tag = "account",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted, whether or not the address is registered; a reset link is mailed if it is", body = Accepted),
+        (status = 400, description = "Not JSON, or `email` missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Password reset is not set up on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address (`invalid_email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this address or from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn request_password_reset() {}
+
+#[utoipa::path(
+    post, path = "/reset-password", tag = "account",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "Password set; every session of the user is revoked"),
+        (status = 400, description = "Not JSON, a field missing or mistyped, or an unknown, used, expired or wrong-purpose token (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Password reset is not set up on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short, too long or too common (the token stays usable)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn reset_password() {}
+
+#[utoipa::path(
+    post, path = "/send-verification-email", tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A verification link is mailed, unless the address is verified already", body = Accepted),
+        (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Email verification is not set up on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body that is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this address or from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn send_verification_email() {}
+
+#[utoipa::path(
+    post, path = "/verify-email", tag = "account",
+    request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "Verified (for an email change: the new address is now the account's); the updated user", body = MeResponse),
+        (status = 400, description = "Not JSON, a field missing or mistyped, or an unknown, used, expired or wrong-purpose token (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Email verification is not set up on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn verify_email() {}
+
+#[utoipa::path(
+    post, path = "/change-email", tag = "account",
+    security(("bearer" = [])),
+    request_body = ChangeEmailRequest,
+    responses(
+        (status = 202, description = "A link goes to the new address (or, if another account holds it, a notice); the email changes when the link is followed", body = Accepted),
+        (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong password (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Email change is not set up on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address, or the current one (`invalid_email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this address, from this client, or wrong passwords (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn change_email() {}
+
+#[utoipa::path(
+    get, path = "/sessions", tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's active sessions, newest first", body = [SessionInfo]),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn list_sessions() {}
+
+#[utoipa::path(
+    delete, path = "/sessions", tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the user is revoked, the calling one too"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn revoke_all_sessions() {}
+
+#[utoipa::path(
+    delete, path = "/sessions/{id}", tag = "account",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session id from `GET /sessions`")),
+    responses(
+        (status = 204, description = "The session is revoked"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such active session of this user (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
+    )
+)]
+fn revoke_session() {}
+
 #[cfg(test)]
 mod rate_limit_tests {
     use super::*;
@@ -134,7 +315,16 @@ mod rate_limit_tests {
     #[test]
     fn limited_routes_document_429_with_retry_after() {
         let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
-        for path in ["/sign-up", "/sign-in", "/refresh"] {
+        for path in [
+            "/sign-up",
+            "/sign-in",
+            "/refresh",
+            "/request-password-reset",
+            "/reset-password",
+            "/verify-email",
+            "/change-email",
+            "/change-password",
+        ] {
             let too_many = &doc["paths"][path]["post"]["responses"]["429"];
             assert!(
                 too_many["headers"]["Retry-After"]["schema"].is_object(),

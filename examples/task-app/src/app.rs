@@ -1,14 +1,17 @@
 //! Start-up: database, migrations, the auth service and the task store.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use auth_core::{AuthError, AuthService, ClientRateLimit, JwtCodec, SignInThrottle};
+use auth_core::{
+    AccountFlows, AuthError, AuthService, ClientRateLimit, JwtCodec, OneTimeTokenStore,
+    SignInThrottle,
+};
 use auth_sqlx::{
     PostgresStore, SqliteStore,
     sqlx::postgres::{PgConnectOptions, PgSslMode},
 };
 
-use crate::{config::Config, secret, tasks::TaskStore};
+use crate::{account_hooks::DeleteTasksOfDeletedUsers, config::Config, secret, tasks::TaskStore};
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +79,7 @@ impl App {
             StartError::File { path, source }
         })?;
         let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
-        let (builder, tasks) = if config.database_url.starts_with("postgres") {
+        let (builder, tasks, one_time) = if config.database_url.starts_with("postgres") {
             warn_if_plain_text("DATABASE_URL", &config.database_url);
             let target = postgres_target(&config.database_url);
             let database = |error| StartError::Database {
@@ -95,7 +98,8 @@ impl App {
                 }
             }
             let tasks = TaskStore::Postgres(store.pool().clone());
-            (AuthService::builder(store.clone(), store), tasks)
+            let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
+            (AuthService::builder(store.clone(), store), tasks, one_time)
         } else {
             create_sqlite_dir(&config.database_url)?;
             let target = crate::config::sqlite_file(&config.database_url)
@@ -112,7 +116,8 @@ impl App {
             store.migrate().await.map_err(database)?;
             SQLITE_MIGRATIONS.run(store.pool()).await?;
             let tasks = TaskStore::Sqlite(store.pool().clone());
-            (AuthService::builder(store.clone(), store), tasks)
+            let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
+            (AuthService::builder(store.clone(), store), tasks, one_time)
         };
         let throttle = (config.sign_in_max_failures > 0)
             .then(|| SignInThrottle::new(config.sign_in_max_failures, config.sign_in_window));
@@ -128,7 +133,17 @@ impl App {
             limiter.ping().await.map_err(StartError::Redis)?;
             builder = builder.rate_limiter(limiter);
         }
+        let mail = &config.mail;
+        let mail_limit = (mail.limit_requests > 0)
+            .then(|| ClientRateLimit::new(mail.limit_requests, mail.limit_window));
+        let flows = AccountFlows::from_arcs(one_time, mail.mailer()?, mail.public_url.clone())
+            .password_reset_ttl(mail.password_reset_ttl)
+            .email_verification_ttl(mail.email_verification_ttl)
+            .require_email_verification(mail.require_email_verification)
+            .mail_rate_limit(mail_limit);
         let auth = builder
+            .account_flows(flows)
+            .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))
             .token_codec(codec)
             .access_token_ttl(config.access_token_ttl)
             .session_ttl(config.session_ttl)
@@ -152,6 +167,13 @@ impl App {
                 {
                     Ok(deleted) => tracing::debug!(deleted, "ended sessions deleted"),
                     Err(error) => tracing::warn!(%error, "could not delete ended sessions"),
+                }
+                match auth
+                    .delete_expired_one_time_tokens(Duration::from_secs(24 * 3600))
+                    .await
+                {
+                    Ok(deleted) => tracing::debug!(deleted, "expired one-time tokens deleted"),
+                    Err(error) => tracing::warn!(%error, "could not delete expired tokens"),
                 }
             }
         });

@@ -106,6 +106,8 @@ pub struct Config {
     /// this Redis, shared by every instance, instead of in each process's
     /// memory. Unset: in memory.
     pub redis_url: Option<String>,
+    /// Where messages go, and the account flows' settings.
+    pub mail: crate::mail::MailConfig,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -220,6 +222,7 @@ impl Config {
             client_limit_window: Duration::from_secs(parsed("CLIENT_LIMIT_WINDOW_SECS", 60)?),
             trusted_proxies,
             redis_url: get("REDIS_URL"),
+            mail: crate::mail::MailConfig::from_lookup(&get, &parsed)?,
             session_cache_ttl: Duration::from_secs(parsed(
                 "SESSION_CACHE_SECS",
                 if database_url.starts_with("postgres") {
@@ -277,6 +280,7 @@ impl std::fmt::Debug for Config {
             .field("client_limit_window", &self.client_limit_window)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("mail", &self.mail)
             .finish()
     }
 }

@@ -11,9 +11,11 @@
 //!
 //! The HTTP contract is `docs/api-contract.md` in the repository.
 
+pub mod account_hooks;
 pub mod app;
 pub mod config;
 pub mod cors;
+pub mod mail;
 pub mod openapi;
 pub mod path;
 pub mod runtime;

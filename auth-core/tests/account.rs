@@ -1,0 +1,426 @@
+//! The account flows end to end on the in-memory stores, with messages
+//! written by the real outbox mailer and read back from its folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use auth_core::{
+    AccountFlows, AccountHooks, AuthError, AuthResponse, AuthService, ChangeEmailRequest,
+    ChangePasswordRequest, ManualClock, MemoryStore, OutboxMailer, Password, ResetPasswordRequest,
+    User, async_trait,
+};
+use common::*;
+
+/// A service with account flows whose outbox is `outbox`.
+fn with_flows(
+    store: &MemoryStore,
+    outbox: &Path,
+    clock: &ManualClock,
+    tune: impl FnOnce(AccountFlows) -> AccountFlows,
+) -> AuthService {
+    let flows = AccountFlows::new(
+        store.clone(),
+        OutboxMailer::new(outbox, "noreply@example.com"),
+        "https://app.example.com/",
+    );
+    builder(store)
+        .clock(clock.clone())
+        .account_flows(tune(flows))
+        .build()
+        .unwrap()
+}
+
+/// The messages in `outbox` to `to`, oldest first, waiting up to 5 s for
+/// at least `at_least` of them (they are sent in the background).
+async fn mail_to(outbox: &Path, to: &str, at_least: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let mut found: Vec<(String, String)> = std::fs::read_dir(outbox)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+                    .filter_map(|entry| {
+                        let text = std::fs::read_to_string(entry.path()).ok()?;
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        text.lines()
+                            .any(|line| line == format!("To: {to}"))
+                            .then_some((name, text))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.len() >= at_least {
+            found.sort();
+            return found.into_iter().map(|(_, text)| text).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {at_least} messages to {to} arrived");
+}
+
+/// The kind header of a message.
+fn kind(message: &str) -> &str {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("X-Auth-Message: "))
+        .unwrap_or_default()
+}
+
+/// The token in a message's link.
+fn token(message: &str) -> String {
+    let start = message.find("#token=").expect("a link with a token") + "#token=".len();
+    message[start..start + 43].to_owned()
+}
+
+async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
+    auth.sign_up(sign_up_request(email, PASSWORD))
+        .await
+        .unwrap()
+}
+
+fn reset(token: &str, password: &str) -> ResetPasswordRequest {
+    ResetPasswordRequest {
+        token: token.to_owned(),
+        new_password: Password::new(password),
+    }
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    let first = sign_up(&auth, "ada@example.com").await;
+
+    auth.request_password_reset("ADA@example.com")
+        .await
+        .unwrap();
+    let message = mail_to(outbox.path(), "ada@example.com", 1).await.remove(0);
+    assert_eq!(kind(&message), "password_reset");
+    assert!(message.contains("https://app.example.com/reset-password#token="));
+    let token = token(&message);
+
+    // A refused password leaves the link usable.
+    let weak = auth.reset_password(reset(&token, "short")).await;
+    assert!(matches!(weak, Err(AuthError::PasswordTooShort { .. })));
+    auth.reset_password(reset(&token, "a brand new passphrase"))
+        .await
+        .unwrap();
+    let again = auth
+        .reset_password(reset(&token, "yet another passphrase"))
+        .await;
+    assert!(matches!(again, Err(AuthError::InvalidOneTimeToken)));
+
+    let old = auth.authenticate(first.access_token.expose_secret()).await;
+    assert!(matches!(old, Err(AuthError::SessionRevoked)));
+    let refresh = auth.refresh(first.refresh_token.expose_secret()).await;
+    assert!(refresh.is_err());
+    auth.sign_in(sign_in_request("ada@example.com", "a brand new passphrase"))
+        .await
+        .unwrap();
+    let notices = mail_to(outbox.path(), "ada@example.com", 2).await;
+    assert!(notices.iter().any(|m| kind(m) == "password_changed"));
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_answered_alike_and_sent_nothing() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    sign_up(&auth, "ada@example.com").await;
+    auth.request_password_reset("nobody@example.com")
+        .await
+        .unwrap();
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    mail_to(outbox.path(), "ada@example.com", 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let files = std::fs::read_dir(outbox.path()).unwrap().count();
+    assert_eq!(files, 1, "only the known address got a message");
+}
+
+#[tokio::test]
+async fn a_newer_link_or_a_password_change_voids_a_reset_link() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    let ada = sign_up(&auth, "ada@example.com").await;
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let older = token(&mail_to(outbox.path(), "ada@example.com", 1).await[0]);
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let newer = token(&mail_to(outbox.path(), "ada@example.com", 2).await[1]);
+    let voided = auth
+        .reset_password(reset(&older, "a brand new passphrase"))
+        .await;
+    assert!(matches!(voided, Err(AuthError::InvalidOneTimeToken)));
+
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    auth.change_password(
+        &principal,
+        ChangePasswordRequest {
+            current_password: Password::new(PASSWORD),
+            new_password: Password::new("changed by its owner"),
+        },
+    )
+    .await
+    .unwrap();
+    let voided = auth
+        .reset_password(reset(&newer, "a brand new passphrase"))
+        .await;
+    assert!(matches!(voided, Err(AuthError::InvalidOneTimeToken)));
+}
+
+#[tokio::test]
+async fn a_reset_link_expires() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| {
+        flows.password_reset_ttl(Duration::from_secs(60))
+    });
+    sign_up(&auth, "ada@example.com").await;
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let token = token(&mail_to(outbox.path(), "ada@example.com", 1).await[0]);
+    clock.advance(time::Duration::seconds(61));
+    let expired = auth
+        .reset_password(reset(&token, "a brand new passphrase"))
+        .await;
+    assert!(matches!(expired, Err(AuthError::InvalidOneTimeToken)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_concurrent_resets_with_one_link_exactly_one_wins() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    sign_up(&auth, "ada@example.com").await;
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let token = token(&mail_to(outbox.path(), "ada@example.com", 1).await[0]);
+    let attempts = (0..8).map(|i| {
+        let (auth, token) = (auth.clone(), token.clone());
+        tokio::spawn(async move {
+            auth.reset_password(reset(&token, &format!("concurrent passphrase {i}")))
+                .await
+        })
+    });
+    let mut wins = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(AuthError::InvalidOneTimeToken) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn change_password_keeps_only_the_calling_session() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    let here = sign_up(&auth, "ada@example.com").await;
+    let elsewhere = auth
+        .sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+    let principal = auth
+        .authenticate(here.access_token.expose_secret())
+        .await
+        .unwrap();
+    let wrong = auth
+        .change_password(
+            &principal,
+            ChangePasswordRequest {
+                current_password: Password::new("not the password"),
+                new_password: Password::new("changed by its owner"),
+            },
+        )
+        .await;
+    assert!(matches!(wrong, Err(AuthError::WrongPassword)));
+    auth.change_password(
+        &principal,
+        ChangePasswordRequest {
+            current_password: Password::new(PASSWORD),
+            new_password: Password::new("changed by its owner"),
+        },
+    )
+    .await
+    .unwrap();
+    auth.authenticate(here.access_token.expose_secret())
+        .await
+        .unwrap();
+    let other = auth
+        .authenticate(elsewhere.access_token.expose_secret())
+        .await;
+    assert!(matches!(other, Err(AuthError::SessionRevoked)));
+    let sessions = auth.list_sessions(&principal).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].current);
+}
+
+#[tokio::test]
+async fn required_verification_holds_sign_in_until_the_link_is_followed() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| {
+        flows.require_email_verification(true)
+    });
+    let signed_up = sign_up(&auth, "ada@example.com").await;
+    assert!(!signed_up.user.email_verified);
+    let refused = auth
+        .sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await;
+    assert!(matches!(refused, Err(AuthError::EmailNotVerified)));
+    let wrong = auth
+        .sign_in(sign_in_request("ada@example.com", "not the password"))
+        .await;
+    assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+
+    let message = mail_to(outbox.path(), "ada@example.com", 1).await.remove(0);
+    assert_eq!(kind(&message), "email_verification");
+    // A verification token never resets a password, and is not used up by trying.
+    let wrong_purpose = auth
+        .reset_password(reset(&token(&message), "a brand new passphrase"))
+        .await;
+    assert!(matches!(wrong_purpose, Err(AuthError::InvalidOneTimeToken)));
+    let user = auth.verify_email(&token(&message)).await.unwrap();
+    assert!(user.email_verified);
+    auth.sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_email_change_takes_effect_when_the_new_address_confirms() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    let ada = sign_up(&auth, "ada@example.com").await;
+    sign_up(&auth, "grace@example.com").await;
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    let change = |to: &str| ChangeEmailRequest {
+        new_email: to.to_owned(),
+        password: Password::new(PASSWORD),
+    };
+
+    // An address another account holds is told so, and gets no link.
+    auth.change_email(&principal, change("grace@example.com"))
+        .await
+        .unwrap();
+    let notice = mail_to(outbox.path(), "grace@example.com", 1)
+        .await
+        .remove(0);
+    assert_eq!(kind(&notice), "email_in_use");
+    assert!(!notice.contains("#token="));
+
+    auth.change_email(&principal, change("lovelace@example.com"))
+        .await
+        .unwrap();
+    let link = mail_to(outbox.path(), "lovelace@example.com", 1)
+        .await
+        .remove(0);
+    assert_eq!(kind(&link), "email_change");
+    let unchanged = auth.current_user(&principal).await.unwrap();
+    assert_eq!(unchanged.email.as_str(), "ada@example.com");
+
+    let user = auth.verify_email(&token(&link)).await.unwrap();
+    assert_eq!(user.email.as_str(), "lovelace@example.com");
+    assert!(user.email_verified);
+    let told = mail_to(outbox.path(), "ada@example.com", 1).await;
+    assert!(told.iter().any(|m| kind(m) == "email_changed"));
+    auth.sign_in(sign_in_request("lovelace@example.com", PASSWORD))
+        .await
+        .unwrap();
+    let old = auth
+        .sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await;
+    assert!(matches!(old, Err(AuthError::InvalidCredentials)));
+}
+
+/// Refuses to let a user go, then lets them, counting the calls.
+struct Gatekeeper(std::sync::Mutex<Vec<String>>);
+
+#[async_trait]
+impl AccountHooks for Arc<Gatekeeper> {
+    async fn deleting_user(&self, user: &User) -> Result<(), AuthError> {
+        let mut seen = self.0.lock().unwrap();
+        seen.push(user.email.as_str().to_owned());
+        if seen.len() == 1 {
+            return Err(AuthError::unavailable("the task database is down"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_hook_keeps_the_account_and_a_deleted_ones_tokens_stop() {
+    let store = MemoryStore::new();
+    let gate = Arc::new(Gatekeeper(std::sync::Mutex::new(Vec::new())));
+    let auth = builder(&store).account_hooks(gate.clone()).build().unwrap();
+    let ada = sign_up(&auth, "ada@example.com").await;
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    let wrong = auth
+        .delete_account(&principal, &Password::new("not the password"))
+        .await;
+    assert!(matches!(wrong, Err(AuthError::WrongPassword)));
+    let kept = auth
+        .delete_account(&principal, &Password::new(PASSWORD))
+        .await;
+    assert!(matches!(kept, Err(AuthError::Unavailable(_))));
+    auth.authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+
+    auth.delete_account(&principal, &Password::new(PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(gate.0.lock().unwrap().len(), 2);
+    assert!(
+        auth.authenticate(ada.access_token.expose_secret())
+            .await
+            .is_err()
+    );
+    assert!(
+        auth.refresh(ada.refresh_token.expose_secret())
+            .await
+            .is_err()
+    );
+    let gone = auth
+        .sign_in(sign_in_request("ada@example.com", PASSWORD))
+        .await;
+    assert!(matches!(gone, Err(AuthError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn without_account_flows_the_mail_flows_are_not_found() {
+    let (auth, _store) = service();
+    let ada = sign_up(&auth, "ada@example.com").await;
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.request_password_reset("ada@example.com").await,
+        Err(AuthError::NotFound)
+    ));
+    assert!(matches!(
+        auth.send_verification_email(&principal).await,
+        Err(AuthError::NotFound)
+    ));
+    assert!(matches!(
+        auth.verify_email(&"a".repeat(43)).await,
+        Err(AuthError::NotFound)
+    ));
+}

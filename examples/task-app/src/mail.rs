@@ -1,0 +1,124 @@
+//! The mail settings (`PUBLIC_URL`, `MAIL_OUTBOX_DIR`, `SMTP_URL`,
+//! `MAIL_FROM`, `REQUIRE_EMAIL_VERIFICATION` and the link lifetimes), and
+//! the mailer they choose.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use auth_core::{AuthError, Mailer, OutboxMailer};
+
+use crate::config::ConfigError;
+
+/// Where messages go and what their links look like.
+#[derive(Clone)]
+pub struct MailConfig {
+    /// `PUBLIC_URL`: the base of links in messages (default
+    /// `http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// `MAIL_OUTBOX_DIR`: the folder messages are written to, one file
+    /// each, when no `SMTP_URL` is set (default `data/outbox`).
+    pub outbox_dir: PathBuf,
+    /// `SMTP_URL`: `smtp://` or `smtps://` URL of a mail server; when set,
+    /// messages go there instead of the outbox.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender (default `noreply@localhost`).
+    pub from: String,
+    /// `REQUIRE_EMAIL_VERIFICATION`: refuse sign-in until the address is
+    /// verified (default `false`).
+    pub require_email_verification: bool,
+    /// `PASSWORD_RESET_TTL_SECS` (default 1800).
+    pub password_reset_ttl: Duration,
+    /// `EMAIL_VERIFICATION_TTL_SECS` (default 86400; also email-change links).
+    pub email_verification_ttl: Duration,
+    /// `MAIL_LIMIT_REQUESTS` per `MAIL_LIMIT_WINDOW_SECS` per address, for
+    /// reset and verification messages (default 5 per 3600 s; 0 switches
+    /// the limit off).
+    pub limit_requests: u32,
+    /// See `limit_requests`.
+    pub limit_window: Duration,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("public_url", &self.public_url)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("smtp", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("from", &self.from)
+            .field(
+                "require_email_verification",
+                &self.require_email_verification,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl MailConfig {
+    /// Reads the mail variables through `get` (empty values already unset).
+    pub(crate) fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+        parsed: &dyn Fn(&'static str, u64) -> Result<u64, ConfigError>,
+    ) -> Result<Self, ConfigError> {
+        let require_email_verification = match get("REQUIRE_EMAIL_VERIFICATION")
+            .map(|value| value.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "REQUIRE_EMAIL_VERIFICATION",
+                    problem: "expected true or false".into(),
+                });
+            }
+        };
+        let public_url = get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError {
+                variable: "PUBLIC_URL",
+                problem: "expected an http:// or https:// URL".into(),
+            });
+        }
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError {
+                variable: "SMTP_URL",
+                problem: "expected an smtp:// or smtps:// URL".into(),
+            });
+        }
+        Ok(Self {
+            public_url,
+            outbox_dir: get("MAIL_OUTBOX_DIR").map_or_else(|| "data/outbox".into(), PathBuf::from),
+            smtp_url,
+            from: get("MAIL_FROM").unwrap_or_else(|| "noreply@localhost".into()),
+            require_email_verification,
+            password_reset_ttl: Duration::from_secs(parsed("PASSWORD_RESET_TTL_SECS", 1800)?),
+            email_verification_ttl: Duration::from_secs(parsed(
+                "EMAIL_VERIFICATION_TTL_SECS",
+                86_400,
+            )?),
+            limit_requests: u32::try_from(parsed("MAIL_LIMIT_REQUESTS", 5)?).map_err(|_| {
+                ConfigError {
+                    variable: "MAIL_LIMIT_REQUESTS",
+                    problem: "too large".into(),
+                }
+            })?,
+            limit_window: Duration::from_secs(parsed("MAIL_LIMIT_WINDOW_SECS", 3600)?),
+        })
+    }
+
+    /// The mailer: SMTP when `SMTP_URL` is set, else the outbox folder.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] for an unusable `SMTP_URL` or `MAIL_FROM`.
+    pub fn mailer(&self) -> Result<Arc<dyn Mailer>, AuthError> {
+        match &self.smtp_url {
+            Some(url) => Ok(Arc::new(auth_core::SmtpMailer::from_url(url, &self.from)?)),
+            None => Ok(Arc::new(OutboxMailer::new(
+                self.outbox_dir.clone(),
+                self.from.clone(),
+            ))),
+        }
+    }
+}
