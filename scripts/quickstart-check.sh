@@ -47,6 +47,8 @@ expect '"title":"Buy milk"'
 expect '"completed":true'
 expect '^204$'
 expect '"code":"session_revoked"'
+expect '^{} 202$'
+expect '^reset: 204$'
 [ -f "$scratch/data/tasks.db" ] && [ -f "$scratch/data/tasks.db.jwt-secret" ] || {
   echo "quickstart check: data/tasks.db or its secret file is missing" >&2; exit 1;
 }
