@@ -1,0 +1,74 @@
+//! Whether `request_password_reset` shows, by its timing, if an address is
+//! registered: the call for a known address against one for an unknown
+//! address, on a SQLite file with the outbox mailer (the token, its
+//! storage and the message are made in the background, so both calls
+//! should cost one lookup). The ratio of the two medians is the figure;
+//! it is measured here and not asserted in a test, where timing is noise.
+//!
+//! ```sh
+//! cargo bench -p auth-sqlx --all-features --bench reset_timing
+//! ```
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use auth_core::{
+    AccountFlows, Argon2Hasher, Argon2Params, AuthService, JwtCodec, OutboxMailer, Password,
+    SignUpRequest,
+};
+use auth_sqlx::SqliteStore;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+fn bench(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let auth = runtime.block_on(async {
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let cheap = Argon2Hasher::new(
+            Argon2Params {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            1,
+        )
+        .unwrap();
+        let auth = AuthService::builder(store.clone(), store.clone())
+            .token_codec(JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap())
+            .password_hasher(cheap)
+            .client_rate_limit(None)
+            .account_flows(
+                AccountFlows::new(
+                    store,
+                    OutboxMailer::new(dir.path().join("outbox"), "bench@example.com"),
+                    "http://127.0.0.1:8080",
+                )
+                .mail_rate_limit(None),
+            )
+            .build()
+            .unwrap();
+        auth.sign_up(SignUpRequest {
+            email: "known@example.com".into(),
+            password: Password::new("correct horse battery staple"),
+            name: None,
+        })
+        .await
+        .unwrap();
+        auth
+    });
+    let mut group = c.benchmark_group("request_password_reset");
+    group.measurement_time(Duration::from_secs(5));
+    for (name, address) in [("known", "known@example.com"), ("unknown", "unknown@example.com")] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime)
+                .iter(|| async { auth.request_password_reset(address).await.unwrap() })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
