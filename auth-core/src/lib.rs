@@ -1,6 +1,8 @@
 //! The framework-agnostic core of a Rust authentication library: sign-up,
 //! sign-in, short-lived JWT access tokens, rotating refresh tokens,
-//! sign-out, and per-request authentication.
+//! sign-out, per-request authentication, and the account flows around
+//! them (password change and reset, email verification and change,
+//! sessions, account deletion; see [`AccountFlows`]).
 //!
 //! No web framework and no database here: those live in `auth-axum`,
 //! `auth-actix` and `auth-sqlx`, which build on the traits of this crate.
@@ -11,6 +13,9 @@
 //! | sessions | [`SessionStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
 //! | passwords | [`PasswordHasher`] | [`Argon2Hasher`] (Argon2id, OWASP parameters) |
 //! | access tokens | [`TokenCodec`] | [`JwtCodec`] (HS256 by default, EdDSA, key sets with `kid`) |
+//! | one-time tokens (reset, verification, your own links) | [`OneTimeTokenStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
+//! | mail | [`Mailer`] | [`OutboxMailer`] (a folder, for development); `SmtpMailer` (feature `smtp`) |
+//! | account events | [`AccountHooks`] | none (do nothing) |
 //! | time | [`Clock`] | [`SystemClock`], [`ManualClock`] for tests |
 //!
 //! Every trait is object safe, so an application can hold `Arc<dyn …>`.

@@ -122,3 +122,39 @@ impl MailConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn mail_settings_are_read_checked_and_hidden() {
+        let config = Config::from_lookup(|name| match name {
+            "PUBLIC_URL" => Some("https://tasks.example.com".to_owned()),
+            "SMTP_URL" => Some("smtps://mailer:hunter2@smtp.example.com".to_owned()),
+            "REQUIRE_EMAIL_VERIFICATION" => Some("TRUE".to_owned()),
+            "PASSWORD_RESET_TTL_SECS" => Some("60".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let mail = &config.mail;
+        assert_eq!(mail.public_url, "https://tasks.example.com");
+        assert!(mail.require_email_verification);
+        assert_eq!(mail.password_reset_ttl.as_secs(), 60);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let defaults = Config::from_lookup(|_| None).unwrap().mail;
+        assert_eq!(defaults.outbox_dir, std::path::PathBuf::from("data/outbox"));
+        assert!(defaults.smtp_url.is_none());
+        assert!(!defaults.require_email_verification);
+        assert_eq!(defaults.limit_requests, 5);
+        for (name, bad) in [
+            ("PUBLIC_URL", "tasks.example.com"),
+            ("SMTP_URL", "http://smtp.example.com"),
+            ("REQUIRE_EMAIL_VERIFICATION", "maybe"),
+            ("MAIL_LIMIT_REQUESTS", "lots"),
+        ] {
+            let error = Config::from_lookup(|n| (n == name).then(|| bad.to_owned())).unwrap_err();
+            assert_eq!(error.variable, name);
+        }
+    }
+}
