@@ -45,6 +45,39 @@ use crate::AuthRejection;
 /// #     .route("/tasks", actix_web::web::get().to(my_tasks))
 /// #     .route("/hello", actix_web::web::get().to(greeting));
 /// ```
+///
+/// The principal holds what the token says: the user id (filter your
+/// queries by it) and the session id. The rest of the user, such as the
+/// email, is a store lookup: [`AuthService::current_user`].
+///
+/// To require a token on a group of routes, wrap their scope in a
+/// middleware that extracts `Authenticated`; a handler there that takes it
+/// as well reuses the middleware's principal.
+///
+/// ```
+/// use actix_web::body::{EitherBody, MessageBody};
+/// use actix_web::dev::{ServiceRequest, ServiceResponse};
+/// use actix_web::middleware::{Next, from_fn};
+/// use actix_web::{Error, web};
+/// use auth_actix::{AuthRejection, Authenticated};
+///
+/// async fn signed_in_only(
+///     user: Result<Authenticated, AuthRejection>,
+///     req: ServiceRequest,
+///     next: Next<impl MessageBody>,
+/// ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+///     match user {
+///         Ok(_) => Ok(next.call(req).await?.map_into_left_body()),
+///         // A response, not an `Err`, so that outer middleware sees it.
+///         Err(rejection) => Ok(req.error_response(rejection).map_into_right_body()),
+///     }
+/// }
+///
+/// let reports = web::scope("/reports")
+///     .wrap(from_fn(signed_in_only))
+///     .route("", web::get().to(|| async { "for signed-in users" }));
+/// # let _ = actix_web::App::new().service(reports);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Principal);
 

@@ -6,15 +6,15 @@
 
 use actix_web::{
     App, HttpResponse,
-    body::MessageBody,
-    dev::{Service, ServiceResponse},
+    body::{EitherBody, MessageBody},
+    dev::{Service, ServiceRequest, ServiceResponse},
     http::{Method, StatusCode, header},
-    middleware::from_fn,
+    middleware::{Next, from_fn},
     test::{self, TestRequest},
     web,
 };
 use auth_actix::{
-    Authenticated, Json, JsonConfig, MaybeAuthenticated,
+    AuthRejection, Authenticated, Json, JsonConfig, MaybeAuthenticated,
     auth_core::{AuthService, JwtCodec},
 };
 use auth_sqlx::SqliteStore;
@@ -389,5 +389,83 @@ async fn an_authenticated_future_nobody_polls_holds_nothing_up() {
     assert_eq!(
         (status, body),
         (StatusCode::OK, json!({"text": "hi", "user": false}))
+    );
+}
+
+/// The README's pattern: a scope behind one `from_fn` middleware that takes
+/// `Authenticated`, and the email through `current_user`.
+#[actix_web::test]
+async fn a_middleware_protects_a_scope_and_current_user_has_the_email() {
+    async fn signed_in_only(
+        user: Result<Authenticated, AuthRejection>,
+        req: ServiceRequest,
+        next: Next<impl MessageBody>,
+    ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+        match user {
+            Ok(_) => Ok(next.call(req).await?.map_into_left_body()),
+            Err(rejection) => Ok(req.error_response(rejection).map_into_right_body()),
+        }
+    }
+    async fn email(
+        auth: web::Data<AuthService>,
+        Authenticated(principal): Authenticated,
+    ) -> String {
+        auth.current_user(&principal)
+            .await
+            .unwrap()
+            .email
+            .to_string()
+    }
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(auth_service().await))
+            .service(auth_actix::scope("/auth"))
+            .service(
+                web::scope("/group")
+                    .wrap(from_fn(signed_in_only))
+                    // Takes no `Authenticated`: only the middleware keeps strangers out.
+                    .route("/open", web::get().to(|| async { "inside" }))
+                    .route("/email", web::get().to(email)),
+            )
+            .default_service(web::to(auth_actix::not_found))
+            .wrap(from_fn(auth_actix::problem_for_bare_errors)),
+    )
+    .await;
+
+    // The auth scope, outside the group, needs no token.
+    let token = sign_up(&app).await;
+    for path in ["/group/open", "/group/email", "/group/nowhere"] {
+        let (status, headers, body) = call(&app, TestRequest::get().uri(path)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("missing_token")),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        assert_eq!(headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        let forged = TestRequest::get()
+            .uri(path)
+            .insert_header(bearer("not.a.jwt"));
+        let (status, _, body) = call(&app, forged).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("invalid_token"))
+        );
+    }
+    let signed_in = |path| TestRequest::get().uri(path).insert_header(bearer(&token));
+    let (status, _, body) = call(&app, signed_in("/group/open")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, Some("inside")));
+    let (status, _, body) = call(&app, signed_in("/group/email")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, Some("ada@example.com"))
+    );
+    let (status, _, body) = call(&app, signed_in("/group/nowhere")).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::NOT_FOUND, &json!("not_found"))
     );
 }

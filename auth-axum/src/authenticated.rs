@@ -36,6 +36,26 @@ use crate::AuthRejection;
 /// #     .route("/tasks", axum::routing::get(my_tasks))
 /// #     .route("/hello", axum::routing::get(greeting));
 /// ```
+///
+/// The principal holds what the token says: the user id (filter your
+/// queries by it) and the session id. The rest of the user, such as the
+/// email, is a store lookup: [`AuthService::current_user`].
+///
+/// To require a token on a group of routes, layer the extractor over them;
+/// a handler there that takes `Authenticated` as well reuses the layer's
+/// principal.
+///
+/// ```
+/// use auth_axum::{Authenticated, auth_core::AuthService};
+/// use axum::{Router, middleware::from_extractor_with_state, routing::get};
+///
+/// fn signed_in_only(auth: AuthService) -> Router<AuthService> {
+///     Router::new()
+///         .route("/reports", get(|| async { "for signed-in users" }))
+///         // Covers the routes added above it.
+///         .route_layer(from_extractor_with_state::<Authenticated, _>(auth))
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Principal);
 

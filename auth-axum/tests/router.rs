@@ -10,8 +10,9 @@ use auth_axum::{
 use axum::{
     Router,
     body::{Body, to_bytes},
+    extract::State,
     http::{Request, StatusCode, header},
-    middleware::map_response,
+    middleware::{from_extractor_with_state, map_response},
     routing::get,
 };
 use serde_json::{Value, json};
@@ -185,4 +186,60 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["code"], "method_not_allowed");
     assert_eq!(headers[header::ALLOW], "POST");
+}
+
+/// The README's pattern: one `route_layer` for a group of routes, and the
+/// email through `current_user`.
+#[tokio::test]
+async fn a_route_layer_protects_a_group_and_current_user_has_the_email() {
+    let store = MemoryStore::new();
+    let auth = AuthService::builder(store.clone(), store)
+        .token_codec(JwtCodec::hs256(b"router-test-secret-of-32-bytes!!", "api", "app").unwrap())
+        .build()
+        .unwrap();
+    let group = Router::new()
+        // Takes no `Authenticated`: only the layer keeps strangers out.
+        .route("/group/open", get(|| async { "inside" }))
+        .route(
+            "/group/email",
+            get(
+                |State(auth): State<AuthService>, Authenticated(principal): Authenticated| async move {
+                    auth.current_user(&principal).await.unwrap().email.to_string()
+                },
+            ),
+        )
+        .route_layer(from_extractor_with_state::<Authenticated, _>(auth.clone()));
+    let app = Router::new()
+        .merge(group)
+        .merge(auth_axum::routes("/auth"))
+        .fallback(auth_axum::not_found)
+        .layer(map_response(auth_axum::problem_for_bare_errors))
+        .with_state(auth);
+
+    // The auth routes, outside the group, need no token.
+    let signed_up = sign_up(&app).await;
+    let bearer = format!("Bearer {}", signed_up["access_token"].as_str().unwrap());
+    for path in ["/group/open", "/group/email"] {
+        let (status, headers, body) = call(&app, get_with(path, None)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("missing_token"))
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let (status, _, body) = call(&app, get_with(path, Some("Bearer not.a.jwt"))).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("invalid_token"))
+        );
+    }
+    let (status, _, body) = call(&app, get_with("/group/open", Some(&bearer))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, Some("inside")));
+    let (status, _, body) = call(&app, get_with("/group/email", Some(&bearer))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, Some("ada@example.com"))
+    );
+    // The layer covers matched routes only: elsewhere a 404 stays a 404.
+    let (status, _, _) = call(&app, get_with("/group/nowhere", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

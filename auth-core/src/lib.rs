@@ -137,7 +137,7 @@
 //! |---|---|---|
 //! | `rust-crypto` | yes | JWT signatures with the pure-Rust RustCrypto crates |
 //! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs (wins when both are on) |
-//! | `testing` | no | [`testing`]: the store conformance suite |
+//! | `testing` | no | the store conformance suite (`testing` module) |
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
