@@ -12,6 +12,7 @@
 //! | passwords | [`PasswordHasher`] | [`Argon2Hasher`] (Argon2id, OWASP parameters) |
 //! | access tokens | [`TokenCodec`] | [`JwtCodec`] (HS256 by default, EdDSA, key sets with `kid`) |
 //! | time | [`Clock`] | [`SystemClock`], [`ManualClock`] for tests |
+//! | mail | [`Mailer`] | [`OutboxMailer`] (files); `SmtpMailer` (feature `smtp`) |
 //!
 //! Every trait is object safe, so an application can hold `Arc<dyn …>`.
 //!
@@ -147,6 +148,7 @@ mod email;
 mod error;
 pub mod http;
 mod id;
+pub mod mail;
 mod memory;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
@@ -175,6 +177,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use id::{SessionId, UserId};
+pub use mail::{Mailer, Message, MessageKind, MessageLink, OutboxMailer};
 pub use memory::MemoryStore;
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 pub use rate_limit::{
