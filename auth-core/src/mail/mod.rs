@@ -37,8 +37,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::{AuthError, Email};
 
 mod outbox;
+#[cfg(feature = "smtp")]
+mod smtp;
 
 pub use outbox::OutboxMailer;
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailer};
 
 /// Delivers [`Message`]s. Object safe: an application can hold an
 /// `Arc<dyn Mailer>`.
