@@ -139,6 +139,7 @@
 //! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs (wins when both are on) |
 //! | `testing` | no | the store conformance suite (`testing` module) |
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
+//! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -189,7 +190,10 @@ pub use email::Email;
 pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use hooks::AccountHooks;
 pub use id::{SessionId, UserId};
-pub use mail::{Mailer, Message, MessageKind, MessageLink};
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use mail::SmtpMailer;
+pub use mail::{Mailer, Message, MessageKind, MessageLink, OutboxMailer};
 pub use memory::MemoryStore;
 pub use one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose};
 pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};

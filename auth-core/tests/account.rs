@@ -347,10 +347,10 @@ async fn an_email_change_takes_effect_when_the_new_address_confirms() {
 }
 
 /// Refuses to let a user go, then lets them, counting the calls.
-struct Gatekeeper(std::sync::Mutex<Vec<String>>);
+struct Gatekeeper(Arc<std::sync::Mutex<Vec<String>>>);
 
 #[async_trait]
-impl AccountHooks for Arc<Gatekeeper> {
+impl AccountHooks for Gatekeeper {
     async fn deleting_user(&self, user: &User) -> Result<(), AuthError> {
         let mut seen = self.0.lock().unwrap();
         seen.push(user.email.as_str().to_owned());
@@ -364,8 +364,11 @@ impl AccountHooks for Arc<Gatekeeper> {
 #[tokio::test]
 async fn a_failing_hook_keeps_the_account_and_a_deleted_ones_tokens_stop() {
     let store = MemoryStore::new();
-    let gate = Arc::new(Gatekeeper(std::sync::Mutex::new(Vec::new())));
-    let auth = builder(&store).account_hooks(gate.clone()).build().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let auth = builder(&store)
+        .account_hooks(Gatekeeper(Arc::clone(&seen)))
+        .build()
+        .unwrap();
     let ada = sign_up(&auth, "ada@example.com").await;
     let principal = auth
         .authenticate(ada.access_token.expose_secret())
@@ -386,7 +389,7 @@ async fn a_failing_hook_keeps_the_account_and_a_deleted_ones_tokens_stop() {
     auth.delete_account(&principal, &Password::new(PASSWORD))
         .await
         .unwrap();
-    assert_eq!(gate.0.lock().unwrap().len(), 2);
+    assert_eq!(seen.lock().unwrap().len(), 2);
     assert!(
         auth.authenticate(ada.access_token.expose_secret())
             .await

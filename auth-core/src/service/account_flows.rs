@@ -223,6 +223,8 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
             "The password of your account was changed, and your other sessions were \
              signed out. If you did not do this, reset your password now.",
         ),
+        // The core composes only its own kinds; an app writes its own text.
+        MessageKind::Custom(_) => ("Your account", "There is news about your account."),
     };
     let text = match &link {
         Some(link) => format!(

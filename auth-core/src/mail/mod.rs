@@ -1,0 +1,237 @@
+//! Outgoing mail: the messages the account flows send (password reset,
+//! email verification and change, notices) and where they go.
+//!
+//! A [`Message`] is plain text, already rendered; a [`Mailer`] delivers
+//! it. Two mailers come with the crate:
+//!
+//! | mailer | where messages go |
+//! |---|---|
+//! | [`OutboxMailer`] | one `.eml` file per message in a folder (development, tests) |
+//! | `SmtpMailer` (feature `smtp`) | an SMTP server, over TLS or STARTTLS |
+//!
+//! Messages that carry a one-time token keep it in [`Message::text`] and
+//! [`Message::link`]; both are redacted in `Debug`, so a logged message
+//! does not leak the token.
+//!
+//! ```
+//! use auth_core::{Email, Message, MessageKind, MessageLink};
+//!
+//! let link = MessageLink::new("https://app.example.com/reset-password#token=abc");
+//! let message = Message {
+//!     kind: MessageKind::PasswordReset,
+//!     to: Email::parse("ada@example.com")?,
+//!     subject: "Reset your password".into(),
+//!     text: format!("Open this link to choose a new password:\n{}\n", link.expose_secret()),
+//!     link: Some(link),
+//! };
+//! assert!(!format!("{message:?}").contains("token=abc"));
+//! assert_eq!(message.kind.as_str(), "password_reset");
+//! # Ok::<(), auth_core::AuthError>(())
+//! ```
+
+use std::{fmt, sync::Arc};
+
+use async_trait::async_trait;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::{AuthError, Email};
+
+mod outbox;
+#[cfg(feature = "smtp")]
+mod smtp;
+
+pub use outbox::OutboxMailer;
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailer};
+
+/// Delivers [`Message`]s. Object safe: an application can hold an
+/// `Arc<dyn Mailer>`.
+///
+/// An implementation should not retry on its own: the caller decides
+/// (the account flows retry a few times in the background). Errors:
+/// [`AuthError::Unavailable`] when the mail server cannot be reached or
+/// asks to try later, [`AuthError::Internal`] for anything else.
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Sends one message.
+    async fn send(&self, message: &Message) -> Result<(), AuthError>;
+}
+
+#[async_trait]
+impl<T: Mailer + ?Sized> Mailer for Arc<T> {
+    async fn send(&self, message: &Message) -> Result<(), AuthError> {
+        (**self).send(message).await
+    }
+}
+
+/// What a [`Message`] is for; also its `X-Auth-Message` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// A link to choose a new password.
+    PasswordReset,
+    /// A link to confirm the account's address.
+    EmailVerification,
+    /// A link, sent to the new address, to confirm an email change.
+    EmailChange,
+    /// Sent instead of [`EmailChange`](Self::EmailChange) when another
+    /// account holds the new address: no token.
+    EmailInUse,
+    /// A notice to the old address after an email change took effect.
+    EmailChanged,
+    /// A notice after the password was changed or reset.
+    PasswordChanged,
+    /// A message of an application's own flow (a magic link, say), named
+    /// by a short snake_case word.
+    Custom(&'static str),
+}
+
+impl MessageKind {
+    /// The stable snake_case name (`password_reset`, `email_verification`,
+    /// `email_change`, `email_in_use`, `email_changed`, `password_changed`, or
+    /// a [`Custom`](Self::Custom) name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+            Self::EmailChange => "email_change",
+            Self::EmailInUse => "email_in_use",
+            Self::EmailChanged => "email_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::Custom(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The link in a message, with the one-time token in it: redacted in
+/// `Debug`, zeroed in memory on drop.
+///
+/// ```
+/// use auth_core::MessageLink;
+///
+/// let link = MessageLink::new("https://app.example.com/verify-email#token=abc");
+/// assert_eq!(format!("{link:?}"), "MessageLink(<redacted>)");
+/// assert!(link.expose_secret().ends_with("#token=abc"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct MessageLink(String);
+
+impl MessageLink {
+    /// Wraps a link.
+    pub fn new(link: impl Into<String>) -> Self {
+        Self(link.into())
+    }
+
+    /// The link. The name is a reminder to keep it out of logs.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MessageLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MessageLink(<redacted>)")
+    }
+}
+
+/// One plain-text message to one recipient. The sender (`From`) is the
+/// [`Mailer`]'s.
+///
+/// `Debug` shows the kind, recipient and subject; the text and the link
+/// (which hold the token) are redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// What the message is for.
+    pub kind: MessageKind,
+    /// The recipient.
+    pub to: Email,
+    /// The subject line.
+    pub subject: String,
+    /// The body, plain text; includes the link when there is one.
+    pub text: String,
+    /// The link in the text, for mailers that render it on their own
+    /// (HTML, a button); `None` for notices.
+    pub link: Option<MessageLink>,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("text", &format_args!("<redacted>"))
+            .field("link", &self.link)
+            .finish()
+    }
+}
+
+/// A header value on one line: a line break in a subject or sender would
+/// start a header of its own (header injection).
+fn header_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        let link = MessageLink::new("https://app.example/verify-email#token=SECRET");
+        Message {
+            kind: MessageKind::EmailVerification,
+            to: Email::parse("ada@example.com").unwrap(),
+            subject: "Confirm your address".into(),
+            text: format!("Open {}\n", link.expose_secret()),
+            link: Some(link),
+        }
+    }
+
+    #[test]
+    fn debug_redacts_text_and_link() {
+        let shown = format!("{:?}", message());
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("EmailVerification"), "{shown}");
+        assert!(shown.contains("ada@example.com"), "{shown}");
+        assert!(shown.contains("Confirm your address"), "{shown}");
+        assert!(shown.contains("MessageLink(<redacted>)"), "{shown}");
+    }
+
+    #[test]
+    fn kinds_have_stable_names() {
+        let all = [
+            (MessageKind::PasswordReset, "password_reset"),
+            (MessageKind::EmailVerification, "email_verification"),
+            (MessageKind::EmailChange, "email_change"),
+            (MessageKind::EmailInUse, "email_in_use"),
+            (MessageKind::EmailChanged, "email_changed"),
+            (MessageKind::PasswordChanged, "password_changed"),
+        ];
+        for (kind, name) in all {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn header_values_stay_on_one_line() {
+        assert_eq!(header_value("Hi\r\nBcc: x@y.z"), "Hi  Bcc: x@y.z");
+        assert_eq!(header_value("Réinitialiser"), "Réinitialiser");
+    }
+
+    #[test]
+    fn mailer_is_object_safe() {
+        fn takes(_: Arc<dyn Mailer>) {}
+        takes(Arc::new(OutboxMailer::new("unused", "auth@example.com")));
+    }
+}
