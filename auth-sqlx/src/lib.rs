@@ -1,9 +1,10 @@
 //! PostgreSQL and SQLite stores for [`auth_core`], on [`sqlx`] 0.9.
 //!
 //! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
-//! [`UserStore`](auth_core::UserStore) and
-//! [`SessionStore`](auth_core::SessionStore), with the schema as embedded
-//! migrations that one call applies. Both pass auth-core's store
+//! [`UserStore`](auth_core::UserStore),
+//! [`SessionStore`](auth_core::SessionStore) and
+//! [`OneTimeTokenStore`](auth_core::OneTimeTokenStore), with the schema as
+//! embedded migrations that one call applies. Both pass auth-core's store
 //! conformance suite, races included.
 //!
 //! | feature | default | what it adds |
@@ -138,13 +139,19 @@
 //! this crate adds a migration, its changelog says so; apply the new file
 //! the same way.
 //!
+//! | version | file | what it does |
+//! |---|---|---|
+//! | 1 | `0001_create_auth_tables.sql` | `auth_users`, `auth_sessions`, `auth_rotated_refresh_tokens` |
+//! | 2 | `0002_account_lifecycle.sql` | adds `auth_users.email_verified` (existing users: `false`) and `auth_one_time_tokens`; applied in place over version 1, keeping the data |
+//!
 //! # Tables
 //!
 //! | table | columns | keys, constraints and indexes |
 //! |---|---|---|
-//! | `auth_users` | `id` text, `email` text, `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id` (`auth_users_pkey` on PostgreSQL); unique `auth_users_email_key (email)`; check `email = lower(trim(email))` |
+//! | `auth_users` | `id` text, `email` text, `email_verified` boolean (`INTEGER` 0 or 1 on SQLite), `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id` (`auth_users_pkey` on PostgreSQL); unique `auth_users_email_key (email)`; check `email = lower(trim(email))` |
 //! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
 //! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; index on `session_id` |
+//! | `auth_one_time_tokens` | `hash` 32 bytes, `purpose` text (1 to 64 bytes), `user_id` text, `email` text, `created_at`, `expires_at` | primary key `hash`; `user_id` → `auth_users` on delete cascade; checks on the lengths; indexes on `(user_id, purpose)` and `expires_at` |
 //!
 //! * Ids are the 22-character random strings of
 //!   [`UserId::generate`](auth_core::UserId::generate) and
@@ -152,13 +159,28 @@
 //! * Emails are stored normalised (trimmed, lowercased; auth-core accepts
 //!   ASCII addresses only), so the unique constraint is the case-insensitive
 //!   uniqueness the contract asks for.
-//! * Only SHA-256 hashes of refresh tokens are stored; the per-request
+//! * Only SHA-256 hashes of refresh tokens and one-time tokens are stored; the per-request
 //!   "is this session active" check is a primary-key lookup on
 //!   `auth_sessions` (a `WITHOUT ROWID` table on SQLite, so one B-tree).
 //! * Times: `TIMESTAMPTZ` on PostgreSQL; `INTEGER` microseconds since the
 //!   Unix epoch (UTC) on SQLite.
-//! * Deleting a user deletes its sessions and their rotated hashes. An
+//! * Deleting a user deletes its sessions, their rotated hashes and its
+//!   one-time tokens, by `ON DELETE CASCADE` in one statement. An
 //!   application table can reference `auth_users (id)` the same way.
+//! * All tables but `auth_users` are `WITHOUT ROWID` on SQLite.
+//!
+//! ## What is atomic, and how
+//!
+//! * Rotating a refresh token: one `UPDATE … WHERE refresh_token_hash =
+//!   current` (with the insert of the old hash in one `WITH` statement on
+//!   PostgreSQL, in one `BEGIN IMMEDIATE` transaction on SQLite).
+//! * Changing or verifying an email: one `UPDATE … WHERE email = current`;
+//!   the unique constraint decides between users racing for an address.
+//! * Issuing a one-time token: one transaction that checks the user (on
+//!   PostgreSQL locking its row, so that two issues for one user run in
+//!   turn), deletes the user's tokens of the purpose and inserts the new one.
+//! * Using a one-time token up: one `DELETE … RETURNING`; of concurrent
+//!   ones, exactly one gets the row.
 //!
 //! ## Tables in their own schema
 //!
@@ -217,6 +239,12 @@
 //! }
 //! ```
 //!
+//! Expired one-time tokens are never accepted, but stay until deleted the
+//! same way, with
+//! [`OneTimeTokenStore::delete_expired_one_time_tokens`](auth_core::OneTimeTokenStore::delete_expired_one_time_tokens)
+//! on the store (any cutoff up to now is right: an expired token is of no
+//! use to anyone).
+//!
 //! # When the database is down
 //!
 //! Every store call that cannot get a connection fails, once the pool's
@@ -247,6 +275,8 @@
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod one_time_impl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod rows;
 #[cfg(feature = "sqlite")]

@@ -4,8 +4,9 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use auth_core::{
-    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
+    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
+    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
+    TokenPurpose, User, UserId, UserRecord, UserStore,
 };
 use sqlx::{PgPool, migrate::Migrator, postgres::PgConnectOptions};
 use time::OffsetDateTime;
@@ -13,7 +14,8 @@ use time::OffsetDateTime;
 use crate::{
     MIGRATIONS_TABLE,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
-    rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
+    one_time_impl::sql_one_time_token_impl,
+    rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     store_impl::{sql_store_impls, storable},
 };
 
@@ -30,6 +32,11 @@ impl DbTime for OffsetDateTime {
     }
 }
 
+/// Whether the user exists, locking its row until the transaction ends so
+/// that replacements of one user's tokens run one after the other. `NO KEY`:
+/// inserts that reference the user (sessions) need not wait for it.
+const LOCK_USER: &str = "SELECT id FROM auth_users WHERE id = $1 FOR NO KEY UPDATE";
+
 /// Rotation in one statement: the compare-and-swap `UPDATE` and, only if it
 /// matched, the insert of the rotated-away hash. Under concurrent
 /// rotations, PostgreSQL re-checks the `WHERE` of a waiting `UPDATE`
@@ -41,7 +48,8 @@ const ROTATE: &str = "WITH rotated AS (\
      INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
      SELECT $2, id, $4 FROM rotated";
 
-/// auth-core's [`UserStore`] and [`SessionStore`] on PostgreSQL.
+/// auth-core's [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`]
+/// on PostgreSQL.
 ///
 /// A cheap handle around a [`PgPool`]: clone it, or share the application's
 /// own pool with [`PostgresStore::new`]. Run [`migrate`](Self::migrate) at
@@ -166,5 +174,13 @@ sql_store_impls!(
     PostgresStore,
     pool = PgPool,
     time = OffsetDateTime,
-    to_db = std::convert::identity
+    to_db = std::convert::identity,
+    list_active_sessions = sql::LIST_ACTIVE_SESSIONS_POSTGRES
+);
+sql_one_time_token_impl!(
+    PostgresStore,
+    time = OffsetDateTime,
+    to_db = std::convert::identity,
+    begin = "BEGIN",
+    lock_user = LOCK_USER
 );

@@ -3,8 +3,8 @@
 //! ([`DbTime`]).
 
 use auth_core::{
-    AuthError, Email, PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, User,
-    UserId, UserRecord,
+    AuthError, Email, OneTimeTokenRecord, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
+    Session, SessionId, TokenPurpose, User, UserId, UserRecord,
 };
 use time::OffsetDateTime;
 
@@ -18,6 +18,7 @@ pub(crate) trait DbTime: Sized {
 pub(crate) struct UserRow<T> {
     id: String,
     email: String,
+    email_verified: bool,
     name: Option<String>,
     created_at: T,
     updated_at: T,
@@ -29,6 +30,7 @@ impl<T: DbTime> UserRow<T> {
             id: UserId::new(self.id),
             // Written by this crate from an `Email`, so already normalised.
             email: Email::from_stored(self.email),
+            email_verified: self.email_verified,
             name: self.name,
             created_at: self.created_at.into_datetime()?,
             updated_at: self.updated_at.into_datetime()?,
@@ -62,29 +64,60 @@ pub(crate) struct SessionRow<T> {
     created_at: T,
     expires_at: T,
     revoked_at: Option<T>,
+    /// Absent from queries that read current sessions only.
+    #[sqlx(default)]
     rotated_at: Option<T>,
 }
 
 impl<T: DbTime> SessionRow<T> {
-    pub(crate) fn into_match(self) -> Result<RefreshTokenMatch, AuthError> {
+    pub(crate) fn into_match(mut self) -> Result<RefreshTokenMatch, AuthError> {
+        let rotated_at = self.rotated_at.take();
+        let session = self.into_session()?;
+        Ok(match rotated_at {
+            None => RefreshTokenMatch::Current(session),
+            Some(rotated_at) => RefreshTokenMatch::Rotated {
+                session,
+                rotated_at: rotated_at.into_datetime()?,
+            },
+        })
+    }
+
+    /// The session, without `rotated_at`.
+    pub(crate) fn into_session(self) -> Result<Session, AuthError> {
         let hash: [u8; 32] = self
             .refresh_token_hash
             .try_into()
             .map_err(|_| AuthError::internal("stored refresh-token hash is not 32 bytes"))?;
-        let session = Session {
+        Ok(Session {
             id: SessionId::new(self.id),
             user_id: UserId::new(self.user_id),
             refresh_token_hash: RefreshTokenHash::from_bytes(hash),
             created_at: self.created_at.into_datetime()?,
             expires_at: self.expires_at.into_datetime()?,
             revoked_at: self.revoked_at.map(DbTime::into_datetime).transpose()?,
-        };
-        Ok(match self.rotated_at {
-            None => RefreshTokenMatch::Current(session),
-            Some(rotated_at) => RefreshTokenMatch::Rotated {
-                session,
-                rotated_at: rotated_at.into_datetime()?,
-            },
+        })
+    }
+}
+
+/// A one-time token as a consuming `DELETE … RETURNING` gives it back.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OneTimeTokenRow<T> {
+    purpose: String,
+    user_id: String,
+    email: String,
+    created_at: T,
+    expires_at: T,
+}
+
+impl<T: DbTime> OneTimeTokenRow<T> {
+    pub(crate) fn into_record(self) -> Result<OneTimeTokenRecord, AuthError> {
+        Ok(OneTimeTokenRecord {
+            purpose: TokenPurpose::from_stored(self.purpose),
+            user_id: UserId::new(self.user_id),
+            // Written by this crate from an `Email`, so already normalised.
+            email: Email::from_stored(self.email),
+            created_at: self.created_at.into_datetime()?,
+            expires_at: self.expires_at.into_datetime()?,
         })
     }
 }
@@ -96,19 +129,55 @@ macro_rules! session_columns {
     };
 }
 
-/// SQL both backends run unchanged (sqlx binds `$n` on SQLite too).
+/// The columns of [`UserRow`].
+macro_rules! user_columns {
+    () => {
+        "id, email, email_verified, name, created_at, updated_at"
+    };
+}
+
+/// The columns of [`OneTimeTokenRow`].
+macro_rules! one_time_token_columns {
+    () => {
+        "purpose, user_id, email, created_at, expires_at"
+    };
+}
+
+/// SQL both backends run unchanged (sqlx binds `$n` on SQLite too), unless
+/// named for one.
 pub(crate) mod sql {
-    pub(crate) const FIND_USER_BY_EMAIL: &str = "SELECT id, email, name, password_hash, created_at, updated_at \
-         FROM auth_users WHERE email = $1";
+    pub(crate) const FIND_USER_BY_EMAIL: &str = concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM auth_users WHERE email = $1"
+    );
 
     pub(crate) const FIND_USER_BY_ID: &str =
-        "SELECT id, email, name, created_at, updated_at FROM auth_users WHERE id = $1";
+        concat!("SELECT ", user_columns!(), " FROM auth_users WHERE id = $1");
 
     pub(crate) const UPDATE_PASSWORD_HASH: &str =
         "UPDATE auth_users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 
+    pub(crate) const UPDATE_NAME: &str = concat!(
+        "UPDATE auth_users SET name = $2, updated_at = $3 WHERE id = $1 RETURNING ",
+        user_columns!()
+    );
+
+    /// The compare-and-set: only while the email is still `$2`. Another
+    /// user holding `$3` is a violation of the unique email constraint.
+    pub(crate) const SET_VERIFIED_EMAIL: &str = concat!(
+        "UPDATE auth_users SET email = $3, email_verified = TRUE, updated_at = $4 \
+         WHERE id = $1 AND email = $2 RETURNING ",
+        user_columns!()
+    );
+
+    /// Sessions, their rotated hashes and one-time tokens go with the user
+    /// (`ON DELETE CASCADE`), in this one statement.
+    pub(crate) const DELETE_USER: &str = "DELETE FROM auth_users WHERE id = $1";
+
     pub(crate) const INSERT_USER: &str = "INSERT INTO auth_users \
-         (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
+         (id, email, email_verified, name, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)";
 
     pub(crate) const INSERT_SESSION: &str = "INSERT INTO auth_sessions \
          (id, user_id, refresh_token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
@@ -130,8 +199,34 @@ pub(crate) mod sql {
     pub(crate) const REVOKE_SESSION: &str =
         "UPDATE auth_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 
+    /// All active sessions of `$1` but `$3` (none spared when `$3` is NULL).
     pub(crate) const REVOKE_USER_SESSIONS: &str = "UPDATE auth_sessions SET revoked_at = $2 \
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         AND ($3 IS NULL OR id <> $3)";
+
+    /// One session, only if it is `$2`'s and active.
+    pub(crate) const REVOKE_USER_SESSION: &str = "UPDATE auth_sessions SET revoked_at = $3 \
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3";
+
+    /// Newest first; ties by id, compared bytewise as auth-core's `Ord`
+    /// does (SQLite's default `BINARY` collation).
+    #[cfg(feature = "sqlite")]
+    pub(crate) const LIST_ACTIVE_SESSIONS_SQLITE: &str = concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
+         AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id DESC"
+    );
+
+    /// As on SQLite; the `"C"` collation compares bytes whatever the
+    /// database's collation is.
+    #[cfg(feature = "postgres")]
+    pub(crate) const LIST_ACTIVE_SESSIONS_POSTGRES: &str = concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM auth_sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
+         AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id COLLATE \"C\" DESC"
+    );
 
     /// A primary-key lookup.
     pub(crate) const ACTIVE_SESSION_OWNER: &str = "SELECT user_id FROM auth_sessions \
@@ -142,6 +237,26 @@ pub(crate) mod sql {
     pub(crate) const DELETE_ENDED_SESSIONS: &str = "DELETE FROM auth_sessions WHERE id IN \
          (SELECT id FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)";
 
-    /// Sessions deleted per statement by `delete_ended_sessions`.
+    /// Rows deleted per statement by the cleanups.
     pub(crate) const DELETE_BATCH: i64 = 1000;
+
+    /// The user's other tokens of this purpose: a newer link voids them.
+    /// Also `void_one_time_tokens`.
+    pub(crate) const DELETE_USER_ONE_TIME_TOKENS: &str =
+        "DELETE FROM auth_one_time_tokens WHERE user_id = $1 AND purpose = $2";
+
+    pub(crate) const INSERT_ONE_TIME_TOKEN: &str = "INSERT INTO auth_one_time_tokens \
+         (hash, purpose, user_id, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+    /// Using a token up is this one statement: of concurrent ones, only
+    /// the one that deletes the row gets it back.
+    pub(crate) const CONSUME_ONE_TIME_TOKEN: &str = concat!(
+        "DELETE FROM auth_one_time_tokens WHERE hash = $1 AND purpose = $2 AND expires_at > $3 \
+         RETURNING ",
+        one_time_token_columns!()
+    );
+
+    /// One batch of expired tokens.
+    pub(crate) const DELETE_EXPIRED_ONE_TIME_TOKENS: &str = "DELETE FROM auth_one_time_tokens \
+         WHERE hash IN (SELECT hash FROM auth_one_time_tokens WHERE expires_at < $1 LIMIT $2)";
 }

@@ -8,8 +8,9 @@ use std::{
 
 use async_trait::async_trait;
 use auth_core::{
-    AuthError, Email, NewSession, NewUser, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, SessionStore, User, UserId, UserRecord, UserStore,
+    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
+    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
+    TokenPurpose, User, UserId, UserRecord, UserStore,
 };
 use sqlx::{SqlitePool, migrate::Migrator, sqlite::SqliteConnectOptions};
 use time::OffsetDateTime;
@@ -17,7 +18,8 @@ use time::OffsetDateTime;
 use crate::{
     MIGRATIONS_TABLE,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
-    rows::{DbTime, SessionRow, UserRecordRow, UserRow, sql},
+    one_time_impl::sql_one_time_token_impl,
+    rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     store_impl::{sql_store_impls, storable},
 };
 
@@ -31,6 +33,10 @@ static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
 /// session is replaced.
 const ROTATE_CURRENT_HASH: &str = "UPDATE auth_sessions SET refresh_token_hash = $3 \
      WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4";
+
+/// Whether the user exists; `BEGIN IMMEDIATE` already holds the database's
+/// write lock, so nothing can change it before the transaction ends.
+const LOCK_USER: &str = "SELECT id FROM auth_users WHERE id = $1";
 
 /// Times are stored as `INTEGER` microseconds since the Unix epoch.
 impl DbTime for i64 {
@@ -47,8 +53,8 @@ fn micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// auth-core's [`UserStore`] and [`SessionStore`] on SQLite: the embedded
-/// choice, no server needed.
+/// auth-core's [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`]
+/// on SQLite: the embedded choice, no server needed.
 ///
 /// A cheap handle around a [`SqlitePool`]: clone it, or share the
 /// application's own pool with [`SqliteStore::new`]. Such a pool's
@@ -256,4 +262,17 @@ async fn switch_to_wal(pool: &SqlitePool) -> Result<(), AuthError> {
     }
 }
 
-sql_store_impls!(SqliteStore, pool = SqlitePool, time = i64, to_db = micros);
+sql_store_impls!(
+    SqliteStore,
+    pool = SqlitePool,
+    time = i64,
+    to_db = micros,
+    list_active_sessions = sql::LIST_ACTIVE_SESSIONS_SQLITE
+);
+sql_one_time_token_impl!(
+    SqliteStore,
+    time = i64,
+    to_db = micros,
+    begin = "BEGIN IMMEDIATE",
+    lock_user = LOCK_USER
+);

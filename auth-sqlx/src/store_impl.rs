@@ -9,8 +9,13 @@
 //! * `$store`: the store type, with a field `pool`;
 //! * `$time`: the stored time type (implementing `DbTime`), and `$to_db`,
 //!   the conversion of an `OffsetDateTime` to it;
+//! * `$list`, the backend's `SELECT` of a user's active sessions (ties
+//!   are ordered by a collation only PostgreSQL needs to name);
 //! * an inherent `async fn rotate(&self, id, current, next, now)` on
 //!   `$store`, the backend's atomic rotation.
+//!
+//! The one-time token store is a second macro, in
+//! [`crate::one_time_impl`].
 
 /// Whether an id can be stored at all. PostgreSQL refuses text with a NUL
 /// character (an error, not "no rows"), and this crate never generates
@@ -20,7 +25,13 @@ pub(crate) fn storable(id: &str) -> bool {
 }
 
 macro_rules! sql_store_impls {
-    ($store:ty, pool = $pool:ty, time = $time:ty, to_db = $to_db:path) => {
+    (
+        $store:ty,
+        pool = $pool:ty,
+        time = $time:ty,
+        to_db = $to_db:path,
+        list_active_sessions = $list:expr
+    ) => {
         impl $store {
             /// A store on an existing pool (typically the application's own,
             /// so that auth and application data share connections).
@@ -48,6 +59,7 @@ macro_rules! sql_store_impls {
                 sqlx::query(sql::INSERT_USER)
                     .bind(id.as_str())
                     .bind(new.email.as_str())
+                    .bind(new.email_verified)
                     .bind(new.name.as_deref())
                     .bind(new.password_hash.as_phc())
                     .bind($to_db(new.created_at))
@@ -63,6 +75,7 @@ macro_rules! sql_store_impls {
                 Ok(User {
                     id,
                     email: new.email,
+                    email_verified: new.email_verified,
                     name: new.name,
                     created_at: new.created_at,
                     updated_at: new.created_at,
@@ -115,6 +128,76 @@ macro_rules! sql_store_impls {
                     0 => Err(AuthError::UserNotFound),
                     _ => Ok(()),
                 }
+            }
+
+            async fn update_name(
+                &self,
+                id: &UserId,
+                name: Option<&str>,
+                updated_at: OffsetDateTime,
+            ) -> Result<User, AuthError> {
+                if !storable(id.as_str()) {
+                    return Err(AuthError::UserNotFound);
+                }
+                // `fetch_all`, not `fetch_optional`: a write must run to
+                // completion on SQLite (see `SqliteStore`).
+                sqlx::query_as::<_, UserRow<$time>>(sql::UPDATE_NAME)
+                    .bind(id.as_str())
+                    .bind(name)
+                    .bind($to_db(updated_at))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?
+                    .into_iter()
+                    .next()
+                    .ok_or(AuthError::UserNotFound)?
+                    .into_user()
+            }
+
+            async fn set_verified_email(
+                &self,
+                id: &UserId,
+                current: &Email,
+                verified: &Email,
+                updated_at: OffsetDateTime,
+            ) -> Result<Option<User>, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(None);
+                }
+                // One statement: the `WHERE` is the compare-and-set (a
+                // concurrent change of the email makes it match nothing;
+                // PostgreSQL re-checks it after waiting for the row lock),
+                // the unique email constraint refuses an address taken.
+                sqlx::query_as::<_, UserRow<$time>>(sql::SET_VERIFIED_EMAIL)
+                    .bind(id.as_str())
+                    .bind(current.as_str())
+                    .bind(verified.as_str())
+                    .bind($to_db(updated_at))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|error| {
+                        if is_email_conflict(&error) {
+                            AuthError::EmailTaken
+                        } else {
+                            map_sqlx_error(error)
+                        }
+                    })?
+                    .into_iter()
+                    .next()
+                    .map(UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn delete_user(&self, id: &UserId) -> Result<bool, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(false);
+                }
+                let deleted = sqlx::query(sql::DELETE_USER)
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                Ok(deleted.rows_affected() > 0)
             }
         }
 
@@ -197,18 +280,60 @@ macro_rules! sql_store_impls {
             async fn revoke_user_sessions(
                 &self,
                 user_id: &UserId,
+                keep: Option<&SessionId>,
                 now: OffsetDateTime,
             ) -> Result<u64, AuthError> {
                 if !storable(user_id.as_str()) {
                     return Ok(0);
                 }
+                // An id that cannot be stored is no session's: nothing to spare.
+                let keep = keep.map(SessionId::as_str).filter(|id| storable(id));
                 let revoked = sqlx::query(sql::REVOKE_USER_SESSIONS)
+                    .bind(user_id.as_str())
+                    .bind($to_db(now))
+                    .bind(keep)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                Ok(revoked.rows_affected())
+            }
+
+            async fn revoke_user_session(
+                &self,
+                user_id: &UserId,
+                id: &SessionId,
+                now: OffsetDateTime,
+            ) -> Result<bool, AuthError> {
+                if !storable(user_id.as_str()) || !storable(id.as_str()) {
+                    return Ok(false);
+                }
+                let revoked = sqlx::query(sql::REVOKE_USER_SESSION)
+                    .bind(id.as_str())
                     .bind(user_id.as_str())
                     .bind($to_db(now))
                     .execute(&self.pool)
                     .await
                     .map_err(map_sqlx_error)?;
-                Ok(revoked.rows_affected())
+                Ok(revoked.rows_affected() == 1)
+            }
+
+            async fn list_active_sessions(
+                &self,
+                user_id: &UserId,
+                now: OffsetDateTime,
+            ) -> Result<Vec<Session>, AuthError> {
+                if !storable(user_id.as_str()) {
+                    return Ok(Vec::new());
+                }
+                sqlx::query_as::<_, SessionRow<$time>>($list)
+                    .bind(user_id.as_str())
+                    .bind($to_db(now))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_sqlx_error)?
+                    .into_iter()
+                    .map(SessionRow::into_session)
+                    .collect()
             }
 
             async fn active_session_owner(

@@ -4,25 +4,109 @@
 
 mod common;
 
-use auth_core::UserStore;
+use auth_core::{
+    Email, NewOneTimeToken, OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionId,
+    SessionStore, TokenPurpose, UserId, UserStore,
+};
 use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
+use time::OffsetDateTime;
 
 /// The indexes the crate docs promise, besides primary keys.
-const INDEXES: [&str; 5] = [
+const INDEXES: [&str; 7] = [
     "auth_sessions_user_id_idx",
     "auth_sessions_expires_at_idx",
     "auth_sessions_revoked_at_idx",
     "auth_rotated_refresh_tokens_session_id_idx",
+    "auth_one_time_tokens_user_id_purpose_idx",
+    "auth_one_time_tokens_expires_at_idx",
     // The unique constraint behind `EmailTaken`.
     "auth_users_email_key",
 ];
 
-const TABLES: [&str; 4] = [
+const TABLES: [&str; 5] = [
     "_auth_sqlx_migrations",
+    "auth_one_time_tokens",
     "auth_rotated_refresh_tokens",
     "auth_sessions",
     "auth_users",
 ];
+
+/// Every migration this crate has.
+const ALL_VERSIONS: [i64; 2] = [1, 2];
+
+/// A user and a session as version 1 of the schema stores them (the
+/// stores' own queries need the columns of later versions).
+const V1_USER: &str = "INSERT INTO auth_users \
+     (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
+const V1_SESSION: &str = "INSERT INTO auth_sessions \
+     (id, user_id, refresh_token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+const V1_PHC: &str = "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA";
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_900_000_000 + secs).unwrap()
+}
+
+/// What a version-1 database held, checked through the store after the
+/// upgrade; then the new table works for that user.
+async fn check_upgraded<S: UserStore + SessionStore + OneTimeTokenStore>(
+    store: &S,
+    token: &RefreshToken,
+) {
+    let user = store
+        .find_user_by_id(&UserId::new("v1-user"))
+        .await
+        .unwrap()
+        .expect("the user survives the upgrade");
+    assert_eq!(user.email.as_str(), "old@example.com");
+    assert_eq!(user.name.as_deref(), Some("Old"));
+    assert!(!user.email_verified, "existing users are not verified");
+    assert_eq!((user.created_at, user.updated_at), (at(0), at(0)));
+    let record = store
+        .find_user_by_email(&user.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.password_hash.as_phc(), V1_PHC);
+    let found = store
+        .find_session_by_refresh_token(&token.hash())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&found, Some(RefreshTokenMatch::Current(s)) if s.id.as_str() == "v1-session"),
+        "{found:?}"
+    );
+    assert_eq!(
+        store
+            .active_session_owner(&SessionId::new("v1-session"), at(1))
+            .await
+            .unwrap(),
+        Some(user.id.clone())
+    );
+    let link = RefreshToken::generate().unwrap().hash();
+    store
+        .replace_one_time_token(NewOneTimeToken {
+            hash: link,
+            purpose: TokenPurpose::EMAIL_VERIFICATION,
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            created_at: at(1),
+            expires_at: at(3600),
+        })
+        .await
+        .unwrap();
+    let verified = store
+        .set_verified_email(&user.id, &user.email, &Email::parse("old@example.com").unwrap(), at(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verified.email_verified);
+    assert!(store.delete_user(&user.id).await.unwrap());
+    let gone = store
+        .consume_one_time_token(&link, &TokenPurpose::EMAIL_VERIFICATION, at(2))
+        .await
+        .unwrap();
+    assert_eq!(gone, None, "the user's tokens go with the user");
+}
 
 /// Everything `sqlite_master` knows, by type.
 async fn sqlite_objects(store: &SqliteStore, kind: &str) -> Vec<String> {
@@ -60,7 +144,7 @@ async fn sqlite_migrations_applied_twice_are_a_no_op() {
         .await
         .unwrap();
     let applied = applied_versions(store.pool()).await;
-    assert_eq!(applied, vec![1]);
+    assert_eq!(applied, ALL_VERSIONS);
 
     store.migrate().await.unwrap();
     // And from a second pool on the same file, as after a restart.
@@ -100,7 +184,44 @@ async fn sqlite_concurrent_migrations_on_a_fresh_file_all_succeed() {
         racer.await.unwrap().unwrap();
     }
     let store = common::sqlite_file_at(&path).await;
+    assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+}
+
+#[tokio::test]
+async fn sqlite_a_version_1_database_upgrades_in_place() {
+    let path = common::sqlite_path();
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    SqliteStore::migrator()
+        .run_to(1, store.pool())
+        .await
+        .unwrap();
+    let token = RefreshToken::generate().unwrap();
+    sqlx::query(V1_USER)
+        .bind("v1-user")
+        .bind("old@example.com")
+        .bind("Old")
+        .bind(V1_PHC)
+        .bind(at(0).unix_timestamp() * 1_000_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(V1_SESSION)
+        .bind("v1-session")
+        .bind("v1-user")
+        .bind(token.hash().as_bytes().as_slice())
+        .bind(at(0).unix_timestamp() * 1_000_000)
+        .bind(at(3600).unix_timestamp() * 1_000_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
     assert_eq!(applied_versions(store.pool()).await, vec![1]);
+    drop(store);
+
+    // A restart with the new version of the crate.
+    let store = common::sqlite_file_at(&path).await;
+    assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+    check_upgraded(&store, &token).await;
 }
 
 /// The versions recorded in the crate's migrations table.
@@ -159,7 +280,7 @@ mod postgres {
             .await
             .unwrap();
         let applied = applied_versions(store.pool()).await;
-        assert_eq!(applied, vec![1]);
+        assert_eq!(applied, ALL_VERSIONS);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(applied_versions(store.pool()).await, applied);
@@ -196,6 +317,42 @@ mod postgres {
         }
         let pool = sqlx::postgres::PgPoolOptions::new()
             .connect_lazy_with(common::options_in_schema(&url, &schema));
+        assert_eq!(applied_versions(&pool).await, ALL_VERSIONS);
+    }
+
+    #[tokio::test]
+    async fn postgres_a_version_1_database_upgrades_in_place() {
+        let Some(url) = common::postgres_url() else {
+            return common::skipped("postgres_a_version_1_database_upgrades_in_place");
+        };
+        let schema = common::create_schema(&url).await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy_with(common::options_in_schema(&url, &schema));
+        PostgresStore::migrator().run_to(1, &pool).await.unwrap();
+        let token = RefreshToken::generate().unwrap();
+        sqlx::query(V1_USER)
+            .bind("v1-user")
+            .bind("old@example.com")
+            .bind("Old")
+            .bind(V1_PHC)
+            .bind(at(0))
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(V1_SESSION)
+            .bind("v1-session")
+            .bind("v1-user")
+            .bind(token.hash().as_bytes().as_slice())
+            .bind(at(0))
+            .bind(at(3600))
+            .execute(&pool)
+            .await
+            .unwrap();
         assert_eq!(applied_versions(&pool).await, vec![1]);
+
+        let store = PostgresStore::new(pool);
+        store.migrate().await.unwrap();
+        assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+        check_upgraded(&store, &token).await;
     }
 }

@@ -7,7 +7,8 @@ mod common;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
-    AuthError, NewSession, PasswordHash, RefreshToken, SessionId, SessionStore, UserId, UserStore,
+    AuthError, Email, NewOneTimeToken, NewSession, OneTimeTokenStore, PasswordHash, RefreshToken,
+    SessionId, SessionStore, TokenPurpose, UserId, UserStore,
 };
 use auth_sqlx::{
     SqliteStore,
@@ -55,7 +56,7 @@ async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store:
         rotated.push(first);
     }
     assert_eq!(
-        store.revoke_user_sessions(&user.id, at(2)).await.unwrap(),
+        store.revoke_user_sessions(&user.id, None, at(2)).await.unwrap(),
         ENDED
     );
     let active = store
@@ -86,7 +87,7 @@ async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store:
 
 /// Every store method given ids with a NUL character (which PostgreSQL
 /// cannot even compare) answers "no such thing", never an error.
-async fn ids_with_nul_are_unknown<S: UserStore + SessionStore>(store: S) {
+async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStore>(store: S) {
     let user = UserId::new("nul\0user");
     let session = SessionId::new("nul\0session");
     let hash = RefreshToken::generate().unwrap().hash();
@@ -114,7 +115,7 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore>(store: S) {
             .unwrap()
     );
     store.revoke_session(&session, at(0)).await.unwrap();
-    assert_eq!(store.revoke_user_sessions(&user, at(0)).await.unwrap(), 0);
+    assert_eq!(store.revoke_user_sessions(&user, None, at(0)).await.unwrap(), 0);
     assert!(
         store
             .active_session_owner(&session, at(0))
@@ -122,6 +123,55 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore>(store: S) {
             .unwrap()
             .is_none()
     );
+
+    // The account and one-time token methods too.
+    let owner = store
+        .create_user(common::new_user("nul-keep@example.com"))
+        .await
+        .unwrap();
+    let email = Email::parse("nul@example.com").unwrap();
+    let renamed = store.update_name(&user, Some("x"), at(0)).await;
+    assert!(matches!(renamed, Err(AuthError::UserNotFound)), "{renamed:?}");
+    let verified = store.set_verified_email(&user, &email, &email, at(0)).await;
+    assert!(matches!(verified, Ok(None)), "{verified:?}");
+    assert!(!store.delete_user(&user).await.unwrap());
+    assert_eq!(
+        store
+            .revoke_user_sessions(&owner.id, Some(&session), at(0))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !store
+            .revoke_user_session(&user, &session, at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_user_session(&owner.id, &session, at(0))
+            .await
+            .unwrap()
+    );
+    assert!(store.list_active_sessions(&user, at(0)).await.unwrap().is_empty());
+    let replaced = store
+        .replace_one_time_token(NewOneTimeToken {
+            hash,
+            purpose: TokenPurpose::PASSWORD_RESET,
+            user_id: user.clone(),
+            email,
+            created_at: at(0),
+            expires_at: at(60),
+        })
+        .await;
+    assert!(matches!(replaced, Err(AuthError::UserNotFound)), "{replaced:?}");
+    let purpose = TokenPurpose::from_stored("nul\0purpose".into());
+    assert_eq!(
+        store.consume_one_time_token(&hash, &purpose, at(0)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.void_one_time_tokens(&user, &purpose).await.unwrap(), 0);
 }
 
 #[tokio::test]

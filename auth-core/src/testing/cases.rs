@@ -1,4 +1,6 @@
-//! The conformance cases, one async function each.
+//! The conformance cases, one async function each (those of the account
+//! methods and of one-time tokens are written in their own files and
+//! re-exported here).
 //!
 //! Each takes fresh [`TestStores`] and fails by returning an error or by
 //! a failed assertion. Timestamps are whole seconds so that backends with
@@ -12,23 +14,25 @@ use crate::{
     RefreshTokenMatch, Session, SessionId, User, UserId,
 };
 
+pub use super::{account_cases::*, one_time_cases::*};
+
 /// How many tasks the race cases start at once.
 pub const RACERS: usize = 20;
 
-fn base_time() -> OffsetDateTime {
+pub(super) fn base_time() -> OffsetDateTime {
     // 2030-03-17T17:46:40Z: fixed, whole seconds, far from any edge.
     OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn email(address: &str) -> Result<Email, AuthError> {
+pub(super) fn email(address: &str) -> Result<Email, AuthError> {
     Email::parse(address)
 }
 
-fn phc(tag: &str) -> Result<PasswordHash, AuthError> {
+pub(super) fn phc(tag: &str) -> Result<PasswordHash, AuthError> {
     PasswordHash::from_phc(format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ${tag}"))
 }
 
-async fn create_user(stores: &TestStores, address: &str) -> Result<User, AuthError> {
+pub(super) async fn create_user(stores: &TestStores, address: &str) -> Result<User, AuthError> {
     stores
         .users
         .create_user(NewUser {
@@ -42,7 +46,7 @@ async fn create_user(stores: &TestStores, address: &str) -> Result<User, AuthErr
 }
 
 /// Opens a session for `user` that expires an hour after [`base_time`].
-async fn open_session(
+pub(super) async fn open_session(
     stores: &TestStores,
     user: &UserId,
 ) -> Result<(Session, RefreshToken), AuthError> {
@@ -60,7 +64,7 @@ async fn open_session(
     Ok((session, token))
 }
 
-fn fresh_hash() -> Result<RefreshTokenHash, AuthError> {
+pub(super) fn fresh_hash() -> Result<RefreshTokenHash, AuthError> {
     Ok(RefreshToken::generate()?.hash())
 }
 

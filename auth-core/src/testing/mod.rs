@@ -1,9 +1,12 @@
-//! A conformance suite for [`UserStore`] and [`SessionStore`]
-//! implementations (feature `testing`).
+//! A conformance suite for [`UserStore`], [`SessionStore`] and
+//! [`OneTimeTokenStore`] implementations (feature `testing`).
 //!
 //! One set of async checks that any store must pass: duplicate emails,
 //! racing creates, refresh-token rotation as compare-and-swap (also under
-//! races), reuse detection, revocation and expiry. [`MemoryStore`](crate::MemoryStore) runs it
+//! races), reuse detection, revocation and expiry; names, verified and
+//! changed emails, deleting users, listing and revoking a user's sessions;
+//! one-time tokens used once, for their purpose only, voided by newer
+//! ones, and won by exactly one of racing consumers. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -22,7 +25,9 @@
 //!
 //! Each case is also a public async function in [`cases`], to call directly.
 
+mod account_cases;
 pub mod cases;
+mod one_time_cases;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 
@@ -124,6 +129,23 @@ macro_rules! store_conformance_tests {
             revoking_all_of_a_users_sessions_spares_others,
             unknown_sessions_are_inactive,
             ended_sessions_are_deleted_with_their_history,
+            names_are_set_and_cleared,
+            the_current_email_is_verified,
+            a_changed_email_replaces_the_old_one,
+            a_stale_email_is_not_verified,
+            a_taken_email_is_a_conflict,
+            deleting_a_user_deletes_everything_of_theirs,
+            revoking_a_users_sessions_can_keep_one,
+            revoking_one_session_needs_its_owner,
+            active_sessions_are_listed_newest_first,
+            one_time_tokens_are_consumed_once,
+            one_time_tokens_work_for_their_purpose_only,
+            expired_one_time_tokens_are_refused,
+            a_newer_one_time_token_voids_the_older,
+            one_time_tokens_are_voided,
+            expired_one_time_tokens_are_deleted,
+            one_time_tokens_need_an_existing_user,
+            racing_consumptions_have_one_winner,
         );
     };
 }

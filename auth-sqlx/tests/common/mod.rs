@@ -61,6 +61,7 @@ pub fn tell(message: &str) {
 pub fn new_user(email: &str) -> auth_core::NewUser {
     auth_core::NewUser {
         email: auth_core::Email::parse(email).unwrap(),
+        email_verified: false,
         name: None,
         password_hash: auth_core::PasswordHash::from_phc(
             "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA",
