@@ -27,10 +27,12 @@
 
 pub mod cases;
 pub mod client;
+pub mod outbox;
 pub mod server;
 pub mod tokens;
 
 pub use client::{Account, Api, Reply};
+pub use outbox::{Mail, Outbox};
 pub use server::{Backend, Server, Target};
 
 /// The runtime the generated tests run on, for the macro.
