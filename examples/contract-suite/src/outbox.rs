@@ -56,7 +56,11 @@ impl Mail {
         let link = text
             .split_whitespace()
             .find(|word| word.contains("#token="))
-            .map(|word| word.trim_matches(|c| matches!(c, '<' | '>' | '"' | '\'' | '(' | ')')))
+            .map(|word| {
+                word.trim_matches(|c| {
+                    matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | '.' | ',' | ';')
+                })
+            })
             .map(str::to_owned);
         let token = link.as_deref().and_then(|link| {
             let after = &link[link.find("#token=")? + "#token=".len()..];
