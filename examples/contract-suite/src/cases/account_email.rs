@@ -194,3 +194,30 @@ pub async fn change_email_never_takes_a_verified_address(target: &Target) {
         .await
         .expect_auth_response(200, target, &contested);
 }
+
+/// A newer `change-email` voids the older change token (DESIGN): the first
+/// token is 400 `invalid_token`, the second moves the account to its
+/// address.
+pub async fn newer_change_email_voids_older(target: &Target) {
+    let api = target.api();
+    let outbox = target.outbox();
+    let account = api.sign_up().await;
+    let (first, second) = (fresh_email(), fresh_email());
+    for email in [&first, &second] {
+        expect_accepted(&change_email(&api, &account, email, &account.password).await);
+    }
+    let older = outbox.wait_for(&first, "email_change").await.expect_token();
+    let newer = outbox
+        .wait_for(&second, "email_change")
+        .await
+        .expect_token();
+    verify_email(&api, &older)
+        .await
+        .noted("the older change token")
+        .expect_problem(400, "invalid_token");
+    let reply = verify_email(&api, &newer)
+        .await
+        .noted("the newer change token");
+    let body = reply.expect_json(200);
+    expect_user(&body["user"], &reply, &second);
+}

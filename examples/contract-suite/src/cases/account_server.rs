@@ -501,3 +501,79 @@ async fn row_counts(db: &mut PgConnection, user_id: &str) -> Vec<i64> {
     }
     counts
 }
+
+/// PostgreSQL, looked at directly: no column of any table in the server's
+/// schema holds a one-time token (reset, verification, email change), a
+/// refresh token or a password, as text or as the token's raw bytes; the
+/// contract says they are stored only as hashes.
+pub async fn secrets_are_stored_hashed(binary: &Path, backend: Backend) {
+    use base64::Engine as _;
+    assert!(
+        matches!(backend, Backend::Postgres),
+        "secrets_are_stored_hashed runs on PostgreSQL only"
+    );
+    let server = Server::start(binary, backend, &[]).await;
+    let api = server.target().api();
+    let outbox = server.outbox();
+    let account = api.sign_up().await;
+    // Pending, unused tokens: the rows that hold them must still exist.
+    let reset = reset_token(&api, &outbox, &account.email, 1).await;
+    let verification = verification_token(&api, &outbox, &account, 1).await;
+    let new_email = fresh_email();
+    expect_accepted(&change_email(&api, &account, &new_email, &account.password).await);
+    let change = outbox
+        .wait_for(&new_email, "email_change")
+        .await
+        .expect_token();
+
+    let mut db = PgConnection::connect(server.database_url())
+        .await
+        .expect("the server's database");
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("the schema's columns");
+    assert!(
+        columns.iter().any(|(table, _, _)| table == "auth_sessions"),
+        "the schema has the auth tables: {columns:?}"
+    );
+    for (which, secret) in [
+        ("the reset token", &reset),
+        ("the verification token", &verification),
+        ("the email-change token", &change),
+        ("the refresh token", &account.refresh_token),
+        ("the password", &account.password),
+    ] {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(secret.as_bytes())
+            .ok();
+        for (table, column, data_type) in &columns {
+            let as_text = format!(
+                "SELECT count(*) FROM \"{table}\" WHERE position($1 in \"{column}\"::text) > 0"
+            );
+            let mut found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(as_text))
+                .bind(secret.as_str())
+                .fetch_one(&mut db)
+                .await
+                .unwrap_or_else(|error| panic!("{table}.{column}: {error}"));
+            if let (Some(raw), "bytea") = (&raw, data_type.as_str()) {
+                let as_bytes = format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE position($1 in \"{column}\") > 0"
+                );
+                found += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(as_bytes))
+                    .bind(raw.as_slice())
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap_or_else(|error| panic!("{table}.{column}: {error}"));
+            }
+            assert_eq!(
+                found, 0,
+                "{which} is stored in the clear in {table}.{column}"
+            );
+        }
+    }
+    let _ = db.close().await;
+}
