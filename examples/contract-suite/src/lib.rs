@@ -19,7 +19,10 @@
 //! [`Target`]; the others ([`cases::logs_hold_no_secrets`],
 //! [`cases::graceful_shutdown`], [`cases::restart_keeps_tokens`],
 //! [`cases::sign_in_rate_limit`], [`cases::client_rate_limit`],
-//! [`cases::instances_share_limits_and_revocations`]) start their own servers with [`Server`].
+//! [`cases::instances_share_limits_and_revocations`], and the account cases
+//! listed under `server:` in the macro) start their own servers with
+//! [`Server`]. Every server gets its own mail outbox folder, which the
+//! account cases read through [`Outbox`].
 
 // In this crate a panic is how a case fails (like an `assert!` in a test),
 // so unwrap/expect/panic are the point, not an oversight.
@@ -27,10 +30,12 @@
 
 pub mod cases;
 pub mod client;
+pub mod outbox;
 pub mod server;
 pub mod tokens;
 
 pub use client::{Account, Api, Reply};
+pub use outbox::{Mail, Outbox};
 pub use server::{Backend, Server, Target};
 
 /// The runtime the generated tests run on, for the macro.
@@ -162,6 +167,39 @@ macro_rules! contract_tests {
                 task_idor_is_403_or_404,
                 task_lists_are_per_user,
                 error_precedence,
+                // Account
+                update_name_sets_and_clears,
+                update_name_rules,
+                user_shows_email_verified,
+                change_password_keeps_only_this_session,
+                change_password_wrong_current_is_403,
+                change_password_checks_new_password,
+                password_reset_request_sends_token,
+                password_reset_request_unknown_is_identical,
+                password_reset_revokes_every_session,
+                reset_token_is_single_use,
+                reset_rejects_weak_password_first,
+                tokens_have_one_purpose,
+                newer_reset_token_voids_older,
+                password_change_voids_reset_token,
+                concurrent_resets_one_wins,
+                verify_email_marks_user_verified,
+                verification_token_is_single_use,
+                change_email_takes_effect_when_verified,
+                change_email_wrong_password_is_403,
+                change_email_value_rules,
+                change_email_to_taken_address,
+                change_email_never_takes_a_verified_address,
+                newer_change_email_voids_older,
+                sessions_list_active_only,
+                revoke_one_session,
+                revoke_session_of_others_is_404,
+                revoke_all_sessions,
+                delete_account_checks_password,
+                delete_account_removes_everything,
+                account_routes_need_token,
+                openapi_lists_account_routes,
+                outbox_files_are_owner_only,
             ];
             server: [
                 logs_hold_no_secrets,
@@ -170,6 +208,12 @@ macro_rules! contract_tests {
                 sessions_end_at_their_lifetime,
                 database_tls_settings,
                 client_rate_limit,
+                // Account
+                one_time_tokens_expire,
+                sign_in_requires_verified_email,
+                mail_requests_are_limited_per_address,
+                mail_requests_are_limited_per_client,
+                account_logs_hold_no_tokens,
             ];
             sqlite_only: [
                 restart_keeps_tokens,
@@ -181,6 +225,9 @@ macro_rules! contract_tests {
             ];
             postgres_only: [
                 instances_share_limits_and_revocations,
+                // Account: the database, read directly.
+                delete_account_leaves_no_rows,
+                secrets_are_stored_hashed,
             ];
         }
     };

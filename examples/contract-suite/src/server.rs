@@ -4,7 +4,7 @@
 use std::{
     io::{BufRead as _, BufReader, Read, Write as _},
     net::SocketAddr,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     sync::{
         Arc, Mutex, PoisonError,
@@ -17,7 +17,7 @@ use std::{
 use sqlx::{Connection as _, postgres::PgConnection};
 use tempfile::TempDir;
 
-use crate::client::Api;
+use crate::{client::Api, outbox::Outbox};
 
 /// The environment variable with the PostgreSQL URL the PostgreSQL tests use
 /// (the same one the other test suites of the workspace read).
@@ -31,6 +31,10 @@ pub const AUDIENCE: &str = "contract-suite-clients";
 
 /// The one origin the launcher allows in `CORS_ORIGINS`.
 pub const ALLOWED_ORIGIN: &str = "http://localhost:3000";
+
+/// The `PUBLIC_URL` the launcher configures: the base of the links in
+/// messages (nothing listens there; the cases only read the links).
+pub const PUBLIC_URL: &str = "http://contract-suite.invalid:8080";
 
 /// How long a server may take to say where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,6 +100,10 @@ pub struct Target {
     pub issuer: Option<String>,
     /// The server's `JWT_AUDIENCE`, if known.
     pub audience: Option<String>,
+    /// The server's `MAIL_OUTBOX_DIR`, if known and readable here.
+    pub outbox_dir: Option<PathBuf>,
+    /// The server's `PUBLIC_URL`, if known.
+    pub public_url: Option<String>,
 }
 
 impl Target {
@@ -123,6 +131,22 @@ impl Target {
             .expect("this case checks or mints tokens: the target's JWT issuer must be known")
     }
 
+    /// The server's outbox; panics when its folder is not known.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(
+            self.outbox_dir
+                .clone()
+                .expect("this case reads messages: the target's MAIL_OUTBOX_DIR must be known"),
+        )
+    }
+
+    /// The `PUBLIC_URL`; panics when it is not known.
+    pub fn public(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .expect("this case checks links: the target's PUBLIC_URL must be known")
+    }
+
     /// The JWT audience; panics when it is not known.
     pub fn aud(&self) -> &str {
         self.audience
@@ -141,6 +165,8 @@ pub struct Server {
     target: Target,
     database_url: String,
     sqlite_dir: Option<Arc<TempDir>>,
+    /// Holds the outbox folder (removed with the server).
+    _mail_dir: TempDir,
 }
 
 impl Server {
@@ -150,9 +176,12 @@ impl Server {
     /// The configuration: `BIND_ADDRESS=127.0.0.1:0`, `DATABASE_URL`, a
     /// random 48-character `JWT_SECRET`, `JWT_ISSUER=contract-suite`,
     /// `JWT_AUDIENCE=contract-suite-clients`,
-    /// `CORS_ORIGINS=http://localhost:3000`, `RUST_LOG=info` and
-    /// `CLIENT_LIMIT_REQUESTS=1000000` (every case is one client); the rest of
-    /// the environment is inherited.
+    /// `CORS_ORIGINS=http://localhost:3000`, `RUST_LOG=info`,
+    /// `CLIENT_LIMIT_REQUESTS=1000000` (every case is one client),
+    /// `MAIL_OUTBOX_DIR` (a folder `outbox`, not yet created, in a fresh
+    /// temporary directory the server owns; see [`outbox`](Self::outbox)),
+    /// `PUBLIC_URL` ([`PUBLIC_URL`]), and `SMTP_URL` removed; the rest of the
+    /// environment is inherited.
     pub async fn start(binary: &Path, backend: Backend, extra_env: &[(&str, &str)]) -> Self {
         let env = extra_env
             .iter()
@@ -228,6 +257,12 @@ impl Server {
             }
             Backend::PostgresIn(url) => (url, None),
         };
+        let mail_dir = tempfile::Builder::new()
+            .prefix("contract-suite-mail-")
+            .tempdir()
+            .expect("a temporary directory for the outbox");
+        // Not created: the server makes its own (owner-only) folder.
+        let outbox_dir = mail_dir.path().join("outbox");
 
         let mut vars: Vec<(String, Option<String>)> = vec![
             ("BIND_ADDRESS".into(), Some("127.0.0.1:0".into())),
@@ -240,6 +275,13 @@ impl Server {
             // The cases send everything from 127.0.0.1, far more than a
             // real client; `client_rate_limit` checks the default's kind.
             ("CLIENT_LIMIT_REQUESTS".into(), Some("1000000".into())),
+            (
+                "MAIL_OUTBOX_DIR".into(),
+                Some(outbox_dir.display().to_string()),
+            ),
+            ("PUBLIC_URL".into(), Some(PUBLIC_URL.into())),
+            // Messages go to the outbox, never to a real mail server.
+            ("SMTP_URL".into(), None),
         ];
         for (name, value) in env {
             vars.retain(|(existing, _)| *existing != name);
@@ -254,6 +296,8 @@ impl Server {
         let jwt_secret = var("JWT_SECRET");
         let issuer = var("JWT_ISSUER");
         let audience = var("JWT_AUDIENCE");
+        let outbox_dir = var("MAIL_OUTBOX_DIR").map(PathBuf::from);
+        let public_url = var("PUBLIC_URL");
 
         // `prlimit … PROGRAM` execs the program: the child's pid is the server's.
         let mut command = match open_files {
@@ -295,9 +339,12 @@ impl Server {
                 jwt_secret,
                 issuer,
                 audience,
+                outbox_dir,
+                public_url,
             },
             database_url,
             sqlite_dir,
+            _mail_dir: mail_dir,
         };
         server.target.base_url = server.wait_until_listening(&listening).await;
         server
@@ -371,6 +418,12 @@ impl Server {
     /// as [`Backend::SqliteIn`] to start another server on the same data.
     pub fn sqlite_dir(&self) -> Option<Arc<TempDir>> {
         self.sqlite_dir.clone()
+    }
+
+    /// The server's outbox (its `MAIL_OUTBOX_DIR`); panics when the
+    /// variable was removed.
+    pub fn outbox(&self) -> Outbox {
+        self.target.outbox()
     }
 
     /// The server's process id.

@@ -7,6 +7,10 @@
 //! servers. [`contract_tests!`](crate::contract_tests) lists them all.
 
 mod access;
+mod account;
+mod account_email;
+mod account_server;
+mod account_tokens;
 mod auth;
 mod bodies;
 mod connections;
@@ -17,8 +21,8 @@ mod other;
 mod tasks;
 
 pub use self::{
-    access::*, auth::*, bodies::*, connections::*, database::*, instances::*, launch::*, other::*,
-    tasks::*,
+    access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
+    bodies::*, connections::*, database::*, instances::*, launch::*, other::*, tasks::*,
 };
 
 use serde_json::Value;
