@@ -37,7 +37,9 @@ fn bench(c: &mut Criterion) {
         )
         .unwrap();
         let auth = AuthService::builder(store.clone(), store.clone())
-            .token_codec(JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap())
+            .token_codec(
+                JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap(),
+            )
             .password_hasher(cheap)
             .client_rate_limit(None)
             .account_flows(
@@ -61,7 +63,10 @@ fn bench(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("request_password_reset");
     group.measurement_time(Duration::from_secs(5));
-    for (name, address) in [("known", "known@example.com"), ("unknown", "unknown@example.com")] {
+    for (name, address) in [
+        ("known", "known@example.com"),
+        ("unknown", "unknown@example.com"),
+    ] {
         group.bench_function(name, |b| {
             b.to_async(&runtime)
                 .iter(|| async { auth.request_password_reset(address).await.unwrap() })

@@ -273,10 +273,10 @@
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod error;
-#[cfg(feature = "postgres")]
-mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod one_time_impl;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod rows;
 #[cfg(feature = "sqlite")]

@@ -38,11 +38,7 @@ macro_rules! sql_one_time_token_impl {
                 if !storable(token.user_id.as_str()) {
                     return Err(AuthError::UserNotFound);
                 }
-                let mut transaction = self
-                    .pool
-                    .begin_with($begin)
-                    .await
-                    .map_err(map_sqlx_error)?;
+                let mut transaction = self.pool.begin_with($begin).await.map_err(map_sqlx_error)?;
                 let user: Option<String> = sqlx::query_scalar($lock_user)
                     .bind(token.user_id.as_str())
                     .fetch_optional(&mut *transaction)

@@ -95,7 +95,12 @@ async fn check_upgraded<S: UserStore + SessionStore + OneTimeTokenStore>(
         .await
         .unwrap();
     let verified = store
-        .set_verified_email(&user.id, &user.email, &Email::parse("old@example.com").unwrap(), at(2))
+        .set_verified_email(
+            &user.id,
+            &user.email,
+            &Email::parse("old@example.com").unwrap(),
+            at(2),
+        )
         .await
         .unwrap()
         .unwrap();

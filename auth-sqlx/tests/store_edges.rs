@@ -56,7 +56,10 @@ async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store:
         rotated.push(first);
     }
     assert_eq!(
-        store.revoke_user_sessions(&user.id, None, at(2)).await.unwrap(),
+        store
+            .revoke_user_sessions(&user.id, None, at(2))
+            .await
+            .unwrap(),
         ENDED
     );
     let active = store
@@ -115,7 +118,13 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
             .unwrap()
     );
     store.revoke_session(&session, at(0)).await.unwrap();
-    assert_eq!(store.revoke_user_sessions(&user, None, at(0)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .revoke_user_sessions(&user, None, at(0))
+            .await
+            .unwrap(),
+        0
+    );
     assert!(
         store
             .active_session_owner(&session, at(0))
@@ -131,7 +140,10 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
         .unwrap();
     let email = Email::parse("nul@example.com").unwrap();
     let renamed = store.update_name(&user, Some("x"), at(0)).await;
-    assert!(matches!(renamed, Err(AuthError::UserNotFound)), "{renamed:?}");
+    assert!(
+        matches!(renamed, Err(AuthError::UserNotFound)),
+        "{renamed:?}"
+    );
     let verified = store.set_verified_email(&user, &email, &email, at(0)).await;
     assert!(matches!(verified, Ok(None)), "{verified:?}");
     assert!(!store.delete_user(&user).await.unwrap());
@@ -154,7 +166,13 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
             .await
             .unwrap()
     );
-    assert!(store.list_active_sessions(&user, at(0)).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_active_sessions(&user, at(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let replaced = store
         .replace_one_time_token(NewOneTimeToken {
             hash,
@@ -165,13 +183,22 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
             expires_at: at(60),
         })
         .await;
-    assert!(matches!(replaced, Err(AuthError::UserNotFound)), "{replaced:?}");
+    assert!(
+        matches!(replaced, Err(AuthError::UserNotFound)),
+        "{replaced:?}"
+    );
     let purpose = TokenPurpose::from_stored("nul\0purpose".into());
     assert_eq!(
-        store.consume_one_time_token(&hash, &purpose, at(0)).await.unwrap(),
+        store
+            .consume_one_time_token(&hash, &purpose, at(0))
+            .await
+            .unwrap(),
         None
     );
-    assert_eq!(store.void_one_time_tokens(&user, &purpose).await.unwrap(), 0);
+    assert_eq!(
+        store.void_one_time_tokens(&user, &purpose).await.unwrap(),
+        0
+    );
 }
 
 #[tokio::test]

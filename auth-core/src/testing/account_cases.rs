@@ -52,10 +52,7 @@ pub async fn names_are_set_and_cleared(stores: TestStores) -> Result<(), AuthErr
     );
 
     let cleared_at = later + Duration::minutes(5);
-    let cleared = stores
-        .users
-        .update_name(&user.id, None, cleared_at)
-        .await?;
+    let cleared = stores.users.update_name(&user.id, None, cleared_at).await?;
     assert_eq!(cleared.name, None);
     assert_eq!(cleared.updated_at, cleared_at);
     assert_eq!(
@@ -140,7 +137,10 @@ pub async fn a_stale_email_is_not_verified(stores: TestStores) -> Result<(), Aut
             .users
             .set_verified_email(&user.id, &stale, verified, later)
             .await?;
-        assert_eq!(result, None, "current {stale} is stale, verified {verified}");
+        assert_eq!(
+            result, None,
+            "current {stale} is stale, verified {verified}"
+        );
     }
     assert_eq!(
         stores.users.find_user_by_id(&user.id).await?.as_ref(),

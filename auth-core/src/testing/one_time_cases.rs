@@ -160,7 +160,11 @@ pub async fn one_time_tokens_are_voided(stores: TestStores) -> Result<(), AuthEr
     assert_eq!(tokens.void_one_time_tokens(&missing, &reset).await?, 0);
     let now = base_time() + Duration::minutes(1);
     assert_eq!(consume(&stores, &adas_reset, &reset, now).await?, None);
-    assert!(consume(&stores, &adas_verify, &verify, now).await?.is_some());
+    assert!(
+        consume(&stores, &adas_verify, &verify, now)
+            .await?
+            .is_some()
+    );
     assert!(consume(&stores, &bobs_reset, &reset, now).await?.is_some());
     Ok(())
 }
@@ -188,7 +192,11 @@ pub async fn expired_one_time_tokens_are_deleted(stores: TestStores) -> Result<(
     // Deleted: not even a clock set back finds them.
     assert_eq!(consume(&stores, &first, &reset, base_time()).await?, None);
     assert_eq!(consume(&stores, &second, &verify, base_time()).await?, None);
-    assert!(consume(&stores, &kept, &change, minutes(3)).await?.is_some());
+    assert!(
+        consume(&stores, &kept, &change, minutes(3))
+            .await?
+            .is_some()
+    );
     Ok(())
 }
 
