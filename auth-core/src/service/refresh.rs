@@ -13,7 +13,7 @@ impl AuthService {
     /// Reuse detection: presenting a refresh token that was already rotated
     /// away revokes the whole session, since a copy of it may be in other
     /// hands (unless an opt-in
-    /// [grace period](AuthServiceBuilder::reuse_grace_period) is set). Two
+    /// [grace period](crate::AuthServiceBuilder::reuse_grace_period) is set). Two
     /// refreshes that present one token at the very same moment are a race,
     /// not a reuse: the store's compare-and-swap lets exactly one win and the
     /// other gets [`AuthError::InvalidRefreshToken`], session untouched.

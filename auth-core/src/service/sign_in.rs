@@ -17,13 +17,13 @@ impl AuthService {
     /// account verifies faster than the dummy hash: a timing difference
     /// that shows only which accounts predate a parameter change.)
     ///
-    /// Unless switched off, a [`SignInThrottle`] refuses further attempts
+    /// Unless switched off, a [`SignInThrottle`](crate::SignInThrottle) refuses further attempts
     /// for an address after too many that did not succeed.
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`]; [`AuthError::TooManyAttempts`]
     /// from the throttle; [`AuthError::Unavailable`] when its
-    /// [`RateLimiter`] cannot be reached (refused rather than unthrottled).
+    /// [`RateLimiter`](crate::RateLimiter) cannot be reached (refused rather than unthrottled).
     pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
         if inner.password_policy.is_overlong(&request.password) {
