@@ -116,21 +116,11 @@ macro_rules! sql_one_time_token_impl {
                 &self,
                 expired_before: OffsetDateTime,
             ) -> Result<u64, AuthError> {
-                // In batches, as `delete_ended_sessions`.
-                let mut total = 0;
-                loop {
-                    let deleted = sqlx::query(sql::DELETE_EXPIRED_ONE_TIME_TOKENS)
-                        .bind($to_db(expired_before))
-                        .bind(sql::DELETE_BATCH)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map_sqlx_error)?
-                        .rows_affected();
-                    total += deleted;
-                    if deleted < sql::DELETE_BATCH as u64 {
-                        return Ok(total);
-                    }
-                }
+                $crate::store_impl::delete_in_batches!(
+                    &self.pool,
+                    sql::DELETE_EXPIRED_ONE_TIME_TOKENS,
+                    $to_db(expired_before)
+                )
             }
         }
     };

@@ -24,6 +24,29 @@ pub(crate) fn storable(id: &str) -> bool {
     !id.contains('\0')
 }
 
+/// Runs a `DELETE … LIMIT $2` with cutoff `$1` until it deletes less than
+/// a batch; evaluates to `Ok(total)`. In batches, so that no statement
+/// holds the write lock (all of SQLite's, or many PostgreSQL rows) for
+/// long while sign-ins and refreshes wait.
+macro_rules! delete_in_batches {
+    ($pool:expr, $sql:expr, $cutoff:expr) => {{
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query($sql)
+                .bind($cutoff)
+                .bind(sql::DELETE_BATCH)
+                .execute($pool)
+                .await
+                .map_err(map_sqlx_error)?
+                .rows_affected();
+            total += deleted;
+            if deleted < sql::DELETE_BATCH as u64 {
+                break Ok(total);
+            }
+        }
+    }};
+}
+
 macro_rules! sql_store_impls {
     (
         $store:ty,
@@ -357,26 +380,15 @@ macro_rules! sql_store_impls {
                 &self,
                 ended_before: OffsetDateTime,
             ) -> Result<u64, AuthError> {
-                // In batches, so that no single statement holds the write
-                // lock (all of SQLite's, or many PostgreSQL rows) for long
-                // while sign-ins and refreshes wait.
-                let mut total = 0;
-                loop {
-                    let deleted = sqlx::query(sql::DELETE_ENDED_SESSIONS)
-                        .bind($to_db(ended_before))
-                        .bind(sql::DELETE_BATCH)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(map_sqlx_error)?
-                        .rows_affected();
-                    total += deleted;
-                    if deleted < sql::DELETE_BATCH as u64 {
-                        return Ok(total);
-                    }
-                }
+                $crate::store_impl::delete_in_batches!(
+                    &self.pool,
+                    sql::DELETE_ENDED_SESSIONS,
+                    $to_db(ended_before)
+                )
             }
         }
     };
 }
 
+pub(crate) use delete_in_batches;
 pub(crate) use sql_store_impls;

@@ -3,7 +3,7 @@
 use super::{AuthService, account_flows::compose};
 use crate::{
     AuthError, Email, MessageKind, NewOneTimeToken, OneTimeToken, ResetPasswordRequest,
-    TokenPurpose,
+    TokenPurpose, UserId,
 };
 
 impl AuthService {
@@ -31,20 +31,9 @@ impl AuthService {
         let service = self.clone();
         super::account_flows::in_background(async move {
             let user = record.user;
-            match service
-                .issue_token(&user.id, &user.email, TokenPurpose::PASSWORD_RESET, ttl)
-                .await
-            {
-                Ok(token) => {
-                    let link = service.link("reset-password", &token);
-                    service
-                        .post(compose(MessageKind::PasswordReset, &user.email, Some(link)))
-                        .await;
-                }
-                Err(error) => {
-                    tracing::error!(user_id = %user.id, %error, "could not issue a reset token");
-                }
-            }
+            service
+                .mail_link(&user.id, &user.email, TokenPurpose::PASSWORD_RESET, ttl)
+                .await;
         })
         .await;
         Ok(())
@@ -102,11 +91,32 @@ impl AuthService {
         Ok(())
     }
 
-    /// The link to `page` of the front end with `token`.
-    pub(super) fn link(&self, page: &str, token: &OneTimeToken) -> crate::MessageLink {
-        match &self.inner.accounts {
-            Some(settings) => settings.link(page, token.expose_secret()),
-            None => crate::MessageLink::new(String::new()),
+    /// Issues a token of `purpose` for `user_id` and mails its link to
+    /// `email`; failures are logged (this runs after the answer).
+    pub(super) async fn mail_link(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        purpose: TokenPurpose,
+        ttl: time::Duration,
+    ) {
+        let (page, kind) = if purpose == TokenPurpose::PASSWORD_RESET {
+            ("reset-password", MessageKind::PasswordReset)
+        } else if purpose == TokenPurpose::EMAIL_CHANGE {
+            ("verify-email", MessageKind::EmailChange)
+        } else {
+            ("verify-email", MessageKind::EmailVerification)
+        };
+        let token = match self.issue_token(user_id, email, purpose, ttl).await {
+            Ok(token) => token,
+            Err(error) => {
+                tracing::error!(%user_id, %error, "could not issue a one-time token");
+                return;
+            }
+        };
+        if let Some(settings) = &self.inner.accounts {
+            let link = settings.link(page, token.expose_secret());
+            self.post(compose(kind, email, Some(link))).await;
         }
     }
 }

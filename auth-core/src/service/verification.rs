@@ -104,27 +104,21 @@ impl AuthService {
         super::account_flows::in_background(async move {
             let user = record.user;
             let holder = service.inner.users.find_user_by_email(&new_email).await;
-            let message = match holder {
-                Ok(Some(_)) => compose(MessageKind::EmailInUse, &new_email, None),
-                Ok(None) => match service
-                    .issue_token(&user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
-                    .await
-                {
-                    Ok(token) => {
-                        let link = service.link("verify-email", &token);
-                        compose(MessageKind::EmailChange, &new_email, Some(link))
-                    }
-                    Err(error) => {
-                        tracing::error!(user_id = %user.id, %error, "could not issue an email-change token");
-                        return;
-                    }
-                },
+            match holder {
+                Ok(Some(_)) => {
+                    service
+                        .post(compose(MessageKind::EmailInUse, &new_email, None))
+                        .await;
+                }
+                Ok(None) => {
+                    service
+                        .mail_link(&user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
+                        .await;
+                }
                 Err(error) => {
                     tracing::error!(user_id = %user.id, %error, "could not look up the new address");
-                    return;
                 }
-            };
-            service.post(message).await;
+            }
         })
         .await;
         Ok(())
@@ -139,20 +133,9 @@ impl AuthService {
         let ttl = settings.email_verification_ttl;
         let service = self.clone();
         super::account_flows::in_background(async move {
-            match service
-                .issue_token(&user.id, &user.email, TokenPurpose::EMAIL_VERIFICATION, ttl)
-                .await
-            {
-                Ok(token) => {
-                    let link = service.link("verify-email", &token);
-                    service
-                        .post(compose(MessageKind::EmailVerification, &user.email, Some(link)))
-                        .await;
-                }
-                Err(error) => {
-                    tracing::error!(user_id = %user.id, %error, "could not issue a verification token");
-                }
-            }
+            service
+                .mail_link(&user.id, &user.email, TokenPurpose::EMAIL_VERIFICATION, ttl)
+                .await;
         })
         .await;
     }
