@@ -212,7 +212,9 @@ pub use session::{
 };
 pub use store::{OneTimeTokenStore, SessionStore, UserStore};
 pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
-pub use token::{AccessClaims, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec};
+pub use token::{
+    AccessClaims, Jwks, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec, TrustedIssuer,
+};
 pub use user::{NewUser, User, UserRecord};
 
 /// Versions of the crates that appear in this crate's public API, so that

@@ -96,7 +96,10 @@ async fn the_cache_trusts_a_session_for_its_ttl_and_forgets_it_on_sign_out() {
     // Revoked behind the service's back (another process, an admin's SQL):
     // trusted until the cache entry is 5 s old, then refused.
     store
-        .revoke_session(principal.session_id(), auth_core::Clock::now(&clock))
+        .revoke_session(
+            principal.session_id().expect("own tokens have a session"),
+            auth_core::Clock::now(&clock),
+        )
         .await
         .unwrap();
     auth.authenticate(token).await.unwrap();
@@ -151,7 +154,10 @@ async fn without_a_cache_a_revocation_elsewhere_counts_at_once() {
     let token = signed_up.access_token.expose_secret();
     let principal = auth.authenticate(token).await.unwrap();
     store
-        .revoke_session(principal.session_id(), auth_core::Clock::now(&clock))
+        .revoke_session(
+            principal.session_id().expect("own tokens have a session"),
+            auth_core::Clock::now(&clock),
+        )
         .await
         .unwrap();
     assert!(matches!(

@@ -24,8 +24,8 @@ fn claims() -> AccessClaims {
     let iat = now().unix_timestamp();
     AccessClaims {
         sub: UserId::new("user-1"),
-        sid: SessionId::new("session-1"),
-        jti: "token-1".into(),
+        sid: Some(SessionId::new("session-1")),
+        jti: Some("token-1".into()),
         iat,
         exp: iat + 900,
         nbf: None,
@@ -209,7 +209,11 @@ fn duplicate_claims_never_let_the_first_one_win() {
     let c = claims();
     let payload = format!(
         r#"{{"sub":"{}","sub":"admin","sid":"{}","jti":"{}","iat":{},"exp":{},"iss":"{ISSUER}","aud":"{AUDIENCE}"}}"#,
-        c.sub, c.sid, c.jti, c.iat, c.exp
+        c.sub,
+        c.sid.as_ref().expect("set"),
+        c.jti.as_deref().expect("set"),
+        c.iat,
+        c.exp
     );
     match codec.verify(&hs256_raw(&payload, Algorithm::HS256), now()) {
         Err(AuthError::InvalidToken) => {}

@@ -18,6 +18,7 @@ impl AuthService {
         principal: &Principal,
         name: Option<String>,
     ) -> Result<User, AuthError> {
+        self.inner.codec()?;
         let inner = &self.inner;
         let name = normalise_name(name, inner.max_name_chars)?;
         inner
@@ -43,6 +44,7 @@ impl AuthService {
         principal: &Principal,
         request: ChangePasswordRequest,
     ) -> Result<(), AuthError> {
+        self.inner.codec()?;
         let inner = &self.inner;
         inner.password_policy.check(&request.new_password)?;
         let record = self
@@ -51,12 +53,8 @@ impl AuthService {
         inner
             .password_policy
             .check_for(&request.new_password, &record.user.email)?;
-        self.set_password(
-            &record.user,
-            &request.new_password,
-            Some(principal.session_id()),
-        )
-        .await
+        self.set_password(&record.user, &request.new_password, principal.session_id())
+            .await
     }
 
     /// Deletes the principal's account after checking its password: the
@@ -73,6 +71,7 @@ impl AuthService {
         principal: &Principal,
         password: &Password,
     ) -> Result<(), AuthError> {
+        self.inner.codec()?;
         let record = self.check_password(principal, password).await?;
         self.inner.hooks.deleting_user(&record.user).await?;
         let _forget = self.forget_when_done(Revoked::User(principal.user_id()));
@@ -90,6 +89,7 @@ impl AuthService {
         &self,
         principal: &Principal,
     ) -> Result<Vec<SessionInfo>, AuthError> {
+        self.inner.codec()?;
         let inner = &self.inner;
         let sessions = inner
             .sessions
@@ -98,7 +98,7 @@ impl AuthService {
         Ok(sessions
             .into_iter()
             .map(|session| SessionInfo {
-                current: session.id == *principal.session_id(),
+                current: principal.session_id() == Some(&session.id),
                 id: session.id,
                 created_at: session.created_at,
                 expires_at: session.expires_at,
@@ -116,6 +116,7 @@ impl AuthService {
         principal: &Principal,
         session_id: &SessionId,
     ) -> Result<(), AuthError> {
+        self.inner.codec()?;
         let inner = &self.inner;
         let _forget = self.forget_when_done(Revoked::Session(session_id));
         let revoked = inner

@@ -40,6 +40,7 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if there is no such user.
     pub async fn open_session(&self, user_id: &UserId) -> Result<AuthResponse, AuthError> {
+        self.inner.codec()?;
         let user = self
             .inner
             .users
@@ -79,25 +80,26 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
+        let codec = inner.codec()?;
         let expires_at = now
             .checked_add(inner.access_token_ttl)
             .map_or(session_expires_at, |exp| exp.min(session_expires_at));
         let claims = AccessClaims {
             sub: user.id.clone(),
-            sid: session_id.clone(),
-            jti: crate::id::random_token::<16>()?,
+            sid: Some(session_id.clone()),
+            jti: Some(crate::id::random_token::<16>()?),
             iat: now.unix_timestamp(),
             exp: expires_at.unix_timestamp(),
             nbf: None,
-            iss: inner.tokens.issuer().to_owned(),
-            aud: inner.tokens.audience().to_owned(),
+            iss: codec.issuer().to_owned(),
+            aud: codec.audience().to_owned(),
             custom: inner
                 .custom_claims
                 .as_ref()
                 .map(|custom| custom.claims_for(&user))
                 .unwrap_or_default(),
         };
-        let access_token = AccessToken::new(inner.tokens.issue(&claims)?);
+        let access_token = AccessToken::new(codec.issue(&claims)?);
         Ok(AuthResponse {
             user,
             access_token,

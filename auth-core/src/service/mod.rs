@@ -15,7 +15,8 @@ use tokio::sync::OnceCell;
 
 use crate::{
     AccountHooks, AuthError, ClientRateLimit, Clock, Email, PasswordHash, PasswordHasher,
-    PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId, UserStore,
+    PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, TrustedIssuer, User, UserId,
+    UserStore,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::Throttle,
@@ -62,11 +63,17 @@ impl Drop for ForgetOnDrop<'_> {
     }
 }
 
+/// Where access tokens come from: this service, or another issuer it trusts.
+enum Tokens {
+    Local(Arc<dyn TokenCodec>),
+    Trusted(Arc<dyn TrustedIssuer>),
+}
+
 struct Inner {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     hasher: Arc<dyn PasswordHasher>,
-    tokens: Arc<dyn TokenCodec>,
+    tokens: Tokens,
     clock: Arc<dyn Clock>,
     custom_claims: Option<Arc<dyn CustomClaims>>,
     password_policy: PasswordPolicy,
@@ -91,6 +98,23 @@ struct Inner {
 }
 
 impl Inner {
+    /// The codec of a service that issues its own tokens. In trusted-issuer
+    /// mode every flow that would issue or manage local accounts is
+    /// [`AuthError::NotFound`]: those routes do not exist there.
+    fn codec(&self) -> Result<&dyn TokenCodec, AuthError> {
+        match &self.tokens {
+            Tokens::Local(codec) => Ok(codec.as_ref()),
+            Tokens::Trusted(_) => Err(AuthError::NotFound),
+        }
+    }
+
+    fn issuer_and_audience(&self) -> (&str, &str) {
+        match &self.tokens {
+            Tokens::Local(codec) => (codec.issuer(), codec.audience()),
+            Tokens::Trusted(issuer) => (issuer.issuer(), issuer.audience()),
+        }
+    }
+
     /// The clock's time, cut to whole microseconds: what PostgreSQL keeps, so
     /// that what a store hands back equals what the service stored.
     fn now(&self) -> OffsetDateTime {
@@ -115,8 +139,12 @@ impl fmt::Debug for AuthService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("AuthService")
-            .field("issuer", &inner.tokens.issuer())
-            .field("audience", &inner.tokens.audience())
+            .field("issuer", &inner.issuer_and_audience().0)
+            .field("audience", &inner.issuer_and_audience().1)
+            .field(
+                "trusted_issuer",
+                &matches!(inner.tokens, Tokens::Trusted(_)),
+            )
             .field("access_token_ttl", &inner.access_token_ttl)
             .field("session_ttl", &inner.session_ttl)
             .field("password_policy", &inner.password_policy)
@@ -227,21 +255,30 @@ impl AuthService {
         // One clock read serves both checks: cheaper, and both judge the
         // same instant.
         let now = self.inner.now();
-        let principal = self.verify_at(access_token, now)?;
+        let codec = match &self.inner.tokens {
+            Tokens::Local(codec) => codec,
+            Tokens::Trusted(issuer) => {
+                let claims = issuer.verify(access_token, now).await?;
+                return Ok(Principal { claims });
+            }
+        };
+        let principal = Principal {
+            claims: codec.verify(access_token, now)?,
+        };
         if !self.inner.check_sessions {
             return Ok(principal);
         }
+        // The codec refuses tokens without a `sid`.
+        let session_id = principal.session_id().ok_or(AuthError::InvalidToken)?;
         let cache = self.inner.session_cache.as_ref();
-        if cache
-            .is_some_and(|cache| cache.is_fresh(principal.session_id(), principal.user_id(), now))
-        {
+        if cache.is_some_and(|cache| cache.is_fresh(session_id, principal.user_id(), now)) {
             return Ok(principal);
         }
         let generation = cache.map(SessionCache::generation);
         let owner = self
             .inner
             .sessions
-            .active_session_owner(principal.session_id(), now)
+            .active_session_owner(session_id, now)
             .await?
             .ok_or(AuthError::SessionRevoked)?;
         // A session vouches for its own user only: with several keys or
@@ -251,13 +288,7 @@ impl AuthService {
         }
         if let (Some(cache), Some(generation)) = (cache, generation) {
             let exp = OffsetDateTime::from_unix_timestamp(principal.claims().exp).unwrap_or(now);
-            cache.remember(
-                principal.session_id(),
-                principal.user_id(),
-                now,
-                exp,
-                generation,
-            );
+            cache.remember(session_id, principal.user_id(), now, exp, generation);
         }
         Ok(principal)
     }
@@ -273,7 +304,7 @@ impl AuthService {
     }
 
     fn verify_at(&self, access_token: &str, now: OffsetDateTime) -> Result<Principal, AuthError> {
-        let claims = self.inner.tokens.verify(access_token, now)?;
+        let claims = self.inner.codec()?.verify(access_token, now)?;
         Ok(Principal { claims })
     }
 

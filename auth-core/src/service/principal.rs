@@ -33,9 +33,10 @@ impl Principal {
         &self.claims.sub
     }
 
-    /// The session the token belongs to.
-    pub fn session_id(&self) -> &SessionId {
-        &self.claims.sid
+    /// The session the token belongs to; `None` for a
+    /// [`TrustedIssuer`](crate::TrustedIssuer)'s token, which has none here.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.claims.sid.as_ref()
     }
 
     /// All claims, including custom ones.

@@ -29,6 +29,7 @@ impl AuthService {
     ///   away; the whole session is now revoked.
     /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
+        self.inner.codec()?;
         let inner = &self.inner;
         let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidRefreshToken)?;
         let presented_hash = presented.hash();

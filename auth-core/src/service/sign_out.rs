@@ -8,17 +8,17 @@ impl AuthService {
     /// still-unexpired access tokens stop working (the latter only while
     /// session checks are on, the default).
     pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
+        self.inner.codec()?;
+        let session_id = principal.session_id().ok_or(AuthError::NotFound)?;
         let now = self.inner.now();
-        let _forget = self.forget_when_done(Revoked::Session(principal.session_id()));
-        self.inner
-            .sessions
-            .revoke_session(principal.session_id(), now)
-            .await
+        let _forget = self.forget_when_done(Revoked::Session(session_id));
+        self.inner.sessions.revoke_session(session_id, now).await
     }
 
     /// Revokes every active session of a user ("sign out everywhere");
     /// returns how many there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
+        self.inner.codec()?;
         let now = self.inner.now();
         let _forget = self.forget_when_done(Revoked::User(user_id));
         self.inner

@@ -11,6 +11,7 @@ impl AuthService {
     /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
+        self.inner.codec()?;
         self.settings()?;
         let user = self.current_user(principal).await?;
         self.limit_mail(&user.email).await?;
@@ -33,6 +34,7 @@ impl AuthService {
     /// link for an address the account no longer has, or a new address
     /// taken meanwhile; [`AuthError::NotFound`] without account flows.
     pub async fn verify_email(&self, token: &str) -> Result<User, AuthError> {
+        self.inner.codec()?;
         let verification = self
             .redeem_one_time_token(token, &TokenPurpose::EMAIL_VERIFICATION)
             .await;
@@ -92,6 +94,7 @@ impl AuthService {
         principal: &Principal,
         request: ChangeEmailRequest,
     ) -> Result<(), AuthError> {
+        self.inner.codec()?;
         let settings = self.settings()?;
         let new_email = Email::parse(&request.new_email)?;
         let record = self.check_password(principal, &request.password).await?;

@@ -17,8 +17,10 @@ pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "sid", "jti", "iat", "exp", "nb
 
 /// The claims of an access token.
 ///
-/// `sub`, `sid`, `jti`, `iat`, `exp`, `iss` and `aud` are required: a token
-/// lacking one is refused. A registered claim that appears twice in a
+/// `sub`, `iat`, `exp`, `iss` and `aud` are required: a token lacking one is
+/// refused. `sid` and `jti` are optional here because other issuers' tokens
+/// (read by a [`TrustedIssuer`](crate::TrustedIssuer)) may lack them;
+/// [`JwtCodec`](crate::JwtCodec) requires both on its own tokens. A registered claim that appears twice in a
 /// token's JSON is refused too (never "first one wins"). Any other claim is
 /// kept in [`custom`](Self::custom).
 ///
@@ -27,8 +29,8 @@ pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "sid", "jti", "iat", "exp", "nb
 ///
 /// let claims = AccessClaims {
 ///     sub: UserId::new("u1"),
-///     sid: SessionId::new("s1"),
-///     jti: "8bK3tq0RW2wFv1mXH9v0gQ".into(),
+///     sid: Some(SessionId::new("s1")),
+///     jti: Some("8bK3tq0RW2wFv1mXH9v0gQ".into()),
 ///     iat: 1_700_000_000,
 ///     exp: 1_700_000_900,
 ///     nbf: None,
@@ -47,11 +49,12 @@ pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "sid", "jti", "iat", "exp", "nb
 pub struct AccessClaims {
     /// Subject: the user id.
     pub sub: UserId,
-    /// The session id, checked against the session store per request.
-    pub sid: SessionId,
+    /// The session id, checked against the session store per request;
+    /// `None` only on another issuer's tokens.
+    pub sid: Option<SessionId>,
     /// The token's own id (RFC 7519 `jti`): 128 random bits, unique per
     /// token, for logs, audits and deny lists.
-    pub jti: String,
+    pub jti: Option<String>,
     /// Issued at (seconds since the Unix epoch).
     pub iat: i64,
     /// Expires at (seconds since the Unix epoch).
@@ -71,8 +74,12 @@ impl Serialize for AccessClaims {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("sub", &self.sub)?;
-        map.serialize_entry("sid", &self.sid)?;
-        map.serialize_entry("jti", &self.jti)?;
+        if let Some(sid) = &self.sid {
+            map.serialize_entry("sid", sid)?;
+        }
+        if let Some(jti) = &self.jti {
+            map.serialize_entry("jti", jti)?;
+        }
         map.serialize_entry("iat", &self.iat)?;
         map.serialize_entry("exp", &self.exp)?;
         if let Some(nbf) = self.nbf {
@@ -166,8 +173,8 @@ impl<'de> Deserialize<'de> for AccessClaims {
                 }
                 Ok(AccessClaims {
                     sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
-                    sid: sid.ok_or_else(|| de::Error::missing_field("sid"))?,
-                    jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
+                    sid,
+                    jti,
                     iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
                     exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
                     nbf,
@@ -193,7 +200,7 @@ mod tests {
     #[test]
     fn every_required_claim_is_required() {
         assert!(serde_json::from_value::<AccessClaims>(base()).is_ok());
-        for name in ["sub", "sid", "jti", "iat", "exp", "iss", "aud"] {
+        for name in ["sub", "iat", "exp", "iss", "aud"] {
             let mut claims = base();
             claims.as_object_mut().unwrap().remove(name);
             assert!(

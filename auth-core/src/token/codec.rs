@@ -167,6 +167,9 @@ impl TokenCodec for JwtCodec {
             return Err(AuthError::InvalidToken);
         }
         let claims = decoded.claims;
+        if claims.sid.is_none() || claims.jti.is_none() {
+            return Err(AuthError::InvalidToken);
+        }
         let now = now.unix_timestamp();
         // RFC 7519: the token is valid strictly before `exp`.
         if claims.exp.saturating_add(self.leeway_secs) <= now {
@@ -281,14 +284,19 @@ impl JwtCodecBuilder {
         };
         super::install_crypto_provider();
         let signing_key = &self.keys[signing];
-        let mut header = Header::new(signing_key.algorithm.to_jsonwebtoken());
+        let Some(signing_alg) = signing_key.algorithm.to_jsonwebtoken() else {
+            return invalid(format!("{} keys cannot sign here", signing_key.algorithm));
+        };
+        let mut header = Header::new(signing_alg);
         header.kid = Some(signing_key.kid.clone());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         let keys = self
             .keys
             .into_iter()
-            .map(|key| {
-                let mut validation = Validation::new(key.algorithm.to_jsonwebtoken());
+            .filter_map(|key| {
+                // An ES512 key (no jsonwebtoken support) cannot be in a
+                // codec's set: JwtKey has no constructor for one.
+                let mut validation = Validation::new(key.algorithm.to_jsonwebtoken()?);
                 // Times are checked against the service's Clock instead, so
                 // tests can move time; presence is still required here.
                 validation.validate_exp = false;
@@ -296,7 +304,7 @@ impl JwtCodecBuilder {
                 validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
                 validation.set_issuer(&[&self.issuer]);
                 validation.set_audience(&[&self.audience]);
-                VerifyingKey { key, validation }
+                Some(VerifyingKey { key, validation })
             })
             .collect();
         Ok(JwtCodec {

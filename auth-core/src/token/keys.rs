@@ -20,14 +20,68 @@ pub enum JwtAlgorithm {
     Hs256,
     /// Ed25519 signatures (what Better Auth issues by default).
     EdDsa,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// RSASSA-PSS with SHA-256 (verification of other issuers' tokens).
+    Ps256,
+    /// ECDSA on P-521 with SHA-512 (verification of other issuers' tokens;
+    /// jsonwebtoken has no ES512, so RustCrypto's `p521` checks these).
+    Es512,
 }
 
 impl JwtAlgorithm {
-    pub(crate) fn to_jsonwebtoken(self) -> Algorithm {
-        match self {
+    /// jsonwebtoken's name for it; `None` for ES512, which it lacks.
+    pub(crate) fn to_jsonwebtoken(self) -> Option<Algorithm> {
+        Some(match self {
             Self::Hs256 => Algorithm::HS256,
             Self::EdDsa => Algorithm::EdDSA,
+            Self::Es256 => Algorithm::ES256,
+            Self::Rs256 => Algorithm::RS256,
+            Self::Ps256 => Algorithm::PS256,
+            Self::Es512 => return None,
+        })
+    }
+
+    /// The JOSE name (`alg` header and JWK member), e.g. `"ES256"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
+            Self::Es512 => "ES512",
         }
+    }
+
+    /// Every algorithm, in the order of the enum.
+    pub const ALL: [Self; 6] = [
+        Self::Hs256,
+        Self::EdDsa,
+        Self::Es256,
+        Self::Rs256,
+        Self::Ps256,
+        Self::Es512,
+    ];
+}
+
+impl fmt::Display for JwtAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for JwtAlgorithm {
+    type Err = AuthError;
+
+    /// Parses a JOSE name exactly as [`as_str`](Self::as_str) writes it.
+    fn from_str(name: &str) -> Result<Self, AuthError> {
+        Self::ALL
+            .into_iter()
+            .find(|alg| alg.as_str() == name)
+            .ok_or_else(|| AuthError::InvalidConfig(format!("unknown JWT algorithm {name:?}")))
     }
 }
 
@@ -138,7 +192,12 @@ impl JwtKey {
         let Some(encoding) = &self.encoding else {
             return Ok(());
         };
-        let alg = self.algorithm.to_jsonwebtoken();
+        let Some(alg) = self.algorithm.to_jsonwebtoken() else {
+            return Err(AuthError::InvalidConfig(format!(
+                "{} keys cannot sign here",
+                self.algorithm
+            )));
+        };
         let probe = b"auth-core key self-test";
         let works = jsonwebtoken::crypto::sign(probe, encoding, alg)
             .and_then(|signature| {

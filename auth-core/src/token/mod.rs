@@ -19,13 +19,17 @@
 
 mod claims;
 mod codec;
+pub mod jwk;
 mod keys;
+mod trusted;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};
 pub use codec::{
     ACCESS_TOKEN_TYP, JwtCodec, JwtCodecBuilder, MAX_LEEWAY, MAX_TOKEN_BYTES, TokenCodec,
 };
+pub use jwk::{Jwk, Jwks};
 pub use keys::{JwtAlgorithm, JwtKey, MIN_HS256_SECRET_BYTES};
+pub use trusted::TrustedIssuer;
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]
 compile_error!(
