@@ -47,6 +47,46 @@ pub struct Jwk {
     pub e: Option<String>,
 }
 
+impl Jwk {
+    /// The RFC 7638 thumbprint: base64url of the SHA-256 of the key's
+    /// required public members, a stable `kid` for a key that has none.
+    /// `None` for a key type other than `OKP`, `EC` or `RSA`, or one that
+    /// lacks a member its type requires.
+    pub fn thumbprint(&self) -> Option<String> {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        use sha2::{Digest, Sha256};
+        // Members in lexicographic order, as RFC 7638 §3.2 requires; the
+        // values are base64url or short names, so no JSON escaping applies.
+        let members: Vec<(&str, &str)> = match self.kty.as_str() {
+            "OKP" => vec![
+                ("crv", self.crv.as_deref()?),
+                ("kty", "OKP"),
+                ("x", self.x.as_deref()?),
+            ],
+            "EC" => vec![
+                ("crv", self.crv.as_deref()?),
+                ("kty", "EC"),
+                ("x", self.x.as_deref()?),
+                ("y", self.y.as_deref()?),
+            ],
+            "RSA" => vec![
+                ("e", self.e.as_deref()?),
+                ("kty", "RSA"),
+                ("n", self.n.as_deref()?),
+            ],
+            _ => return None,
+        };
+        let mut object = serde_json::Map::new();
+        for (name, value) in members {
+            object.insert(name.to_owned(), serde_json::Value::from(value));
+        }
+        // serde_json's map keeps keys sorted (no `preserve_order` here) and
+        // writes no whitespace: the canonical form.
+        let canonical = serde_json::Value::Object(object).to_string();
+        Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
