@@ -10,9 +10,9 @@ use crate::tasks::TaskStore;
 /// Consistency: the tasks go in one statement before the user row, and an
 /// error stops the account deletion, so no task outlives its owner; if the
 /// process dies between the two, the account remains with no tasks and a
-/// retried deletion finishes the job (the statement is idempotent). The
-/// `tasks.user_id` foreign key's `ON DELETE CASCADE` is the backstop: even
-/// a user deleted by hand in SQL takes their tasks along.
+/// retried deletion finishes the job (the statement is idempotent). There is
+/// no foreign key from `tasks` to `auth_users` (migration 0002): in
+/// trusted-issuer mode tasks belong to another issuer's users.
 #[derive(Debug, Clone)]
 pub struct DeleteTasksOfDeletedUsers(pub TaskStore);
 

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use auth_core::{
-    AccountFlows, AuthError, AuthService, ClientRateLimit, JwtCodec, OneTimeTokenStore,
+    AccountFlows, AuthError, AuthService, ClientRateLimit, JwtCodec, OneTimeTokenStore, RemoteJwks,
     SignInThrottle,
 };
 use auth_sqlx::{
@@ -11,7 +11,13 @@ use auth_sqlx::{
     sqlx::postgres::{PgConnectOptions, PgSslMode},
 };
 
-use crate::{account_hooks::DeleteTasksOfDeletedUsers, config::Config, secret, tasks::TaskStore};
+use crate::{
+    account_hooks::DeleteTasksOfDeletedUsers,
+    config::{Config, SecretSource},
+    secret,
+    signing::{self, TokenConfig},
+    tasks::TaskStore,
+};
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +53,9 @@ pub enum StartError {
     /// `REDIS_URL` is malformed or Redis does not answer.
     #[error("REDIS_URL: Redis cannot be used")]
     Redis(#[source] AuthError),
+    /// The signing keys could not be loaded or generated.
+    #[error("signing keys")]
+    Keys(#[from] signing::KeyError),
     /// The task migrations failed.
     #[error("task migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -71,14 +80,6 @@ impl App {
     /// # Errors
     /// A [`StartError`] saying what failed.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let secret = secret::load_or_create(&config.jwt_secret).map_err(|source| {
-            let path = match &config.jwt_secret {
-                crate::config::SecretSource::File(path) => path.display().to_string(),
-                crate::config::SecretSource::Given(_) => "JWT_SECRET".to_owned(),
-            };
-            StartError::File { path, source }
-        })?;
-        let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
         let (builder, tasks, one_time) = if config.database_url.starts_with("postgres") {
             warn_if_plain_text("DATABASE_URL", &config.database_url);
             let target = postgres_target(&config.database_url);
@@ -141,10 +142,39 @@ impl App {
             .email_verification_ttl(mail.email_verification_ttl)
             .require_email_verification(mail.require_email_verification)
             .mail_rate_limit(mail_limit);
+        let builder = match &config.tokens {
+            TokenConfig::Hs256(source) => {
+                let secret = secret::load_or_create(source).map_err(|error| {
+                    let path = match source {
+                        SecretSource::File(path) => path.display().to_string(),
+                        SecretSource::Given(_) => "JWT_SECRET".to_owned(),
+                    };
+                    StartError::File {
+                        path,
+                        source: error,
+                    }
+                })?;
+                let codec = JwtCodec::hs256(secret.as_bytes(), &config.issuer, &config.audience)?;
+                builder.token_codec(codec)
+            }
+            TokenConfig::Keys { algorithm, source } => builder.token_codec(
+                signing::codec_for_keys(*algorithm, source, &config.issuer, &config.audience)?,
+            ),
+            TokenConfig::Trusted { jwks_url } => {
+                // Loopback over plain HTTP is allowed for development (a
+                // Better Auth front end on localhost); anything else must
+                // be HTTPS.
+                let issuer = RemoteJwks::builder(jwks_url.clone())
+                    .issuer(&config.issuer)
+                    .audience(&config.audience)
+                    .allow_http_loopback(true)
+                    .build()?;
+                builder.trusted_issuer(issuer)
+            }
+        };
         let auth = builder
             .account_flows(flows)
             .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))
-            .token_codec(codec)
             .access_token_ttl(config.access_token_ttl)
             .session_ttl(config.session_ttl)
             .session_cache_ttl(config.session_cache_ttl)

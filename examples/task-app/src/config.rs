@@ -52,12 +52,17 @@ pub struct Config {
     /// which the migrations run (their advisory lock needs one session).
     /// Default: migrate over `DATABASE_URL`.
     pub database_direct_url: Option<String>,
-    /// `JWT_SECRET` (at least 32 bytes), or else a generated secret kept in
-    /// `<database file>.jwt-secret`. Required with PostgreSQL.
-    pub jwt_secret: SecretSource,
-    /// `JWT_ISSUER` (default `task-api`).
+    /// How tokens are signed or trusted. `JWT_ALGORITHM` = `HS256`
+    /// (default) with `JWT_SECRET` (at least 32 bytes, or else a generated
+    /// secret kept in `<database file>.jwt-secret`); `EdDSA`, `ES256` or
+    /// `RS256` with `JWT_SIGNING_KEYS_DIR` (PEM files; the newest signs),
+    /// or else a key generated in `<database file>.jwt-<alg>.pem`. With
+    /// PostgreSQL the secret or the folder is required. `TRUSTED_JWKS_URL`
+    /// instead trusts another issuer's keys (see the README).
+    pub tokens: crate::signing::TokenConfig,
+    /// `JWT_ISSUER` (default `task-api`; required with `TRUSTED_JWKS_URL`).
     pub issuer: String,
-    /// `JWT_AUDIENCE` (default `task-api`).
+    /// `JWT_AUDIENCE` (default `task-api`; required with `TRUSTED_JWKS_URL`).
     pub audience: String,
     /// `ACCESS_TOKEN_TTL_SECS` (default 900).
     pub access_token_ttl: Duration,
@@ -154,10 +159,7 @@ impl Config {
                 problem: "expected host:port, such as 127.0.0.1:8080".into(),
             })?;
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let jwt_secret = match get("JWT_SECRET") {
-            Some(secret) => SecretSource::Given(secret),
-            None => SecretSource::File(secret_file_for(&database_url)?),
-        };
+        let tokens = crate::signing::TokenConfig::from_lookup(&get, &database_url)?;
         let window = parsed("SIGN_IN_WINDOW_SECS", 900)?;
         let at_least_one = |name: &'static str, value: u64| {
             if value == 0 {
@@ -197,7 +199,7 @@ impl Config {
             .header(header);
         Ok(Self {
             bind_address,
-            jwt_secret,
+            tokens,
             issuer: get("JWT_ISSUER").unwrap_or_else(|| "task-api".into()),
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "task-api".into()),
             access_token_ttl: Duration::from_secs(parsed("ACCESS_TOKEN_TTL_SECS", 900)?),
@@ -264,7 +266,7 @@ impl std::fmt::Debug for Config {
                 "database_direct_url",
                 &self.database_direct_url.as_deref().map(redact_password),
             )
-            .field("jwt_secret", &self.jwt_secret)
+            .field("tokens", &self.tokens)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("access_token_ttl", &self.access_token_ttl)
@@ -338,19 +340,6 @@ pub fn sqlite_file(database_url: &str) -> Option<&str> {
         .filter(|path| !path.is_empty() && !path.contains(":memory:"))
 }
 
-/// `<database file>.jwt-secret` for a SQLite URL. A PostgreSQL server is
-/// usually one of several instances, which must share one secret: there,
-/// `JWT_SECRET` is required rather than a file on one machine.
-fn secret_file_for(database_url: &str) -> Result<PathBuf, ConfigError> {
-    match sqlite_file(database_url) {
-        Some(path) => Ok(PathBuf::from(format!("{path}.jwt-secret"))),
-        None => Err(ConfigError {
-            variable: "JWT_SECRET",
-            problem: "required unless DATABASE_URL is a SQLite file (the generated secret is kept next to it)".into(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,11 +364,53 @@ mod tests {
     }
 
     #[test]
-    fn secret_file_sits_next_to_the_database() {
-        let path = secret_file_for("sqlite://data/tasks.db?mode=rwc").unwrap();
-        assert_eq!(path, PathBuf::from("data/tasks.db.jwt-secret"));
-        assert!(secret_file_for("postgres://localhost/app").is_err());
-        assert!(secret_file_for("sqlite::memory:").is_err());
+    fn secrets_and_keys_sit_next_to_the_database() {
+        use crate::signing::{KeySource, TokenConfig};
+        let read = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Config::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let sqlite = ("DATABASE_URL", "sqlite://data/tasks.db?mode=rwc");
+        match read(&[sqlite]).unwrap().tokens {
+            TokenConfig::Hs256(SecretSource::File(path)) => {
+                assert_eq!(path, PathBuf::from("data/tasks.db.jwt-secret"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match read(&[sqlite, ("JWT_ALGORITHM", "ES256")]).unwrap().tokens {
+            TokenConfig::Keys {
+                source: KeySource::Generated(path),
+                ..
+            } => assert_eq!(path, PathBuf::from("data/tasks.db.jwt-es256.pem")),
+            other => panic!("{other:?}"),
+        }
+        let postgres = ("DATABASE_URL", "postgres://localhost/app");
+        assert_eq!(read(&[postgres]).unwrap_err().variable, "JWT_SECRET");
+        let no_dir = read(&[postgres, ("JWT_ALGORITHM", "RS256")]).unwrap_err();
+        assert_eq!(no_dir.variable, "JWT_SIGNING_KEYS_DIR");
+        assert!(read(&[("DATABASE_URL", "sqlite::memory:")]).is_err());
+        for refused in ["ES512", "PS256", "none", "hs256"] {
+            let error = read(&[sqlite, ("JWT_ALGORITHM", refused)]).unwrap_err();
+            assert_eq!(error.variable, "JWT_ALGORITHM", "{refused}");
+        }
+        let url = ("TRUSTED_JWKS_URL", "https://front.example/api/auth/jwks");
+        assert_eq!(read(&[postgres, url]).unwrap_err().variable, "JWT_ISSUER");
+        let trusted = read(&[
+            postgres,
+            url,
+            ("JWT_ISSUER", "https://front.example"),
+            ("JWT_AUDIENCE", "https://front.example"),
+        ])
+        .unwrap();
+        assert!(matches!(trusted.tokens, TokenConfig::Trusted { .. }));
     }
 
     #[test]

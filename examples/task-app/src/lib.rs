@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod path;
 pub mod runtime;
 pub mod secret;
+pub mod signing;
 pub mod tasks;
 
 pub use app::{App, Ready, StartError, prepare};

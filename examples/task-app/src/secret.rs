@@ -20,12 +20,28 @@ const GENERATED_SECRET_BYTES: usize = 48;
 pub fn load_or_create(source: &SecretSource) -> Result<String, std::io::Error> {
     match source {
         SecretSource::Given(secret) => Ok(secret.clone()),
-        SecretSource::File(path) => match std::fs::read_to_string(path) {
-            Ok(secret) => Ok(secret.trim().to_owned()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => create(path),
-            Err(err) => Err(err),
-        },
+        SecretSource::File(path) => load_or_create_with(path, random_secret),
     }
+}
+
+/// The text kept in `path`, or, if there is no such file yet, `make`'s,
+/// written there first (owner-only). Used for the HS256 secret and for
+/// generated signing keys.
+pub(crate) fn load_or_create_with(
+    path: &Path,
+    make: impl FnOnce() -> Result<String, std::io::Error>,
+) -> Result<String, std::io::Error> {
+    match std::fs::read_to_string(path) {
+        Ok(secret) => Ok(secret.trim().to_owned()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => create(path, &make()?),
+        Err(err) => Err(err),
+    }
+}
+
+fn random_secret() -> Result<String, std::io::Error> {
+    let mut bytes = [0u8; GENERATED_SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Creates the folder of `file` if missing, readable by its owner only: it
@@ -41,10 +57,7 @@ pub(crate) fn create_private_dir_for(file: &Path) -> Result<(), std::io::Error> 
     builder.create(dir)
 }
 
-fn create(path: &Path) -> Result<String, std::io::Error> {
-    let mut bytes = [0u8; GENERATED_SECRET_BYTES];
-    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
+fn create(path: &Path, secret: &str) -> Result<String, std::io::Error> {
     create_private_dir_for(path)?;
     // Written whole to a private temporary file, then linked into place:
     // the secret file is never seen half-written (not after a crash either),
@@ -68,10 +81,10 @@ fn create(path: &Path) -> Result<String, std::io::Error> {
         Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
-                "JWT_SECRET is not set: generated a secret and saved it to this file; \
-                 set JWT_SECRET in production"
+                "generated a token-signing secret (JWT_SECRET or JWT_SIGNING_KEYS_DIR unset) \
+                 and saved it to this file; configure one in production"
             );
-            Ok(secret)
+            Ok(secret.trim().to_owned())
         }
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(path)?.trim().to_owned())
