@@ -21,6 +21,9 @@ pub(crate) const BCRYPT_MIN_COST: u32 = 4;
 /// of CPU per sign-in; more is a corrupt or hostile row.
 pub(crate) const BCRYPT_MAX_COST: u32 = 16;
 
+/// The longest password bcrypt reads in full.
+const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+
 /// The stored prefix of an imported Better Auth scrypt hash.
 pub(crate) const SCRYPT_BA_PREFIX: &str = "$scrypt-ba$";
 
@@ -140,12 +143,19 @@ pub(crate) fn verify_blocking(password: &Password, legacy: &Legacy) -> Result<bo
     match legacy {
         Legacy::Bcrypt(hash) => {
             // bcrypt reads only the first 72 bytes. Rather than let a longer
-            // password match on its prefix, it does not match at all.
-            match bcrypt::non_truncating_verify(password.expose_secret().as_bytes(), hash) {
-                Ok(matched) => Ok(matched),
-                Err(bcrypt::BcryptError::Truncation(_)) => Ok(false),
-                Err(error) => Err(AuthError::internal(error.to_string())),
-            }
+            // password match on its prefix, it does not match at all (the
+            // Python package refuses to hash one). Up to 72 bytes, the
+            // crate's `verify` is exact (its `non_truncating_verify` would
+            // also refuse exactly 72, which Python accepts).
+            // The hash is still computed for a longer one, so that it costs
+            // the same time.
+            let password = password.expose_secret().as_bytes();
+            let read = password
+                .get(..BCRYPT_MAX_PASSWORD_BYTES)
+                .unwrap_or(password);
+            let matched =
+                bcrypt::verify(read, hash).map_err(|e| AuthError::internal(e.to_string()))?;
+            Ok(matched && password.len() <= BCRYPT_MAX_PASSWORD_BYTES)
         }
         Legacy::BetterAuthScrypt { salt_hex, key } => {
             let params = scrypt::Params::new(SCRYPT_BA_LOG_N, SCRYPT_BA_R, SCRYPT_BA_P)
