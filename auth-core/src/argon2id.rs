@@ -68,7 +68,12 @@ impl Default for Argon2Params {
 ///   first).
 /// * [`verify`](PasswordHasher::verify) reports
 ///   [`MatchNeedsRehash`](Verification::MatchNeedsRehash) when a stored hash is
-///   not Argon2id v19 or uses weaker parameters than this hasher's.
+///   not Argon2id v19 or uses weaker parameters than this hasher's, and
+///   always for an imported bcrypt or Better Auth scrypt hash (see
+///   [`PasswordHash::from_bcrypt`], [`PasswordHash::from_better_auth_scrypt`]),
+///   which it verifies in the same way: on the blocking pool, inside the
+///   same concurrency limit. A bcrypt hash never matches a password of more
+///   than 72 bytes (bcrypt would read only its first 72).
 ///
 /// ```
 /// use auth_core::{Argon2Hasher, Password, PasswordHasher, Verification};
@@ -280,6 +285,20 @@ impl PasswordHasher for Argon2Hasher {
         hash: &PasswordHash,
     ) -> Result<Verification, AuthError> {
         refuse_overlong(password)?;
+        if let Some(legacy) = crate::legacy::parse_stored(hash.as_phc()) {
+            // An imported bcrypt or Better Auth hash: verified in the same
+            // permit limit, and always replaced by Argon2id on a match.
+            let legacy = legacy?;
+            let password = password.clone();
+            let matched = self
+                .run_limited(move || crate::legacy::verify_blocking(&password, &legacy))
+                .await??;
+            return Ok(if matched {
+                Verification::MatchNeedsRehash
+            } else {
+                Verification::Mismatch
+            });
+        }
         // Parsed and checked against the limits before waiting for a permit.
         let stored = Stored::parse(hash.as_phc(), &self.params)?;
         let needs_rehash = stored.needs_rehash(&self.params);

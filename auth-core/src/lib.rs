@@ -155,6 +155,7 @@ mod error;
 mod hooks;
 pub mod http;
 mod id;
+mod legacy;
 pub mod mail;
 mod memory;
 mod one_time;
@@ -203,7 +204,7 @@ pub use rate_limit::{
 pub use service::{
     AccountFlows, AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
     DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
-    DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL,
+    DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, ImportedUser,
     MAX_ACCESS_TOKEN_TTL, MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
     Principal,
 };

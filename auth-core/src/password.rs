@@ -89,6 +89,78 @@ impl PasswordHash {
     pub fn as_phc(&self) -> &str {
         &self.0
     }
+
+    /// Imports a bcrypt hash (`$2a$`, `$2b$` or `$2y$`, as made by the
+    /// Python `bcrypt` package, PHP or `bcryptjs`), stored as it is. It
+    /// verifies with [`Argon2Hasher`](crate::Argon2Hasher), which reports
+    /// [`Verification::MatchNeedsRehash`] so sign-in replaces it by Argon2id.
+    ///
+    /// ```
+    /// use auth_core::PasswordHash;
+    ///
+    /// let hash = PasswordHash::from_bcrypt("$2b$04$PvToG/sTj7qKntp3XPvc5uiu6sNikXNbaL7OYe0tPJCmNzEZ6L6Fe")?;
+    /// assert!(hash.as_phc().starts_with("$2b$04$"));
+    /// assert!(PasswordHash::from_bcrypt("$2b$31$PvToG/sTj7qKntp3XPvc5uiu6sNikXNbaL7OYe0tPJCmNzEZ6L6Fe").is_err());
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] unless it is 60 characters: a version,
+    /// a cost from 4 to 16 (higher costs are refused as absurd), and salt
+    /// and hash in bcrypt's base64 alphabet.
+    pub fn from_bcrypt(hash: &str) -> Result<Self, AuthError> {
+        crate::legacy::check_bcrypt(hash)?;
+        Ok(Self(hash.to_owned()))
+    }
+
+    /// Imports a Better Auth password hash (`saltHex:keyHex`: scrypt with
+    /// N = 16384, r = 16, p = 1, a 64-byte key, the password NFKC-normalised
+    /// and the salt's hex text used as the salt). It is stored as
+    /// `$scrypt-ba$<saltHex>$<keyHex>`, verifies with
+    /// [`Argon2Hasher`](crate::Argon2Hasher) and is replaced by Argon2id on
+    /// the next sign-in.
+    ///
+    /// ```
+    /// use auth_core::PasswordHash;
+    ///
+    /// let salt = "81ae451cebace3f2412a20c906a84fd7";
+    /// let key = "64".repeat(64);
+    /// let hash = PasswordHash::from_better_auth_scrypt(&format!("{salt}:{key}"))?;
+    /// assert_eq!(hash.as_phc(), format!("$scrypt-ba${salt}${key}"));
+    /// assert!(PasswordHash::from_better_auth_scrypt("abc:def").is_err());
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] unless it is 32 and 128 lowercase hex
+    /// digits around a colon, as Better Auth writes them.
+    pub fn from_better_auth_scrypt(hash: &str) -> Result<Self, AuthError> {
+        crate::legacy::better_auth_to_stored(hash).map(Self)
+    }
+
+    /// Imports a hash from any supported system, recognised by its shape:
+    /// bcrypt ([`from_bcrypt`](Self::from_bcrypt)), Better Auth
+    /// ([`from_better_auth_scrypt`](Self::from_better_auth_scrypt)) or an
+    /// Argon2 PHC string (`$argon2id$…`, kept as it is).
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] for a string of none of these shapes,
+    /// or one that its format refuses.
+    pub fn import(hash: &str) -> Result<Self, AuthError> {
+        if hash.starts_with("$2") {
+            Self::from_bcrypt(hash)
+        } else if hash.starts_with("$argon2") {
+            Self::from_phc(hash).map_err(|_| {
+                AuthError::InvalidConfig("imported password hash: not a PHC string".into())
+            })
+        } else if hash.contains(':') {
+            Self::from_better_auth_scrypt(hash)
+        } else {
+            Err(AuthError::InvalidConfig(
+                "imported password hash: neither bcrypt, Better Auth scrypt nor Argon2".into(),
+            ))
+        }
+    }
 }
 
 impl fmt::Debug for PasswordHash {

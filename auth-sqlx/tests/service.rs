@@ -8,8 +8,9 @@ mod common;
 use std::time::Duration;
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, ManualClock,
-    Password, SessionStore, SignInRequest, SignUpRequest, UserStore, testing::cases::RACERS,
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, Email, ImportedUser,
+    JwtCodec, ManualClock, Password, PasswordHash, SessionStore, SignInRequest, SignUpRequest,
+    UserStore, testing::cases::RACERS,
 };
 use time::macros::datetime;
 
@@ -312,6 +313,63 @@ async fn cleanup_of_ended_sessions(auth: AuthService, clock: ManualClock) {
         .unwrap();
 }
 
+/// The first hash and its password from one of auth-core's legacy
+/// fixtures (made by Python's `bcrypt` and by Better Auth).
+fn legacy_fixture(file: &str) -> (String, String) {
+    let path = format!(
+        "{}/../auth-core/tests/fixtures/legacy/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let first = &json["hashes"][0];
+    (
+        first["password"].as_str().unwrap().to_owned(),
+        first["hash"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Imported bcrypt and Better Auth hashes are stored and read back as they
+/// were imported, and replaced by Argon2id on the first sign-in.
+async fn imported_hashes_round_trip_and_upgrade<S: UserStore + SessionStore + Clone>(store: S) {
+    let (auth, _) = service(store.clone());
+    for (email, file) in [
+        ("bcrypt@example.com", "bcrypt.json"),
+        ("scrypt@example.com", "better-auth.json"),
+    ] {
+        let (password, hash) = legacy_fixture(file);
+        let imported = PasswordHash::import(&hash).unwrap();
+        auth.import_user(ImportedUser {
+            email: email.into(),
+            name: None,
+            password_hash: imported.clone(),
+            email_verified: true,
+        })
+        .await
+        .unwrap();
+        let email_parsed = Email::parse(email).unwrap();
+        let stored = store
+            .find_user_by_email(&email_parsed)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.password_hash, imported);
+        assert!(stored.user.email_verified);
+        assert!(matches!(
+            sign_in(&auth, email, "wrong password").await,
+            Err(AuthError::InvalidCredentials)
+        ));
+        sign_in(&auth, email, &password).await.unwrap();
+        let upgraded = store
+            .find_user_by_email(&email_parsed)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(upgraded.password_hash.as_phc().starts_with("$argon2id$"));
+        sign_in(&auth, email, &password).await.unwrap();
+    }
+}
+
 /// One `#[tokio::test]` per scenario for a backend; `$store` is an async
 /// expression giving `Option<store>` (`None`: skipped).
 macro_rules! scenarios {
@@ -376,6 +434,17 @@ macro_rules! scenarios {
                 };
                 let (auth, clock) = service(store);
                 super::cleanup_of_ended_sessions(auth, clock).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn imported_hashes_round_trip_and_upgrade() {
+                let Some(store) = $store else {
+                    return common::skipped(concat!(
+                        stringify!($backend),
+                        "::imported_hashes_round_trip_and_upgrade"
+                    ));
+                };
+                super::imported_hashes_round_trip_and_upgrade(store).await;
             }
         }
     };

@@ -25,6 +25,7 @@ use crate::{
 mod account;
 mod account_flows;
 mod builder;
+mod import;
 mod issue;
 mod name;
 mod one_time;
@@ -41,6 +42,7 @@ pub use account_flows::{
     DEFAULT_PASSWORD_RESET_TTL,
 };
 pub use builder::*;
+pub use import::ImportedUser;
 pub use principal::{CustomClaims, Principal};
 
 enum Revoked<'a> {

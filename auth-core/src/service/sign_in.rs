@@ -16,6 +16,14 @@ impl AuthService {
     /// password is re-hashed and the new hash stored. (Until then such an
     /// account verifies faster than the dummy hash: a timing difference
     /// that shows only which accounts predate a parameter change.)
+    /// Likewise an imported bcrypt or Better Auth hash
+    /// ([`import_user`](Self::import_user)) is verified with its own
+    /// algorithm and cost until that first sign-in replaces it by Argon2id:
+    /// bcrypt at cost 10 or Better Auth's scrypt (32 MiB) takes a different
+    /// time from the dummy Argon2id hash, which can show that an address
+    /// belongs to an imported account not yet signed in since. Verification
+    /// stays inside the hasher's concurrency limit either way. To close the
+    /// gap sooner, expire imported hashes (a password reset) after a while.
     ///
     /// Unless switched off, a [`SignInThrottle`](crate::SignInThrottle) refuses further attempts
     /// for an address after too many that did not succeed.
