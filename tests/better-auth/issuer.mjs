@@ -23,6 +23,7 @@
 //                                      on the next signature, and keeps the
 //                                      retired one in the JWKS for `gracePeriod`
 //                                      → {retired_kid, new_kid}
+//   POST /test/stats                   → {jwks_fetches}: GET /api/auth/jwks so far
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { betterAuth } from "better-auth";
@@ -145,6 +146,7 @@ function send(res, status, value) {
 
 let main;
 let stranger;
+let jwksFetches = 0;
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -161,11 +163,14 @@ const server = http.createServer(async (req, res) => {
           return send(res, 200, await signToken(main, body));
         case "/test/rotate":
           return send(res, 200, await rotate(main));
+        case "/test/stats":
+          return send(res, 200, { jwks_fetches: jwksFetches });
         default:
           return send(res, 404, { error: "no such test route" });
       }
     }
     // Everything else is Better Auth's own handler.
+    if (req.method === "GET" && url.pathname === "/api/auth/jwks") jwksFetches += 1;
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const headers = new Headers();
