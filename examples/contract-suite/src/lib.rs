@@ -28,6 +28,7 @@
 // so unwrap/expect/panic are the point, not an oversight.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod better_auth;
 pub mod cases;
 pub mod client;
 pub mod outbox;
