@@ -170,6 +170,14 @@ impl AuthService {
         AuthServiceBuilder::new(users, sessions)
     }
 
+    /// The public keys of this service's tokens, for `GET /api/auth/jwks`:
+    /// `None` with a shared secret (HS256) or in trusted-issuer mode, where
+    /// there is nothing of ours to publish.
+    pub fn jwks(&self) -> Option<crate::Jwks> {
+        let jwks = self.inner.codec().ok()?.jwks();
+        (!jwks.keys.is_empty()).then_some(jwks)
+    }
+
     /// The password policy applied on sign-up.
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.inner.password_policy

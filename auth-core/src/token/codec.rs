@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 use jsonwebtoken::{Header, Validation};
 use time::OffsetDateTime;
 
-use super::{AccessClaims, JwtKey};
+use super::{AccessClaims, Jwks, JwtKey};
 use crate::AuthError;
 
 /// Tokens longer than this are refused before any parsing. Real access
@@ -55,6 +55,12 @@ pub trait TokenCodec: Send + Sync + 'static {
     /// [`AuthError::TokenExpired`] once `exp` (plus leeway) has passed;
     /// [`AuthError::InvalidToken`] for anything else wrong.
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError>;
+
+    /// The public keys that verify this codec's tokens, for
+    /// `GET /api/auth/jwks`; empty (the default) for shared secrets.
+    fn jwks(&self) -> Jwks {
+        Jwks::default()
+    }
 }
 
 struct VerifyingKey {
@@ -153,6 +159,18 @@ impl TokenCodec for JwtCodec {
             .and_then(|entry| entry.key.encoding.as_ref())
             .ok_or_else(|| AuthError::internal("the signing key has no private half"))?;
         jsonwebtoken::encode(&self.header, claims, key).map_err(AuthError::internal)
+    }
+
+    /// Every key of the set with a public JWK: the signing key and the
+    /// older ones still configured to verify.
+    fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self
+                .keys
+                .iter()
+                .filter_map(|entry| entry.key.public_jwk())
+                .collect(),
+        }
     }
 
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError> {

@@ -104,6 +104,8 @@ pub struct JwtKey {
     pub(crate) algorithm: JwtAlgorithm,
     pub(crate) encoding: Option<EncodingKey>,
     pub(crate) decoding: DecodingKey,
+    /// The public members of its JWK, for keys made from a private PEM.
+    pub(crate) public: Option<super::Jwk>,
 }
 
 impl JwtKey {
@@ -147,7 +149,13 @@ impl JwtKey {
             .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 private key: {e}")))?;
         let decoding = DecodingKey::from_ed_pem(public_pem)
             .map_err(|e| AuthError::InvalidConfig(format!("Ed25519 public key: {e}")))?;
-        Self::checked(kid.into(), JwtAlgorithm::EdDsa, Some(encoding), decoding)
+        let mut key = Self::checked(kid.into(), JwtAlgorithm::EdDsa, Some(encoding), decoding)?;
+        // The self-test proved the pair matches, so the private half's
+        // public members describe the public PEM too.
+        key.public = std::str::from_utf8(private_pem)
+            .ok()
+            .and_then(|pem| super::pem_keys::public_members(JwtAlgorithm::EdDsa, pem).ok());
+        Ok(key)
     }
 
     /// An Ed25519 verification-only key from an SPKI public key in PEM: for
@@ -164,7 +172,7 @@ impl JwtKey {
         Self::checked(kid.into(), JwtAlgorithm::EdDsa, None, decoding)
     }
 
-    fn checked(
+    pub(super) fn checked(
         kid: String,
         algorithm: JwtAlgorithm,
         encoding: Option<EncodingKey>,
@@ -181,6 +189,7 @@ impl JwtKey {
             algorithm,
             encoding,
             decoding,
+            public: None,
         };
         key.self_test()?;
         Ok(key)

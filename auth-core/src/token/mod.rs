@@ -21,6 +21,7 @@ mod claims;
 mod codec;
 pub mod jwk;
 mod keys;
+mod pem_keys;
 mod trusted;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};
@@ -29,6 +30,7 @@ pub use codec::{
 };
 pub use jwk::{Jwk, Jwks};
 pub use keys::{JwtAlgorithm, JwtKey, MIN_HS256_SECRET_BYTES};
+pub use pem_keys::MIN_RSA_BITS;
 pub use trusted::TrustedIssuer;
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]
