@@ -5,7 +5,8 @@
 //!
 //! `cargo run -p task-api-actix` starts it on 127.0.0.1:8080 with a SQLite
 //! file under `data/`; the environment variables are listed in the README
-//! and in `task_app::config::Config`.
+//! and in `task_app::config::Config`. `task-api-actix import-users FILE`
+//! imports accounts instead of serving (`task_app::import`).
 
 use std::{future::Future, pin::Pin, process::ExitCode, time::Instant};
 
@@ -47,6 +48,9 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(imported) = task_app::import::from_command_line().await {
+        return imported;
+    }
     let task_app::Ready {
         config,
         app,

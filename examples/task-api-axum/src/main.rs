@@ -3,7 +3,8 @@
 //!
 //! `cargo run -p task-api-axum` starts it on 127.0.0.1:8080 with a SQLite
 //! file under `data/`; the environment variables are listed in the README
-//! and in `task_app::config::Config`.
+//! and in `task_app::config::Config`. `task-api-axum import-users FILE`
+//! imports accounts instead of serving (`task_app::import`).
 
 mod serve;
 
@@ -50,6 +51,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(imported) = task_app::import::from_command_line().await {
+        return imported;
+    }
     let ready = task_app::prepare().await?;
     let listener = tokio::net::TcpListener::from_std(ready.listener)?;
     let router = router(ready.app, &ready.config, ready.openapi);

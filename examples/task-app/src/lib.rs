@@ -15,6 +15,7 @@ pub mod account_hooks;
 pub mod app;
 pub mod config;
 pub mod cors;
+pub mod import;
 pub mod mail;
 pub mod openapi;
 pub mod path;
