@@ -9,7 +9,8 @@ use actix_web::{
 use auth_core::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
     MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
-    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest, http::NO_STORE,
+    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest,
+    http::{JWKS_CACHE_CONTROL, NO_STORE},
 };
 use serde::Serialize;
 
@@ -22,7 +23,8 @@ use crate::{
 /// `HEAD`), `PATCH` and `DELETE /me`; the account routes
 /// `POST /change-password`, `/request-password-reset`, `/reset-password`,
 /// `/send-verification-email`, `/verify-email`, `/change-email`; `GET`
-/// and `DELETE /sessions`, `DELETE /sessions/{id}`. The routes that send
+/// and `DELETE /sessions`, `DELETE /sessions/{id}`; `GET /jwks` (404
+/// unless the codec has asymmetric keys). The routes that send
 /// mail answer 404 unless the service has
 /// [account flows](auth_core::AuthServiceBuilder::account_flows).
 ///
@@ -65,7 +67,12 @@ pub fn configure(config: &mut ServiceConfig) {
                 .route(web::get().to(list_sessions))
                 .route(web::delete().to(revoke_all_sessions)),
         )
-        .service(web::resource("/sessions/{id}").route(web::delete().to(revoke_session)));
+        .service(web::resource("/sessions/{id}").route(web::delete().to(revoke_session)))
+        .service(
+            web::resource("/jwks")
+                .route(web::get().to(jwks))
+                .route(web::head().to(jwks)),
+        );
 }
 
 /// The `{}` body of a 202.
@@ -158,6 +165,18 @@ async fn sign_out(
 ) -> Answer {
     auth.sign_out(&principal).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The public keys of the service's tokens; 404 with a shared secret or in
+/// trusted-issuer mode, where there are none of ours.
+async fn jwks(Auth(auth): Auth) -> Answer {
+    let keys = auth.jwks().ok_or(AuthError::NotFound)?;
+    let mut response = crate::json_response(StatusCode::OK, &keys);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(JWKS_CACHE_CONTROL),
+    );
+    Ok(response)
 }
 
 async fn me(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {

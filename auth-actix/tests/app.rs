@@ -469,3 +469,44 @@ async fn a_middleware_protects_a_scope_and_current_user_has_the_email() {
         (StatusCode::NOT_FOUND, &json!("not_found"))
     );
 }
+
+#[actix_web::test]
+async fn jwks_lists_the_public_keys_or_is_404_with_a_shared_secret() {
+    use auth_actix::auth_core::{JwtAlgorithm, JwtKey};
+    let hs256 = app(auth_service().await).await;
+    let (status, _, body) = call(&hs256, TestRequest::get().uri("/auth/jwks")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["status"], 404);
+
+    let pem = JwtKey::generate_private_pem(JwtAlgorithm::EdDsa).unwrap();
+    let key = JwtKey::from_private_pem("k1", JwtAlgorithm::EdDsa, pem.as_bytes()).unwrap();
+    let codec = JwtCodec::builder()
+        .issuer("api")
+        .audience("app")
+        .key(key)
+        .build()
+        .unwrap();
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthService::builder(store.clone(), store)
+        .token_codec(codec)
+        .build()
+        .unwrap();
+    let eddsa = app(auth).await;
+    let (status, headers, body) = call(&eddsa, TestRequest::get().uri("/auth/jwks")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        headers.get(header::CACHE_CONTROL).unwrap(),
+        "public, max-age=300"
+    );
+    let key = &body["keys"][0];
+    assert_eq!(
+        (&key["kid"], &key["alg"], &key["use"]),
+        (&json!("k1"), &json!("EdDSA"), &json!("sig"))
+    );
+    assert_eq!(
+        (&key["kty"], &key["crv"]),
+        (&json!("OKP"), &json!("Ed25519"))
+    );
+    assert!(key.get("d").is_none(), "{body}");
+}

@@ -3,7 +3,8 @@
 use auth_core::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
     MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
-    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest, http::NO_STORE,
+    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest,
+    http::{JWKS_CACHE_CONTROL, NO_STORE},
 };
 use axum::{
     Router,
@@ -22,7 +23,8 @@ use crate::{ApiError, Authenticated, ClientIp, Json, json::EmptyOrJson};
 /// `/sign-out`; `GET`, `PATCH` and `DELETE {prefix}/me`; the account
 /// routes `POST /change-password`, `/request-password-reset`,
 /// `/reset-password`, `/send-verification-email`, `/verify-email`,
-/// `/change-email`; `GET` and `DELETE /sessions`, `DELETE /sessions/{id}`.
+/// `/change-email`; `GET` and `DELETE /sessions`, `DELETE /sessions/{id}`;
+/// `GET /jwks` (404 unless the codec has asymmetric keys).
 /// The routes that send mail answer 404 unless the service has
 /// [account flows](auth_core::AuthServiceBuilder::account_flows).
 ///
@@ -83,6 +85,19 @@ where
             get(list_sessions).delete(revoke_all_sessions),
         )
         .route(&format!("{prefix}/sessions/{{id}}"), delete(revoke_session))
+        .route(&format!("{prefix}/jwks"), get(jwks))
+}
+
+/// The public keys of the service's tokens; 404 with a shared secret or in
+/// trusted-issuer mode, where there are none of ours.
+async fn jwks(State(auth): State<AuthService>) -> Result<Response, ApiError> {
+    let keys = auth.jwks().ok_or(AuthError::NotFound)?;
+    let mut response = (StatusCode::OK, Json(keys)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(JWKS_CACHE_CONTROL),
+    );
+    Ok(response)
 }
 
 /// The `{}` body of a 202.

@@ -243,3 +243,35 @@ async fn a_route_layer_protects_a_group_and_current_user_has_the_email() {
     let (status, _, _) = call(&app, get_with("/group/nowhere", None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn jwks_lists_the_public_keys_or_is_404_with_a_shared_secret() {
+    use auth_axum::auth_core::{JwtAlgorithm, JwtKey};
+    let (status, _, body) = call(&app(), get_with("/auth/jwks", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["status"], 404);
+
+    let pem = JwtKey::generate_private_pem(JwtAlgorithm::Es256).unwrap();
+    let key = JwtKey::from_private_pem("k1", JwtAlgorithm::Es256, pem.as_bytes()).unwrap();
+    let codec = JwtCodec::builder()
+        .issuer("api")
+        .audience("app")
+        .key(key)
+        .build()
+        .unwrap();
+    let store = MemoryStore::new();
+    let auth = AuthService::builder(store.clone(), store)
+        .token_codec(codec)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .merge(auth_axum::routes("/auth"))
+        .with_state(auth);
+    let (status, headers, body) = call(&app, get_with("/auth/jwks", None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+    assert_eq!(body["keys"][0]["kid"], "k1");
+    assert_eq!(body["keys"][0]["alg"], "ES256");
+    assert_eq!(body["keys"][0]["use"], "sig");
+    assert!(body["keys"][0].get("d").is_none(), "{body}");
+}

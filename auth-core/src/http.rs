@@ -25,6 +25,12 @@ pub const MAX_DRAINED_BODY: usize = 1024 * 1024;
 /// §5.1): no cache, shared or private, may keep them.
 pub const NO_STORE: &str = "no-store";
 
+/// `Cache-Control` of `GET /api/auth/jwks`: public keys may be cached for
+/// five minutes. A rotation adds the new key to the set before it signs
+/// (after at least this long), and the old key stays listed for the longest
+/// token lifetime, so no verifier with a cached copy misses a key.
+pub const JWKS_CACHE_CONTROL: &str = "public, max-age=300";
+
 /// The bearer token of an `Authorization` header value.
 ///
 /// The scheme is matched case-insensitively (RFC 9110 §11.1). Only the

@@ -25,7 +25,9 @@ use utoipa::{
 use crate::{
     AuthResponse, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, MeResponse,
     PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionInfo, SignInRequest,
-    SignUpRequest, UpdateNameRequest, User, VerifyEmailRequest, problem::Problem,
+    SignUpRequest, UpdateNameRequest, User, VerifyEmailRequest,
+    problem::Problem,
+    token::{Jwk, Jwks},
 };
 
 /// The `{}` body of a 202 (a message may have been queued).
@@ -43,9 +45,9 @@ pub const BEARER_SCHEME: &str = "bearer";
     paths(
         sign_up, sign_in, refresh, sign_out, me, update_name, delete_account, change_password,
         request_password_reset, reset_password, send_verification_email, verify_email,
-        change_email, list_sessions, revoke_all_sessions, revoke_session
+        change_email, list_sessions, revoke_all_sessions, revoke_session, jwks
     ),
-    components(schemas(User, AuthResponse, MeResponse, Problem, SessionInfo, Accepted)),
+    components(schemas(User, AuthResponse, MeResponse, Problem, SessionInfo, Accepted, Jwks, Jwk)),
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
@@ -305,6 +307,15 @@ fn revoke_all_sessions() {}
     )
 )]
 fn revoke_session() {}
+
+#[utoipa::path(
+    get, path = "/jwks", tag = "auth",
+    responses(
+        (status = 200, description = "The public keys that verify this server's access tokens (RFC 7517), including retired keys still within their grace period", body = Jwks, headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 404, description = "The server signs with a shared secret (HS256) or trusts another issuer: it has no keys to publish", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+fn jwks() {}
 
 #[cfg(test)]
 mod rate_limit_tests {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A JWK Set: `{"keys": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwks {
     /// The keys, in no particular order.
     pub keys: Vec<Jwk>,
@@ -17,6 +18,7 @@ pub struct Jwks {
 /// One public JSON Web Key. Members that do not apply to its `kty` are
 /// `None` and left out of the JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Jwk {
     /// Key type: `OKP` (Ed25519), `EC` or `RSA`.
