@@ -214,8 +214,11 @@ pub use session::{
 pub use store::{OneTimeTokenStore, SessionStore, UserStore};
 pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
 pub use token::{
-    AccessClaims, Jwks, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec, TrustedIssuer,
+    AccessClaims, IssuerKeys, Jwks, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec,
+    TrustedIssuer,
 };
+#[cfg(feature = "remote-jwks")]
+pub use token::{RemoteJwks, RemoteJwksBuilder};
 pub use user::{NewUser, User, UserRecord};
 
 /// Versions of the crates that appear in this crate's public API, so that

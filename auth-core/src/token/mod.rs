@@ -19,18 +19,24 @@
 
 mod claims;
 mod codec;
+mod issuer_keys;
 pub mod jwk;
 mod keys;
 mod pem_keys;
+#[cfg(feature = "remote-jwks")]
+mod remote;
 mod trusted;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};
 pub use codec::{
     ACCESS_TOKEN_TYP, JwtCodec, JwtCodecBuilder, MAX_LEEWAY, MAX_TOKEN_BYTES, TokenCodec,
 };
+pub use issuer_keys::IssuerKeys;
 pub use jwk::{Jwk, Jwks};
 pub use keys::{JwtAlgorithm, JwtKey, MIN_HS256_SECRET_BYTES};
 pub use pem_keys::MIN_RSA_BITS;
+#[cfg(feature = "remote-jwks")]
+pub use remote::{RemoteJwks, RemoteJwksBuilder};
 pub use trusted::TrustedIssuer;
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc-rs")))]

@@ -1,0 +1,3 @@
+//! Placeholder: the IssuerKeys / RemoteJwks bench is not written yet.
+
+fn main() {}
