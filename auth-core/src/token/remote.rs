@@ -238,8 +238,17 @@ fn max_age(value: &str) -> Option<Duration> {
 
 /// The token's `kid` header, if it can be read (for the cache-miss check
 /// only; [`IssuerKeys::verify`] checks the header for real).
+///
+/// Read by hand: jsonwebtoken's header type refuses `alg: ES512`, which
+/// would hide an ES512 token's unknown `kid` and skip the refetch.
 fn kid_of(token: &str) -> Option<String> {
-    jsonwebtoken::decode_header(token).ok()?.kid
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    #[derive(serde::Deserialize)]
+    struct Header {
+        kid: Option<String>,
+    }
+    let header = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    serde_json::from_slice::<Header>(&header).ok()?.kid
 }
 
 #[async_trait]

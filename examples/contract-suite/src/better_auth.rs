@@ -103,8 +103,7 @@ impl Issuer {
                 child,
                 base_url: started["baseURL"].as_str().expect("baseURL").to_owned(),
                 jwks_url: started["jwks"].as_str().expect("jwks").to_owned(),
-                http: reqwest::Client::builder()
-                    .no_proxy()
+                http: crate::client::http_client()
                     .timeout(Duration::from_secs(60))
                     .build()
                     .expect("a reqwest client"),

@@ -31,11 +31,19 @@ pub struct Api {
     target: Target,
 }
 
+/// A reqwest client builder, with rustls's provider installed first: the
+/// workspace's reqwest has rustls without one (auth-core's `remote-jwks`),
+/// and building a client without it panics. The suite speaks plain HTTP.
+pub fn http_client() -> reqwest::ClientBuilder {
+    // Err only says one is installed already: that one serves.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder().no_proxy()
+}
+
 impl Api {
     /// A client for `target` (no proxy, no redirects, 120 s per request).
     pub fn new(target: &Target) -> Self {
-        let http = reqwest::Client::builder()
-            .no_proxy()
+        let http = http_client()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
             .build()
