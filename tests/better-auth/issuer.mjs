@@ -25,6 +25,11 @@
 //                                      → {retired_kid, new_kid}
 //   POST /test/stats                   → {jwks_fetches}: GET /api/auth/jwks so far
 import http from "node:http";
+
+// The test that started this issuer holds its stdin open: once that closes
+// (the test ended, or died), so does the issuer.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
 import { randomBytes } from "node:crypto";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";

@@ -85,7 +85,9 @@ impl Issuer {
                 .arg("issuer.mjs")
                 .args(["--port", "0", "--alg", &alg])
                 .current_dir(issuer_dir())
-                .stdin(Stdio::null())
+                // Kept open in `child`: when this process ends, however it
+                // ends, the pipe closes and the issuer exits with it.
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
