@@ -1,4 +1,5 @@
 //! Our own tokens signed with EdDSA, ES256 and RS256, and their JWKS.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::{
     AccessClaims, AuthError, JwtAlgorithm, JwtCodec, JwtKey, SessionId, TokenCodec, UserId,
