@@ -70,6 +70,27 @@ pub struct AccessClaims {
     pub custom: Map<String, Value>,
 }
 
+impl AccessClaims {
+    /// `exp`, `nbf` and `iat` against `now`, each with `leeway_secs`: the
+    /// one time check of every verifier, ours and other issuers'.
+    pub(crate) fn check_times(
+        &self,
+        now: time::OffsetDateTime,
+        leeway_secs: i64,
+    ) -> Result<(), crate::AuthError> {
+        let now = now.unix_timestamp();
+        // RFC 7519: the token is valid strictly before `exp`.
+        if self.exp.saturating_add(leeway_secs) <= now {
+            return Err(crate::AuthError::TokenExpired);
+        }
+        let latest_start = now.saturating_add(leeway_secs);
+        if self.nbf.is_some_and(|nbf| nbf > latest_start) || self.iat > latest_start {
+            return Err(crate::AuthError::InvalidToken);
+        }
+        Ok(())
+    }
+}
+
 impl Serialize for AccessClaims {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;

@@ -188,15 +188,7 @@ impl TokenCodec for JwtCodec {
         if claims.sid.is_none() || claims.jti.is_none() {
             return Err(AuthError::InvalidToken);
         }
-        let now = now.unix_timestamp();
-        // RFC 7519: the token is valid strictly before `exp`.
-        if claims.exp.saturating_add(self.leeway_secs) <= now {
-            return Err(AuthError::TokenExpired);
-        }
-        let latest_start = now.saturating_add(self.leeway_secs);
-        if claims.nbf.is_some_and(|nbf| nbf > latest_start) || claims.iat > latest_start {
-            return Err(AuthError::InvalidToken);
-        }
+        claims.check_times(now, self.leeway_secs)?;
         Ok(claims)
     }
 }
