@@ -1,4 +1,4 @@
-//! RemoteJwks configuration checks (the loopback-server tests are still to come).
+//! RemoteJwks: its configuration checks, and its behaviour against a real JWKS server on loopback.
 
 use auth_core::{AuthError, RemoteJwks};
 
@@ -23,4 +23,178 @@ fn http_needs_the_loopback_opt_in_and_a_loopback_host() {
         Err(AuthError::InvalidConfig(_))
     ));
     assert!(build("https://example.com/jwks", false).is_ok());
+}
+
+mod loopback {
+    //! RemoteJwks against a real HTTP server on loopback that serves a
+    //! JWKS this test controls and counts its requests.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use auth_core::{
+        AccessClaims, AuthError, JwtAlgorithm, JwtCodec, JwtKey, RemoteJwks, SessionId, TokenCodec,
+        TrustedIssuer, UserId,
+    };
+    use time::OffsetDateTime;
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    const ISSUER: &str = "https://front.example";
+
+    /// What the server answers: a status and a body.
+    type Answer = Arc<Mutex<(u16, String)>>;
+
+    struct JwksServer {
+        url: String,
+        answer: Answer,
+        requests: Arc<AtomicUsize>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    async fn serve(body: String) -> JwksServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/auth/jwks", listener.local_addr().unwrap());
+        let answer: Answer = Arc::new(Mutex::new((200, body)));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (served, counted) = (Arc::clone(&answer), Arc::clone(&requests));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = served.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let response = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        JwksServer {
+            url,
+            answer,
+            requests,
+            task,
+        }
+    }
+
+    fn codec(kid: &str) -> JwtCodec {
+        let pem = JwtKey::generate_private_pem(JwtAlgorithm::Es256).unwrap();
+        JwtCodec::builder()
+            .issuer(ISSUER)
+            .audience(ISSUER)
+            .key(JwtKey::from_private_pem(kid, JwtAlgorithm::Es256, pem.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn token(codec: &JwtCodec, exp_in: i64) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        codec
+            .issue(&AccessClaims {
+                sub: UserId::new("user-1"),
+                sid: Some(SessionId::new("s")),
+                jti: Some("j".into()),
+                iat: now,
+                exp: now + exp_in,
+                nbf: None,
+                iss: ISSUER.into(),
+                aud: ISSUER.into(),
+                custom: serde_json::Map::new(),
+            })
+            .unwrap()
+    }
+
+    fn remote(url: &str) -> RemoteJwks {
+        RemoteJwks::builder(url)
+            .issuer(ISSUER)
+            .audience(ISSUER)
+            .allow_http_loopback(true)
+            .max_body_bytes(4096)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_unknown_kids_costs_one_fetch_and_bad_answers_keep_the_keys() {
+        let signer = codec("key-a");
+        let server = serve(serde_json::to_string(&signer.jwks()).unwrap()).await;
+        let remote = remote(&server.url);
+        let now = OffsetDateTime::now_utc();
+        let good = token(&signer, 600);
+        assert_eq!(
+            remote.verify(&good, now).await.unwrap().sub,
+            UserId::new("user-1")
+        );
+        assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+
+        // 100 tokens naming kids the set does not have, at once: one
+        // refetch at most inside the 10 s interval, every one refused.
+        let mut flood = Vec::new();
+        for i in 0..100 {
+            let forged = codec(&format!("random-{i}"));
+            let remote = remote.clone();
+            let forged_token = token(&forged, 600);
+            flood.push(tokio::spawn(async move {
+                remote.verify(&forged_token, now).await
+            }));
+        }
+        for attempt in flood {
+            assert!(matches!(
+                attempt.await.unwrap(),
+                Err(AuthError::InvalidToken)
+            ));
+        }
+        assert!(
+            server.requests.load(Ordering::SeqCst) <= 2,
+            "{:?}",
+            server.requests
+        );
+
+        // Oversized, not JSON, a 500, no keys: each refused, the last good
+        // set kept.
+        for (status, body) in [
+            (
+                200,
+                format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(8192)),
+            ),
+            (200, "not json".to_owned()),
+            (500, "{}".to_owned()),
+            (200, "{\"keys\":[]}".to_owned()),
+        ] {
+            *server.answer.lock().unwrap() = (status, body);
+            assert!(remote.refresh_now().await.is_err(), "{status}");
+            assert!(remote.verify(&good, now).await.is_ok(), "{status}");
+        }
+
+        // The issuer gone altogether: still the cached keys.
+        server.task.abort();
+        let _ = server.task.await;
+        assert!(remote.refresh_now().await.is_err());
+        assert!(remote.verify(&good, now).await.is_ok());
+
+        // And times are still judged.
+        let expired = token(&signer, -120);
+        assert!(matches!(
+            remote.verify(&expired, now).await,
+            Err(AuthError::TokenExpired)
+        ));
+    }
 }
