@@ -198,3 +198,114 @@ mod loopback {
         ));
     }
 }
+
+mod pinned_algorithms {
+    //! IssuerKeys takes the algorithm from the key, never from the token.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use auth_core::{
+        AccessClaims, AuthError, IssuerKeys, JwtAlgorithm, JwtCodec, JwtKey, SessionId, TokenCodec,
+        UserId,
+    };
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use time::OffsetDateTime;
+
+    const ISSUER: &str = "https://front.example";
+
+    fn claims() -> AccessClaims {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        AccessClaims {
+            sub: UserId::new("user-1"),
+            sid: Some(SessionId::new("s")),
+            jti: None,
+            iat: now,
+            exp: now + 600,
+            nbf: None,
+            iss: ISSUER.into(),
+            aud: ISSUER.into(),
+            custom: serde_json::Map::new(),
+        }
+    }
+
+    fn b64(json: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    #[test]
+    fn the_token_cannot_choose_the_algorithm_or_the_key() {
+        let ec_pem = include_bytes!("keys/openssl/p256-pkcs8.pem");
+        let rsa_pem = include_bytes!("keys/openssl/rsa2048-pkcs8.pem");
+        let ec = JwtCodec::builder()
+            .issuer(ISSUER)
+            .audience(ISSUER)
+            .key(JwtKey::from_private_pem("ec", JwtAlgorithm::Es256, ec_pem).unwrap())
+            .build()
+            .unwrap();
+        let keys = IssuerKeys::new(&ec.jwks(), ISSUER, ISSUER).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let good = ec.issue(&claims()).unwrap();
+        assert!(keys.verify(&good, now).is_ok());
+        let payload = b64(&serde_json::to_value(claims()).unwrap());
+        let jwk = &ec.jwks().keys[0];
+
+        let mut forgeries = Vec::new();
+        // `alg: none`, with and without a signature.
+        for signature in ["", "AAAA"] {
+            let head = b64(&serde_json::json!({"alg": "none", "kid": "ec"}));
+            forgeries.push(format!("{head}.{payload}.{signature}"));
+        }
+        // HS256 keyed with the public key's bytes (the classic confusion).
+        let public_bytes = serde_json::to_vec(jwk).unwrap();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("ec".into());
+        forgeries.push(
+            jsonwebtoken::encode(
+                &header,
+                &claims(),
+                &EncodingKey::from_secret(&public_bytes).unwrap(),
+            )
+            .unwrap(),
+        );
+        // A real RS256 signature under the EC key's kid.
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("ec".into());
+        forgeries.push(
+            jsonwebtoken::encode(
+                &header,
+                &claims(),
+                &EncodingKey::from_rsa_pem(rsa_pem).unwrap(),
+            )
+            .unwrap(),
+        );
+        // Validly signed by the EC key, but with a header that points
+        // elsewhere for keys, or claims another algorithm: the signature
+        // alone would pass, so only the header rules refuse these.
+        let ec_signing = EncodingKey::from_ec_pem(ec_pem).unwrap();
+        let signed = |head: serde_json::Value| {
+            let message = format!("{}.{payload}", b64(&head));
+            let signature =
+                jsonwebtoken::crypto::sign(message.as_bytes(), &ec_signing, Algorithm::ES256)
+                    .unwrap();
+            format!("{message}.{signature}")
+        };
+        let control = signed(serde_json::json!({"alg": "ES256", "kid": "ec"}));
+        assert!(
+            keys.verify(&control, now).is_ok(),
+            "the hand-signed control"
+        );
+        for member in ["jku", "x5u", "jwk", "crit"] {
+            forgeries.push(signed(
+                serde_json::json!({"alg": "ES256", "kid": "ec", member: "https://evil.example/k"}),
+            ));
+        }
+        forgeries.push(signed(serde_json::json!({"alg": "ES512", "kid": "ec"})));
+        forgeries.push(signed(serde_json::json!({"alg": "ES256", "kid": "other"})));
+        for forged in forgeries {
+            assert!(
+                matches!(keys.verify(&forged, now), Err(AuthError::InvalidToken)),
+                "accepted: {forged}"
+            );
+        }
+    }
+}
