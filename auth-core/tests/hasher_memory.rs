@@ -32,9 +32,17 @@ async fn hashing_reuses_its_memory() {
     let hasher = Argon2Hasher::new(params, PERMITS).unwrap();
     let password = Password::new("correct horse battery staple");
 
-    // Warm-up: both permits busy at once, so that both buffers exist.
-    let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
-    let (hash, _) = (first.unwrap(), second.unwrap());
+    // Warm-up: both permits busy at once, so that both buffers exist. On a
+    // loaded machine one of a pair may finish before the other starts and
+    // leave a single buffer, hence several pairs (and one block of slack
+    // below, for the unlucky case where no pair overlapped).
+    let mut hash = None;
+    for _ in 0..ROUNDS {
+        let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
+        second.unwrap();
+        hash = Some(first.unwrap());
+    }
+    let hash = hash.unwrap();
     assert!(hasher.verify(&password, &hash).await.unwrap().is_match());
 
     let before = ALLOCATOR.total_allocated();
@@ -46,8 +54,10 @@ async fn hashing_reuses_its_memory() {
     let allocated = ALLOCATOR.total_allocated() - before;
     let peak = ALLOCATOR.max_allocated();
     eprintln!("after warm-up: {allocated} bytes allocated; peak in use: {peak} bytes");
+    // The defect this guards against allocated a block per hash: 16 blocks
+    // here. At most one late second buffer is allowed.
     assert!(
-        allocated < MIB,
+        allocated < block + MIB,
         "{allocated} bytes allocated by {ROUNDS} hashes and {ROUNDS} verifications after \
          warm-up (one Argon2 block is {block} bytes)"
     );
