@@ -176,6 +176,22 @@ impl JwtKey {
         encoded.map_err(AuthError::internal)
     }
 
+    /// The same key under another `kid`, e.g. its public key's
+    /// [thumbprint](Jwk::thumbprint), known only once the key is loaded.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`] if `kid` is empty.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, AuthError> {
+        let kid = kid.into();
+        if kid.is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "a JWT key needs a non-empty kid".into(),
+            ));
+        }
+        self.kid = kid;
+        Ok(self)
+    }
+
     /// The public key as a JWK (`kid`, `alg`, `use: "sig"`), for a JWKS;
     /// `None` for HS256 keys and keys built from a public key alone.
     pub fn public_jwk(&self) -> Option<Jwk> {

@@ -222,10 +222,10 @@ fn generated_key(path: &Path, algorithm: JwtAlgorithm) -> Result<JwtKey, KeyErro
         source,
     })?;
     let pem = zeroize::Zeroizing::new(pem);
-    let probe = JwtKey::from_private_pem("probe", algorithm, pem.as_bytes()).map_err(key_error)?;
-    let kid = probe
+    let key = JwtKey::from_private_pem("unnamed", algorithm, pem.as_bytes()).map_err(key_error)?;
+    let kid = key
         .public_jwk()
         .and_then(|jwk| jwk.thumbprint())
         .ok_or_else(|| key_error(AuthError::InvalidConfig("the key has no public JWK".into())))?;
-    JwtKey::from_private_pem(kid, algorithm, pem.as_bytes()).map_err(key_error)
+    key.with_kid(kid).map_err(key_error)
 }
