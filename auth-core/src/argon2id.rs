@@ -1,17 +1,22 @@
 //! The default password hasher: Argon2id, off the async executor, bounded
 //! in time and in memory.
 
+mod floor;
 mod phc;
 mod pool;
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration, time::Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use zeroize::Zeroize;
 
-use self::{phc::Stored, pool::BlockPool};
+use self::{
+    floor::{HashKind, VerifyFloor},
+    phc::Stored,
+    pool::BlockPool,
+};
 use crate::{AuthError, Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
 
 /// Argon2id cost parameters.
@@ -74,6 +79,13 @@ impl Default for Argon2Params {
 ///   which it verifies in the same way: on the blocking pool, inside the
 ///   same concurrency limit. A bcrypt hash never matches a password of more
 ///   than 72 bytes (bcrypt would read only its first 72).
+/// * Every verification takes at least as long as the slowest kind of
+///   stored hash verified so far (a moving average per kind; each bcrypt
+///   cost is a kind), so an imported or older hash, or the dummy hash of an
+///   unknown email, cannot be told apart by timing. The wait is a sleep on
+///   the blocking thread after the concurrency permit is released: it costs
+///   no CPU and holds up no other hash. See
+///   [`verification_floor`](Self::verification_floor).
 ///
 /// ```
 /// use auth_core::{Argon2Hasher, Password, PasswordHasher, Verification};
@@ -98,6 +110,7 @@ pub struct Argon2Hasher {
     /// One buffer per permit of `limiter`; clones share both.
     pool: Arc<BlockPool>,
     max_concurrent: usize,
+    floor: Arc<VerifyFloor>,
 }
 
 impl Argon2Hasher {
@@ -130,6 +143,7 @@ impl Argon2Hasher {
             params,
             limiter: Arc::new(Semaphore::new(max_concurrent)),
             max_concurrent,
+            floor: Arc::new(VerifyFloor::default()),
         }
     }
 
@@ -147,21 +161,53 @@ impl Argon2Hasher {
         self.max_concurrent
     }
 
+    /// The least time a verification takes now: the moving average of the
+    /// slowest kind of stored hash verified since this hasher was made
+    /// (clones share it), at most 2 s. Zero until the first verification.
+    ///
+    /// The first check of a kind sets its estimate, so that one check is
+    /// not padded to its own time: an application with imported hashes can
+    /// verify one at start-up (a wrong password against an imported row) to
+    /// close that gap too.
+    pub fn verification_floor(&self) -> Duration {
+        self.floor.current()
+    }
+
+    /// Verifies on the blocking pool, then waits out the floor.
+    async fn verify_padded<F>(&self, kind: HashKind, work: F) -> Result<bool, AuthError>
+    where
+        F: FnOnce() -> Result<bool, AuthError> + Send + 'static,
+    {
+        let floor = Arc::clone(&self.floor);
+        self.run_limited(move || {
+            let started = Instant::now();
+            let matched = work();
+            (matched, floor.record(kind, started.elapsed()))
+        })
+        .await?
+    }
+
     /// Runs `work` on the blocking pool once a concurrency permit is free.
     /// The permit moves into the closure, so it is held until the hash is
-    /// really done, even if the caller's future is dropped mid-way.
+    /// really done, even if the caller's future is dropped mid-way. `work`
+    /// also says how long to wait afterwards: that wait, after the permit
+    /// is released, is a sleep on the same thread (not tokio's timer, which
+    /// a runtime may have switched off).
     async fn run_limited<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce() -> (T, Duration) + Send + 'static,
     {
         let permit = Arc::clone(&self.limiter)
             .acquire_owned()
             .await
             .map_err(AuthError::internal)?;
         let job = move || {
-            let result = work();
+            let (result, wait) = work();
             drop(permit);
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
+            }
             result
         };
         match tokio::runtime::Handle::try_current() {
@@ -274,7 +320,7 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let pool = Arc::clone(&self.pool);
         let phc = self
-            .run_limited(move || hash_blocking(&password, &params, &pool))
+            .run_limited(move || (hash_blocking(&password, &params, &pool), Duration::ZERO))
             .await??;
         PasswordHash::from_phc(phc)
     }
@@ -289,10 +335,16 @@ impl PasswordHasher for Argon2Hasher {
             // An imported bcrypt or Better Auth hash: verified in the same
             // permit limit, and always replaced by Argon2id on a match.
             let legacy = legacy?;
+            let kind = match &legacy {
+                crate::legacy::Legacy::Bcrypt { cost, .. } => HashKind::Bcrypt(*cost),
+                crate::legacy::Legacy::BetterAuthScrypt { .. } => HashKind::BetterAuthScrypt,
+            };
             let password = password.clone();
             let matched = self
-                .run_limited(move || crate::legacy::verify_blocking(&password, &legacy))
-                .await??;
+                .verify_padded(kind, move || {
+                    crate::legacy::verify_blocking(&password, &legacy)
+                })
+                .await?;
             return Ok(if matched {
                 Verification::MatchNeedsRehash
             } else {
@@ -305,8 +357,10 @@ impl PasswordHasher for Argon2Hasher {
         let password = password.clone();
         let pool = Arc::clone(&self.pool);
         let matched = self
-            .run_limited(move || verify_blocking(&password, &stored, &pool))
-            .await??;
+            .verify_padded(HashKind::Argon2, move || {
+                verify_blocking(&password, &stored, &pool)
+            })
+            .await?;
         Ok(match (matched, needs_rehash) {
             (false, _) => Verification::Mismatch,
             (true, false) => Verification::Match,

@@ -37,8 +37,8 @@ const SCRYPT_BA_SALT_HEX_LEN: usize = 32;
 
 /// A legacy hash, parsed and within limits, ready to verify.
 pub(crate) enum Legacy {
-    /// A bcrypt hash string (`$2?$cc$` + 53 characters).
-    Bcrypt(String),
+    /// A bcrypt hash string (`$2?$cc$` + 53 characters) and its cost.
+    Bcrypt { hash: String, cost: u32 },
     /// Better Auth scrypt: the salt's hex text (used as bytes) and the key.
     BetterAuthScrypt {
         salt_hex: String,
@@ -54,8 +54,8 @@ const BCRYPT_ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 
 /// Checks a bcrypt hash string: `$2a$`, `$2b$` or `$2y$`, a two-digit cost
 /// within [`BCRYPT_MIN_COST`]..=[`BCRYPT_MAX_COST`], then 22 salt and 31
-/// hash characters of bcrypt's base64 alphabet.
-pub(crate) fn check_bcrypt(hash: &str) -> Result<(), AuthError> {
+/// hash characters of bcrypt's base64 alphabet. Returns the cost.
+pub(crate) fn check_bcrypt(hash: &str) -> Result<u32, AuthError> {
     let bytes = hash.as_bytes();
     if bytes.len() != 60 {
         return Err(invalid("a bcrypt hash has 60 characters"));
@@ -81,7 +81,7 @@ pub(crate) fn check_bcrypt(hash: &str) -> Result<(), AuthError> {
     if !rest.iter().all(|b| BCRYPT_ALPHABET.contains(b)) {
         return Err(invalid("bcrypt salt and hash use bcrypt's base64 alphabet"));
     }
-    Ok(())
+    Ok(cost)
 }
 
 fn is_lower_hex(text: &str) -> bool {
@@ -121,7 +121,10 @@ pub(crate) fn parse_stored(stored: &str) -> Option<Result<Legacy, AuthError>> {
     if stored.starts_with("$2") {
         return Some(
             check_bcrypt(stored)
-                .map(|()| Legacy::Bcrypt(stored.to_owned()))
+                .map(|cost| Legacy::Bcrypt {
+                    hash: stored.to_owned(),
+                    cost,
+                })
                 .map_err(|_| AuthError::internal("stored bcrypt hash is malformed")),
         );
     }
@@ -141,7 +144,7 @@ pub(crate) fn parse_stored(stored: &str) -> Option<Result<Legacy, AuthError>> {
 /// blocking pool with a hashing permit held.
 pub(crate) fn verify_blocking(password: &Password, legacy: &Legacy) -> Result<bool, AuthError> {
     match legacy {
-        Legacy::Bcrypt(hash) => {
+        Legacy::Bcrypt { hash, .. } => {
             // bcrypt reads only the first 72 bytes. Rather than let a longer
             // password match on its prefix, it does not match at all (the
             // Python package refuses to hash one). Up to 72 bytes, the

@@ -254,3 +254,48 @@ async fn import_refuses_duplicates_and_bad_emails() {
         Err(AuthError::InvalidEmail)
     ));
 }
+
+#[tokio::test]
+async fn unknown_emails_wait_as_long_as_an_imported_hash_takes() {
+    let store = MemoryStore::new();
+    let hasher = cheap_hasher();
+    let auth = builder(&store)
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
+    let (_, _, hash) = fixtures("bcrypt.json").remove(2);
+    assert!(hash.starts_with("$2a$10$"), "{hash}");
+    auth.import_user(ImportedUser {
+        email: "legacy@example.com".into(),
+        name: None,
+        password_hash: PasswordHash::import(&hash).unwrap(),
+        email_verified: true,
+    })
+    .await
+    .unwrap();
+    let unknown = sign_in_request("nobody@example.com", "a password");
+    let _ = auth.sign_in(unknown.clone()).await;
+    let argon_only = hasher.verification_floor();
+
+    // A wrong password against the imported row: bcrypt at cost 10.
+    let wrong = auth
+        .sign_in(sign_in_request("legacy@example.com", "a password"))
+        .await;
+    assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+    let floor = hasher.verification_floor();
+    assert!(
+        floor > argon_only,
+        "{floor:?} after bcrypt, {argon_only:?} before"
+    );
+
+    // The unknown address now costs at least what the bcrypt check did
+    // (a lower bound the hasher guarantees by sleeping, not a speed claim).
+    let started = std::time::Instant::now();
+    let result = auth.sign_in(unknown).await;
+    assert!(matches!(result, Err(AuthError::InvalidCredentials)));
+    assert!(
+        started.elapsed() >= floor,
+        "{:?} < {floor:?}",
+        started.elapsed()
+    );
+}

@@ -232,7 +232,9 @@ async fn hash_and_verify_leave_the_async_worker_thread() {
 fn without_tokio_hashing_gets_a_thread_of_its_own() {
     let hasher = cheap(64, 1);
     let caller = std::thread::current().id();
-    let worker = futures_block_on(hasher.run_limited(|| std::thread::current().id())).unwrap();
+    let worker =
+        futures_block_on(hasher.run_limited(|| (std::thread::current().id(), Duration::ZERO)))
+            .unwrap();
     assert_ne!(worker, caller, "hashing ran on the caller's thread");
     let password = Password::new("no runtime here");
     let hash = futures_block_on(hasher.hash(&password)).unwrap();
@@ -259,6 +261,7 @@ async fn concurrency_is_bounded() {
                     peak.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(std::time::Duration::from_millis(5));
                     running.fetch_sub(1, Ordering::SeqCst);
+                    ((), Duration::ZERO)
                 })
                 .await
                 .unwrap();
@@ -294,4 +297,26 @@ fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
             return out;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_up_to_the_floor_holds_no_permit() {
+    let hasher = Argon2Hasher::new(Argon2Params::default(), 1).unwrap();
+    let (worked, done_working) = tokio::sync::oneshot::channel();
+    let waiting = {
+        let hasher = hasher.clone();
+        tokio::spawn(async move {
+            hasher
+                .run_limited(move || {
+                    let _ = worked.send(());
+                    ((), Duration::from_secs(1))
+                })
+                .await
+        })
+    };
+    done_working.await.unwrap();
+    // The only permit is free again while the first job waits.
+    hasher.run_limited(|| ((), Duration::ZERO)).await.unwrap();
+    assert!(!waiting.is_finished(), "the first job did not wait");
+    waiting.await.unwrap().unwrap();
 }

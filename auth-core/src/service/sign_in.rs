@@ -9,21 +9,18 @@ impl AuthService {
     /// Signs in with email and password.
     ///
     /// An unknown email and a wrong password give the same error after about
-    /// the same time (a dummy hash is verified for unknown emails). Values
-    /// that sign-up would refuse are not judged here: they just cannot match.
-    /// A password over the policy's maximum is refused before any hashing.
-    /// When the stored hash uses weaker parameters than the hasher's, the
-    /// password is re-hashed and the new hash stored. (Until then such an
-    /// account verifies faster than the dummy hash: a timing difference
-    /// that shows only which accounts predate a parameter change.)
-    /// Likewise an imported bcrypt or Better Auth hash
-    /// ([`import_user`](Self::import_user)) is verified with its own
-    /// algorithm and cost until that first sign-in replaces it by Argon2id:
-    /// bcrypt at cost 10 or Better Auth's scrypt (32 MiB) takes a different
-    /// time from the dummy Argon2id hash, which can show that an address
-    /// belongs to an imported account not yet signed in since. Verification
-    /// stays inside the hasher's concurrency limit either way. To close the
-    /// gap sooner, expire imported hashes (a password reset) after a while.
+    /// the same time: a dummy hash is verified for unknown emails, and
+    /// [`Argon2Hasher`](crate::Argon2Hasher) makes every check last at least
+    /// as long as the slowest kind of stored hash it has verified, so an
+    /// account with older Argon2 parameters or an imported bcrypt or Better
+    /// Auth hash ([`import_user`](Self::import_user)) cannot be told from an
+    /// unknown address either (after the first check of its kind since
+    /// start-up; see [`Argon2Hasher::verification_floor`](crate::Argon2Hasher::verification_floor)).
+    /// Values that sign-up would refuse are not judged here: they just
+    /// cannot match. A password over the policy's maximum is refused before
+    /// any hashing. When the stored hash uses weaker parameters than the
+    /// hasher's, or is imported, the password is re-hashed with Argon2id and
+    /// the new hash stored.
     ///
     /// Unless switched off, a [`SignInThrottle`](crate::SignInThrottle) refuses further attempts
     /// for an address after too many that did not succeed.
