@@ -308,4 +308,70 @@ mod pinned_algorithms {
             );
         }
     }
+
+    /// Keys whose points are the wrong size or not on their curve are
+    /// skipped when the set is read; one of them (a 26-byte Ed25519 `x`)
+    /// made jsonwebtoken's RustCrypto backend panic at the first token.
+    #[test]
+    fn malformed_key_material_is_skipped_not_verified_with() {
+        let ed_pem = JwtKey::generate_private_pem(JwtAlgorithm::EdDsa).unwrap();
+        let ed = JwtCodec::builder()
+            .issuer(ISSUER)
+            .audience(ISSUER)
+            .key(JwtKey::from_private_pem("ed", JwtAlgorithm::EdDsa, ed_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let token = ed.issue(&claims()).unwrap();
+        let good = serde_json::to_value(&ed.jwks().keys[0]).unwrap();
+        let x = good["x"].as_str().unwrap();
+        let p256 = serde_json::to_value(
+            &JwtCodec::builder()
+                .issuer(ISSUER)
+                .audience(ISSUER)
+                .key(
+                    JwtKey::from_private_pem(
+                        "ec",
+                        JwtAlgorithm::Es256,
+                        include_bytes!("keys/openssl/p256-pkcs8.pem"),
+                    )
+                    .unwrap(),
+                )
+                .build()
+                .unwrap()
+                .jwks()
+                .keys[0],
+        )
+        .unwrap();
+        let mut off_curve = p256.clone();
+        off_curve["y"] = serde_json::Value::String(p256["x"].as_str().unwrap().to_owned());
+        let short_x = {
+            let mut key = good.clone();
+            key["x"] = serde_json::Value::String(x[..35].to_owned());
+            key
+        };
+        for bad in [short_x, off_curve] {
+            let jwks = serde_json::from_value(serde_json::json!({ "keys": [bad] })).unwrap();
+            assert!(
+                matches!(
+                    IssuerKeys::new(&jwks, ISSUER, ISSUER),
+                    Err(AuthError::InvalidConfig(_))
+                ),
+                "{bad}"
+            );
+        }
+        // Next to a good key, a bad one is skipped and the good one works.
+        let mut short_with_kid = good.clone();
+        short_with_kid["x"] = serde_json::Value::String(x[..35].to_owned());
+        short_with_kid["kid"] = serde_json::Value::String("ed".into());
+        let mut renamed = good;
+        renamed["kid"] = serde_json::Value::String("ed-good".into());
+        let jwks = serde_json::from_value(serde_json::json!({ "keys": [short_with_kid, renamed] }))
+            .unwrap();
+        let keys = IssuerKeys::new(&jwks, ISSUER, ISSUER).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(matches!(
+            keys.verify(&token, OffsetDateTime::now_utc()),
+            Err(AuthError::InvalidToken)
+        ));
+    }
 }

@@ -272,6 +272,26 @@ fn member<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, String> 
         .ok_or_else(|| format!("the member `{name}` is missing"))
 }
 
+/// A base64url member that must decode to exactly `len` bytes.
+fn coordinate(value: &Option<String>, name: &str, len: usize) -> Result<Vec<u8>, String> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(member(value, name)?)
+        .map_err(|_| format!("malformed {name}"))?;
+    if bytes.len() != len {
+        return Err(format!("{name} is not {len} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// `x` and `y` of an EC key as an uncompressed SEC1 point.
+fn uncompressed_point(jwk: &Jwk, len: usize) -> Result<Vec<u8>, String> {
+    let mut sec1 = Vec::with_capacity(1 + 2 * len);
+    sec1.push(0x04);
+    sec1.extend_from_slice(&coordinate(&jwk.x, "x", len)?);
+    sec1.extend_from_slice(&coordinate(&jwk.y, "y", len)?);
+    Ok(sec1)
+}
+
 /// Pins a JWK to its algorithm(s) and builds its verifier.
 fn pin(jwk: &Jwk) -> Result<PinnedKey, String> {
     if jwk
@@ -300,32 +320,29 @@ fn pin(jwk: &Jwk) -> Result<PinnedKey, String> {
     };
     let bad = |_| "malformed key".to_owned();
     let verifier = match jwk.kty.as_str() {
+        // The points are checked here, not left to the signature check:
+        // jsonwebtoken's RustCrypto backend panics on an Ed25519 key that
+        // is not 32 bytes (found by the `jwks` fuzz target).
         "OKP" => {
+            let x: [u8; 32] = coordinate(&jwk.x, "x", 32)?
+                .try_into()
+                .map_err(|_| "x is not 32 bytes".to_owned())?;
+            ed25519_dalek::VerifyingKey::from_bytes(&x)
+                .map_err(|_| "not an Ed25519 point".to_owned())?;
             KeyVerifier::Jwt(DecodingKey::from_ed_components(member(&jwk.x, "x")?).map_err(bad)?)
         }
-        "EC" if algs == [JwtAlgorithm::Es512] => {
-            let x = URL_SAFE_NO_PAD
-                .decode(member(&jwk.x, "x")?)
-                .map_err(|_| "malformed x".to_owned())?;
-            let y = URL_SAFE_NO_PAD
-                .decode(member(&jwk.y, "y")?)
-                .map_err(|_| "malformed y".to_owned())?;
-            if x.len() != 66 || y.len() != 66 {
-                return Err("a P-521 coordinate is not 66 bytes".into());
-            }
-            let mut sec1 = Vec::with_capacity(133);
-            sec1.push(0x04);
-            sec1.extend_from_slice(&x);
-            sec1.extend_from_slice(&y);
-            KeyVerifier::Es512(
-                p521::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-                    .map_err(|_| "not a P-521 point".to_owned())?,
+        "EC" if algs == [JwtAlgorithm::Es512] => KeyVerifier::Es512(
+            p521::ecdsa::VerifyingKey::from_sec1_bytes(&uncompressed_point(jwk, 66)?)
+                .map_err(|_| "not a P-521 point".to_owned())?,
+        ),
+        "EC" => {
+            p256::PublicKey::from_sec1_bytes(&uncompressed_point(jwk, 32)?)
+                .map_err(|_| "not a P-256 point".to_owned())?;
+            KeyVerifier::Jwt(
+                DecodingKey::from_ec_components(member(&jwk.x, "x")?, member(&jwk.y, "y")?)
+                    .map_err(bad)?,
             )
         }
-        "EC" => KeyVerifier::Jwt(
-            DecodingKey::from_ec_components(member(&jwk.x, "x")?, member(&jwk.y, "y")?)
-                .map_err(bad)?,
-        ),
         _ => KeyVerifier::Jwt(
             DecodingKey::from_rsa_components(member(&jwk.n, "n")?, member(&jwk.e, "e")?)
                 .map_err(bad)?,
