@@ -18,9 +18,14 @@ export function TaskList({ apiUrl }: { apiUrl: string }) {
       await action();
       setTasks(await api.list());
     } catch (e) {
+      // Signed out meanwhile (in another tab, or the session expired).
+      if (e instanceof ApiError && e.code === "no_session") {
+        router.replace("/sign-in");
+        return;
+      }
       setError(e instanceof ApiError ? `${e.status}: ${e.message}` : String(e));
     }
-  }, [api]);
+  }, [api, router]);
 
   const user = session.data?.user;
   useEffect(() => {
