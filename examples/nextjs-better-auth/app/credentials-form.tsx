@@ -1,12 +1,9 @@
 "use client";
-import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { authClient } from "@/lib/auth-client";
-import { forgetToken } from "@/lib/task-api";
 
 /** The sign-up and sign-in form: Better Auth's email + password routes. */
 export function CredentialsForm({ mode }: { mode: "sign-up" | "sign-in" }) {
-  const router = useRouter();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
@@ -17,7 +14,6 @@ export function CredentialsForm({ mode }: { mode: "sign-up" | "sign-in" }) {
     const password = String(form.get("password"));
     setBusy(true);
     setError(undefined);
-    forgetToken();
     const { error } =
       mode === "sign-up"
         ? await authClient.signUp.email({ email, password, name: String(form.get("name") || email) })
@@ -27,7 +23,10 @@ export function CredentialsForm({ mode }: { mode: "sign-up" | "sign-in" }) {
       setError(error.message ?? error.statusText ?? "something went wrong");
       return;
     }
-    router.push("/tasks");
+    // A full page load, not router.push: the session store of this page
+    // still says "signed out", and the tasks page would act on that before
+    // it refetched.
+    window.location.assign("/tasks");
   }
 
   return (

@@ -24,52 +24,39 @@ export class ApiError extends Error {
   }
 }
 
-type Token = { value: string; sub: string; exp: number };
+/** The token, and its `sub`: the user id in the task routes' path. */
+type Token = { value: string; sub: string };
 
 function decode(jwt: string): Token {
   const payload = jwt.split(".")[1] ?? "";
   const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-  const claims = JSON.parse(json) as { sub: string; exp: number };
-  return { value: jwt, sub: claims.sub, exp: claims.exp };
+  return { value: jwt, sub: (JSON.parse(json) as { sub: string }).sub };
 }
-
-let cached: Token | undefined;
 
 /**
- * Better Auth's JWT for the signed-in user (GET /api/auth/token with the
- * session cookie), kept in memory and fetched again shortly before `exp`.
+ * A JWT from Better Auth's GET /api/auth/token for the signed-in user (the
+ * session cookie goes along), fetched for every call and kept nowhere: the
+ * Rust server cannot revoke a token, so a sign-out, in this tab or another,
+ * must stop this tab at its next call rather than when a cached token
+ * expires.
  */
-export async function accessToken(fresh = false): Promise<Token> {
-  const now = Date.now() / 1000;
-  if (!fresh && cached && cached.exp - now > 30) return cached;
+export async function accessToken(): Promise<Token> {
   const { data, error } = await authClient.token();
-  if (error || !data?.token) {
-    cached = undefined;
-    throw new ApiError(401, "no_session", "not signed in");
-  }
-  cached = decode(data.token);
-  return cached;
-}
-
-export function forgetToken() {
-  cached = undefined;
+  if (error || !data?.token) throw new ApiError(401, "no_session", "not signed in");
+  return decode(data.token);
 }
 
 export function taskApi(baseUrl: string) {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const send = async (token: Token) =>
-      fetch(`${baseUrl}/api/${encodeURIComponent(token.sub)}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token.value}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    let response = await send(await accessToken());
-    // A token that expired in between (or a key the API had not seen): one
-    // more try with a new token.
-    if (response.status === 401) response = await send(await accessToken(true));
+    const token = await accessToken();
+    const response = await fetch(`${baseUrl}/api/${encodeURIComponent(token.sub)}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token.value}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     const value = text ? JSON.parse(text) : undefined;

@@ -2,7 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { authClient } from "@/lib/auth-client";
-import { ApiError, forgetToken, taskApi, type Task } from "@/lib/task-api";
+import { ApiError, taskApi, type Task } from "@/lib/task-api";
 
 export function TaskList({ apiUrl }: { apiUrl: string }) {
   const router = useRouter();
@@ -31,6 +31,7 @@ export function TaskList({ apiUrl }: { apiUrl: string }) {
   useEffect(() => {
     if (session.isPending) return;
     if (!user) {
+      // Also when Better Auth tells this tab that another one signed out.
       router.replace("/sign-in");
       return;
     }
@@ -38,7 +39,6 @@ export function TaskList({ apiUrl }: { apiUrl: string }) {
   }, [session.isPending, user, router, run]);
 
   async function signOut() {
-    forgetToken();
     await authClient.signOut();
     router.push("/sign-in");
   }
