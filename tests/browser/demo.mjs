@@ -313,6 +313,13 @@ try {
     await page.locator('#account-verified', { hasText: 'Yes' }).waitFor({ timeout: TIMEOUT });
   });
 
+  await step('change the password', async () => {
+    await view(page).getByLabel('Current password').fill(newPassword);
+    await view(page).getByLabel('New password').fill('yet another passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expectStatus(page, 'Password changed.');
+  });
+
   await step('sign out everywhere', async () => {
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await expectView(page, 'Sign in');
