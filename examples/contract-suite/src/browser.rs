@@ -35,9 +35,13 @@ pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 /// How long the whole scenario may take (it needs about 30 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The workspace root.
+/// The workspace root (two levels above this crate).
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| manifest.join("../.."), Path::to_path_buf)
 }
 
 /// `tests/browser` of the workspace.
@@ -116,6 +120,8 @@ pub fn demo_page(binary: &Path, server: &str) {
         .await;
         assert_eq!(server_process.base_url(), base_url, "the server's address");
         let screenshots = screenshots_dir(server);
+        // Only this run's pictures, no failure shots of an earlier one.
+        let _ = std::fs::remove_dir_all(&screenshots);
         let output = run_scenario(&base_url, server_process.outbox().dir(), &screenshots);
         let text = format!(
             "{}{}",
