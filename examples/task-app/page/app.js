@@ -359,6 +359,7 @@ $('#send-verification').addEventListener('click', () =>
 );
 
 async function endSession(method, path, message) {
+  if (!auth) return signedOut(message);
   try {
     await send(method, path, { token: auth.token, cookie: true });
   } catch (error) {
