@@ -359,6 +359,8 @@ $('#send-verification').addEventListener('click', () =>
 );
 
 async function endSession(method, path, message) {
+  // A refresh in flight would otherwise sign this tab back in afterwards.
+  await refreshing?.catch(() => {});
   if (!auth) return signedOut(message);
   try {
     await send(method, path, { token: auth.token, cookie: true });
