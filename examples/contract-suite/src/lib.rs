@@ -29,6 +29,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod better_auth;
+pub mod browser;
 pub mod cases;
 pub mod client;
 pub mod outbox;
@@ -111,6 +112,7 @@ macro_rules! contract_tests {
                 // Other
                 healthz_ok,
                 openapi_document,
+                demo_page_is_served,
                 unknown_routes_are_404,
                 escaped_paths_are_read_alike,
                 wrong_method_is_405_with_allow,

@@ -124,6 +124,9 @@ fn routes(config: &mut ServiceConfig, bench_routes: bool) {
             web::resource("/api/{user_id}/tasks/{id}/complete").route(web::patch().to(toggle_task)),
         )
         .service(auth_actix::scope("/api/auth"));
+    for path in task_app::page::PATHS {
+        config.service(readable(path, page_file));
+    }
     #[cfg(feature = "bench-routes")]
     if bench_routes {
         config.service(readable("/bench/{user_id}/tasks", bench_list_tasks));
@@ -291,6 +294,18 @@ fn path_param(req: &HttpRequest, name: &str) -> Option<String> {
 /// The raw query string, `None` when there is none (as axum's `RawQuery`).
 fn raw_query(req: &HttpRequest) -> Option<&str> {
     Some(req.query_string()).filter(|query| !query.is_empty())
+}
+
+/// A file of the demo page ([`task_app::page`]), with its security headers.
+async fn page_file(req: HttpRequest) -> HttpResponse {
+    let Some(asset) = task_app::page::asset(req.path()) else {
+        return auth_actix::not_found().await;
+    };
+    let mut response = HttpResponse::Ok();
+    for header in asset.headers() {
+        response.insert_header(header);
+    }
+    response.body(asset.body)
 }
 
 async fn healthz(state: web::Data<State>) -> Result<Json<Health>, ApiError> {

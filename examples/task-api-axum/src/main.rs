@@ -18,7 +18,7 @@ use axum::{
     Extension, Router,
     body::{Body, Bytes},
     extract::{FromRef, FromRequestParts, MatchedPath, RawQuery, State},
-    http::{HeaderName, HeaderValue, Request, Response, StatusCode, header, request::Parts},
+    http::{HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header, request::Parts},
     middleware::{Next, from_fn, from_fn_with_state, map_response},
     response::IntoResponse,
     routing::get,
@@ -77,7 +77,6 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
         app,
         openapi: Bytes::from(openapi),
     };
-    #[cfg_attr(not(feature = "bench-routes"), allow(unused_mut))]
     let mut routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi_json))
@@ -91,6 +90,9 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
             "/api/{user_id}/tasks/{id}/complete",
             axum::routing::patch(toggle_task),
         );
+    for path in task_app::page::PATHS {
+        routes = routes.route(path, get(page_file));
+    }
     // Two locks on the unauthenticated baseline route: compiled in only by
     // the `bench-routes` feature, and served only with BENCH_ROUTES=1.
     #[cfg(feature = "bench-routes")]
@@ -208,6 +210,21 @@ async fn refuse_needless_escapes(request: Request<Body>, next: Next) -> Response
         return auth_axum::not_found().await.into_response();
     }
     next.run(request).await
+}
+
+/// A file of the demo page ([`task_app::page`]), with its security headers.
+async fn page_file(uri: Uri) -> Response<Body> {
+    let Some(asset) = task_app::page::asset(uri.path()) else {
+        return auth_axum::not_found().await.into_response();
+    };
+    let mut response = Response::new(Body::from(asset.body));
+    for (name, value) in asset.headers() {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {

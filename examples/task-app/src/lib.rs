@@ -6,6 +6,7 @@
 //! * [`app`]: start-up (database, migrations, the `AuthService`);
 //! * [`tasks`]: the task bodies, their rules and the user-scoped store;
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
+//! * [`page`]: the demo page served at `/`;
 //! * [`path`]: how request paths are read;
 //! * [`runtime`]: logging and graceful shutdown.
 //!
@@ -18,6 +19,7 @@ pub mod cors;
 pub mod import;
 pub mod mail;
 pub mod openapi;
+pub mod page;
 pub mod path;
 pub mod runtime;
 pub mod secret;

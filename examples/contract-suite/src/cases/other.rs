@@ -1,4 +1,4 @@
-//! Health, OpenAPI, unknown routes, wrong methods, CORS.
+//! Health, OpenAPI, the demo page, unknown routes, wrong methods, CORS.
 
 use reqwest::Method;
 use serde_json::json;
@@ -14,6 +14,44 @@ pub async fn healthz_ok(target: &Target) {
         body == json!({ "status": "ok" }),
         "expected exactly {\"status\":\"ok\"}",
     );
+}
+
+/// `GET /` serves the demo page (also at the paths the outbox links open),
+/// its script and style, each with a strict `Content-Security-Policy`.
+pub async fn demo_page_is_served(target: &Target) {
+    let api = target.api();
+    for (path, media_type) in [
+        ("/", "text/html"),
+        ("/reset-password", "text/html"),
+        ("/verify-email", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ] {
+        let reply = api.get(path, None).await;
+        reply.expect_status(200);
+        let content_type = reply.header("content-type").unwrap_or_default();
+        reply.check(
+            crate::client::media_type(&content_type) == media_type,
+            &format!("{path} is {media_type}"),
+        );
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        reply.check(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            &format!("{path} has a strict Content-Security-Policy"),
+        );
+        reply.check(
+            reply.header("x-content-type-options").as_deref() == Some("nosniff"),
+            &format!("{path} has X-Content-Type-Options: nosniff"),
+        );
+    }
+    let page = api.get("/", None).await.text();
+    assert!(page.contains(r#"src="/app.js""#), "the page loads /app.js");
+    api.call(Method::POST, "/", None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+    api.get("/index.html", None)
+        .await
+        .expect_problem(404, "not_found");
 }
 
 /// `GET /api/openapi.json` is an OpenAPI 3.1 document with every path of

@@ -1,0 +1,181 @@
+//! The demo page (`task_app::page`) in a real browser: [`demo_page`]
+//! starts a server and runs `tests/browser/demo.mjs`, which drives the
+//! machine's Chromium through playwright-core (pinned in
+//! `tests/browser/package-lock.json`): sign-up, the task list, a reload, an
+//! access token expiring while the page is open, two tabs refreshing at
+//! once, sign-out in one tab seen by the other, a password reset and an
+//! email verification opened from the outbox. Screenshots of the main
+//! states go to `<target dir>/browser-screenshots/<server>/`.
+//!
+//! Without `node`, without `/usr/bin/chromium` or without
+//! `tests/browser/node_modules` (`npm ci --prefix tests/browser`), the test
+//! says `skipped: ...` and passes, unless `AUTH_TEST_BROWSER=required` (as
+//! CI sets it), when it fails.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use crate::{Backend, Server, server::say};
+
+/// Set to `required` to make a missing Node.js, Chromium or playwright-core
+/// a failure.
+pub const REQUIRED_VAR: &str = "AUTH_TEST_BROWSER";
+
+/// The browser the scenario drives (Debian's `chromium` package).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The access-token lifetime the server gets, in seconds: short, so that
+/// tokens expire while the page is open and both tabs refresh often.
+pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
+
+/// How long the whole scenario may take (it needs about 30 s).
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace root (two levels above this crate).
+fn workspace() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| manifest.join("../.."), Path::to_path_buf)
+}
+
+/// `tests/browser` of the workspace.
+fn browser_dir() -> PathBuf {
+    workspace().join("tests/browser")
+}
+
+/// Where the screenshots of `server` go: under the workspace's target
+/// directory (`CARGO_TARGET_DIR` when set, as cargo reads it).
+pub fn screenshots_dir(server: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    workspace()
+        .join(target)
+        .join("browser-screenshots")
+        .join(server)
+}
+
+/// Why the scenario cannot be run here, if it cannot.
+fn unavailable() -> Option<String> {
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|status| status.success()) {
+        return Some("no `node` on PATH".into());
+    }
+    if !Path::new(CHROMIUM).is_file() {
+        return Some(format!("no {CHROMIUM} (Debian package `chromium`)"));
+    }
+    if !browser_dir().join("node_modules/playwright-core").is_dir() {
+        return Some(format!(
+            "no {}/node_modules (run `npm ci --prefix tests/browser`)",
+            browser_dir().display()
+        ));
+    }
+    None
+}
+
+/// A port nobody listens on right now: the server must know its own URL
+/// before it starts, for the links in its messages (`PUBLIC_URL`).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// Runs the browser scenario against `binary` (named `server` in the
+/// screenshots' folder); says `skipped: ...` without Node.js, Chromium or
+/// playwright-core unless [`REQUIRED_VAR`] is `required`.
+pub fn demo_page(binary: &Path, server: &str) {
+    if let Some(reason) = unavailable() {
+        if std::env::var(REQUIRED_VAR).is_ok_and(|value| value == "required") {
+            panic!("{REQUIRED_VAR}=required but the browser test cannot run: {reason}");
+        }
+        say(&format!(
+            "skipped: {reason} ({REQUIRED_VAR} is not `required`): browser::demo_page"
+        ));
+        return;
+    }
+    crate::__private::block_on(async {
+        let port = free_port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let server_process = Server::start(
+            binary,
+            Backend::Sqlite,
+            &[
+                ("BIND_ADDRESS", &format!("127.0.0.1:{port}")),
+                ("PUBLIC_URL", &base_url),
+                ("ACCESS_TOKEN_TTL_SECS", &ACCESS_TOKEN_TTL_SECS.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(server_process.base_url(), base_url, "the server's address");
+        let screenshots = screenshots_dir(server);
+        // Only this run's pictures, no failure shots of an earlier one.
+        let _ = std::fs::remove_dir_all(&screenshots);
+        let output = run_scenario(&base_url, server_process.outbox().dir(), &screenshots);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "the browser scenario failed ({}) against {server}:\n{text}\nscreenshots: {}",
+            output.status,
+            screenshots.display()
+        );
+        let summary = text.lines().last().unwrap_or_default();
+        say(&format!(
+            "browser::demo_page on {server}: {summary}; screenshots in {}",
+            screenshots.display()
+        ));
+        drop(server_process);
+    });
+}
+
+/// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`].
+fn run_scenario(base_url: &str, outbox: &Path, screenshots: &Path) -> Output {
+    let child = Command::new("node")
+        .arg("demo.mjs")
+        .arg("--base-url")
+        .arg(base_url)
+        .arg("--outbox")
+        .arg(outbox)
+        .arg("--screenshots")
+        .arg(screenshots)
+        .arg("--chromium")
+        .arg(CHROMIUM)
+        .current_dir(browser_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start node demo.mjs: {error}"));
+    let pid = child.id().to_string();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(SCENARIO_TIMEOUT) {
+        Ok(output) => output.expect("the output of node demo.mjs"),
+        Err(_) => {
+            // Chromium goes with it: playwright-core closes the browser
+            // when its own process dies.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!(
+                "the browser scenario did not finish within {} s",
+                SCENARIO_TIMEOUT.as_secs()
+            );
+        }
+    }
+}

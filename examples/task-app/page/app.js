@@ -1,0 +1,409 @@
+// The demo page of the example servers: plain JavaScript, no build step.
+//
+// Tokens: the access token lives in this module's memory only (gone on
+// reload, invisible to other scripts and to later visits). The refresh
+// token never reaches this script: requests with `X-Refresh-Cookie: 1` get
+// it as an HttpOnly cookie scoped to /api/auth, and a reload restores the
+// session with one cookie refresh.
+//
+// Refresh tokens are single use and a second use of a rotated one revokes
+// the session, so refreshes are serialised: one promise per tab, and a
+// Web Lock across the tabs of this origin, which share the cookie.
+
+const COOKIE_MODE = { 'X-Refresh-Cookie': '1' };
+
+let auth = null; // { token, user, timer }
+let tasksQuery = { status: 'all', sort: 'created' };
+let refreshing = null;
+
+const $ = (selector) => document.querySelector(selector);
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem.code;
+    this.retryAfter = problem.retryAfter;
+  }
+}
+
+// ---- HTTP ----
+
+async function send(method, path, { body, token, cookie } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (cookie) Object.assign(headers, COOKIE_MODE);
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  const type = response.headers.get('Content-Type') || '';
+  const data = type.includes('json') ? await response.json() : null;
+  if (!response.ok) {
+    const problem = data || {};
+    problem.retryAfter = response.headers.get('Retry-After');
+    throw new ApiError(response.status, problem);
+  }
+  return data;
+}
+
+// A call with the access token: on a 401 `token_expired` (a tab whose timer
+// was throttled in the background, say) refresh once and retry; any other
+// 401 means the session is over (signed out elsewhere, revoked).
+async function api(method, path, body) {
+  if (!auth) throw Object.assign(new ApiError(401, {}), { handled: true });
+  try {
+    return await send(method, path, { body, token: auth.token });
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    if (error.code === 'token_expired' && (await refresh())) {
+      try {
+        return await send(method, path, { body, token: auth.token });
+      } catch (retryError) {
+        if (retryError.status !== 401) throw retryError;
+      }
+    }
+    signedOut('Your session has ended. Please sign in again.');
+    error.handled = true;
+    throw error;
+  }
+}
+
+function withRefreshLock(work) {
+  // Web Locks exist in secure contexts only (https, or http on localhost).
+  return navigator.locks ? navigator.locks.request('auth-refresh', work) : work();
+}
+
+// Resolves to true with a fresh access token, false when the cookie no
+// longer holds a valid session.
+function refresh() {
+  refreshing ??= withRefreshLock(async () => {
+    try {
+      accept(await send('POST', '/api/auth/refresh', { body: {}, cookie: true }));
+      return true;
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) return false;
+      throw error;
+    }
+  }).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+function accept({ user, access_token: token, expires_in: lifetime }) {
+  if (auth) clearTimeout(auth.timer);
+  // Shortly before expiry: a fifth of the lifetime early, at most a minute.
+  const early = Math.min(60, lifetime / 5);
+  const timer = setTimeout(scheduledRefresh, Math.max(1, lifetime - early) * 1000);
+  auth = { token, user, timer };
+  renderUser();
+}
+
+async function scheduledRefresh() {
+  try {
+    if (!(await refresh())) signedOut('Your session has ended. Please sign in again.');
+  } catch {
+    // Offline or a server hiccup: the next call's 401 retries.
+  }
+}
+
+function signedOut(message) {
+  if (auth) clearTimeout(auth.timer);
+  auth = null;
+  $('#nav').hidden = true;
+  show('sign-in', message);
+}
+
+// ---- Views ----
+
+function show(view, message = '') {
+  if (!auth && (view === 'tasks' || view === 'account')) view = 'sign-in';
+  for (const section of document.querySelectorAll('[data-view]')) {
+    section.hidden = section.dataset.view !== view;
+  }
+  const heading = $(`[data-view="${view}"] h1`);
+  document.title = `${heading.textContent} – Tasks`;
+  heading.focus();
+  say(message);
+  if (view === 'tasks') run(loadTasks);
+  if (view === 'account') run(loadAccount);
+}
+
+function say(message, isError = false) {
+  const status = $('#status');
+  status.textContent = message;
+  status.classList.toggle('error', isError);
+}
+
+function fail(error) {
+  const messages = {
+    email_taken: 'That email address is already registered.',
+    invalid_credentials: 'Wrong email or password.',
+    wrong_password: 'The current password is wrong.',
+    email_not_verified: 'Please verify your email address first: follow the link we sent you.',
+    invalid_token: 'This link is invalid or has expired. Please ask for a new one.',
+  };
+  let message = messages[error.code] || error.message;
+  if (error.status === 429) message = `Too many attempts. Try again in ${error.retryAfter || 'a few'} seconds.`;
+  if (!(error instanceof ApiError)) message = 'The server cannot be reached. Please try again.';
+  say(message, true);
+}
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((child) => child !== null));
+  return node;
+}
+
+function renderUser() {
+  $('#nav').hidden = false;
+  $('#who').textContent = auth.user.name || auth.user.email;
+  $('#account-email').textContent = auth.user.email;
+  $('#account-verified').textContent = auth.user.email_verified ? 'Yes' : 'Not yet';
+  $('#send-verification').hidden = auth.user.email_verified === true;
+}
+
+// ---- Tasks ----
+
+const tasksPath = () => `/api/${encodeURIComponent(auth.user.id)}/tasks`;
+
+async function loadTasks() {
+  const query = new URLSearchParams(tasksQuery);
+  const tasks = await api('GET', `${tasksPath()}?${query}`);
+  $('#task-list').replaceChildren(...tasks.map(taskItem));
+  $('#no-tasks').hidden = tasks.length > 0;
+}
+
+function taskItem(task) {
+  const path = `${tasksPath()}/${task.id}`;
+  const done = el('input', { type: 'checkbox', checked: task.completed, id: `done-${task.id}` });
+  done.addEventListener('change', () =>
+    run(async () => {
+      await api('PATCH', `${path}/complete`);
+      await loadTasks();
+      say(`“${task.title}” marked ${task.completed ? 'not done' : 'done'}.`);
+    }),
+  );
+  const edit = el('button', { type: 'button', textContent: 'Edit' });
+  edit.setAttribute('aria-label', `Edit “${task.title}”`);
+  edit.addEventListener('click', () => item.replaceWith(editForm(task, path)));
+  const remove = el('button', { type: 'button', textContent: 'Delete' });
+  remove.setAttribute('aria-label', `Delete “${task.title}”`);
+  remove.addEventListener('click', () =>
+    run(async () => {
+      await api('DELETE', path);
+      await loadTasks();
+      say(`“${task.title}” deleted.`);
+      $('#new-title').focus();
+    }),
+  );
+  const item = el(
+    'li',
+    { className: task.completed ? 'task done' : 'task' },
+    done,
+    el('label', { htmlFor: done.id, textContent: task.title }),
+    el('span', { className: 'actions' }, edit, remove),
+    task.description ? el('p', { className: 'description', textContent: task.description }) : null,
+  );
+  return item;
+}
+
+function editForm(task, path) {
+  const title = el('input', { value: task.title, maxLength: 200, required: true, id: `edit-title-${task.id}` });
+  const description = el('textarea', { value: task.description || '', maxLength: 1000, rows: 2, id: `edit-description-${task.id}` });
+  const cancel = el('button', { type: 'button', textContent: 'Cancel' });
+  cancel.addEventListener('click', () => run(loadTasks));
+  const form = el(
+    'form',
+    { className: 'edit' },
+    el('label', { htmlFor: title.id, textContent: 'Title' }),
+    title,
+    el('label', { htmlFor: description.id, textContent: 'Details' }),
+    description,
+    el('button', { type: 'submit', textContent: 'Save' }),
+    cancel,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    run(async () => {
+      await api('PUT', path, { title: title.value, description: description.value || null });
+      await loadTasks();
+      say('Task saved.');
+    });
+  });
+  const item = el('li', { className: 'task editing' }, form);
+  queueMicrotask(() => title.focus());
+  return item;
+}
+
+// ---- Account ----
+
+async function loadAccount() {
+  const [{ user }, sessions] = await Promise.all([
+    api('GET', '/api/auth/me'),
+    api('GET', '/api/auth/sessions'),
+  ]);
+  auth.user = user;
+  renderUser();
+  $('#session-list').replaceChildren(
+    ...sessions.map((session) => {
+      const started = new Date(session.created_at).toLocaleString();
+      const item = el('li', { textContent: `Signed in ${started}${session.current ? ' (this browser)' : ''} ` });
+      if (!session.current) {
+        const end = el('button', { type: 'button', textContent: 'Sign out' });
+        end.setAttribute('aria-label', `Sign out the session from ${started}`);
+        end.addEventListener('click', () =>
+          run(async () => {
+            await api('DELETE', `/api/auth/sessions/${encodeURIComponent(session.id)}`);
+            await loadAccount();
+            say('That session is signed out.');
+          }),
+        );
+        item.append(end);
+      }
+      return item;
+    }),
+  );
+}
+
+// ---- Wiring ----
+
+// Runs an action, showing its error (if any) in the status region.
+async function run(action) {
+  try {
+    await action();
+  } catch (error) {
+    // A session that ended has shown its message already.
+    if (!error.handled) fail(error);
+  }
+}
+
+function onSubmit(id, action) {
+  const form = $(id);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    const button = form.querySelector('[type=submit]');
+    button.disabled = true;
+    run(() => action(values, form)).finally(() => {
+      button.disabled = false;
+    });
+  });
+}
+
+onSubmit('#sign-in-form', async ({ email, password }, form) => {
+  accept(await send('POST', '/api/auth/sign-in', { body: { email, password }, cookie: true }));
+  form.reset();
+  show('tasks', 'Signed in.');
+});
+
+onSubmit('#sign-up-form', async ({ email, name, password }, form) => {
+  const body = { email, password, ...(name ? { name } : {}) };
+  accept(await send('POST', '/api/auth/sign-up', { body, cookie: true }));
+  form.reset();
+  show('tasks', 'Account created. Welcome!');
+});
+
+onSubmit('#forgot-form', async ({ email }) => {
+  await send('POST', '/api/auth/request-password-reset', { body: { email } });
+  show('sign-in', 'If that address has an account, a reset link is on its way.');
+});
+
+let resetToken = null;
+onSubmit('#reset-form', async ({ password }, form) => {
+  await send('POST', '/api/auth/reset-password', { body: { token: resetToken, new_password: password } });
+  form.reset();
+  if (auth) signedOut();
+  show('sign-in', 'Password changed. Sign in with your new password.');
+});
+
+onSubmit('#new-task-form', async ({ title, description }, form) => {
+  await api('POST', tasksPath(), { title, ...(description ? { description } : {}) });
+  form.reset();
+  await loadTasks();
+  say(`“${title.trim()}” added.`);
+  $('#new-title').focus();
+});
+
+onSubmit('#password-form', async ({ current, new: fresh }, form) => {
+  await api('POST', '/api/auth/change-password', { current_password: current, new_password: fresh });
+  form.reset();
+  await loadAccount();
+  say('Password changed. Your other sessions were signed out.');
+});
+
+for (const select of ['status', 'sort']) {
+  $(`#filter-${select}`).addEventListener('change', (event) => {
+    tasksQuery = { ...tasksQuery, [select]: event.target.value };
+    run(loadTasks);
+  });
+}
+
+for (const button of document.querySelectorAll('[data-go]')) {
+  button.addEventListener('click', () => {
+    const target = button.dataset.go;
+    run(async () => show(target === 'home' ? (auth ? 'tasks' : 'sign-in') : target));
+  });
+}
+
+$('#send-verification').addEventListener('click', () =>
+  run(async () => {
+    await api('POST', '/api/auth/send-verification-email');
+    say('A verification link is on its way to your inbox.');
+  }),
+);
+
+async function endSession(method, path, message) {
+  // A refresh in flight would otherwise sign this tab back in afterwards.
+  await refreshing?.catch(() => {});
+  if (!auth) return signedOut(message);
+  try {
+    await send(method, path, { token: auth.token, cookie: true });
+  } catch (error) {
+    // An expired token may still end the session once refreshed; anything
+    // else (already revoked) leaves nothing to end.
+    if (error.code === 'token_expired' && (await refresh())) {
+      await send(method, path, { token: auth.token, cookie: true });
+    }
+  }
+  signedOut(message);
+}
+
+$('#sign-out').addEventListener('click', () => run(() => endSession('POST', '/api/auth/sign-out', 'Signed out.')));
+$('#sign-out-everywhere').addEventListener('click', () =>
+  run(() => endSession('DELETE', '/api/auth/sessions', 'Signed out on every device.')),
+);
+
+// ---- Start ----
+
+async function start() {
+  // The links in messages carry their token in the fragment; take it and
+  // drop it from the address bar and the history.
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const path = location.pathname;
+  if (token) history.replaceState(null, '', path);
+  const restored = await refresh().catch(() => false);
+  if (path === '/reset-password' && token) {
+    resetToken = token;
+    show('reset');
+  } else if (path === '/verify-email' && token) {
+    show('verify');
+    try {
+      const { user } = await send('POST', '/api/auth/verify-email', { body: { token } });
+      if (auth) auth.user = user;
+      $('#verify-result').textContent = `Thank you: ${user.email} is verified.`;
+    } catch (error) {
+      fail(error);
+      $('#verify-result').textContent = 'This address could not be verified.';
+    }
+  } else {
+    show(restored ? 'tasks' : 'sign-in');
+  }
+}
+
+start();

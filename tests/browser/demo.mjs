@@ -1,0 +1,346 @@
+// Drives the demo page of a running example server in the machine's
+// Chromium, as a person would: the scenario of issue 14.
+//
+//   node demo.mjs --base-url http://127.0.0.1:PORT --outbox DIR --screenshots DIR
+//
+// The server must run with PUBLIC_URL = the base URL (the reset link is
+// opened as the outbox has it) and a short ACCESS_TOKEN_TTL_SECS (3 s), so
+// that tokens expire while the page is open. Prints one line per step;
+// exits non-zero on the first failure, saying what was expected.
+// contract-suite's browser.rs starts the server and runs this.
+
+import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const { values: args } = parseArgs({
+  options: {
+    'base-url': { type: 'string' },
+    outbox: { type: 'string' },
+    screenshots: { type: 'string' },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
+const base = args['base-url'];
+if (!base || !args.outbox || !args.screenshots) {
+  console.error('usage: node demo.mjs --base-url URL --outbox DIR --screenshots DIR');
+  process.exit(2);
+}
+await mkdir(args.screenshots, { recursive: true });
+
+const TIMEOUT = 10_000;
+const started = Date.now();
+const email = `ada-${Date.now()}@example.com`;
+const oldPassword = 'correct horse battery staple';
+const newPassword = 'a brand new passphrase';
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`expected: ${message}`);
+}
+
+async function step(name, body) {
+  const at = Date.now();
+  await body();
+  console.log(`ok ${((Date.now() - started) / 1000).toFixed(1)}s ${name} (${Date.now() - at} ms)`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(args.screenshots, `${name}.png`), fullPage: true });
+}
+
+// The view on screen: every label lookup is scoped to it, since the
+// hidden views have fields with the same labels.
+const view = (page) => page.locator('section:not([hidden])');
+const heading = (page) => view(page).locator('h1');
+
+async function expectView(page, title) {
+  await heading(page).filter({ hasText: title }).waitFor({ timeout: TIMEOUT });
+}
+
+async function expectStatus(page, text) {
+  await page.locator('#status', { hasText: text }).waitFor({ timeout: TIMEOUT });
+}
+
+const tasks = (page) => page.locator('#task-list > li > label');
+
+async function expectTasks(page, titles) {
+  const deadline = Date.now() + TIMEOUT;
+  let seen;
+  while (Date.now() < deadline) {
+    seen = await tasks(page).allTextContents();
+    if (JSON.stringify(seen) === JSON.stringify(titles)) return;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`expected the tasks ${JSON.stringify(titles)}, the page shows ${JSON.stringify(seen)}`);
+}
+
+// The newest message of `kind` to `to` in the outbox, polled (the server
+// sends in the background): its `#token=` link.
+async function mailedLink(kind, to, after) {
+  const deadline = Date.now() + TIMEOUT;
+  while (Date.now() < deadline) {
+    const names = (await readdir(args.outbox).catch(() => [])).filter((name) => name.endsWith('.eml')).sort();
+    for (const name of names.reverse()) {
+      const text = await readFile(join(args.outbox, name), 'utf8');
+      const [head] = text.split('\n\n');
+      if (!head.includes(`X-Auth-Message: ${kind}\n`) || !head.toLowerCase().includes(to)) continue;
+      if (after.has(name)) continue;
+      const link = text.split(/\s+/).find((word) => word.includes('#token='));
+      if (link) return link;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`expected a ${kind} message to ${to} in ${args.outbox}`);
+}
+
+const outboxNow = async () => new Set(await readdir(args.outbox).catch(() => []));
+
+const browser = await chromium.launch({
+  executablePath: args.chromium,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+});
+const problems = [];
+const refreshes = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  context.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/api/auth/refresh') refreshes.push(response.status());
+  });
+  const watch = (page, tab) => {
+    // CSP violations and script errors land here.
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`${tab} console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`${tab} page error: ${error.message}`));
+  };
+  const page = await context.newPage();
+  watch(page, 'tab 1');
+  // A 401 or 403 the page is expected to cause is not a problem.
+  // Answers the page is expected to cause (the console names no URL, so
+  // they are checked here): 401s of the API, the browser's favicon.
+  const expectedFailure = (text) => text.startsWith('tab') && text.includes('Failed to load resource');
+  context.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    const expected = (response.status() === 401 && pathname.startsWith('/api/')) || pathname === '/favicon.ico';
+    if (response.status() >= 400 && !expected) problems.push(`${response.status()} ${pathname}`);
+  });
+
+  await step('the page loads, with its security headers', async () => {
+    const response = await page.goto(base);
+    const headers = response.headers();
+    assert(headers['content-security-policy']?.includes("script-src 'self'"), 'a strict CSP');
+    assert(headers['x-content-type-options'] === 'nosniff', 'nosniff');
+    await expectView(page, 'Sign in');
+    await shot(page, '01-sign-in');
+  });
+
+  await step('sign up', async () => {
+    await page.getByRole('button', { name: 'Create an account' }).click();
+    await expectView(page, 'Create an account');
+    assert(await heading(page).evaluate((h) => h === document.activeElement), 'focus on the new heading');
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await view(page).getByLabel('Name (optional)').fill('Ada');
+    await view(page).getByLabel('Password', { exact: true }).fill(oldPassword);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expectView(page, 'My tasks');
+    assert(await heading(page).evaluate((h) => h === document.activeElement), 'focus on the tasks heading');
+    // From here on, a refused refresh (401) would be a failure.
+    refreshes.length = 0;
+  });
+
+  await step('tasks: create, complete, edit, delete, filter, sort', async () => {
+    for (const [title, details] of [
+      ['Write the report', 'Due on Friday'],
+      ['Buy milk', ''],
+      ['Call Ada', ''],
+      ['Water the plants', ''],
+    ]) {
+      await view(page).getByLabel('New task').fill(title);
+      await view(page).getByLabel('Details (optional)').fill(details);
+      // Keyboard only: Enter in the title field submits.
+      await view(page).getByLabel('New task').press('Enter');
+      await expectStatus(page, `“${title}” added.`);
+    }
+    await expectTasks(page, ['Water the plants', 'Call Ada', 'Buy milk', 'Write the report']);
+    await page.getByRole('checkbox', { name: 'Buy milk' }).check();
+    await expectStatus(page, 'marked done');
+    await page.getByRole('button', { name: 'Edit “Call Ada”' }).click();
+    await view(page).getByLabel('Title', { exact: true }).fill('Call Ada about the engine');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expectStatus(page, 'Task saved.');
+    await page.getByRole('button', { name: 'Delete “Water the plants”' }).click();
+    await expectStatus(page, 'deleted');
+    await expectTasks(page, ['Call Ada about the engine', 'Buy milk', 'Write the report']);
+    await view(page).getByLabel('Show').selectOption('completed');
+    await expectTasks(page, ['Buy milk']);
+    await view(page).getByLabel('Show').selectOption('pending');
+    await expectTasks(page, ['Call Ada about the engine', 'Write the report']);
+    await view(page).getByLabel('Show').selectOption('all');
+    await view(page).getByLabel('Sort by').selectOption('title');
+    await expectTasks(page, ['Buy milk', 'Call Ada about the engine', 'Write the report']);
+    await shot(page, '02-tasks');
+    await view(page).getByLabel('Sort by').selectOption('created');
+  });
+
+  await step('a reload keeps the user signed in', async () => {
+    await page.reload();
+    await expectView(page, 'My tasks');
+    await expectTasks(page, ['Call Ada about the engine', 'Buy milk', 'Write the report']);
+  });
+
+  await step('an access token that expires while the page is open is refreshed', async () => {
+    const before = refreshes.length;
+    // The token lives 3 s; the page refreshes it a little before.
+    await page.waitForTimeout(4000);
+    assert(refreshes.length > before, 'the page refreshed on its own');
+    await view(page).getByLabel('New task').fill('After the expiry');
+    await view(page).getByLabel('New task').press('Enter');
+    await expectStatus(page, '“After the expiry” added.');
+    // And the other way: a call answered 401 `token_expired` (a tab whose
+    // timer was throttled) is refreshed and retried once.
+    const faked = [];
+    await page.route(
+      (url) => url.pathname.endsWith('/tasks') && url.search.includes('status=pending'),
+      async (route) => {
+        faked.push(route.request().url());
+        await route.fulfill({
+          status: 401,
+          contentType: 'application/problem+json',
+          headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+          body: JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'token_expired' }),
+        });
+      },
+      { times: 1 },
+    );
+    const beforeRetry = refreshes.length;
+    await view(page).getByLabel('Show').selectOption('pending');
+    await expectTasks(page, ['After the expiry', 'Call Ada about the engine', 'Write the report']);
+    assert(faked.length === 1 && refreshes.length > beforeRetry, 'one refresh, then the call again');
+    await view(page).getByLabel('Show').selectOption('all');
+    await expectView(page, 'My tasks');
+    assert(refreshes.every((status) => status === 200), `every refresh succeeded: ${refreshes}`);
+  });
+
+  const page2 = await context.newPage();
+  watch(page2, 'tab 2');
+  await step('two tabs refreshing at the same moment keep the session', async () => {
+    await page2.goto(base);
+    await expectView(page2, 'My tasks');
+    for (let round = 0; round < 3; round += 1) {
+      const before = refreshes.length;
+      await Promise.all([page.reload(), page2.reload()]);
+      await Promise.all([expectView(page, 'My tasks'), expectView(page2, 'My tasks')]);
+      assert(refreshes.length >= before + 2, 'both tabs refreshed');
+    }
+    await page.waitForTimeout(3000); // both tabs' timers fire too
+    assert(refreshes.every((status) => status === 200), `no refresh was refused: ${refreshes}`);
+    await view(page2).getByLabel('New task').fill('From the second tab');
+    await view(page2).getByLabel('New task').press('Enter');
+    await expectStatus(page2, 'added.');
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await expectView(page, 'Account');
+    await page.locator('#session-list li').first().waitFor({ timeout: TIMEOUT });
+    const sessions = await page.locator('#session-list li').allTextContents();
+    assert(sessions.length === 1 && sessions[0].includes('(this browser)'), `one session: ${sessions}`);
+    await shot(page, '03-account');
+  });
+
+  await step('sign-out in one tab signs the other out on its next call', async () => {
+    await page2.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expectView(page2, 'Sign in');
+    await expectStatus(page2, 'Signed out.');
+    await shot(page2, '04-signed-out');
+    // Tab 1's next call: a click, unless its refresh timer got there first
+    // (checked and clicked in one go, inside the page).
+    await page.evaluate(() => {
+      if (!document.querySelector('#nav').hidden) document.querySelector('[data-go=tasks]').click();
+    });
+    await expectView(page, 'Sign in');
+    await expectStatus(page, 'Your session has ended');
+  });
+
+  await step('forgot password: the link from the outbox resets it', async () => {
+    const seen = await outboxNow();
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
+    await expectView(page, 'Forgot your password?');
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Send me a reset link' }).click();
+    await expectStatus(page, 'a reset link is on its way');
+    const link = await mailedLink('password_reset', email, seen);
+    assert(link.startsWith(`${base}/reset-password#token=`), `a reset link to this page: ${link}`);
+    await page.goto(link);
+    await expectView(page, 'Choose a new password');
+    assert(!page.url().includes('token'), 'the token is gone from the address bar');
+    await shot(page, '05-reset-password');
+    await view(page).getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await expectView(page, 'Sign in');
+    await expectStatus(page, 'Password changed.');
+  });
+
+  await step('the old password fails, the new one works', async () => {
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await view(page).getByLabel('Password', { exact: true }).fill(oldPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectStatus(page, 'Wrong email or password.');
+    await view(page).getByLabel('Password', { exact: true }).fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectView(page, 'My tasks');
+    refreshes.length = 0;
+    await expectTasks(page, ['From the second tab', 'After the expiry', 'Call Ada about the engine', 'Buy milk', 'Write the report']);
+  });
+
+  await step('email verification through the outbox link', async () => {
+    const seen = await outboxNow();
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await expectView(page, 'Account');
+    await page.getByRole('button', { name: 'Send me a verification email' }).click();
+    await expectStatus(page, 'verification link is on its way');
+    const link = await mailedLink('email_verification', email, seen);
+    assert(link.startsWith(`${base}/verify-email#token=`), `a verification link to this page: ${link}`);
+    await page.goto(link);
+    await expectView(page, 'Email verification');
+    await page.locator('#verify-result', { hasText: 'is verified' }).waitFor({ timeout: TIMEOUT });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expectView(page, 'My tasks');
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await page.locator('#account-verified', { hasText: 'Yes' }).waitFor({ timeout: TIMEOUT });
+  });
+
+  await step('change the password', async () => {
+    await view(page).getByLabel('Current password').fill(newPassword);
+    await view(page).getByLabel('New password').fill('yet another passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expectStatus(page, 'Password changed.');
+  });
+
+  await step('sign out everywhere', async () => {
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await expectView(page, 'Sign in');
+    await page.reload();
+    await expectView(page, 'Sign in');
+  });
+
+  const unexpected = problems.filter((problem) => !expectedFailure(problem));
+  assert(unexpected.length === 0, `no script errors or CSP violations:\n${unexpected.join('\n')}`);
+  console.log(`ok all steps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (error) {
+  console.error(`FAILED: ${error.stack || error}`);
+  for (const [index, page] of browser.contexts().flatMap((context) => context.pages()).entries()) {
+    await shot(page, `failed-tab-${index + 1}`).catch(() => {});
+    console.error(`tab ${index + 1} shows: ${await page.locator('main').innerText().catch(() => '?')}`);
+  }
+  if (problems.length) console.error(`console and page errors:\n${problems.join('\n')}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
