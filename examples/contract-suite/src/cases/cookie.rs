@@ -38,7 +38,7 @@ async fn cookie_request(
 
 /// The refresh token a reply set as a cookie, after checking the body has
 /// none and the cookie has every attribute and the default 30-day Max-Age.
-fn expect_cookie_tokens(reply: &Reply, status: u16, target: &Target) -> (String, String) {
+fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
     let body = reply.expect_json(status);
     reply.check(
         body.get("refresh_token").is_none(),
@@ -73,7 +73,6 @@ fn expect_cookie_tokens(reply: &Reply, status: u16, target: &Target) -> (String,
         *cookie == format!("auth_refresh={token}{ATTRIBUTES}2592000"),
         "auth_refresh=<token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000",
     );
-    let _ = target;
     (access, token)
 }
 
@@ -100,7 +99,7 @@ pub async fn cookie_mode_sets_http_only_cookie(target: &Target) {
         Some(body.clone()),
     )
     .await;
-    let (access, _) = expect_cookie_tokens(&reply, 201, target);
+    let (access, _) = expect_cookie_tokens(&reply, 201);
     api.me(&access).await.expect_status(200);
     let reply = cookie_request(
         &api,
@@ -111,7 +110,7 @@ pub async fn cookie_mode_sets_http_only_cookie(target: &Target) {
         Some(body),
     )
     .await;
-    let (access, _) = expect_cookie_tokens(&reply, 200, target);
+    let (access, _) = expect_cookie_tokens(&reply, 200);
     api.me(&access).await.expect_status(200);
 }
 
@@ -130,7 +129,7 @@ pub async fn cookie_refresh_rotates_and_detects_reuse(target: &Target) {
         Some(body),
     )
     .await;
-    let (_, first) = expect_cookie_tokens(&reply, 201, target);
+    let (_, first) = expect_cookie_tokens(&reply, 201);
     // No body at all, then `{}` (any JSON body is ignored).
     let reply = cookie_request(
         &api,
@@ -142,7 +141,7 @@ pub async fn cookie_refresh_rotates_and_detects_reuse(target: &Target) {
     )
     .await
     .noted("refresh with the cookie, no body");
-    let (access, second) = expect_cookie_tokens(&reply, 200, target);
+    let (access, second) = expect_cookie_tokens(&reply, 200);
     reply.check(second != first, "the refresh token must rotate");
     api.me(&access).await.expect_status(200);
     let reply = cookie_request(
@@ -155,7 +154,7 @@ pub async fn cookie_refresh_rotates_and_detects_reuse(target: &Target) {
     )
     .await
     .noted("refresh with the cookie and a JSON body");
-    let (access, third) = expect_cookie_tokens(&reply, 200, target);
+    let (access, third) = expect_cookie_tokens(&reply, 200);
     let reused = cookie_request(
         &api,
         Method::POST,
@@ -219,7 +218,7 @@ pub async fn cookie_sign_out_clears(target: &Target) {
             Some(body),
         )
         .await;
-        let (access, token) = expect_cookie_tokens(&reply, 201, target);
+        let (access, token) = expect_cookie_tokens(&reply, 201);
         let reply = cookie_request(&api, method, path, Some(&access), None, None)
             .await
             .noted(path);
@@ -268,7 +267,7 @@ pub async fn cookie_mode_refuses_cross_site(target: &Target) {
         let reply = send(site, true)
             .await
             .noted(format!("Sec-Fetch-Site: {site}"));
-        expect_cookie_tokens(&reply, 200, target);
+        expect_cookie_tokens(&reply, 200);
     }
     let reply = send("cross-site", false)
         .await
