@@ -81,6 +81,7 @@ mod authenticated;
 mod client;
 mod error;
 mod json;
+mod refresh_cookie;
 mod routes;
 
 pub use authenticated::{Authenticated, MaybeAuthenticated, authentication_finished};

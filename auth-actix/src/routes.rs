@@ -15,7 +15,10 @@ use auth_core::{
 use serde::Serialize;
 
 use crate::{
-    ApiError, Authenticated, ClientIp, Json, authenticated::auth_service, json::EmptyOrJson,
+    ApiError, Authenticated, ClientIp, Json,
+    authenticated::auth_service,
+    json::EmptyOrJson,
+    refresh_cookie::{CookieMode, cookie_token},
 };
 
 /// Registers the auth routes, relative to where they are mounted:
@@ -115,7 +118,7 @@ impl FromRequest for Auth {
 }
 
 /// A JSON response nobody may cache: it carries tokens or personal data.
-fn no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
     let mut response = crate::json_response(status, body);
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -128,43 +131,66 @@ type Answer = Result<HttpResponse, ApiError>;
 
 async fn sign_up(
     Auth(auth): Auth,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignUpRequest>,
 ) -> Answer {
     auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
-    Ok(no_store(StatusCode::CREATED, &signed_up))
+    mode.tokens(&auth, StatusCode::CREATED, &signed_up)
 }
 
 async fn sign_in(
     Auth(auth): Auth,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignInRequest>,
 ) -> Answer {
     auth.admit_client(client).await?;
     let signed_in = auth.sign_in(request).await?;
-    Ok(no_store(StatusCode::OK, &signed_in))
+    mode.tokens(&auth, StatusCode::OK, &signed_in)
 }
 
+/// In cookie mode the token comes from the cookie and the body, `{}` or
+/// nothing, is not used; a 401 also deletes the cookie, which can only be
+/// used up, unknown or revoked by then.
 async fn refresh(
+    req: HttpRequest,
     Auth(auth): Auth,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
-    Json(request): Json<RefreshRequest>,
+    payload: web::Payload,
 ) -> Answer {
+    let mut payload = payload.into_inner();
+    if mode.0.is_none() {
+        let Json(body) = Json::<RefreshRequest>::from_request(&req, &mut payload).await?;
+        auth.admit_client(client).await?;
+        let refreshed = auth.refresh(&body.refresh_token).await?;
+        return mode.tokens(&auth, StatusCode::OK, &refreshed);
+    }
+    let token = cookie_token(&req);
+    EmptyOrJson::from_request(&req, &mut payload).await?;
     auth.admit_client(client).await?;
-    let refreshed = auth.refresh(&request.refresh_token).await?;
-    Ok(no_store(StatusCode::OK, &refreshed))
+    match auth.refresh(&token).await {
+        Ok(refreshed) => mode.tokens(&auth, StatusCode::OK, &refreshed),
+        Err(err) if err.status() == 401 => {
+            let response = actix_web::ResponseError::error_response(&ApiError::from(err));
+            mode.cleared(response)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The body is `{}` or nothing; there is nothing in it to use, but a body
 /// that is not JSON is still refused like on every other route.
 async fn sign_out(
     Auth(auth): Auth,
+    mode: CookieMode,
     Authenticated(principal): Authenticated,
     _body: EmptyOrJson,
 ) -> Answer {
     auth.sign_out(&principal).await?;
-    Ok(HttpResponse::NoContent().finish())
+    mode.cleared(HttpResponse::NoContent().finish())
 }
 
 /// The public keys of the service's tokens; 404 with a shared secret or in
@@ -262,9 +288,13 @@ async fn list_sessions(Auth(auth): Auth, Authenticated(principal): Authenticated
 }
 
 /// Every session of the user, the caller's too.
-async fn revoke_all_sessions(Auth(auth): Auth, Authenticated(principal): Authenticated) -> Answer {
+async fn revoke_all_sessions(
+    Auth(auth): Auth,
+    mode: CookieMode,
+    Authenticated(principal): Authenticated,
+) -> Answer {
     auth.sign_out_everywhere(principal.user_id()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    mode.cleared(HttpResponse::NoContent().finish())
 }
 
 async fn revoke_session(

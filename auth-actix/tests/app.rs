@@ -510,3 +510,81 @@ async fn jwks_lists_the_public_keys_or_is_404_with_a_shared_secret() {
     );
     assert!(key.get("d").is_none(), "{body}");
 }
+
+/// `X-Refresh-Cookie: 1`: the refresh token moves to a cookie scoped to
+/// the scope's prefix, refresh reads it from there, a reuse and a missing
+/// cookie are 401s that clear it, sign-out clears it, and a cross-site
+/// request is refused.
+#[actix_web::test]
+async fn the_refresh_cookie_transport() {
+    let app = app(auth_service().await).await;
+    let opt_in = ("x-refresh-cookie", "1");
+    let credentials = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let request = json_post("/auth/sign-up", &credentials).insert_header(opt_in);
+    let (status, headers, body) = call(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let set_cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let token = set_cookie
+        .strip_prefix("auth_refresh=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        set_cookie,
+        format!(
+            "auth_refresh={token}; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
+        )
+    );
+    let refresh = |cookie: Option<&str>| {
+        let request = TestRequest::post()
+            .uri("/auth/refresh")
+            .insert_header(opt_in);
+        match cookie {
+            Some(cookie) => {
+                request.insert_header((header::COOKIE, format!("auth_refresh={cookie}")))
+            }
+            None => request,
+        }
+    };
+
+    let (status, headers, body) = call(&app, refresh(Some(&token))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let rotated = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(rotated.starts_with("auth_refresh=") && !rotated.contains(&token));
+
+    let cleared = "auth_refresh=; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+    let (status, headers, body) = call(&app, refresh(Some(&token))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "refresh_token_reused");
+    assert_eq!(headers.get(header::SET_COOKIE).unwrap(), cleared);
+    let (status, headers, body) = call(&app, refresh(None)).await;
+    assert_eq!(body["code"], "invalid_refresh_token");
+    assert_eq!(
+        (
+            status,
+            headers.get(header::SET_COOKIE).unwrap().to_str().unwrap()
+        ),
+        (StatusCode::UNAUTHORIZED, cleared)
+    );
+
+    let cross_site = refresh(Some(&token)).insert_header(("sec-fetch-site", "cross-site"));
+    let (status, headers, body) = call(&app, cross_site).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::FORBIDDEN, &json!("cross_site_request"))
+    );
+    assert!(headers.get(header::SET_COOKIE).is_none());
+
+    let (status, _, body) = call(&app, json_post("/auth/sign-in", &credentials)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    let sign_out = TestRequest::post()
+        .uri("/auth/sign-out")
+        .insert_header(opt_in)
+        .insert_header(bearer(access));
+    let (status, headers, _) = call(&app, sign_out).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(headers.get(header::SET_COOKIE).unwrap(), cleared);
+}

@@ -8,14 +8,18 @@ use auth_core::{
 };
 use axum::{
     Router,
-    extract::{FromRef, RawPathParams, State},
+    extract::{FromRef, FromRequest, RawPathParams, Request, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
 use serde::Serialize;
 
-use crate::{ApiError, Authenticated, ClientIp, Json, json::EmptyOrJson};
+use crate::{
+    ApiError, Authenticated, ClientIp, Json,
+    json::EmptyOrJson,
+    refresh_cookie::{CookieMode, cookie_token},
+};
 
 /// The auth routes under `prefix`, to [`merge`](Router::merge) into your
 /// router (the HTTP contract uses the prefix `/api/auth`; `""` mounts them
@@ -105,7 +109,7 @@ async fn jwks(State(auth): State<AuthService>) -> Result<Response, ApiError> {
 struct Accepted {}
 
 /// A JSON response nobody may cache: it carries tokens or personal data.
-fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
+pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
     let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
@@ -115,43 +119,61 @@ fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
 
 async fn sign_up(
     State(auth): State<AuthService>,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignUpRequest>,
 ) -> Result<Response, ApiError> {
     auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
-    Ok(no_store(StatusCode::CREATED, signed_up))
+    mode.tokens(&auth, StatusCode::CREATED, &signed_up)
 }
 
 async fn sign_in(
     State(auth): State<AuthService>,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignInRequest>,
 ) -> Result<Response, ApiError> {
     auth.admit_client(client).await?;
     let signed_in = auth.sign_in(request).await?;
-    Ok(no_store(StatusCode::OK, signed_in))
+    mode.tokens(&auth, StatusCode::OK, &signed_in)
 }
 
+/// In cookie mode the token comes from the cookie and the body, `{}` or
+/// nothing, is not used; a 401 also deletes the cookie, which can only be
+/// used up, unknown or revoked by then.
 async fn refresh(
     State(auth): State<AuthService>,
+    mode: CookieMode,
     ClientIp(client): ClientIp,
-    Json(request): Json<RefreshRequest>,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    if mode.0.is_none() {
+        let Json(body) = Json::<RefreshRequest>::from_request(request, &()).await?;
+        auth.admit_client(client).await?;
+        let refreshed = auth.refresh(&body.refresh_token).await?;
+        return mode.tokens(&auth, StatusCode::OK, &refreshed);
+    }
+    let token = cookie_token(request.headers());
+    EmptyOrJson::from_request(request, &()).await?;
     auth.admit_client(client).await?;
-    let refreshed = auth.refresh(&request.refresh_token).await?;
-    Ok(no_store(StatusCode::OK, refreshed))
+    match auth.refresh(&token).await {
+        Ok(refreshed) => mode.tokens(&auth, StatusCode::OK, &refreshed),
+        Err(err) if err.status() == 401 => mode.cleared(ApiError::from(err).into_response()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The body is `{}` or nothing; there is nothing in it to use, but a body
 /// that is not JSON is still refused like on every other route.
 async fn sign_out(
     State(auth): State<AuthService>,
+    mode: CookieMode,
     Authenticated(principal): Authenticated,
     _body: EmptyOrJson,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     auth.sign_out(&principal).await?;
-    Ok(StatusCode::NO_CONTENT)
+    mode.cleared(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn me(
@@ -245,10 +267,11 @@ async fn list_sessions(
 /// Every session of the user, the caller's too.
 async fn revoke_all_sessions(
     State(auth): State<AuthService>,
+    mode: CookieMode,
     Authenticated(principal): Authenticated,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     auth.sign_out_everywhere(principal.user_id()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    mode.cleared(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The id is taken as sent, undecoded: session ids are base64url, so one

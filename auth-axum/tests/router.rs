@@ -275,3 +275,95 @@ async fn jwks_lists_the_public_keys_or_is_404_with_a_shared_secret() {
     assert_eq!(body["keys"][0]["use"], "sig");
     assert!(body["keys"][0].get("d").is_none(), "{body}");
 }
+
+/// `X-Refresh-Cookie: 1`: the refresh token moves to a cookie scoped to
+/// the routes' mount point, refresh reads it from there, sign-out clears
+/// it, and a cross-site request is refused.
+#[tokio::test]
+async fn the_refresh_cookie_transport() {
+    let app = app();
+    let post = |path: &str, cookie: Option<&str>, body: Option<Value>| {
+        let mut request = Request::post(path).header("x-refresh-cookie", "1");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, format!("theme=dark; auth_refresh={cookie}"));
+        }
+        match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap()
+    };
+    let credentials = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let (status, headers, body) = call(&app, post("/auth/sign-up", None, Some(credentials))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    let token = set_cookie
+        .strip_prefix("auth_refresh=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        set_cookie,
+        format!(
+            "auth_refresh={token}; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
+        )
+    );
+
+    let (status, headers, body) = call(&app, post("/auth/refresh", Some(&token), None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let rotated = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(!rotated.contains(&token));
+    let access = body["access_token"].as_str().unwrap().to_owned();
+
+    let cleared = "auth_refresh=; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+    let (status, headers, body) = call(&app, post("/auth/refresh", Some(&token), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "refresh_token_reused");
+    assert_eq!(headers[header::SET_COOKIE], cleared);
+
+    let (status, _, body) = call(&app, post("/auth/refresh", None, Some(json!({})))).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("invalid_refresh_token"))
+    );
+
+    let mut sign_out = post("/auth/sign-out", None, None);
+    sign_out.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {access}").parse().unwrap(),
+    );
+    let (status, headers, _) = call(&app, sign_out).await;
+    // The session was revoked by the reuse above: the access token too.
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+
+    let mut cross_site = post("/auth/refresh", Some(&token), None);
+    cross_site
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let (status, headers, body) = call(&app, cross_site).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::FORBIDDEN, &json!("cross_site_request"))
+    );
+    assert!(headers.get(header::SET_COOKIE).is_none());
+
+    // A fresh session, signed out with the header: 204 and the cookie cleared.
+    let credentials = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let (status, _, body) = call(&app, post("/auth/sign-in", None, Some(credentials))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    let mut sign_out = post("/auth/sign-out", None, None);
+    sign_out.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {access}").parse().unwrap(),
+    );
+    let (status, headers, _) = call(&app, sign_out).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(headers[header::SET_COOKIE], cleared);
+}

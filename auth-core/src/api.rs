@@ -93,8 +93,11 @@ pub struct AuthResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// The refresh token; single use.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    /// The refresh token; single use. Over HTTP it is left out of the body
+    /// when the request asked for the refresh cookie
+    /// ([`CookieAuthResponse`](crate::http::CookieAuthResponse)), hence
+    /// optional in the OpenAPI schema.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false))]
     pub refresh_token: RefreshToken,
 }
 

@@ -1,9 +1,17 @@
 //! The framework-independent half of an HTTP adapter: reading the bearer
-//! token, checking and parsing JSON bodies, and turning errors into status,
-//! headers and a problem+json body. `auth-axum` and `auth-actix` are thin
+//! token, checking and parsing JSON bodies, the refresh cookie of browser
+//! pages ([`RefreshCookie`]), and turning errors into status, headers and
+//! a problem+json body. `auth-axum` and `auth-actix` are thin
 //! glue over these, so both answer every request alike.
 
 use serde::de::DeserializeOwned;
+
+mod refresh_cookie;
+
+pub use refresh_cookie::{
+    CookieAuthResponse, REFRESH_COOKIE, REFRESH_COOKIE_HEADER, RefreshCookie, SEC_FETCH_SITE,
+    check_fetch_site, refresh_token_from_cookies, wants_refresh_cookie,
+};
 
 use crate::{
     AuthError,

@@ -72,8 +72,10 @@ impl Modify for BearerSecurity {
 #[utoipa::path(
     post, path = "/sign-up", tag = "auth",
     request_body = SignUpRequest,
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 201, description = "Account created and signed in (`Cache-Control: no-store`)", body = AuthResponse),
+        (status = 201, description = "Account created and signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
@@ -88,8 +90,10 @@ fn sign_up() {}
 #[utoipa::path(
     post, path = "/sign-in", tag = "auth",
     request_body = SignInRequest,
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse),
+        (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 403, description = "The right password for an unverified address while verification is required (`email_not_verified`); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
@@ -102,11 +106,13 @@ fn sign_in() {}
 
 #[utoipa::path(
     post, path = "/refresh", tag = "auth",
-    request_body = RefreshRequest,
+    request_body(content = RefreshRequest, description = "With `X-Refresh-Cookie: 1` the token is read from the `auth_refresh` cookie instead, and the body may be empty or any JSON (it is ignored)"),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse),
+        (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session); with `X-Refresh-Cookie: 1` also a missing cookie, and the answer deletes the cookie", body = Problem, content_type = "application/problem+json", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
@@ -118,8 +124,10 @@ fn refresh() {}
 #[utoipa::path(
     post, path = "/sign-out", tag = "auth",
     security(("bearer" = [])),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 204, description = "The session is revoked: its refresh and access tokens stop working"),
+        (status = 204, description = "The session is revoked: its refresh and access tokens stop working", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
+        (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
@@ -287,8 +295,10 @@ fn list_sessions() {}
 #[utoipa::path(
     delete, path = "/sessions", tag = "account",
     security(("bearer" = [])),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 204, description = "Every session of the user is revoked, the calling one too"),
+        (status = 204, description = "Every session of the user is revoked, the calling one too", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
+        (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
@@ -316,6 +326,46 @@ fn revoke_session() {}
     )
 )]
 fn jwks() {}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+
+    /// The routes of the cookie transport document its header, the
+    /// `Set-Cookie` they answer with and the 403; `refresh_token` is
+    /// optional in `AuthResponse`.
+    #[test]
+    fn cookie_routes_document_the_transport() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        for (path, method, success) in [
+            ("/sign-up", "post", "201"),
+            ("/sign-in", "post", "200"),
+            ("/refresh", "post", "200"),
+            ("/sign-out", "post", "204"),
+            ("/sessions", "delete", "204"),
+        ] {
+            let operation = &doc["paths"][path][method];
+            let header = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|parameter| parameter["name"] == "X-Refresh-Cookie");
+            assert!(
+                header.is_some_and(|header| header["in"] == "header"),
+                "{path}: {operation}"
+            );
+            let responses = &operation["responses"];
+            assert!(
+                responses[success]["headers"]["Set-Cookie"].is_object(),
+                "{path}: {responses}"
+            );
+            assert!(responses["403"].is_object(), "{path}: {responses}");
+        }
+        let required = &doc["components"]["schemas"]["AuthResponse"]["required"];
+        let required: Vec<_> = required.as_array().into_iter().flatten().collect();
+        assert!(!required.is_empty() && !required.iter().any(|name| *name == "refresh_token"));
+    }
+}
 
 #[cfg(test)]
 mod rate_limit_tests {

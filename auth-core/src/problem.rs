@@ -25,6 +25,10 @@ pub mod codes {
     pub const VALIDATION_FAILED: &str = "validation_failed";
     /// 408: the request took longer than the server allows.
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
+    /// 403: a request for the refresh cookie came from another site (its
+    /// `Sec-Fetch-Site` is not `same-origin`); see
+    /// [`RefreshCookie`](crate::http::RefreshCookie).
+    pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
 }
 
 /// An RFC 9457 `application/problem+json` body with a stable `code`.
@@ -124,6 +128,16 @@ impl Problem {
         )
     }
 
+    /// 403 `cross_site_request`: a request that asked for the refresh
+    /// cookie was sent by a page of another site.
+    pub fn cross_site_request() -> Self {
+        Self::new(
+            403,
+            codes::CROSS_SITE_REQUEST,
+            "the refresh cookie is only used by requests from this origin",
+        )
+    }
+
     /// 422 `validation_failed`, for an application's own value rules. As
     /// with [`malformed_body`](Self::malformed_body), never pass parser
     /// error text as `detail`.
@@ -202,6 +216,13 @@ mod tests {
         assert!(Problem::payload_too_large(65_536).detail.contains("65536"));
         assert_eq!(Problem::unsupported_media_type().status, 415);
         assert_eq!(Problem::validation_failed("title too long").status, 422);
+        assert_eq!(
+            (
+                Problem::cross_site_request().status,
+                Problem::cross_site_request().title.as_str()
+            ),
+            (403, "Forbidden")
+        );
     }
 
     #[test]

@@ -178,6 +178,13 @@ impl AuthService {
         (!jwks.keys.is_empty()).then_some(jwks)
     }
 
+    /// The absolute session lifetime (default 30 days): no refresh token
+    /// of a session is good for longer, so it is also the `Max-Age` of the
+    /// refresh cookie ([`RefreshCookie::set`](crate::http::RefreshCookie::set)).
+    pub fn session_ttl(&self) -> std::time::Duration {
+        self.inner.session_ttl.unsigned_abs()
+    }
+
     /// The password policy applied on sign-up.
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.inner.password_policy

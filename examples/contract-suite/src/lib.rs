@@ -147,6 +147,12 @@ macro_rules! contract_tests {
                 sign_out_without_body,
                 sign_out_body_rules,
                 me_returns_user,
+                // The refresh cookie of a same-origin page
+                cookie_mode_sets_http_only_cookie,
+                cookie_refresh_rotates_and_detects_reuse,
+                cookie_refresh_without_cookie_is_401,
+                cookie_sign_out_clears,
+                cookie_mode_refuses_cross_site,
                 // Access tokens
                 missing_token_variants,
                 bearer_scheme_is_case_insensitive,

@@ -14,6 +14,7 @@ mod account_tokens;
 mod auth;
 mod bodies;
 mod connections;
+mod cookie;
 mod database;
 mod instances;
 mod launch;
@@ -22,7 +23,7 @@ mod tasks;
 
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
-    bodies::*, connections::*, database::*, instances::*, launch::*, other::*, tasks::*,
+    bodies::*, connections::*, cookie::*, database::*, instances::*, launch::*, other::*, tasks::*,
 };
 
 use serde_json::Value;
