@@ -52,21 +52,7 @@ fn issuer_dir() -> PathBuf {
 
 /// Why Better Auth cannot be run here, if it cannot.
 fn unavailable() -> Option<String> {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|status| status.success()) {
-        return Some("no `node` on PATH".into());
-    }
-    if !issuer_dir().join("node_modules/better-auth").is_dir() {
-        return Some(format!(
-            "no {}/node_modules (run `npm ci --prefix tests/better-auth`)",
-            issuer_dir().display()
-        ));
-    }
-    None
+    crate::server::node_package_missing(&issuer_dir(), "better-auth")
 }
 
 /// A running `issuer.mjs` (killed when dropped).

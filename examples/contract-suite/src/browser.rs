@@ -63,24 +63,10 @@ pub fn screenshots_dir(server: &str) -> PathBuf {
 
 /// Why the scenario cannot be run here, if it cannot.
 fn unavailable() -> Option<String> {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|status| status.success()) {
-        return Some("no `node` on PATH".into());
-    }
     if !Path::new(CHROMIUM).is_file() {
         return Some(format!("no {CHROMIUM} (Debian package `chromium`)"));
     }
-    if !browser_dir().join("node_modules/playwright-core").is_dir() {
-        return Some(format!(
-            "no {}/node_modules (run `npm ci --prefix tests/browser`)",
-            browser_dir().display()
-        ));
-    }
-    None
+    crate::server::node_package_missing(&browser_dir(), "playwright-core")
 }
 
 /// A port nobody listens on right now: the server must know its own URL

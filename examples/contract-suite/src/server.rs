@@ -48,6 +48,27 @@ const STALE_AFTER: Duration = Duration::from_secs(3600);
 /// The prefix of the PostgreSQL schemas the launcher creates.
 const SCHEMA_PREFIX: &str = "contract_";
 
+/// Why a Node.js script whose packages are in `dir` cannot run here, if it
+/// cannot: no `node` on `PATH`, or `package` not installed by `npm ci`.
+pub fn node_package_missing(dir: &Path, package: &str) -> Option<String> {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !node.is_ok_and(|status| status.success()) {
+        return Some("no `node` on PATH".into());
+    }
+    if !dir.join("node_modules").join(package).is_dir() {
+        return Some(format!(
+            "no {}/node_modules (run `npm ci --prefix {}`)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    None
+}
+
 /// Writes a line straight to the terminal: the test harness captures
 /// `print!`/`eprint!` of passing tests, not writes to `std::io::stderr()`.
 pub fn say(message: &str) {

@@ -76,6 +76,23 @@ fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
     (access, token)
 }
 
+/// Signs a fresh user up in cookie mode; returns the sign-in body, the
+/// access token and the cookie's refresh token.
+async fn cookie_sign_up(api: &Api) -> (serde_json::Value, String, String) {
+    let body = json!({ "email": fresh_email(), "password": fresh_password() });
+    let reply = cookie_request(
+        api,
+        Method::POST,
+        "/api/auth/sign-up",
+        None,
+        None,
+        Some(body.clone()),
+    )
+    .await;
+    let (access, token) = expect_cookie_tokens(&reply, 201);
+    (body, access, token)
+}
+
 /// Panics unless the reply deletes the cookie.
 fn expect_cleared(reply: &Reply) {
     reply.check(
@@ -88,18 +105,7 @@ fn expect_cleared(reply: &Reply) {
 /// every attribute; the access token works.
 pub async fn cookie_mode_sets_http_only_cookie(target: &Target) {
     let api = target.api();
-    let (email, password) = (fresh_email(), fresh_password());
-    let body = json!({ "email": email, "password": password });
-    let reply = cookie_request(
-        &api,
-        Method::POST,
-        "/api/auth/sign-up",
-        None,
-        None,
-        Some(body.clone()),
-    )
-    .await;
-    let (access, _) = expect_cookie_tokens(&reply, 201);
+    let (body, access, _) = cookie_sign_up(&api).await;
     api.me(&access).await.expect_status(200);
     let reply = cookie_request(
         &api,
@@ -118,18 +124,7 @@ pub async fn cookie_mode_sets_http_only_cookie(target: &Target) {
 /// the old cookie again is a 401 that clears it and revokes the session.
 pub async fn cookie_refresh_rotates_and_detects_reuse(target: &Target) {
     let api = target.api();
-    let (email, password) = (fresh_email(), fresh_password());
-    let body = json!({ "email": email, "password": password });
-    let reply = cookie_request(
-        &api,
-        Method::POST,
-        "/api/auth/sign-up",
-        None,
-        None,
-        Some(body),
-    )
-    .await;
-    let (_, first) = expect_cookie_tokens(&reply, 201);
+    let (_, _, first) = cookie_sign_up(&api).await;
     // No body at all, then `{}` (any JSON body is ignored).
     let reply = cookie_request(
         &api,
@@ -207,18 +202,7 @@ pub async fn cookie_sign_out_clears(target: &Target) {
         (Method::POST, "/api/auth/sign-out"),
         (Method::DELETE, "/api/auth/sessions"),
     ] {
-        let (email, password) = (fresh_email(), fresh_password());
-        let body = json!({ "email": email, "password": password });
-        let reply = cookie_request(
-            &api,
-            Method::POST,
-            "/api/auth/sign-up",
-            None,
-            None,
-            Some(body),
-        )
-        .await;
-        let (access, token) = expect_cookie_tokens(&reply, 201);
+        let (_, access, token) = cookie_sign_up(&api).await;
         let reply = cookie_request(&api, method, path, Some(&access), None, None)
             .await
             .noted(path);

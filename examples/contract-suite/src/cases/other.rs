@@ -223,7 +223,8 @@ pub async fn wrong_method_is_405_with_allow(target: &Target) {
 
 /// CORS: a preflight from the configured origin is allowed (with the
 /// `Authorization` header); a request from another origin gets no
-/// `Access-Control-Allow-Origin`.
+/// `Access-Control-Allow-Origin`; no answer allows credentials or the
+/// refresh cookie's opt-in header.
 pub async fn cors_allows_configured_origin_only(target: &Target) {
     let api = target.api();
     let preflight = sign_in_preflight(&api, ALLOWED_ORIGIN).await;
@@ -283,6 +284,36 @@ pub async fn cors_allows_configured_origin_only(target: &Target) {
     evil_preflight.check(
         origin.as_deref() != Some(evil) && origin.as_deref() != Some("*"),
         "a preflight from an origin not configured must not be allowed",
+    );
+
+    // The refresh cookie's CSRF defence: no origin, not even a configured
+    // one, may send credentials or the cookie opt-in header.
+    for reply in [&preflight, &allowed, &simple, &evil_preflight] {
+        reply.check(
+            reply.header("access-control-allow-credentials").is_none(),
+            "CORS must never send Access-Control-Allow-Credentials",
+        );
+    }
+    let cookie_preflight = api
+        .send(
+            api.request(Method::OPTIONS, "/api/auth/refresh")
+                .header("Origin", ALLOWED_ORIGIN)
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "x-refresh-cookie"),
+        )
+        .await;
+    let allowed_headers = cookie_preflight.header_list("access-control-allow-headers");
+    cookie_preflight.check(
+        !allowed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("x-refresh-cookie") || h == "*"),
+        "a cross-origin page must not be allowed the X-Refresh-Cookie header",
+    );
+    cookie_preflight.check(
+        cookie_preflight
+            .header("access-control-allow-credentials")
+            .is_none(),
+        "CORS must never send Access-Control-Allow-Credentials",
     );
 }
 
