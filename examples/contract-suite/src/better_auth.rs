@@ -33,7 +33,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{Api, Backend, Reply, Server, server::say};
+use crate::{Api, Backend, Reply, Server};
 
 /// Set to `required` to make a missing Node.js or Better Auth a failure.
 pub const REQUIRED_VAR: &str = "AUTH_TEST_BETTER_AUTH";
@@ -341,13 +341,11 @@ async fn one_algorithm(binary: PathBuf, alg: &'static str) {
 /// a thread and runtime each); says `skipped: ...` without Node.js or Better
 /// Auth unless [`REQUIRED_VAR`] is `required`.
 pub fn trusted_issuer(binary: &Path) {
-    if let Some(reason) = unavailable() {
-        if std::env::var(REQUIRED_VAR).is_ok_and(|value| value == "required") {
-            panic!("{REQUIRED_VAR}=required but Better Auth cannot be run: {reason}");
-        }
-        say(&format!(
-            "skipped: {reason} ({REQUIRED_VAR} is not `required`): better_auth::trusted_issuer"
-        ));
+    if crate::server::skip_unless_required(
+        REQUIRED_VAR,
+        unavailable(),
+        "better_auth::trusted_issuer",
+    ) {
         return;
     }
     let runs: Vec<_> = ALGORITHMS

@@ -82,13 +82,7 @@ fn free_port() -> u16 {
 /// screenshots' folder); says `skipped: ...` without Node.js, Chromium or
 /// playwright-core unless [`REQUIRED_VAR`] is `required`.
 pub fn demo_page(binary: &Path, server: &str) {
-    if let Some(reason) = unavailable() {
-        if std::env::var(REQUIRED_VAR).is_ok_and(|value| value == "required") {
-            panic!("{REQUIRED_VAR}=required but the browser test cannot run: {reason}");
-        }
-        say(&format!(
-            "skipped: {reason} ({REQUIRED_VAR} is not `required`): browser::demo_page"
-        ));
+    if crate::server::skip_unless_required(REQUIRED_VAR, unavailable(), "browser::demo_page") {
         return;
     }
     crate::__private::block_on(async {

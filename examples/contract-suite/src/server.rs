@@ -48,6 +48,22 @@ const STALE_AFTER: Duration = Duration::from_secs(3600);
 /// The prefix of the PostgreSQL schemas the launcher creates.
 const SCHEMA_PREFIX: &str = "contract_";
 
+/// Whether `test` must be skipped for `reason` (`None`: it can run). A
+/// skip is said on stderr, unless `required_var` is `required`, when it is
+/// a failure instead.
+pub fn skip_unless_required(required_var: &str, reason: Option<String>, test: &str) -> bool {
+    let Some(reason) = reason else {
+        return false;
+    };
+    if std::env::var(required_var).is_ok_and(|value| value == "required") {
+        panic!("{required_var}=required but {test} cannot run: {reason}");
+    }
+    say(&format!(
+        "skipped: {reason} ({required_var} is not `required`): {test}"
+    ));
+    true
+}
+
 /// Why a Node.js script whose packages are in `dir` cannot run here, if it
 /// cannot: no `node` on `PATH`, or `package` not installed by `npm ci`.
 pub fn node_package_missing(dir: &Path, package: &str) -> Option<String> {
