@@ -22,7 +22,7 @@ const DELETE_USER_TASKS: &str = "DELETE FROM tasks WHERE user_id = $1";
 impl AccountHooks for DeleteTasksOfDeletedUsers {
     async fn deleting_user(&self, user: &User) -> Result<(), AuthError> {
         let deleted = match &self.0 {
-            TaskStore::Sqlite(pool) => sqlx::query(DELETE_USER_TASKS)
+            TaskStore::Sqlite { pool, .. } => sqlx::query(DELETE_USER_TASKS)
                 .bind(user.id.as_str())
                 .execute(pool)
                 .await

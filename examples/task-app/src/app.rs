@@ -116,7 +116,7 @@ impl App {
                 .map_err(database)?;
             store.migrate().await.map_err(database)?;
             SQLITE_MIGRATIONS.run(store.pool()).await?;
-            let tasks = TaskStore::Sqlite(store.pool().clone());
+            let tasks = TaskStore::sqlite(store.pool().clone());
             let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
             (AuthService::builder(store.clone(), store), tasks, one_time)
         };

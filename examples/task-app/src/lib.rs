@@ -5,6 +5,7 @@
 //! * [`cors`]: the CORS policy;
 //! * [`app`]: start-up (database, migrations, the `AuthService`);
 //! * [`tasks`]: the task bodies, their rules and the user-scoped store;
+//! * [`inline_reads`]: the SQLite task list without sqlx's thread hop;
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
 //! * [`page`]: the demo page served at `/`;
 //! * [`path`]: how request paths are read;
@@ -17,6 +18,7 @@ pub mod app;
 pub mod config;
 pub mod cors;
 pub mod import;
+pub mod inline_reads;
 pub mod mail;
 pub mod openapi;
 pub mod page;

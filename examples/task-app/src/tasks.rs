@@ -2,11 +2,15 @@
 //! Every query names the user, so one user's request can never read or
 //! change another user's rows; a task that is not the user's is "not found".
 
+use std::sync::Arc;
+
 use auth_core::{AuthError, Principal, UserId, http::HttpError, problem::Problem};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
+
+use crate::inline_reads::{self, InlineReads};
 
 /// The longest title, in characters (Unicode scalar values), after trimming.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -234,6 +238,21 @@ struct TaskRow {
     updated_at: i64,
 }
 
+impl From<inline_reads::Row> for TaskRow {
+    fn from(row: inline_reads::Row) -> Self {
+        let (id, user_id, title, description, completed, created_at, updated_at) = row;
+        Self {
+            id,
+            user_id,
+            title,
+            description,
+            completed,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
 impl TaskRow {
     fn into_task(self) -> Result<Task, HttpError> {
         Ok(Task {
@@ -360,8 +379,14 @@ fn returned(rows: Vec<TaskRow>) -> Option<TaskRow> {
 /// reference `auth_users` and go when their user goes).
 #[derive(Debug, Clone)]
 pub enum TaskStore {
-    /// SQLite.
-    Sqlite(SqlitePool),
+    /// SQLite; build it with [`TaskStore::sqlite`].
+    Sqlite {
+        /// The pool every write and the fallback reads go through.
+        pool: SqlitePool,
+        /// The list's reads on the calling thread, when the database is a
+        /// file ([`crate::inline_reads`]).
+        reads: Option<Arc<InlineReads>>,
+    },
     /// PostgreSQL.
     Postgres(PgPool),
 }
@@ -376,7 +401,7 @@ macro_rules! on_pool {
     };
     ($store:expr, sqlite = $sqlite:expr, postgres = $postgres:expr, |$query:ident, $pool:ident| $body:expr) => {
         match $store {
-            TaskStore::Sqlite($pool) => {
+            TaskStore::Sqlite { pool: $pool, .. } => {
                 let $query = sqlx::query_as::<_, TaskRow>($sqlite);
                 $body
             }
@@ -389,12 +414,30 @@ macro_rules! on_pool {
 }
 
 impl TaskStore {
+    /// The store on a SQLite pool, reading lists on the calling thread
+    /// when the database is a file.
+    pub fn sqlite(pool: SqlitePool) -> Self {
+        let reads = InlineReads::new(&pool.connect_options()).map(Arc::new);
+        Self::Sqlite { pool, reads }
+    }
+
     /// The user's tasks, filtered and ordered in SQL.
     ///
     /// # Errors
     /// 503 or 500 when the database fails.
     pub async fn list(&self, user: &UserId, query: ListQuery) -> Result<Vec<Task>, HttpError> {
         let sql = sql::list(query.status, query.sort);
+        if let Self::Sqlite {
+            reads: Some(reads), ..
+        } = self
+            && let Some(rows) = reads.list(sql, user.as_str())
+        {
+            return rows
+                .into_iter()
+                .map(TaskRow::from)
+                .map(TaskRow::into_task)
+                .collect();
+        }
         let rows = on_pool!(self, sql, |q, pool| q
             .bind(user.as_str())
             .fetch_all(pool)
@@ -499,7 +542,7 @@ impl TaskStore {
     /// 404 as for [`get`](Self::get).
     pub async fn delete(&self, user: &UserId, id: i64) -> Result<(), HttpError> {
         let deleted = match self {
-            Self::Sqlite(pool) => sqlx::query(sql::DELETE)
+            Self::Sqlite { pool, .. } => sqlx::query(sql::DELETE)
                 .bind(id)
                 .bind(user.as_str())
                 .execute(pool)
@@ -525,7 +568,7 @@ impl TaskStore {
     /// 503 or 500 when the database does not answer.
     pub async fn ping(&self) -> Result<(), HttpError> {
         match self {
-            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Sqlite { pool, .. } => sqlx::query("SELECT 1").execute(pool).await.map(drop),
             Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
         }
         .map_err(db_error)

@@ -35,7 +35,7 @@ fn wal_file_size(db: &Path) -> u64 {
 /// own) copies them back, so that the next kind of write starts from an
 /// empty log and is measured on its own.
 async fn frames_in_log(tasks: &TaskStore) -> i64 {
-    let TaskStore::Sqlite(pool) = tasks else {
+    let TaskStore::Sqlite { pool, .. } = tasks else {
         panic!("a SQLite store")
     };
     let (busy, log, _checkpointed): (i64, i64, i64) =
