@@ -1,11 +1,14 @@
 //! Argon2id hash and verify with the default (OWASP) parameters:
-//! m = 19 456 KiB, t = 2, p = 1.
+//! m = 19 456 KiB, t = 2, p = 1; through `Argon2Hasher` (on tokio's
+//! blocking pool, within its permits), and `raw_verify`: the `argon2` crate
+//! itself on the calling thread, the reference rate for sign-in throughput.
 //!
 //! Run with `cargo bench -p auth-core --bench hashing`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{hint::black_box, time::Duration};
 
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
 use auth_core::{Argon2Hasher, Password, PasswordHasher};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -29,6 +32,21 @@ fn hashing(c: &mut Criterion) {
         b.iter(|| {
             runtime
                 .block_on(hasher.verify(black_box(&password), &hash))
+                .unwrap()
+        })
+    });
+    // The argon2 crate alone: no runtime, no permit, no pooled buffer (it
+    // allocates its 19 MiB per call), no verification floor.
+    let raw = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).unwrap(),
+    );
+    let secret = password.expose_secret().as_bytes();
+    let raw_hash = raw.hash_password(secret).unwrap().to_string();
+    group.bench_function("raw_verify", |b| {
+        b.iter(|| {
+            raw.verify_password(black_box(secret), raw_hash.as_str())
                 .unwrap()
         })
     });

@@ -1,77 +1,25 @@
 //! Access-token costs: issuing, `authenticate` without the session check
-//! (HS256 and EdDSA), and a raw `jsonwebtoken::decode` of the same token as
-//! the floor. Goal: stateless `authenticate` within 1.2× of the floor.
+//! (HS256 and EdDSA) or with it answered by a warm session cache (HS256),
+//! and a raw `jsonwebtoken::decode` of the same token as the floor. Goal:
+//! stateless and cache-hit `authenticate` within 1.2× of the floor.
 //!
 //! Run with `cargo bench -p auth-core --bench tokens`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    future::Future,
-    hint::black_box,
-    pin::pin,
-    task::{Context, Poll, Waker},
-};
+mod common;
 
-use auth_core::{
-    AccessClaims, AuthService, JwtCodec, JwtKey, MemoryStore, Password, SignUpRequest, TokenCodec,
+use std::hint::black_box;
+
+use auth_core::{AccessClaims, JwtCodec, JwtKey, TokenCodec};
+use common::{
+    AUDIENCE, HandWrittenClaims, ISSUER, SECRET, cache_hit_service, floor_validation, hs256_codec,
+    ready, service,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use jsonwebtoken::{Algorithm, DecodingKey};
 
-const SECRET: &[u8] = b"benchmark-secret-of-at-least-32-bytes";
-const ISSUER: &str = "https://api.example.com";
-const AUDIENCE: &str = "todo-app";
 const ED_PRIVATE: &[u8] = include_bytes!("../tests/keys/ed25519-a.pem");
 const ED_PUBLIC: &[u8] = include_bytes!("../tests/keys/ed25519-a.pub.pem");
-
-/// What an application decoding by hand would typically declare.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct HandWrittenClaims {
-    sub: String,
-    sid: String,
-    iat: i64,
-    exp: i64,
-    iss: String,
-    aud: String,
-}
-
-/// Polls a future that never waits (no session check) to completion.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("stateless authenticate must not wait"),
-    }
-}
-
-fn service(codec: JwtCodec, check_sessions: bool) -> (AuthService, String) {
-    let store = MemoryStore::new();
-    let auth = AuthService::builder(store.clone(), store)
-        .token_codec(codec)
-        .check_sessions(check_sessions)
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let response = runtime
-        .block_on(auth.sign_up(SignUpRequest {
-            email: "bench@example.com".into(),
-            password: Password::new("benchmark password"),
-            name: None,
-        }))
-        .unwrap();
-    (auth, response.access_token.expose_secret().to_owned())
-}
-
-fn hs256_codec() -> JwtCodec {
-    JwtCodec::hs256(SECRET, ISSUER, AUDIENCE).unwrap()
-}
 
 fn eddsa_codec() -> JwtCodec {
     JwtCodec::builder()
@@ -82,14 +30,6 @@ fn eddsa_codec() -> JwtCodec {
         .unwrap()
 }
 
-fn floor_validation(alg: Algorithm) -> Validation {
-    let mut validation = Validation::new(alg);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-    validation
-}
-
 fn bench_algorithm(
     c: &mut Criterion,
     name: &str,
@@ -98,7 +38,7 @@ fn bench_algorithm(
     alg: Algorithm,
 ) {
     let issuing = make_codec();
-    let (auth, token) = service(make_codec(), false);
+    let (auth, token) = service(make_codec(), false, None);
     let claims: AccessClaims = auth
         .authenticate_stateless(&token)
         .unwrap()
@@ -147,8 +87,15 @@ fn tokens(c: &mut Criterion) {
     );
 
     // For scale: the default, with the session check against MemoryStore.
-    let (auth, token) = service(hs256_codec(), true);
+    let (auth, token) = service(hs256_codec(), true, None);
     c.bench_function("hs256/authenticate_session_check_memory_store", |b| {
+        b.iter(|| ready(auth.authenticate(black_box(&token))).unwrap())
+    });
+
+    // The session check answered by a warm session cache (60 s TTL): every
+    // measured call is a cache hit, no store lookup.
+    let (auth, token) = cache_hit_service();
+    c.bench_function("hs256/authenticate_session_cache_hit", |b| {
         b.iter(|| ready(auth.authenticate(black_box(&token))).unwrap())
     });
 }

@@ -1,0 +1,85 @@
+//! Runs one access-token operation N times, for counting instructions
+//! under `valgrind --tool=callgrind` (`scripts/callgrind.sh`), which stay
+//! comparable on a noisy machine where times do not.
+//!
+//!   instructions <case> <iterations>
+//!
+//! Cases: `raw_decode` (`jsonwebtoken::decode` of the HS256 token into a
+//! hand-written claims struct, the floor of `benches/tokens.rs`),
+//! `authenticate_cache_hit` (`authenticate` with the session check answered
+//! by a warm session cache) and `authenticate_stateless`. Given anything
+//! else (as under `cargo bench`, with its `--bench` flag and filters), it
+//! runs each case once and prints the usage.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::hint::black_box;
+
+use common::{
+    HandWrittenClaims, SECRET, cache_hit_service, floor_validation, hs256_codec, ready, service,
+};
+use jsonwebtoken::{Algorithm, DecodingKey};
+
+const CASES: [&str; 3] = [
+    "raw_decode",
+    "authenticate_cache_hit",
+    "authenticate_stateless",
+];
+
+/// Sets `case` up, then runs it `iterations` times.
+fn run(case: &str, iterations: u64) {
+    match case {
+        "raw_decode" => {
+            let (_auth, token) = service(hs256_codec(), false, None);
+            let decoding = DecodingKey::from_secret(SECRET).unwrap();
+            let validation = floor_validation(Algorithm::HS256);
+            repeat(iterations, || {
+                jsonwebtoken::decode::<HandWrittenClaims>(
+                    black_box(&token),
+                    &decoding,
+                    &validation,
+                )
+                .unwrap();
+            });
+        }
+        "authenticate_cache_hit" => {
+            let (auth, token) = cache_hit_service();
+            repeat(iterations, || {
+                ready(auth.authenticate(black_box(&token))).unwrap();
+            });
+        }
+        "authenticate_stateless" => {
+            let (auth, token) = service(hs256_codec(), false, None);
+            repeat(iterations, || {
+                auth.authenticate_stateless(black_box(&token)).unwrap();
+            });
+        }
+        _ => unreachable!("main runs only known cases"),
+    }
+}
+
+fn repeat(iterations: u64, mut operation: impl FnMut()) {
+    for _ in 0..iterations {
+        operation();
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [case, iterations] if CASES.contains(&case.as_str()) => {
+            run(case, iterations.parse().expect("iterations: a number"));
+        }
+        // Anything else, such as `cargo bench`'s `--bench` and filters.
+        _ => {
+            for case in CASES {
+                run(case, 1);
+            }
+            println!(
+                "instructions: ran each case once. Usage: instructions <case> <iterations>, \
+                 case one of {CASES:?}; see scripts/callgrind.sh"
+            );
+        }
+    }
+}
