@@ -256,6 +256,15 @@
 //! sets the acquire timeout to 5 s (sqlx's default is 30 s); set your own
 //! with `PoolOptions::acquire_timeout` on a pool you build.
 //!
+//! `connect` also skips sqlx's ping on acquire for a connection idle less
+//! than a second: sqlx already pinged it when it was released, and the
+//! extra round trip on every query cost a third of an authenticated
+//! request's on PostgreSQL. So a query may meet a connection that broke
+//! silently within that second: it fails with `Unavailable` once and the
+//! pool drops the connection. A pool you build keeps sqlx's
+//! ping on every acquire unless you set `test_before_acquire(false)` and a
+//! `before_acquire` of your own.
+//!
 //! The acquire timeout bounds the wait for a connection, not a query. On
 //! PostgreSQL, `statement_timeout` (e.g.
 //! `.options([("statement_timeout", "10s")])` on the connect options) makes
@@ -302,11 +311,34 @@ pub use sqlite::SqliteStore;
 pub const MIGRATIONS_TABLE: &str = "_auth_sqlx_migrations";
 
 /// The pool settings of the stores' `connect`: sqlx's defaults, but an
-/// outage is reported after 5 s rather than 30.
+/// outage is reported after 5 s rather than 30, and an idle connection is
+/// pinged on acquire only when it has been idle for [`PING_IDLE_AFTER`].
+///
+/// sqlx pings every connection it takes back (always), and by default
+/// again on every acquire: two extra round trips per query. The ping on
+/// release already proved a connection alive when it went idle, so a
+/// second ping moments later tells nothing new; it cost a third of the
+/// round trips of an authenticated request (BENCHMARKS.md).
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new().acquire_timeout(std::time::Duration::from_secs(5))
+    use sqlx::Connection as _;
+    sqlx::pool::PoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|connection: &mut DB::Connection, metadata| {
+            Box::pin(async move {
+                if metadata.idle_for >= PING_IDLE_AFTER {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit idle before it is pinged on
+/// acquire (as HikariCP's 500 ms "alive bypass" window, if coarser).
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 fn map_migrate_error(error: sqlx::migrate::MigrateError) -> auth_core::AuthError {
