@@ -36,6 +36,11 @@ use task_app::{
 };
 use tracing::Instrument;
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees
+/// dozens of small buffers, often on different threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What the handlers share.
 struct State {
     app: App,

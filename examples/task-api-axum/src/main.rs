@@ -32,6 +32,11 @@ use task_app::{
 use tower::Layer;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees
+/// dozens of small buffers, often on different threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone)]
 struct AppState {
     app: App,
