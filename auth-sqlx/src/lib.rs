@@ -288,6 +288,8 @@ mod one_time_impl;
 mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod rows;
+#[cfg(feature = "postgres")]
+mod session_checks;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

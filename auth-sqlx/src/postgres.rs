@@ -1,6 +1,6 @@
 //! The PostgreSQL store.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use auth_core::{
@@ -16,6 +16,7 @@ use crate::{
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     one_time_impl::sql_one_time_token_impl,
     rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
+    session_checks::SessionChecks,
     store_impl::{sql_store_impls, storable},
 };
 
@@ -76,6 +77,7 @@ const ROTATE: &str = "WITH rotated AS (\
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    session_checks: Arc<SessionChecks>,
 }
 
 impl PostgresStore {
@@ -150,6 +152,24 @@ impl PostgresStore {
     /// their own tooling; [`migrate`](Self::migrate) runs them.
     pub fn migrator() -> &'static Migrator {
         &MIGRATOR
+    }
+
+    fn with_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            session_checks: Arc::default(),
+        }
+    }
+
+    /// Batched with concurrent checks ([`crate::session_checks`]).
+    async fn session_owner(
+        &self,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, AuthError> {
+        self.session_checks
+            .owner(&self.pool, id.as_str(), now)
+            .await
     }
 
     async fn rotate(

@@ -228,7 +228,8 @@ pub(crate) mod sql {
          AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id COLLATE \"C\" DESC"
     );
 
-    /// A primary-key lookup.
+    /// A primary-key lookup (PostgreSQL batches it: `session_checks`).
+    #[cfg(feature = "sqlite")]
     pub(crate) const ACTIVE_SESSION_OWNER: &str = "SELECT user_id FROM auth_sessions \
          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
 

@@ -109,6 +109,26 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    fn with_pool(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    async fn session_owner(
+        &self,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, AuthError> {
+        let owner: Option<String> = sqlx::query_scalar(sql::ACTIVE_SESSION_OWNER)
+            .bind(id.as_str())
+            .bind(micros(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(owner.map(UserId::new))
+    }
+}
+
+impl SqliteStore {
     /// Opens a pool on `url` and checks that the database answers.
     ///
     /// * `sqlite://path/to/auth.db` (or `sqlite:auth.db`): a file, created if

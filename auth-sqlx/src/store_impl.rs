@@ -11,8 +11,10 @@
 //!   the conversion of an `OffsetDateTime` to it;
 //! * `$list`, the backend's `SELECT` of a user's active sessions (ties
 //!   are ordered by a collation only PostgreSQL needs to name);
-//! * an inherent `async fn rotate(&self, id, current, next, now)` on
-//!   `$store`, the backend's atomic rotation.
+//! * inherent fns on `$store`: `with_pool(pool)`, its constructor;
+//!   `async fn rotate(&self, id, current, next, now)`, the backend's
+//!   atomic rotation; `async fn session_owner(&self, id, now)`, the
+//!   per-request session check.
 //!
 //! The one-time token store is a second macro, in
 //! [`crate::one_time_impl`].
@@ -59,7 +61,7 @@ macro_rules! sql_store_impls {
             /// A store on an existing pool (typically the application's own,
             /// so that auth and application data share connections).
             pub fn new(pool: $pool) -> Self {
-                Self { pool }
+                Self::with_pool(pool)
             }
 
             /// The pool, to run the application's own queries on it.
@@ -367,13 +369,7 @@ macro_rules! sql_store_impls {
                 if !storable(id.as_str()) {
                     return Ok(None);
                 }
-                let owner: Option<String> = sqlx::query_scalar(sql::ACTIVE_SESSION_OWNER)
-                    .bind(id.as_str())
-                    .bind($to_db(now))
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_sqlx_error)?;
-                Ok(owner.map(UserId::new))
+                self.session_owner(id, now).await
             }
 
             async fn delete_ended_sessions(

@@ -201,6 +201,72 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
     );
 }
 
+/// Many checks at once (PostgreSQL batches them): each is answered for
+/// its own session and its own `now`, also when others are cancelled.
+async fn concurrent_session_checks_are_each_answered<S>(store: S)
+where
+    S: UserStore + SessionStore + Clone + 'static,
+{
+    let ada = store
+        .create_user(common::new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(common::new_user("bob@example.com"))
+        .await
+        .unwrap();
+    let session = |user: &auth_core::User, expires: i64| NewSession {
+        id: SessionId::generate().unwrap(),
+        user_id: user.id.clone(),
+        refresh_token_hash: RefreshToken::generate().unwrap().hash(),
+        created_at: at(0),
+        expires_at: at(expires),
+    };
+    let long = store.create_session(session(&ada, 100)).await.unwrap();
+    let short = store.create_session(session(&bob, 50)).await.unwrap();
+    let revoked = store.create_session(session(&ada, 100)).await.unwrap();
+    store.revoke_session(&revoked.id, at(1)).await.unwrap();
+    // (session, now, expected owner)
+    let cases = [
+        (long.id.clone(), at(10), Some(ada.id.clone())),
+        (short.id.clone(), at(40), Some(bob.id.clone())),
+        (short.id.clone(), at(60), None),
+        (revoked.id.clone(), at(10), None),
+        (SessionId::new("no-such-session"), at(10), None),
+    ];
+    let mut checks = tokio::task::JoinSet::new();
+    let mut cancelled = Vec::new();
+    for round in 0..40 {
+        for (case, (id, now, _)) in cases.iter().enumerate() {
+            let (store, id, now) = (store.clone(), id.clone(), *now);
+            let check = async move { (case, store.active_session_owner(&id, now).await) };
+            if round % 4 == 3 {
+                cancelled.push(tokio::spawn(check));
+            } else {
+                checks.spawn(check);
+            }
+        }
+    }
+    for check in &cancelled {
+        check.abort();
+    }
+    while let Some(joined) = checks.join_next().await {
+        let (case, owner) = joined.unwrap();
+        assert_eq!(owner.unwrap(), cases[case].2, "case {case}");
+    }
+    for (id, now, expected) in &cases {
+        assert_eq!(
+            &store.active_session_owner(id, *now).await.unwrap(),
+            expected
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_session_checks_are_each_answered() {
+    concurrent_session_checks_are_each_answered(common::sqlite_file().await).await;
+}
+
 #[tokio::test]
 async fn sqlite_cleanup_deletes_every_ended_session() {
     cleanup_deletes_every_ended_session(common::sqlite_memory().await).await;
@@ -279,6 +345,14 @@ mod postgres {
             return common::skipped("postgres_cleanup_deletes_every_ended_session");
         };
         cleanup_deletes_every_ended_session(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_concurrent_session_checks_are_each_answered() {
+        let Some(store) = common::postgres_store().await else {
+            return common::skipped("postgres_concurrent_session_checks_are_each_answered");
+        };
+        concurrent_session_checks_are_each_answered(store).await;
     }
 
     #[tokio::test]
