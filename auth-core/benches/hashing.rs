@@ -1,7 +1,8 @@
 //! Argon2id hash and verify with the default (OWASP) parameters:
 //! m = 19 456 KiB, t = 2, p = 1; through `Argon2Hasher` (on tokio's
 //! blocking pool, within its permits), and `raw_verify`: the `argon2` crate
-//! itself on the calling thread, the reference rate for sign-in throughput.
+//! itself on the calling thread, the reference rate for sign-in throughput;
+//! and that on every CPU at once.
 //!
 //! Run with `cargo bench -p auth-core --bench hashing`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -48,6 +49,20 @@ fn hashing(c: &mut Criterion) {
         b.iter(|| {
             raw.verify_password(black_box(secret), raw_hash.as_str())
                 .unwrap()
+        })
+    });
+    // As many raw verifies at once as there are CPUs (the default permits):
+    // one iteration is all of them, so the rate is CPUs / time. What the
+    // hardware gives when every permit is busy, which is less than CPUs
+    // times the lone verify's rate where CPUs share caches or cores.
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    group.bench_function(format!("raw_verify_x{cpus}_in_parallel"), |b| {
+        b.iter(|| {
+            std::thread::scope(|scope| {
+                for _ in 0..cpus {
+                    scope.spawn(|| raw.verify_password(black_box(secret), raw_hash.as_str()));
+                }
+            })
         })
     });
     group.finish();
