@@ -259,9 +259,9 @@
 //! `connect` also skips sqlx's ping on acquire for a connection idle less
 //! than a second: sqlx already pinged it when it was released, and the
 //! extra round trip on every query cost a third of an authenticated
-//! request's on PostgreSQL. So a query may meet a connection that broke
-//! silently within that second: it fails with `Unavailable` once and the
-//! pool drops the connection. A pool you build keeps sqlx's
+//! request's on PostgreSQL. So after a database restart, each connection
+//! that was idle for less than that second can fail one query (up to the
+//! pool's size in all) with `Unavailable` before the pool drops it. A pool you build keeps sqlx's
 //! ping on every acquire unless you set `test_before_acquire(false)` and a
 //! `before_acquire` of your own.
 //!

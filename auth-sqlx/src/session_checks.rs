@@ -13,6 +13,7 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
     mem,
     sync::{Arc, Mutex, PoisonError},
 };
@@ -92,47 +93,59 @@ impl SessionChecks {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Answers batches until none is waiting.
-    async fn work(self: Arc<Self>, pool: PgPool) {
-        // Should this task end early (a panic, the runtime shutting down),
-        // the next check starts a new worker; waiting senders are dropped,
-        // so their checks fail rather than hang.
+    /// Answers batches, oldest checks first, until none is waiting. The
+    /// guard is made before the task first runs: a task dropped unrun (its
+    /// runtime shutting down) still marks the worker stopped.
+    fn work(self: Arc<Self>, pool: PgPool) -> impl Future<Output = ()> + Send + 'static {
         let mut stopped = Stopped {
-            checks: &self,
+            checks: self,
             early: true,
         };
-        loop {
-            let batch: Vec<Waiting> = {
-                let mut queue = self.lock();
-                if queue.waiting.is_empty() {
-                    queue.working = false;
-                    stopped.early = false;
-                    return;
-                }
-                let keep = queue.waiting.len().saturating_sub(MAX_BATCH);
-                queue.waiting.split_off(keep)
-            };
-            let ids: Vec<&str> = batch.iter().map(|waiting| waiting.id.as_str()).collect();
-            match query(&pool, &ids).await {
-                Ok(rows) => {
-                    for waiting in batch {
-                        let owner = owner_at(&rows, &waiting.id, waiting.now);
-                        let _ = waiting.answer.send(Ok(owner));
+        async move {
+            let checks = Arc::clone(&stopped.checks);
+            loop {
+                let batch: Vec<Waiting> = {
+                    let mut queue = checks.lock();
+                    // Checks whose request is gone need no answer.
+                    queue.waiting.retain(|waiting| !waiting.answer.is_closed());
+                    if queue.waiting.is_empty() {
+                        queue.working = false;
+                        stopped.finished();
+                        return;
                     }
+                    let take = queue.waiting.len().min(MAX_BATCH);
+                    queue.waiting.drain(..take).collect()
+                };
+                let ids: Vec<&str> = batch.iter().map(|waiting| waiting.id.as_str()).collect();
+                match query(&pool, &ids).await {
+                    Ok(rows) => {
+                        for waiting in batch {
+                            let owner = owner_at(&rows, &waiting.id, waiting.now);
+                            let _ = waiting.answer.send(Ok(owner));
+                        }
+                    }
+                    Err(error) => answer_all_with(batch, error),
                 }
-                Err(error) => answer_all_with(batch, error),
             }
         }
     }
 }
 
-/// Marks the worker stopped when its task ends early.
-struct Stopped<'a> {
-    checks: &'a SessionChecks,
+/// Marks the worker stopped when its task ends early (a panic, or dropped
+/// by its runtime); the checks waiting then fail rather than hang.
+struct Stopped {
+    checks: Arc<SessionChecks>,
     early: bool,
 }
 
-impl Drop for Stopped<'_> {
+impl Stopped {
+    /// The worker ends normally: nothing to undo.
+    fn finished(&mut self) {
+        self.early = false;
+    }
+}
+
+impl Drop for Stopped {
     fn drop(&mut self) {
         if self.early {
             let mut queue = self.checks.lock();

@@ -355,6 +355,46 @@ mod postgres {
         concurrent_session_checks_are_each_answered(store).await;
     }
 
+    /// A session check whose batch worker was spawned on a runtime that
+    /// shut down before running it: later checks, on another runtime,
+    /// start a new worker instead of waiting forever.
+    #[test]
+    fn postgres_session_checks_survive_a_runtime_shut_down_under_them() {
+        let current_thread = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let first = current_thread();
+        let Some(store) = first.block_on(common::postgres_store()) else {
+            return common::skipped(
+                "postgres_session_checks_survive_a_runtime_shut_down_under_them",
+            );
+        };
+        let id = SessionId::new("no-such-session");
+        // One poll queues the check and spawns the worker, which this
+        // (single-threaded, busy) runtime has not run when it is dropped.
+        let polled_once = first.block_on(async {
+            tokio::time::timeout(Duration::ZERO, store.active_session_owner(&id, at(0))).await
+        });
+        assert!(
+            polled_once.is_err(),
+            "the check cannot be answered within one poll"
+        );
+        drop(first);
+
+        let second = current_thread();
+        let answer = second.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                store.active_session_owner(&id, at(0)),
+            )
+            .await
+        });
+        assert_eq!(answer.expect("the check hung").unwrap(), None);
+    }
+
     #[tokio::test]
     async fn postgres_ids_with_nul_are_unknown() {
         let Some(store) = common::postgres_store().await else {
