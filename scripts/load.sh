@@ -49,14 +49,18 @@ cargo build --release -q -p task-api-axum -p task-api-actix --features bench-rou
 declare -A user_id token
 results="$workdir/results" # lines "server metric value", read by python below
 
-# pg_database server: the URL of a fresh PostgreSQL database for the
-# server (dropped on exit).
+# pg_database server: creates a fresh PostgreSQL database for the server
+# (dropped on exit) and sets pg_database_url to its URL (pg_url's, with
+# the database name replaced; its query string kept).
 pg_databases=()
 pg_database() {
   local name="load_${1//-/_}"
-  psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+  psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null \
+    || fail "cannot create the database $name on $pg_url"
   pg_databases+=("$name")
-  echo "${pg_url%/*}/$name"
+  pg_database_url="$(python3 -c 'import sys, urllib.parse as u
+url = u.urlsplit(sys.argv[1])
+print(u.urlunsplit(url._replace(path="/" + sys.argv[2])))' "$pg_url" "$name")"
 }
 drop_pg_databases() {
   local name
@@ -73,7 +77,8 @@ trap drop_pg_databases EXIT
 setup() {
   local server="$1" signed_up i env=(BENCH_ROUTES=1)
   if [ "$db" = postgres ]; then
-    env+=("DATABASE_URL=$(pg_database "$server")" SESSION_CACHE_SECS=0)
+    pg_database "$server"
+    env+=("DATABASE_URL=$pg_database_url" SESSION_CACHE_SECS=0)
   fi
   start_server "$server" "$2" "${env[@]}"
   signed_up="$(post "$server" /api/auth/sign-up '{"email":"load@example.com","password":"load test password"}')"

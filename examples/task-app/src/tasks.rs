@@ -298,7 +298,7 @@ mod sql {
     }
 
     macro_rules! list {
-        ($filter:literal, $order:literal) => {
+        ($filter:literal, $order:literal $(, $limit:literal)?) => {
             concat!(
                 "SELECT ",
                 columns!(),
@@ -306,20 +306,41 @@ mod sql {
                 $filter,
                 " ORDER BY ",
                 $order
+                $(, $limit)?
             )
         };
     }
 
+    macro_rules! lists {
+        ($status:expr, $sort:expr $(, $limit:literal)?) => {{
+            use super::{SortOrder::*, StatusFilter::*};
+            match ($status, $sort) {
+                (All, Created) => list!("", "created_at DESC, id DESC" $(, $limit)?),
+                (All, Title) => list!("", "title ASC, id ASC" $(, $limit)?),
+                (Pending, Created) => {
+                    list!(" AND completed = FALSE", "created_at DESC, id DESC" $(, $limit)?)
+                }
+                (Pending, Title) => list!(" AND completed = FALSE", "title ASC, id ASC" $(, $limit)?),
+                (Completed, Created) => {
+                    list!(" AND completed = TRUE", "created_at DESC, id DESC" $(, $limit)?)
+                }
+                (Completed, Title) => list!(" AND completed = TRUE", "title ASC, id ASC" $(, $limit)?),
+            }
+        }};
+    }
+
     pub(super) fn list(status: super::StatusFilter, sort: super::SortOrder) -> &'static str {
-        use super::{SortOrder::*, StatusFilter::*};
-        match (status, sort) {
-            (All, Created) => list!("", "created_at DESC, id DESC"),
-            (All, Title) => list!("", "title ASC, id ASC"),
-            (Pending, Created) => list!(" AND completed = FALSE", "created_at DESC, id DESC"),
-            (Pending, Title) => list!(" AND completed = FALSE", "title ASC, id ASC"),
-            (Completed, Created) => list!(" AND completed = TRUE", "created_at DESC, id DESC"),
-            (Completed, Title) => list!(" AND completed = TRUE", "title ASC, id ASC"),
-        }
+        lists!(status, sort)
+    }
+
+    /// As [`list`], stopping one row past what the inline read takes
+    /// (`INLINE_ROWS + 1`), so that SQLite never reads a long list for it.
+    pub(super) fn list_bounded(
+        status: super::StatusFilter,
+        sort: super::SortOrder,
+    ) -> &'static str {
+        const _: () = assert!(crate::inline_reads::INLINE_ROWS == 200);
+        lists!(status, sort, " LIMIT 201")
     }
 
     pub(super) const INSERT: &str = concat!(
@@ -430,7 +451,8 @@ impl TaskStore {
         if let Self::Sqlite {
             reads: Some(reads), ..
         } = self
-            && let Some(rows) = reads.list(sql, user.as_str())
+            && let Some(rows) =
+                reads.list(sql::list_bounded(query.status, query.sort), user.as_str())
         {
             return rows
                 .into_iter()
