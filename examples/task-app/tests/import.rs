@@ -4,8 +4,10 @@
 //! showing a hash, and the imported users can sign in.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use auth_core::{AuthError, Password, SignInRequest};
-use task_app::{App, config::Config, import::import_lines};
+use task_app::import::import_lines;
 
 fn first_fixture(file: &str) -> (String, String) {
     let path = format!(
@@ -24,14 +26,7 @@ fn first_fixture(file: &str) -> (String, String) {
 #[tokio::test]
 async fn import_users_reports_each_line_and_the_users_sign_in() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("import.db").display());
-    let config = Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(url.clone()),
-        "JWT_SECRET" => Some("a test secret that is long enough, 32+".to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    let app = App::start(&config).await.unwrap();
+    let app = common::sqlite_app(&dir.path().join("import.db")).await;
     let (bcrypt_password, bcrypt_hash) = first_fixture("bcrypt.json");
     let (scrypt_password, scrypt_hash) = first_fixture("better-auth.json");
     let bad_cost = format!("$2b$31${}", &bcrypt_hash[7..]);

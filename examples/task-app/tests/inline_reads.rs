@@ -3,35 +3,16 @@
 //! and order, and for a list too long to be read inline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use auth_core::{Password, SignUpRequest, UserId};
+mod common;
+
+use auth_core::UserId;
 use task_app::{
-    app::App,
-    config::Config,
     inline_reads::INLINE_ROWS,
     tasks::{ListQuery, NewTask, TaskStore},
 };
 
 async fn start(db: &std::path::Path) -> (TaskStore, UserId) {
-    let url = format!("sqlite://{}", db.display());
-    let config = Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(url.clone()),
-        "JWT_SECRET" => Some("a test secret that is long enough, 32+".to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    let app = App::start(&config).await.unwrap();
-    let user = app
-        .auth
-        .sign_up(SignUpRequest {
-            email: "inline@example.com".into(),
-            password: Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .user
-        .id;
-    (app.tasks, user)
+    common::tasks_and_user(db, "inline@example.com").await
 }
 
 /// The same store without inline reads: every list goes through sqlx.

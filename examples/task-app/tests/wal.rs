@@ -3,14 +3,12 @@
 //! about 4 MB) however many tasks are written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 
-use auth_core::{Password, SignUpRequest, UserId};
-use task_app::{
-    app::App,
-    config::Config,
-    tasks::{NewTask, TaskStore, TaskUpdate},
-};
+use auth_core::UserId;
+use task_app::tasks::{NewTask, TaskStore, TaskUpdate};
 
 /// Creates (about four pages of log each), then updates and toggles of
 /// some of them (one page each): 5,000 writes in all.
@@ -57,26 +55,7 @@ async fn assert_checkpointed(tasks: &TaskStore, writes: usize, what: &str) {
 }
 
 async fn start(db: &Path) -> (TaskStore, UserId) {
-    let url = format!("sqlite://{}", db.display());
-    let config = Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(url.clone()),
-        "JWT_SECRET" => Some("a test secret that is long enough, 32+".to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    let app = App::start(&config).await.unwrap();
-    let user = app
-        .auth
-        .sign_up(SignUpRequest {
-            email: "wal@example.com".into(),
-            password: Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .user
-        .id;
-    (app.tasks, user)
+    common::tasks_and_user(db, "wal@example.com").await
 }
 
 #[tokio::test]
