@@ -261,9 +261,9 @@
 //! extra round trip on every query cost a third of an authenticated
 //! request's on PostgreSQL. So after a database restart, each connection
 //! that was idle for less than that second can fail one query (up to the
-//! pool's size in all) with `Unavailable` before the pool drops it. A pool you build keeps sqlx's
-//! ping on every acquire unless you set `test_before_acquire(false)` and a
-//! `before_acquire` of your own.
+//! pool's size in all) with `Unavailable` before the pool drops it. A pool
+//! you build keeps sqlx's ping on every acquire unless you set
+//! `test_before_acquire(false)` and a `before_acquire` of your own.
 //!
 //! The acquire timeout bounds the wait for a connection, not a query. On
 //! PostgreSQL, `statement_timeout` (e.g.

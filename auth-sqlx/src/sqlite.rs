@@ -126,9 +126,7 @@ impl SqliteStore {
             .map_err(map_sqlx_error)?;
         Ok(owner.map(UserId::new))
     }
-}
 
-impl SqliteStore {
     /// Opens a pool on `url` and checks that the database answers.
     ///
     /// * `sqlite://path/to/auth.db` (or `sqlite:auth.db`): a file, created if

@@ -447,7 +447,6 @@ impl TaskStore {
     /// # Errors
     /// 503 or 500 when the database fails.
     pub async fn list(&self, user: &UserId, query: ListQuery) -> Result<Vec<Task>, HttpError> {
-        let sql = sql::list(query.status, query.sort);
         if let Self::Sqlite {
             reads: Some(reads), ..
         } = self
@@ -460,6 +459,7 @@ impl TaskStore {
                 .map(TaskRow::into_task)
                 .collect();
         }
+        let sql = sql::list(query.status, query.sort);
         let rows = on_pool!(self, sql, |q, pool| q
             .bind(user.as_str())
             .fetch_all(pool)
