@@ -16,6 +16,9 @@ use serde::Deserialize;
 pub(crate) const SECRET: &[u8] = b"benchmark-secret-of-at-least-32-bytes";
 pub(crate) const ISSUER: &str = "https://api.example.com";
 pub(crate) const AUDIENCE: &str = "todo-app";
+/// The signed-up user's credentials.
+pub(crate) const EMAIL: &str = "bench@example.com";
+pub(crate) const PASSWORD: &str = "benchmark password";
 
 /// What an application decoding by hand would typically declare.
 #[derive(Deserialize)]
@@ -61,8 +64,8 @@ pub(crate) fn service(
         .unwrap();
     let response = runtime
         .block_on(auth.sign_up(SignUpRequest {
-            email: "bench@example.com".into(),
-            password: Password::new("benchmark password"),
+            email: EMAIL.into(),
+            password: Password::new(PASSWORD),
             name: None,
         }))
         .unwrap();
