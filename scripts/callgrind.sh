@@ -12,7 +12,7 @@
 #
 #   bash scripts/callgrind.sh [measured]
 #
-# MEASURED defaults to 10000, LOW (env) to 1000. Needs valgrind (Debian:
+# MEASURED defaults to 10000, LOW (env) to 1000, HASHES (env) to 4. Needs valgrind (Debian:
 # apt-get install valgrind). Builds the bench binary in release mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ low="${LOW:-1000}"
 hashes="${HASHES:-4}"
 cases=(raw_decode authenticate_cache_hit authenticate_stateless)
 [[ "$measured" =~ ^[1-9][0-9]*$ && "$low" =~ ^[0-9]+$ && "$hashes" =~ ^[1-9][0-9]*$ ]] \
-  || { echo "usage: bash scripts/callgrind.sh [measured]" >&2; exit 2; }
+  || { echo "usage: [LOW=n] [HASHES=n] bash scripts/callgrind.sh [measured]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 
 bin="$(cargo bench -q -p auth-core --bench instructions --no-run --message-format=json \
@@ -30,8 +30,12 @@ bin="$(cargo bench -q -p auth-core --bench instructions --no-run --message-forma
 
 # instructions case iterations: total instructions callgrind collected.
 instructions() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 >/dev/null \
-    | awk '/Collected :/ {print $NF}'
+  local out count
+  out="$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 >/dev/null)" \
+    || { printf '%s\n' "$out" >&2; echo "callgrind.sh: $1 failed" >&2; exit 1; }
+  count="$(awk '/Collected :/ {print $NF}' <<<"$out")"
+  [[ "$count" =~ ^[0-9]+$ ]] || { printf '%s\n' "$out" >&2; echo "callgrind.sh: no count for $1" >&2; exit 1; }
+  echo "$count"
 }
 
 # table floor low measured case...: one table, each case against the first.

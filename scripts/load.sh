@@ -28,9 +28,10 @@
 # The raw verify rates are criterion's `cargo bench -p auth-core --bench
 # hashing -- raw_verify` (one verify at a time, and one per permit at
 # once), run here just before each server's flood: this machine's speed
-# drifts by a fifth or more between runs minutes apart, so a rate measured
-# earlier says little about the flood. Needs wrk (apt-get install wrk),
-# curl, python3, and psql for --db postgres. Builds both servers in release
+# drifts by up to a fifth within minutes and by half within hours, so a
+# rate measured earlier says little about the flood (this adds about a
+# minute per server, and the bench's build on a first run). Needs wrk
+# (apt-get install wrk), curl, python3, and psql for --db postgres. Builds both servers in release
 # mode; ports PORT and PORT+1 (default 18181 and 18182).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,15 +117,21 @@ memory() {
 # raw_verify server: runs the raw verify benches, and records their means
 # (ns) as the reference of server's flood, which comes next.
 criterion="${CARGO_TARGET_DIR:-target}/criterion/argon2id_owasp"
+cpus="$(nproc)" # the hasher's default permits, and the parallel bench's width
 raw_verify() {
-  cargo bench -q -p auth-core --bench hashing -- raw_verify >/dev/null 2>&1 \
-    || fail "the raw verify bench failed"
-  echo "$1 raw_ns $(mean_ns raw_verify)" >>"$results"
-  echo "$1 parallel_ns $(mean_ns "raw_verify_x$(nproc)_in_parallel")" >>"$results"
+  local raw parallel
+  cargo bench -q -p auth-core --bench hashing -- raw_verify >"$workdir/raw_verify.log" 2>&1 \
+    || { cat "$workdir/raw_verify.log" >&2; fail "the raw verify bench failed"; }
+  raw="$(mean_ns raw_verify)"
+  parallel="$(mean_ns "raw_verify_x${cpus}_in_parallel")"
+  printf '%s raw_ns %s\n%s parallel_ns %s\n' "$1" "$raw" "$1" "$parallel" >>"$results"
 }
+# mean_ns bench: criterion's mean of its run just now, in ns.
 mean_ns() {
+  local estimates="$criterion/$1/new/estimates.json"
+  [ -f "$estimates" ] || fail "no criterion estimate at $estimates"
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"])' \
-    "$criterion/$1/new/estimates.json"
+    "$estimates"
 }
 
 # flood server: 32 clients sign in non-stop while the paced probe reads
@@ -180,7 +187,7 @@ for server in "${servers[@]}"; do
   echo "$server hwm $(awk '$1 == "VmHWM:" {print $2}' "/proc/${pid[$server]}/status")" >>"$results"
 done
 
-python3 - "$results" "$seconds" "$(nproc 2>/dev/null || echo 1)" "$db" <<'PY'
+python3 - "$results" "$seconds" "$cpus" "$db" <<'PY'
 import re, statistics, sys
 path, seconds, cores, db = sys.argv[1:]
 data = {}

@@ -1,6 +1,6 @@
-//! Runs one access-token operation N times, for counting instructions
-//! under `valgrind --tool=callgrind` (`scripts/callgrind.sh`), which stay
-//! comparable on a noisy machine where times do not.
+//! Runs one access-token or sign-in operation N times, for counting
+//! instructions under `valgrind --tool=callgrind` (`scripts/callgrind.sh`),
+//! which stay comparable on a noisy machine where times do not.
 //!
 //!   instructions <case> <iterations>
 //!
