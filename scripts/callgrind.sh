@@ -12,8 +12,9 @@
 #
 #   bash scripts/callgrind.sh [measured]
 #
-# MEASURED defaults to 10000, LOW (env) to 1000, HASHES (env) to 4. Needs valgrind (Debian:
-# apt-get install valgrind). Builds the bench binary in release mode.
+# MEASURED defaults to 10000, LOW (env) to 1000, HASHES (env) to 4. Needs
+# valgrind (Debian: apt-get install valgrind). Builds the bench binary in
+# release mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 measured="${1:-10000}"

@@ -31,8 +31,9 @@
 # drifts by up to a fifth within minutes and by half within hours, so a
 # rate measured earlier says little about the flood (this adds about a
 # minute per server, and the bench's build on a first run). Needs wrk
-# (apt-get install wrk), curl, python3, and psql for --db postgres. Builds both servers in release
-# mode; ports PORT and PORT+1 (default 18181 and 18182).
+# (apt-get install wrk), curl, python3, and psql for --db postgres. Builds
+# both servers in release mode; ports PORT and PORT+1 (default 18181 and
+# 18182).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=sqlite
