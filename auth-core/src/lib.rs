@@ -135,8 +135,8 @@
 //!
 //! | feature | default | what it does |
 //! |---|---|---|
-//! | `rust-crypto` | yes | JWT signatures with the pure-Rust RustCrypto crates |
-//! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs (wins when both are on) |
+//! | `rust-crypto` | yes | JWT signatures with the pure-Rust RustCrypto crates (no RS256 signing: RUSTSEC-2023-0071) |
+//! | `aws-lc-rs` | no | JWT signatures with aws-lc-rs, RS256 included (wins when both are on) |
 //! | `testing` | no | the store conformance suite (`testing` module) |
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |

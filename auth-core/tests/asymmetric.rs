@@ -1,8 +1,11 @@
 //! Our own tokens signed with EdDSA, ES256 and RS256, and their JWKS.
+//! RS256 signs only on the aws-lc-rs backend (RUSTSEC-2023-0071): the
+//! tests of both configurations are here, chosen by `cfg`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::{
-    AccessClaims, AuthError, JwtAlgorithm, JwtCodec, JwtKey, SessionId, TokenCodec, UserId,
+    AccessClaims, AuthError, IssuerKeys, Jwks, JwtAlgorithm, JwtCodec, JwtKey, SessionId,
+    TokenCodec, UserId,
 };
 use time::OffsetDateTime;
 
@@ -26,6 +29,15 @@ fn claims() -> AccessClaims {
         aud: AUDIENCE.into(),
         custom: serde_json::Map::new(),
     }
+}
+
+/// The asymmetric algorithms this build signs with.
+fn signing_algorithms() -> Vec<JwtAlgorithm> {
+    let mut algorithms = vec![JwtAlgorithm::EdDsa, JwtAlgorithm::Es256];
+    if cfg!(feature = "aws-lc-rs") {
+        algorithms.push(JwtAlgorithm::Rs256);
+    }
+    algorithms
 }
 
 fn codec(keys: Vec<JwtKey>, signing: &str) -> JwtCodec {
@@ -55,11 +67,7 @@ fn verify_with_published_jwk(codec: &JwtCodec, token: &str) -> String {
 
 #[test]
 fn generated_keys_sign_verify_and_publish_their_public_half() {
-    for algorithm in [
-        JwtAlgorithm::EdDsa,
-        JwtAlgorithm::Es256,
-        JwtAlgorithm::Rs256,
-    ] {
+    for algorithm in signing_algorithms() {
         let pem = JwtKey::generate_private_pem(algorithm).unwrap();
         assert!(
             pem.starts_with("-----BEGIN PRIVATE KEY-----"),
@@ -116,7 +124,8 @@ fn openssl_keys_in_every_usual_format_load() {
             include_bytes!("keys/openssl/rsa2048-pkcs1.pem"),
         ),
     ];
-    for (algorithm, pem) in cases {
+    let signing = signing_algorithms();
+    for (algorithm, pem) in cases.into_iter().filter(|(alg, _)| signing.contains(alg)) {
         let key = JwtKey::from_private_pem("ops", algorithm, pem).unwrap();
         let codec = codec(vec![key], "ops");
         let token = codec.issue(&claims()).unwrap();
@@ -211,14 +220,83 @@ fn rotation_signs_with_the_new_key_and_still_verifies_the_old() {
 
 #[test]
 fn debug_shows_no_key_material_and_hs256_publishes_nothing() {
-    let pem = include_bytes!("keys/openssl/rsa2048-pkcs8.pem");
-    let key = JwtKey::from_private_pem("r", JwtAlgorithm::Rs256, pem).unwrap();
-    let n = key.public_jwk().unwrap().n.unwrap();
+    let pem = include_bytes!("keys/openssl/p256-pkcs8.pem");
+    let key = JwtKey::from_private_pem("p", JwtAlgorithm::Es256, pem).unwrap();
+    let x = key.public_jwk().unwrap().x.unwrap();
     let shown = format!("{key:?}");
     assert!(
-        !shown.contains(&n[..16]) && !shown.contains("PRIVATE"),
+        !shown.contains(&x[..16]) && !shown.contains("PRIVATE"),
         "{shown}"
     );
     let hs = JwtCodec::hs256(b"an example secret of 32+ bytes!!", ISSUER, AUDIENCE).unwrap();
     assert!(hs.jwks().keys.is_empty());
+}
+
+/// RUSTSEC-2023-0071 (the Marvin attack): with rust-crypto alone, an RS256
+/// key does not sign, whatever its format, and the refusal says why and
+/// what to use instead. Generating one still works.
+#[cfg(not(feature = "aws-lc-rs"))]
+#[test]
+fn rs256_signing_is_refused_on_rust_crypto() {
+    let Err(AuthError::InvalidConfig(why)) = JwtAlgorithm::Rs256.check_signing() else {
+        panic!("RS256 signing allowed on rust-crypto");
+    };
+    for named in ["RUSTSEC-2023-0071", "Marvin", "EdDSA", "ES256", "aws-lc-rs"] {
+        assert!(why.contains(named), "{named} not in {why:?}");
+    }
+    let generated = JwtKey::generate_private_pem(JwtAlgorithm::Rs256).unwrap();
+    for pem in [
+        &include_bytes!("keys/openssl/rsa2048-pkcs8.pem")[..],
+        &include_bytes!("keys/openssl/rsa2048-pkcs1.pem")[..],
+        generated.as_bytes(),
+    ] {
+        match JwtKey::from_private_pem("r", JwtAlgorithm::Rs256, pem) {
+            Err(AuthError::InvalidConfig(refused)) => assert_eq!(refused, why),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// With aws-lc-rs (constant-time RSA), RS256 keys sign, and their tokens
+/// verify here and with the published JWK.
+#[cfg(feature = "aws-lc-rs")]
+#[test]
+fn rs256_signs_on_aws_lc_rs() {
+    assert!(JwtAlgorithm::Rs256.check_signing().is_ok());
+    let pem = include_bytes!("keys/openssl/rsa2048-pkcs8.pem");
+    let key = JwtKey::from_private_pem("r", JwtAlgorithm::Rs256, pem).unwrap();
+    assert!(key.can_sign());
+    let codec = codec(vec![key], "r");
+    let token = codec.issue(&claims()).unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(&token).unwrap().alg,
+        jsonwebtoken::Algorithm::RS256
+    );
+    assert!(codec.verify(&token, now()).is_ok());
+    assert_eq!(verify_with_published_jwk(&codec, &token), "user-1");
+}
+
+/// Verifying needs the public key only, outside the advisory: another
+/// issuer's RS256 tokens verify on either backend.
+#[test]
+fn rs256_tokens_of_other_issuers_verify_on_either_backend() {
+    // Also installs auth-core's backend as jsonwebtoken's default, which
+    // jsonwebtoken needs below when both backends are compiled in.
+    let _ = JwtAlgorithm::Rs256.check_signing();
+    let signing =
+        jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("keys/openssl/rsa2048-pkcs8.pem"))
+            .unwrap();
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&signing, jsonwebtoken::Algorithm::RS256)
+            .unwrap();
+    jwk.common.key_id = Some("other".into());
+    let jwks: Jwks = serde_json::from_value(serde_json::json!({ "keys": [jwk] })).unwrap();
+    let keys = IssuerKeys::new(&jwks, ISSUER, AUDIENCE).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("other".into());
+    let token = jsonwebtoken::encode(&header, &claims(), &signing).unwrap();
+    assert_eq!(
+        keys.verify(&token, now()).unwrap().sub,
+        UserId::new("user-1")
+    );
 }

@@ -22,7 +22,8 @@ pub enum JwtAlgorithm {
     EdDsa,
     /// ECDSA on P-256 with SHA-256.
     Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (signing needs the `aws-lc-rs`
+    /// backend: see [`check_signing`](Self::check_signing)).
     Rs256,
     /// RSASSA-PSS with SHA-256 (verification of other issuers' tokens).
     Ps256,
@@ -53,6 +54,43 @@ impl JwtAlgorithm {
             Self::Rs256 => "RS256",
             Self::Ps256 => "PS256",
             Self::Es512 => "ES512",
+        }
+    }
+
+    /// Whether this build signs with the algorithm; if not, the error a
+    /// signing [`JwtKey`] of it is refused with. For checking a
+    /// configuration before any key is loaded or generated.
+    ///
+    /// HS256, EdDSA and ES256 always sign. RS256 signs only on jsonwebtoken's
+    /// aws-lc-rs backend (the `aws-lc-rs` feature): the RustCrypto `rsa`
+    /// crate behind `rust-crypto` is open to the Marvin timing attack
+    /// (RUSTSEC-2023-0071, no fix released), which can recover the private
+    /// key from the timing of many signatures. Verifying RS256 tokens needs
+    /// the public key only, and works on both. PS256 and ES512 only verify.
+    ///
+    /// ```
+    /// use auth_core::JwtAlgorithm;
+    ///
+    /// assert!(JwtAlgorithm::Es256.check_signing().is_ok());
+    /// assert!(JwtAlgorithm::Es512.check_signing().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidConfig`], naming the reason and the alternatives.
+    pub fn check_signing(self) -> Result<(), AuthError> {
+        match self {
+            Self::Hs256 | Self::EdDsa | Self::Es256 => Ok(()),
+            Self::Rs256 if super::rsa_signs_in_constant_time() => Ok(()),
+            Self::Rs256 => Err(AuthError::InvalidConfig(
+                "RS256 signing needs the aws-lc-rs JWT backend (auth-core's `aws-lc-rs` \
+                 feature): the rust-crypto backend's RSA is open to the Marvin timing attack \
+                 (RUSTSEC-2023-0071), which can recover the private key. Sign with EdDSA or \
+                 ES256, or enable `aws-lc-rs`; RS256 tokens of other issuers still verify"
+                    .into(),
+            )),
+            Self::Ps256 | Self::Es512 => Err(AuthError::InvalidConfig(format!(
+                "{self} keys cannot sign here: use EdDSA, ES256 or RS256"
+            ))),
         }
     }
 
@@ -184,6 +222,11 @@ impl JwtKey {
             ));
         }
         super::install_crypto_provider();
+        // The one place a signing key is made: refusing here covers every
+        // constructor, before the self-test would sign.
+        if encoding.is_some() {
+            algorithm.check_signing()?;
+        }
         let key = Self {
             kid,
             algorithm,

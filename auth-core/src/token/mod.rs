@@ -16,6 +16,11 @@
 //! when the first [`JwtKey`] or [`JwtCodec`] is built. If the application
 //! installed a `jsonwebtoken::crypto::CryptoProvider` itself before that,
 //! its choice stands.
+//!
+//! RS256 keys sign only when that provider is aws-lc-rs: the RustCrypto
+//! `rsa` crate is open to the Marvin timing attack (RUSTSEC-2023-0071), so
+//! elsewhere an RS256 signing key is refused
+//! ([`JwtAlgorithm::check_signing`]). RS256 verification works on both.
 
 mod claims;
 mod codec;
@@ -52,4 +57,19 @@ pub(crate) fn install_crypto_provider() {
     #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
     let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
     let _already_installed = provider.install_default();
+}
+
+/// Whether RSA private-key operations run on aws-lc-rs, which does them in
+/// constant time: only when jsonwebtoken's provider in effect is its
+/// aws-lc-rs one (an application may have installed another before us).
+pub(crate) fn rsa_signs_in_constant_time() -> bool {
+    use jsonwebtoken::crypto::CryptoProvider;
+    install_crypto_provider();
+    #[cfg(feature = "aws-lc-rs")]
+    let aws_lc = Some(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
+    #[cfg(not(feature = "aws-lc-rs"))]
+    let aws_lc: Option<&CryptoProvider> = None;
+    aws_lc.is_some_and(|aws_lc| {
+        CryptoProvider::try_get_default().is_some_and(|used| std::ptr::eq(used, aws_lc))
+    })
 }

@@ -93,7 +93,9 @@ impl JwtKey {
     ///
     /// # Errors
     /// [`AuthError::InvalidConfig`] if the PEM is not a key of `algorithm`,
-    /// the RSA key is short, or `algorithm` is not EdDSA, ES256 or RS256.
+    /// the RSA key is short, `algorithm` is not EdDSA, ES256 or RS256, or
+    /// is RS256 without the `aws-lc-rs` backend
+    /// ([`JwtAlgorithm::check_signing`]).
     pub fn from_private_pem(
         kid: impl Into<String>,
         algorithm: JwtAlgorithm,
@@ -136,6 +138,11 @@ impl JwtKey {
     /// A new private key for `algorithm` (EdDSA, ES256, or RS256 with 2048
     /// bits), as PKCS#8 PEM, from the operating system's random source.
     /// RSA generation takes a noticeable fraction of a second.
+    ///
+    /// RS256 keys are generated with either backend, by the `rsa` crate:
+    /// generation runs once, on no input an attacker chooses or times, so
+    /// it is outside the Marvin attack (RUSTSEC-2023-0071); signing with
+    /// the key is what needs `aws-lc-rs`.
     ///
     /// # Errors
     /// [`AuthError::InvalidConfig`] for another algorithm;
