@@ -11,7 +11,7 @@ use actix_web::{
     },
 };
 use auth_core::{
-    AuthError, AuthResponse, AuthService,
+    AuthError, AuthResponse, AuthService, SignUp,
     http::{
         CookieAuthResponse, REFRESH_COOKIE_HEADER, RefreshCookie, SEC_FETCH_SITE,
         refresh_token_from_cookies,
@@ -32,13 +32,9 @@ impl FromRequest for CookieMode {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let header = |name: &str| req.headers().get(name).map(HeaderValue::as_bytes);
         std::future::ready(
-            RefreshCookie::for_request(
-                req.path(),
-                header(REFRESH_COOKIE_HEADER),
-                header(SEC_FETCH_SITE),
-            )
-            .map(Self)
-            .map_err(ApiError::from),
+            RefreshCookie::for_request(header(REFRESH_COOKIE_HEADER), header(SEC_FETCH_SITE))
+                .map(Self)
+                .map_err(ApiError::from),
         )
     }
 }
@@ -62,6 +58,20 @@ impl CookieMode {
         }
     }
 
+    /// Sign-up's 201: signed in as [`tokens`](Self::tokens) answers, or,
+    /// when the address must be verified first, the user alone.
+    pub(crate) fn signed_up(
+        &self,
+        auth: &AuthService,
+        signed_up: &SignUp,
+    ) -> Result<HttpResponse, ApiError> {
+        match signed_up {
+            SignUp::SignedIn(response) => self.tokens(auth, StatusCode::CREATED, response),
+            SignUp::VerificationRequired(pending) => Ok(no_store(StatusCode::CREATED, pending)),
+            _ => Err(AuthError::internal("a sign-up outcome this adapter does not know").into()),
+        }
+    }
+
     /// `response`, which ends the session, deleting the cookie in cookie
     /// mode.
     pub(crate) fn cleared(&self, response: HttpResponse) -> Result<HttpResponse, ApiError> {
@@ -73,12 +83,12 @@ impl CookieMode {
 }
 
 /// The refresh token of the request's cookie; empty when there is none,
-/// which the service refuses like any unknown token.
-pub(crate) fn cookie_token(req: &HttpRequest) -> String {
+/// which the service refuses like any unknown token. Two such cookies are
+/// a 400, and the answer clears neither.
+pub(crate) fn cookie_token(req: &HttpRequest) -> Result<String, ApiError> {
     let cookies = req.headers().get_all(header::COOKIE);
-    refresh_token_from_cookies(cookies.map(HeaderValue::as_bytes))
-        .unwrap_or_default()
-        .to_owned()
+    let token = refresh_token_from_cookies(cookies.map(HeaderValue::as_bytes))?;
+    Ok(token.unwrap_or_default().to_owned())
 }
 
 fn with_cookie(mut response: HttpResponse, set_cookie: String) -> Result<HttpResponse, ApiError> {

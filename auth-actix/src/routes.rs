@@ -8,14 +8,15 @@ use actix_web::{
 };
 use auth_core::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
-    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
-    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest,
+    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest,
+    SendVerificationRequest, SessionId, SignInRequest, SignUpRequest, UpdateNameRequest,
+    VerifyEmailRequest,
     http::{JWKS_CACHE_CONTROL, NO_STORE},
 };
 use serde::Serialize;
 
 use crate::{
-    ApiError, Authenticated, ClientIp, Json,
+    ApiError, Authenticated, ClientIp, Json, MaybeAuthenticated,
     authenticated::auth_service,
     json::EmptyOrJson,
     refresh_cookie::{CookieMode, cookie_token},
@@ -105,7 +106,10 @@ pub fn scope(prefix: &str) -> Scope {
     web::scope(&prefix).configure(configure)
 }
 
-/// The app data's [`AuthService`], for the routes' handlers.
+/// The app data's [`AuthService`], for the routes' handlers. Every route
+/// exists only where the service issues its own tokens: in trusted-issuer
+/// mode this is 404, before any other extractor (the first of every
+/// handler) looks at a header or the body.
 struct Auth(AuthService);
 
 impl FromRequest for Auth {
@@ -113,7 +117,14 @@ impl FromRequest for Auth {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(auth_service(req).map(Self).map_err(ApiError::from))
+        let auth = auth_service(req).and_then(|auth| {
+            if auth.issues_tokens() {
+                Ok(auth)
+            } else {
+                Err(AuthError::NotFound)
+            }
+        });
+        std::future::ready(auth.map(Self).map_err(ApiError::from))
     }
 }
 
@@ -137,7 +148,7 @@ async fn sign_up(
 ) -> Answer {
     auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
-    mode.tokens(&auth, StatusCode::CREATED, &signed_up)
+    mode.signed_up(&auth, &signed_up)
 }
 
 async fn sign_in(
@@ -168,12 +179,13 @@ async fn refresh(
         let refreshed = auth.refresh(&body.refresh_token).await?;
         return mode.tokens(&auth, StatusCode::OK, &refreshed);
     }
-    let token = cookie_token(&req);
+    let token = cookie_token(&req)?;
     EmptyOrJson::from_request(&req, &mut payload).await?;
     auth.admit_client(client).await?;
     match auth.refresh(&token).await {
         Ok(refreshed) => mode.tokens(&auth, StatusCode::OK, &refreshed),
-        Err(err) if err.status() == 401 => {
+        // A session that ended leaves nothing worth keeping in the cookie.
+        Err(err) if err.status() == 401 || matches!(err, AuthError::EmailNotVerified) => {
             let response = actix_web::ResponseError::error_response(&ApiError::from(err));
             mode.cleared(response)
         }
@@ -250,14 +262,29 @@ async fn reset_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// With a bearer token, for its user (the body is `{}` or nothing);
+/// without one, for the `{"email"}` in the body.
 async fn send_verification_email(
+    req: HttpRequest,
     Auth(auth): Auth,
     ClientIp(client): ClientIp,
-    Authenticated(principal): Authenticated,
-    _body: EmptyOrJson,
+    MaybeAuthenticated(principal): MaybeAuthenticated,
+    payload: web::Payload,
 ) -> Answer {
-    auth.admit_client(client).await?;
-    auth.send_verification_email(&principal).await?;
+    let mut payload = payload.into_inner();
+    match principal {
+        Some(principal) => {
+            EmptyOrJson::from_request(&req, &mut payload).await?;
+            auth.admit_client(client).await?;
+            auth.send_verification_email(&principal).await?;
+        }
+        None => {
+            let Json(body) =
+                Json::<SendVerificationRequest>::from_request(&req, &mut payload).await?;
+            auth.admit_client(client).await?;
+            auth.send_verification_email_to(&body.email).await?;
+        }
+    }
     Ok(no_store(StatusCode::ACCEPTED, &Accepted {}))
 }
 

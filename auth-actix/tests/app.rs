@@ -526,14 +526,14 @@ async fn the_refresh_cookie_transport() {
     assert!(body.get("refresh_token").is_none(), "{body}");
     let set_cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
     let token = set_cookie
-        .strip_prefix("auth_refresh=")
+        .strip_prefix("__Host-auth_refresh=")
         .and_then(|rest| rest.split(';').next())
         .unwrap()
         .to_owned();
     assert_eq!(
         set_cookie,
         format!(
-            "auth_refresh={token}; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
+            "__Host-auth_refresh={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
         )
     );
     let refresh = |cookie: Option<&str>| {
@@ -542,7 +542,7 @@ async fn the_refresh_cookie_transport() {
             .insert_header(opt_in);
         match cookie {
             Some(cookie) => {
-                request.insert_header((header::COOKIE, format!("auth_refresh={cookie}")))
+                request.insert_header((header::COOKIE, format!("__Host-auth_refresh={cookie}")))
             }
             None => request,
         }
@@ -552,9 +552,9 @@ async fn the_refresh_cookie_transport() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
     let rotated = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    assert!(rotated.starts_with("auth_refresh=") && !rotated.contains(&token));
+    assert!(rotated.starts_with("__Host-auth_refresh=") && !rotated.contains(&token));
 
-    let cleared = "auth_refresh=; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+    let cleared = "__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
     let (status, headers, body) = call(&app, refresh(Some(&token))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["code"], "refresh_token_reused");

@@ -3,7 +3,7 @@
 //! this moves headers in and out.
 
 use auth_core::{
-    AuthError, AuthResponse, AuthService,
+    AuthError, AuthResponse, AuthService, SignUp,
     http::{
         CookieAuthResponse, REFRESH_COOKIE_HEADER, RefreshCookie, SEC_FETCH_SITE,
         refresh_token_from_cookies,
@@ -27,13 +27,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CookieMode {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let header = |name: &str| parts.headers.get(name).map(HeaderValue::as_bytes);
-        RefreshCookie::for_request(
-            parts.uri.path(),
-            header(REFRESH_COOKIE_HEADER),
-            header(SEC_FETCH_SITE),
-        )
-        .map(Self)
-        .map_err(ApiError::from)
+        RefreshCookie::for_request(header(REFRESH_COOKIE_HEADER), header(SEC_FETCH_SITE))
+            .map(Self)
+            .map_err(ApiError::from)
     }
 }
 
@@ -56,6 +52,20 @@ impl CookieMode {
         }
     }
 
+    /// Sign-up's 201: signed in as [`tokens`](Self::tokens) answers, or,
+    /// when the address must be verified first, the user alone.
+    pub(crate) fn signed_up(
+        &self,
+        auth: &AuthService,
+        signed_up: &SignUp,
+    ) -> Result<Response, ApiError> {
+        match signed_up {
+            SignUp::SignedIn(response) => self.tokens(auth, StatusCode::CREATED, response),
+            SignUp::VerificationRequired(pending) => Ok(no_store(StatusCode::CREATED, pending)),
+            _ => Err(AuthError::internal("a sign-up outcome this adapter does not know").into()),
+        }
+    }
+
     /// `response`, which ends the session, deleting the cookie in cookie
     /// mode.
     pub(crate) fn cleared(&self, response: Response) -> Result<Response, ApiError> {
@@ -67,12 +77,12 @@ impl CookieMode {
 }
 
 /// The refresh token of the request's cookie; empty when there is none,
-/// which the service refuses like any unknown token.
-pub(crate) fn cookie_token(headers: &HeaderMap) -> String {
+/// which the service refuses like any unknown token. Two such cookies are
+/// a 400, and the answer clears neither.
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Result<String, ApiError> {
     let cookies = headers.get_all(header::COOKIE).into_iter();
-    refresh_token_from_cookies(cookies.map(HeaderValue::as_bytes))
-        .unwrap_or_default()
-        .to_owned()
+    let token = refresh_token_from_cookies(cookies.map(HeaderValue::as_bytes))?;
+    Ok(token.unwrap_or_default().to_owned())
 }
 
 fn with_cookie(mut response: Response, set_cookie: String) -> Result<Response, ApiError> {

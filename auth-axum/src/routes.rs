@@ -2,14 +2,15 @@
 
 use auth_core::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
-    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionId,
-    SignInRequest, SignUpRequest, UpdateNameRequest, VerifyEmailRequest,
+    MeResponse, PasswordResetRequest, RefreshRequest, ResetPasswordRequest,
+    SendVerificationRequest, SessionId, SignInRequest, SignUpRequest, UpdateNameRequest,
+    VerifyEmailRequest,
     http::{JWKS_CACHE_CONTROL, NO_STORE},
 };
 use axum::{
     Router,
-    extract::{FromRef, FromRequest, RawPathParams, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{FromRef, FromRequest, FromRequestParts, RawPathParams, Request},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -92,9 +93,37 @@ where
         .route(&format!("{prefix}/jwks"), get(jwks))
 }
 
+/// The service, for a route that exists only where the service issues
+/// its own tokens: in trusted-issuer mode every auth route is 404, before
+/// any header or body is looked at.
+struct Auth(AuthService);
+
+impl<S> FromRequestParts<S> for Auth
+where
+    AuthService: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let auth = AuthService::from_ref(state);
+        if auth.issues_tokens() {
+            Ok(Self(auth))
+        } else {
+            Err(AuthError::NotFound.into())
+        }
+    }
+}
+
+/// Whether a failed cookie-mode refresh leaves nothing worth keeping in
+/// the cookie.
+fn ends_session(error: &AuthError) -> bool {
+    error.status() == 401 || matches!(error, AuthError::EmailNotVerified)
+}
+
 /// The public keys of the service's tokens; 404 with a shared secret or in
 /// trusted-issuer mode, where there are none of ours.
-async fn jwks(State(auth): State<AuthService>) -> Result<Response, ApiError> {
+async fn jwks(Auth(auth): Auth) -> Result<Response, ApiError> {
     let keys = auth.jwks().ok_or(AuthError::NotFound)?;
     let mut response = (StatusCode::OK, Json(keys)).into_response();
     response.headers_mut().insert(
@@ -118,18 +147,18 @@ pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
 }
 
 async fn sign_up(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignUpRequest>,
 ) -> Result<Response, ApiError> {
     auth.admit_client(client).await?;
     let signed_up = auth.sign_up(request).await?;
-    mode.tokens(&auth, StatusCode::CREATED, &signed_up)
+    mode.signed_up(&auth, &signed_up)
 }
 
 async fn sign_in(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     mode: CookieMode,
     ClientIp(client): ClientIp,
     Json(request): Json<SignInRequest>,
@@ -143,7 +172,7 @@ async fn sign_in(
 /// nothing, is not used; a 401 also deletes the cookie, which can only be
 /// used up, unknown or revoked by then.
 async fn refresh(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     mode: CookieMode,
     ClientIp(client): ClientIp,
     request: Request,
@@ -154,12 +183,12 @@ async fn refresh(
         let refreshed = auth.refresh(&body.refresh_token).await?;
         return mode.tokens(&auth, StatusCode::OK, &refreshed);
     }
-    let token = cookie_token(request.headers());
+    let token = cookie_token(request.headers())?;
     EmptyOrJson::from_request(request, &()).await?;
     auth.admit_client(client).await?;
     match auth.refresh(&token).await {
         Ok(refreshed) => mode.tokens(&auth, StatusCode::OK, &refreshed),
-        Err(err) if err.status() == 401 => mode.cleared(ApiError::from(err).into_response()),
+        Err(err) if ends_session(&err) => mode.cleared(ApiError::from(err).into_response()),
         Err(err) => Err(err.into()),
     }
 }
@@ -167,7 +196,7 @@ async fn refresh(
 /// The body is `{}` or nothing; there is nothing in it to use, but a body
 /// that is not JSON is still refused like on every other route.
 async fn sign_out(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     mode: CookieMode,
     Authenticated(principal): Authenticated,
     _body: EmptyOrJson,
@@ -177,7 +206,7 @@ async fn sign_out(
 }
 
 async fn me(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
     let user = auth.current_user(&principal).await?;
@@ -185,7 +214,7 @@ async fn me(
 }
 
 async fn update_name(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     Authenticated(principal): Authenticated,
     Json(request): Json<UpdateNameRequest>,
 ) -> Result<Response, ApiError> {
@@ -194,7 +223,7 @@ async fn update_name(
 }
 
 async fn change_password(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Authenticated(principal): Authenticated,
     Json(request): Json<ChangePasswordRequest>,
@@ -205,7 +234,7 @@ async fn change_password(
 }
 
 async fn request_password_reset(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Json(request): Json<PasswordResetRequest>,
 ) -> Result<Response, ApiError> {
@@ -215,7 +244,7 @@ async fn request_password_reset(
 }
 
 async fn reset_password(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Json(request): Json<ResetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -224,19 +253,31 @@ async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// With a bearer token, for its user (the body is `{}` or nothing);
+/// without one, for the `{"email"}` in the body.
 async fn send_verification_email(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
-    Authenticated(principal): Authenticated,
-    _body: EmptyOrJson,
+    principal: Option<Authenticated>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    auth.admit_client(client).await?;
-    auth.send_verification_email(&principal).await?;
+    match principal {
+        Some(Authenticated(principal)) => {
+            EmptyOrJson::from_request(request, &()).await?;
+            auth.admit_client(client).await?;
+            auth.send_verification_email(&principal).await?;
+        }
+        None => {
+            let Json(body) = Json::<SendVerificationRequest>::from_request(request, &()).await?;
+            auth.admit_client(client).await?;
+            auth.send_verification_email_to(&body.email).await?;
+        }
+    }
     Ok(no_store(StatusCode::ACCEPTED, Accepted {}))
 }
 
 async fn verify_email(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Json(request): Json<VerifyEmailRequest>,
 ) -> Result<Response, ApiError> {
@@ -246,7 +287,7 @@ async fn verify_email(
 }
 
 async fn change_email(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Authenticated(principal): Authenticated,
     Json(request): Json<ChangeEmailRequest>,
@@ -257,7 +298,7 @@ async fn change_email(
 }
 
 async fn list_sessions(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
     let sessions = auth.list_sessions(&principal).await?;
@@ -266,7 +307,7 @@ async fn list_sessions(
 
 /// Every session of the user, the caller's too.
 async fn revoke_all_sessions(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     mode: CookieMode,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
@@ -277,7 +318,7 @@ async fn revoke_all_sessions(
 /// The id is taken as sent, undecoded: session ids are base64url, so one
 /// that needs an escape is no session's (404 like any unknown id).
 async fn revoke_session(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     Authenticated(principal): Authenticated,
     params: RawPathParams,
 ) -> Result<StatusCode, ApiError> {
@@ -290,7 +331,7 @@ async fn revoke_session(
 }
 
 async fn delete_account(
-    State(auth): State<AuthService>,
+    Auth(auth): Auth,
     ClientIp(client): ClientIp,
     Authenticated(principal): Authenticated,
     Json(request): Json<DeleteAccountRequest>,

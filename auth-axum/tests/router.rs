@@ -285,7 +285,10 @@ async fn the_refresh_cookie_transport() {
     let post = |path: &str, cookie: Option<&str>, body: Option<Value>| {
         let mut request = Request::post(path).header("x-refresh-cookie", "1");
         if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, format!("theme=dark; auth_refresh={cookie}"));
+            request = request.header(
+                header::COOKIE,
+                format!("theme=dark; __Host-auth_refresh={cookie}"),
+            );
         }
         match body {
             Some(body) => request
@@ -301,14 +304,14 @@ async fn the_refresh_cookie_transport() {
     assert!(body.get("refresh_token").is_none(), "{body}");
     let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
     let token = set_cookie
-        .strip_prefix("auth_refresh=")
+        .strip_prefix("__Host-auth_refresh=")
         .and_then(|rest| rest.split(';').next())
         .unwrap()
         .to_owned();
     assert_eq!(
         set_cookie,
         format!(
-            "auth_refresh={token}; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
+            "__Host-auth_refresh={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000"
         )
     );
 
@@ -320,7 +323,7 @@ async fn the_refresh_cookie_transport() {
     assert!(!rotated.contains(&token));
     let access = body["access_token"].as_str().unwrap().to_owned();
 
-    let cleared = "auth_refresh=; Path=/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
+    let cleared = "__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0";
     let (status, headers, body) = call(&app, post("/auth/refresh", Some(&token), None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["code"], "refresh_token_reused");

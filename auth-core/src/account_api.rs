@@ -52,6 +52,16 @@ pub struct PasswordResetRequest {
     pub email: String,
 }
 
+/// `POST /api/auth/send-verification-email` body without a token: the
+/// address to verify.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendVerificationRequest {
+    /// The account's address.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
+    pub email: String,
+}
+
 /// `POST /api/auth/reset-password` body. The token is redacted in `Debug`
 /// and zeroed on drop.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

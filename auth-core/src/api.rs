@@ -101,6 +101,51 @@ pub struct AuthResponse {
     pub refresh_token: RefreshToken,
 }
 
+/// What [`AuthService::sign_up`](crate::AuthService::sign_up) ends in.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SignUp {
+    /// The account is open and signed in: 201 with the [`AuthResponse`].
+    SignedIn(AuthResponse),
+    /// The account is open but its address must be verified first
+    /// ([`AccountFlows::require_email_verification`](crate::AccountFlows::require_email_verification)):
+    /// no session was opened, and the verification link is on its way.
+    VerificationRequired(VerificationRequired),
+}
+
+impl SignUp {
+    /// The new user, either way.
+    pub fn user(&self) -> &User {
+        match self {
+            Self::SignedIn(response) => &response.user,
+            Self::VerificationRequired(pending) => &pending.user,
+        }
+    }
+
+    /// The session, for code that expects sign-up to sign in.
+    ///
+    /// # Errors
+    /// [`AuthError::EmailNotVerified`](crate::AuthError::EmailNotVerified)
+    /// when the address must be verified first.
+    pub fn signed_in(self) -> Result<AuthResponse, crate::AuthError> {
+        match self {
+            Self::SignedIn(response) => Ok(response),
+            Self::VerificationRequired(_) => Err(crate::AuthError::EmailNotVerified),
+        }
+    }
+}
+
+/// Sign-up's 201 body when the address must be verified before any
+/// session: `{"user": {…}, "email_verification_required": true}`, no tokens.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerificationRequired {
+    /// The new, unverified user.
+    pub user: User,
+    /// Always `true`: what tells this body from an [`AuthResponse`].
+    pub email_verification_required: bool,
+}
+
 /// `GET /api/auth/me` response: `{"user": {…}}`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -45,7 +45,7 @@
 //!         password: Password::new("correct horse battery staple"),
 //!         name: Some("Ada".into()),
 //!     })
-//!     .await?;
+//!     .await?.signed_in()?;
 //! assert_eq!(signed_up.user.email.as_str(), "ada@example.com");
 //!
 //! // Sign in: same error for an unknown email and a wrong password.
@@ -179,10 +179,12 @@ pub mod testing;
 
 pub use account_api::{
     ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, PasswordResetRequest,
-    ResetPasswordRequest, SessionInfo, UpdateNameRequest, VerifyEmailRequest,
+    ResetPasswordRequest, SendVerificationRequest, SessionInfo, UpdateNameRequest,
+    VerifyEmailRequest,
 };
 pub use api::{
-    AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUpRequest,
+    AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUp, SignUpRequest,
+    VerificationRequired,
 };
 pub use argon2id::{Argon2Hasher, Argon2Params};
 pub use async_trait::async_trait;

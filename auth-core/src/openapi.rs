@@ -24,8 +24,9 @@ use utoipa::{
 
 use crate::{
     AuthResponse, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, MeResponse,
-    PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SessionInfo, SignInRequest,
-    SignUpRequest, UpdateNameRequest, User, VerifyEmailRequest,
+    PasswordResetRequest, RefreshRequest, ResetPasswordRequest, SendVerificationRequest,
+    SessionInfo, SignInRequest, SignUpRequest, UpdateNameRequest, User, VerificationRequired,
+    VerifyEmailRequest,
     problem::Problem,
     token::{Jwk, Jwks},
 };
@@ -47,7 +48,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         request_password_reset, reset_password, send_verification_email, verify_email,
         change_email, list_sessions, revoke_all_sessions, revoke_session, jwks
     ),
-    components(schemas(User, AuthResponse, MeResponse, Problem, SessionInfo, Accepted, Jwks, Jwk)),
+    components(schemas(User, AuthResponse, VerificationRequired, SignUpResponse, MeResponse, Problem, SessionInfo, Accepted, Jwks, Jwk)),
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
@@ -69,12 +70,22 @@ impl Modify for BearerSecurity {
     }
 }
 
+/// Sign-up's 201 body: one of the two, told apart by
+/// `email_verification_required`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // A schema only.
+enum SignUpResponse {
+    SignedIn(AuthResponse),
+    VerificationRequired(VerificationRequired),
+}
+
 #[utoipa::path(
     post, path = "/sign-up", tag = "auth",
     request_body = SignUpRequest,
-    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 201, description = "Account created and signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 201, description = "Account created (`Cache-Control: no-store`): signed in (`AuthResponse`), or, when the server requires a verified address, `{\"user\", \"email_verification_required\": true}` with no tokens (the link is mailed)", body = SignUpResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
         (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
@@ -90,9 +101,9 @@ fn sign_up() {}
 #[utoipa::path(
     post, path = "/sign-in", tag = "auth",
     request_body = SignInRequest,
-    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
         (status = 403, description = "The right password for an unverified address while verification is required (`email_not_verified`); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
@@ -106,13 +117,13 @@ fn sign_in() {}
 
 #[utoipa::path(
     post, path = "/refresh", tag = "auth",
-    request_body(content = RefreshRequest, description = "With `X-Refresh-Cookie: 1` the token is read from the `auth_refresh` cookie instead, and the body may be empty or any JSON (it is ignored)"),
-    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
+    request_body(content = RefreshRequest, description = "With `X-Refresh-Cookie: 1` the token is read from the `__Host-auth_refresh` cookie instead, and the body may be empty or any JSON (it is ignored)"),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=<refresh token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
-        (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session); with `X-Refresh-Cookie: 1` also a missing cookie, and the answer deletes the cookie", body = Problem, content_type = "application/problem+json", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
+        (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 403, description = "The address must be verified first and is not (`email_not_verified`; the session is revoked); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, or a field missing or mistyped; with `X-Refresh-Cookie: 1`, the cookie sent twice (`duplicate_cookie`; nothing is cleared)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session); with `X-Refresh-Cookie: 1` also a missing cookie, and the answer deletes the cookie", body = Problem, content_type = "application/problem+json", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
@@ -124,9 +135,9 @@ fn refresh() {}
 #[utoipa::path(
     post, path = "/sign-out", tag = "auth",
     security(("bearer" = [])),
-    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 204, description = "The session is revoked: its refresh and access tokens stop working", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
+        (status = 204, description = "The session is revoked: its refresh and access tokens stop working", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
         (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
@@ -233,11 +244,13 @@ fn reset_password() {}
 
 #[utoipa::path(
     post, path = "/send-verification-email", tag = "account",
-    security(("bearer" = [])),
+    security(("bearer" = []), ()),
+    request_body(content = Option<SendVerificationRequest>, description = "With a bearer token: `{}` or no body, for the token's user. Without one: `{\"email\"}`"),
     responses(
-        (status = 202, description = "A verification link is mailed, unless the address is verified already", body = Accepted),
-        (status = 400, description = "A body that is not JSON (the body is `{}` or none)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "A verification link is mailed, unless the address is verified already or (without a token) unknown: every address gets the same answer", body = Accepted),
+        (status = 400, description = "A body that is not JSON; with a token, a body other than `{}` or none; without one, no `email` string", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "An invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Without a token: an `email` that is no address (`invalid_email`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Email verification is not set up on this server", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not application/json", body = Problem, content_type = "application/problem+json"),
@@ -295,9 +308,9 @@ fn list_sessions() {}
 #[utoipa::path(
     delete, path = "/sessions", tag = "account",
     security(("bearer" = [])),
-    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `auth_refresh`; without the header the route answers as described")),
+    params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 204, description = "Every session of the user is revoked, the calling one too", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
+        (status = 204, description = "Every session of the user is revoked, the calling one too", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
         (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),

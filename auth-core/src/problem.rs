@@ -29,6 +29,9 @@ pub mod codes {
     /// `Sec-Fetch-Site` is not `same-origin`); see
     /// [`RefreshCookie`](crate::http::RefreshCookie).
     pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
+    /// 400: a request carried a cookie the server takes once (the refresh
+    /// cookie) twice, as a planted cookie would make it.
+    pub const DUPLICATE_COOKIE: &str = "duplicate_cookie";
 }
 
 /// An RFC 9457 `application/problem+json` body with a stable `code`.
@@ -135,6 +138,18 @@ impl Problem {
             403,
             codes::CROSS_SITE_REQUEST,
             "the refresh cookie is only used by requests from this origin",
+        )
+    }
+
+    /// 400 `duplicate_cookie`: the cookie `name` came more than once, so
+    /// which one the browser's own is cannot be told.
+    pub fn duplicate_cookie(name: &str) -> Self {
+        Self::new(
+            400,
+            codes::DUPLICATE_COOKIE,
+            format!(
+                "the request carries the cookie {name} more than once; clear this site's cookies and sign in again"
+            ),
         )
     }
 

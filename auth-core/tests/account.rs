@@ -8,8 +8,8 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use auth_core::{
     AccountFlows, AccountHooks, AuthError, AuthResponse, AuthService, ChangeEmailRequest,
-    ChangePasswordRequest, ManualClock, MemoryStore, OutboxMailer, Password, ResetPasswordRequest,
-    User, async_trait,
+    ChangePasswordRequest, Clock, ManualClock, MemoryStore, OutboxMailer, Password,
+    ResetPasswordRequest, SessionStore, SignUp, User, UserStore, async_trait,
 };
 use common::*;
 
@@ -77,6 +77,7 @@ fn token(message: &str) -> String {
 async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
     auth.sign_up(sign_up_request(email, PASSWORD))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
 }
 
@@ -267,13 +268,30 @@ async fn change_password_keeps_only_the_calling_session() {
 }
 
 #[tokio::test]
-async fn required_verification_holds_sign_in_until_the_link_is_followed() {
+async fn required_verification_opens_no_session_until_the_link_is_followed() {
     let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
     let auth = with_flows(&store, outbox.path(), &clock, |flows| {
         flows.require_email_verification(true)
     });
-    let signed_up = sign_up(&auth, "ada@example.com").await;
-    assert!(!signed_up.user.email_verified);
+    let signed_up = auth
+        .sign_up(sign_up_request("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+    let SignUp::VerificationRequired(pending) = &signed_up else {
+        panic!("a session for an unverified address: {signed_up:?}");
+    };
+    assert!(pending.email_verification_required && !pending.user.email_verified);
+    assert!(
+        store
+            .list_active_sessions(&pending.user.id, clock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        signed_up.signed_in(),
+        Err(AuthError::EmailNotVerified)
+    ));
     let refused = auth
         .sign_in(sign_in_request("ada@example.com", PASSWORD))
         .await;
@@ -283,18 +301,130 @@ async fn required_verification_holds_sign_in_until_the_link_is_followed() {
         .await;
     assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
 
-    let message = mail_to(outbox.path(), "ada@example.com", 1).await.remove(0);
-    assert_eq!(kind(&message), "email_verification");
+    let first = mail_to(outbox.path(), "ada@example.com", 1).await.remove(0);
+    assert_eq!(kind(&first), "email_verification");
+    // Without a session: the link again, for the address alone. Unknown
+    // and malformed addresses are answered as before.
+    auth.send_verification_email_to("ADA@example.com")
+        .await
+        .unwrap();
+    auth.send_verification_email_to("nobody@example.com")
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.send_verification_email_to("not an address").await,
+        Err(AuthError::InvalidEmail)
+    ));
+    let again = mail_to(outbox.path(), "ada@example.com", 2).await.remove(1);
+    assert_eq!(kind(&again), "email_verification");
+    assert!(matches!(
+        auth.verify_email(&token(&first)).await,
+        Err(AuthError::InvalidOneTimeToken)
+    ));
     // A verification token never resets a password, and is not used up by trying.
     let wrong_purpose = auth
-        .reset_password(reset(&token(&message), "a brand new passphrase"))
+        .reset_password(reset(&token(&again), "a brand new passphrase"))
         .await;
     assert!(matches!(wrong_purpose, Err(AuthError::InvalidOneTimeToken)));
-    let user = auth.verify_email(&token(&message)).await.unwrap();
+    let user = auth.verify_email(&token(&again)).await.unwrap();
     assert!(user.email_verified);
     auth.sign_in(sign_in_request("ada@example.com", PASSWORD))
         .await
         .unwrap();
+    // Verified: nothing more is sent.
+    auth.send_verification_email_to("ada@example.com")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail_to(outbox.path(), "ada@example.com", 2).await.len(), 2);
+    assert!(
+        std::fs::read_dir(outbox.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .all(|entry| !std::fs::read_to_string(entry.path())
+                .unwrap_or_default()
+                .contains("nobody@example.com"))
+    );
+}
+
+#[tokio::test]
+async fn a_session_from_before_verification_was_required_is_not_kept() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let before = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    let signed_up = sign_up(&before, "ada@example.com").await;
+    let after = with_flows(&store, outbox.path(), &clock, |flows| {
+        flows.require_email_verification(true)
+    });
+    let refused = after.refresh(signed_up.refresh_token.expose_secret()).await;
+    assert!(matches!(refused, Err(AuthError::EmailNotVerified)));
+    assert!(matches!(
+        after.refresh(signed_up.refresh_token.expose_secret()).await,
+        Err(AuthError::SessionRevoked)
+    ));
+}
+
+#[tokio::test]
+async fn a_pending_email_change_ends_with_the_password_or_every_session() {
+    let (store, outbox, clock) = (MemoryStore::new(), tempfile::tempdir().unwrap(), clock());
+    let auth = with_flows(&store, outbox.path(), &clock, |flows| flows);
+    for (n, ending) in ["reset", "change", "everywhere"].into_iter().enumerate() {
+        let email = format!("{ending}@example.com");
+        let theirs = format!("{ending}.theirs@example.com");
+        let signed_up = sign_up(&auth, &email).await;
+        let principal = auth
+            .authenticate(signed_up.access_token.expose_secret())
+            .await
+            .unwrap();
+        auth.change_email(
+            &principal,
+            ChangeEmailRequest {
+                new_email: theirs.clone(),
+                password: Password::new(PASSWORD),
+            },
+        )
+        .await
+        .unwrap();
+        let pending = token(&mail_to(outbox.path(), &theirs, 1).await.remove(0));
+        let notice = mail_to(outbox.path(), &email, 1).await.remove(0);
+        assert_eq!(kind(&notice), "email_change_requested", "{n}");
+        assert!(!notice.contains("#token="));
+        match ending {
+            "reset" => {
+                auth.request_password_reset(&email).await.unwrap();
+                let link = mail_to(outbox.path(), &email, 2).await.remove(1);
+                auth.reset_password(reset(&token(&link), "a brand new passphrase"))
+                    .await
+                    .unwrap();
+            }
+            "change" => {
+                auth.change_password(
+                    &principal,
+                    ChangePasswordRequest {
+                        current_password: Password::new(PASSWORD),
+                        new_password: Password::new("a brand new passphrase"),
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            _ => {
+                auth.sign_out_everywhere(principal.user_id()).await.unwrap();
+            }
+        }
+        assert!(
+            matches!(
+                auth.verify_email(&pending).await,
+                Err(AuthError::InvalidOneTimeToken)
+            ),
+            "the pending change survived {ending}"
+        );
+        let user = store
+            .find_user_by_id(principal.user_id())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.email.as_str(), email);
+    }
 }
 
 #[tokio::test]
@@ -335,7 +465,8 @@ async fn an_email_change_takes_effect_when_the_new_address_confirms() {
     let user = auth.verify_email(&token(&link)).await.unwrap();
     assert_eq!(user.email.as_str(), "lovelace@example.com");
     assert!(user.email_verified);
-    let told = mail_to(outbox.path(), "ada@example.com", 1).await;
+    // Two notices of requested changes, then the change itself.
+    let told = mail_to(outbox.path(), "ada@example.com", 3).await;
     assert!(told.iter().any(|m| kind(m) == "email_changed"));
     auth.sign_in(sign_in_request("lovelace@example.com", PASSWORD))
         .await

@@ -27,6 +27,7 @@ async fn the_whole_flow() {
             name: Some("  Ada Lovelace ".into()),
         })
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     assert_eq!(signed_up.user.email.as_str(), "ada@example.com");
     assert_eq!(signed_up.user.name.as_deref(), Some("Ada Lovelace"));
@@ -178,6 +179,7 @@ async fn sign_up_validates_before_hashing() {
     lenient
         .sign_up(sign_up_request("lenient@example.com", "password1"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
 }
 
@@ -193,6 +195,7 @@ async fn duplicate_emails_are_refused_whatever_their_case() {
         let err = auth
             .sign_up(sign_up_request(email, PASSWORD))
             .await
+            .and_then(auth_core::SignUp::signed_in)
             .unwrap_err();
         assert!(matches!(err, AuthError::EmailTaken), "{email}: {err:?}");
         assert_eq!(err.status(), 409);
@@ -673,7 +676,11 @@ async fn concurrent_sign_ups_with_one_email_make_one_account() {
             } else {
                 "same@example.com"
             };
-            tokio::spawn(async move { auth.sign_up(sign_up_request(email, PASSWORD)).await })
+            tokio::spawn(async move {
+                auth.sign_up(sign_up_request(email, PASSWORD))
+                    .await
+                    .and_then(auth_core::SignUp::signed_in)
+            })
         })
         .collect();
     let mut ids = HashSet::new();

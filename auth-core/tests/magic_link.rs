@@ -70,6 +70,7 @@ async fn a_magic_link_signs_in_once() {
     let ada = auth
         .sign_up(sign_up_request("ada@example.com", PASSWORD))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
         .user;
 

@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
             name: None,
         })
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
         auth
     });

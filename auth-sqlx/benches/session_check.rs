@@ -46,6 +46,7 @@ fn access_token(runtime: &Runtime, auth: &AuthService) -> String {
             name: None,
         })
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
         .access_token
         .expose_secret()

@@ -98,7 +98,7 @@ fn micros(time: OffsetDateTime) -> i64 {
 ///         password: Password::new("correct horse battery staple"),
 ///         name: None,
 ///     })
-///     .await?;
+///     .await?.signed_in()?;
 /// let principal = auth.authenticate(signed_up.access_token.expose_secret()).await?;
 /// assert_eq!(principal.user_id(), &signed_up.user.id);
 /// # Ok(()) }

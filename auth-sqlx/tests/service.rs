@@ -72,9 +72,13 @@ async fn whole_flow(auth: AuthService) {
     let signed_up = auth
         .sign_up(sign_up_request("Ada@Example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     assert_eq!(signed_up.user.email.as_str(), "ada@example.com");
-    let again = auth.sign_up(sign_up_request("ada@example.COM")).await;
+    let again = auth
+        .sign_up(sign_up_request("ada@example.COM"))
+        .await
+        .and_then(auth_core::SignUp::signed_in);
     assert!(matches!(again, Err(AuthError::EmailTaken)), "{again:?}");
 
     let wrong = sign_in(&auth, "ada@example.com", "wrong password").await;
@@ -155,7 +159,11 @@ async fn racing_sign_ups(auth: AuthService) {
             } else {
                 "RACE@example.com"
             };
-            tokio::spawn(async move { auth.sign_up(sign_up_request(email)).await })
+            tokio::spawn(async move {
+                auth.sign_up(sign_up_request(email))
+                    .await
+                    .and_then(auth_core::SignUp::signed_in)
+            })
         })
         .collect();
     let (mut created, mut taken) = (0, 0);
@@ -195,6 +203,7 @@ async fn racing_refreshes(auth: AuthService) {
     let signed_up = auth
         .sign_up(sign_up_request("refresh@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let token = signed_up.refresh_token.expose_secret().to_owned();
     let (mut winners, mut lost_the_swap, mut saw_reuse) = (Vec::new(), 0, 0);
@@ -232,6 +241,7 @@ async fn racing_refreshes_within_a_grace_period(auth: AuthService, clock: Manual
     let signed_up = auth
         .sign_up(sign_up_request("grace@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let token = signed_up.refresh_token.expose_secret().to_owned();
     let mut winners = Vec::new();
@@ -263,6 +273,7 @@ async fn sequential_replay_is_reuse(auth: AuthService) {
     let signed_up = auth
         .sign_up(sign_up_request("replay@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let token = signed_up.refresh_token.expose_secret();
     let first = auth.refresh(token).await.unwrap();
@@ -283,10 +294,12 @@ async fn cleanup_of_ended_sessions(auth: AuthService, clock: ManualClock) {
     let kept = auth
         .sign_up(sign_up_request("kept@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let ended = auth
         .sign_up(sign_up_request("ended@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let principal = auth
         .authenticate(ended.access_token.expose_secret())
@@ -464,6 +477,7 @@ async fn sqlite_file_keeps_users_and_sessions_across_a_restart() {
     let signed_up = auth
         .sign_up(sign_up_request("ada@example.com"))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     drop(auth);
     store.pool().close().await;

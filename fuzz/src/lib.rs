@@ -208,7 +208,7 @@ pub async fn fresh_service() -> (AuthService, String) {
             password: Password::new(USER_PASSWORD),
             name: Some("Ada".into()),
         })
-        .await
+        .await.and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let refresh = signed_up.refresh_token.expose_secret().to_owned();
     (service, refresh)
@@ -248,7 +248,7 @@ pub fn task_fixture() -> &'static TaskFixture {
                     password: Password::new(USER_PASSWORD),
                     name: None,
                 })
-                .await
+                .await.and_then(auth_core::SignUp::signed_in)
                 .unwrap()
                 .user
                 .id;

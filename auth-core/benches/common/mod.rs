@@ -68,6 +68,7 @@ pub(crate) fn service(
             password: Password::new(PASSWORD),
             name: None,
         }))
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     (auth, response.access_token.expose_secret().to_owned())
 }

@@ -4,9 +4,9 @@
 //! A request opts in with [`REFRESH_COOKIE_HEADER`]` : 1` on sign-up,
 //! sign-in, refresh, sign-out and `DELETE /sessions`. The refresh token
 //! then travels only in an `HttpOnly; Secure; SameSite=Strict` cookie
-//! named [`REFRESH_COOKIE`], scoped to the auth routes, and the JSON body
-//! leaves it out ([`CookieAuthResponse`]), so no page script ever sees
-//! it. Without the header nothing changes.
+//! named [`REFRESH_COOKIE`], and the JSON body leaves it out
+//! ([`CookieAuthResponse`]), so no page script ever sees it. Without the
+//! header nothing changes.
 //!
 //! Cross-site requests cannot use the cookie: the opt-in header is not
 //! CORS-safelisted, so another origin needs a preflight, and the servers
@@ -14,29 +14,34 @@
 //! the cookie off cross-site requests; and [`check_fetch_site`] refuses a
 //! cookie-mode request that a browser marks as not same-origin.
 //!
+//! Nor can another origin plant a cookie of that name ("cookie tossing"):
+//! the `__Host-` prefix makes browsers accept it only from this very host,
+//! over HTTPS (or loopback), with `Path=/` and no `Domain`, so a sibling
+//! subdomain or a plain-HTTP page cannot set one. A request that carries
+//! the cookie twice anyway is refused, and nothing is cleared.
+//!
 //! ```
 //! use auth_core::http::{RefreshCookie, refresh_token_from_cookies};
 //!
-//! // What an adapter does with a request's path and headers:
-//! let cookie = RefreshCookie::for_request("/api/auth/refresh", Some(b"1"), Some(b"same-origin"))
+//! // What an adapter does with a request's headers:
+//! let cookie = RefreshCookie::for_request(Some(b"1"), Some(b"same-origin"))
 //!     .unwrap()
 //!     .expect("cookie mode");
-//! assert_eq!(cookie.path(), "/api/auth");
-//! let token = refresh_token_from_cookies([b"theme=dark; auth_refresh=abc".as_slice()]);
-//! assert_eq!(token, Some("abc"));
+//! let token = refresh_token_from_cookies([b"theme=dark; __Host-auth_refresh=abc".as_slice()]);
+//! assert_eq!(token, Ok(Some("abc")));
 //! assert_eq!(
 //!     cookie.clear(),
-//!     "auth_refresh=; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
+//!     "__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
 //! );
 //!
 //! // No opt-in: the contract's JSON transport.
-//! assert_eq!(RefreshCookie::for_request("/api/auth/refresh", None, Some(b"cross-site")), Ok(None));
+//! assert_eq!(RefreshCookie::for_request(None, Some(b"cross-site")), Ok(None));
 //! // Opted in from another site: 403 `cross_site_request`.
-//! let refused = RefreshCookie::for_request("/api/auth/refresh", Some(b"1"), Some(b"cross-site"));
+//! let refused = RefreshCookie::for_request(Some(b"1"), Some(b"cross-site"));
 //! assert_eq!(refused.unwrap_err().code, "cross_site_request");
 //! ```
 
-use std::{fmt::Write as _, time::Duration};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -49,8 +54,10 @@ use crate::{AccessToken, AuthResponse, RefreshToken, User, problem::Problem};
 /// grant with credentials.
 pub const REFRESH_COOKIE_HEADER: &str = "x-refresh-cookie";
 
-/// The name of the cookie that carries the refresh token.
-pub const REFRESH_COOKIE: &str = "auth_refresh";
+/// The name of the cookie that carries the refresh token. The `__Host-`
+/// prefix binds it to this host, over a secure origin, with `Path=/`: no
+/// sibling subdomain or plain-HTTP page can set a cookie by that name.
+pub const REFRESH_COOKIE: &str = "__Host-auth_refresh";
 
 /// The Fetch Metadata request header (`Sec-Fetch-Site`) that
 /// [`check_fetch_site`] reads.
@@ -107,52 +114,58 @@ pub fn check_fetch_site(sec_fetch_site: Option<&[u8]>) -> Result<(), Problem> {
 }
 
 /// The refresh token in a request's `Cookie` header(s) (HTTP/2 may split
-/// them), if there is a [`REFRESH_COOKIE`]: the first one, as browsers
-/// send the cookie with the most specific path first. The value may be
-/// empty; a value that is not UTF-8 counts as absent. Either way the
-/// service's refresh then answers 401.
+/// them): `None` without a [`REFRESH_COOKIE`]. The value may be empty; a
+/// value that is not UTF-8 counts as absent. Either way the service's
+/// refresh then answers 401.
 ///
 /// ```
 /// use auth_core::http::refresh_token_from_cookies;
 ///
-/// let headers = [b"a=1".as_slice(), b"b=2; auth_refresh=\"tok\"; auth_refresh=old"];
-/// assert_eq!(refresh_token_from_cookies(headers), Some("tok"));
-/// assert_eq!(refresh_token_from_cookies([b"auth_refresh=".as_slice()]), Some(""));
-/// assert_eq!(refresh_token_from_cookies([b"xauth_refresh=tok".as_slice()]), None);
-/// assert_eq!(refresh_token_from_cookies(std::iter::empty()), None);
+/// let headers = [b"a=1".as_slice(), b"b=2; __Host-auth_refresh=\"tok\""];
+/// assert_eq!(refresh_token_from_cookies(headers), Ok(Some("tok")));
+/// assert_eq!(refresh_token_from_cookies([b"__Host-auth_refresh=".as_slice()]), Ok(Some("")));
+/// assert_eq!(refresh_token_from_cookies([b"auth_refresh=tok".as_slice()]), Ok(None));
+/// assert_eq!(refresh_token_from_cookies(std::iter::empty()), Ok(None));
+/// // Twice: someone planted one, and which is the user's cannot be told.
+/// let tossed = [b"__Host-auth_refresh=theirs; __Host-auth_refresh=mine".as_slice()];
+/// assert_eq!(refresh_token_from_cookies(tossed).unwrap_err().code, "duplicate_cookie");
 /// ```
+///
+/// # Errors
+/// A 400 [`Problem::duplicate_cookie`] when the cookie is there more than
+/// once.
 pub fn refresh_token_from_cookies<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]>,
-) -> Option<&'a str> {
-    let value = cookie_headers
+) -> Result<Option<&'a str>, Problem> {
+    let mut values = cookie_headers
         .into_iter()
         .flat_map(|header| header.split(|&b| b == b';'))
-        .find_map(|pair| {
+        .filter_map(|pair| {
             let (name, value) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
             (name.trim_ascii() == REFRESH_COOKIE.as_bytes()).then(|| value[1..].trim_ascii())
-        })?;
+        });
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Problem::duplicate_cookie(REFRESH_COOKIE));
+    }
     // RFC 6265 §4.1.1 allows a value in double quotes.
     let value = value
         .strip_prefix(b"\"")
         .and_then(|inner| inner.strip_suffix(b"\""))
         .unwrap_or(value);
-    std::str::from_utf8(value).ok()
+    Ok(std::str::from_utf8(value).ok())
 }
 
-/// The cookie transport of one request that opted in: where its cookie
-/// lives, and the `Set-Cookie` values that write and clear it.
-///
-/// The cookie's `Path` is the auth routes' mount point, taken from the
-/// request path (every route that uses the cookie is one segment below
-/// it: `/api/auth/refresh` gives `/api/auth`), so the browser sends the
-/// token to those routes only, wherever an application mounts them.
+/// The cookie transport of one request that opted in, and the
+/// `Set-Cookie` values that write and clear its cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshCookie {
-    path: String,
-}
+#[non_exhaustive]
+pub struct RefreshCookie {}
 
 impl RefreshCookie {
-    /// The transport a request asked for, from its path and its
+    /// The transport a request asked for, from its
     /// [`REFRESH_COOKIE_HEADER`] and [`SEC_FETCH_SITE`] header values:
     /// `None` for the contract's JSON transport, `Some` for the cookie.
     ///
@@ -161,7 +174,6 @@ impl RefreshCookie {
     /// [`check_fetch_site`] refuses it. Without the opt-in, `Sec-Fetch-Site`
     /// is not looked at.
     pub fn for_request(
-        request_path: &str,
         opt_in: Option<&[u8]>,
         sec_fetch_site: Option<&[u8]>,
     ) -> Result<Option<Self>, Problem> {
@@ -169,63 +181,36 @@ impl RefreshCookie {
             return Ok(None);
         }
         check_fetch_site(sec_fetch_site)?;
-        Ok(Some(Self {
-            path: cookie_path(request_path),
-        }))
-    }
-
-    /// The cookie's `Path` attribute.
-    pub fn path(&self) -> &str {
-        &self.path
+        Ok(Some(Self {}))
     }
 
     /// The `Set-Cookie` value that hands `token` to the browser for
     /// `max_age` (the service's
     /// [`session_ttl`](crate::AuthService::session_ttl), the longest a
     /// refresh token can be good for):
-    /// `auth_refresh=<token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=<s>`.
+    /// `__Host-auth_refresh=<token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<s>`.
     ///
-    /// `Secure` holds on plain `http://` only for loopback hosts
-    /// (`127.0.0.1`, `localhost`), which browsers treat as secure; any other
-    /// host must be served over HTTPS for the cookie to be kept.
+    /// `Path=/` is what the `__Host-` prefix demands, so the browser sends
+    /// the cookie with every request to this origin; the servers read it on
+    /// the cookie-mode auth routes only, and never log it. `Secure` holds
+    /// on plain `http://` only for loopback hosts (`127.0.0.1`,
+    /// `localhost`), which browsers treat as secure; any other host must be
+    /// served over HTTPS for the cookie to be kept.
     pub fn set(&self, token: &RefreshToken, max_age: Duration) -> String {
-        self.attributes(token.expose_secret(), max_age.as_secs())
+        attributes(token.expose_secret(), max_age.as_secs())
     }
 
     /// The `Set-Cookie` value that deletes the cookie (empty, `Max-Age=0`,
     /// the same attributes so the browser matches it).
     pub fn clear(&self) -> String {
-        self.attributes("", 0)
-    }
-
-    fn attributes(&self, value: &str, max_age_secs: u64) -> String {
-        format!(
-            "{REFRESH_COOKIE}={value}; Path={}; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}",
-            self.path
-        )
+        attributes("", 0)
     }
 }
 
-/// The parent of `request_path`, with anything a cookie's `Path` may not
-/// hold (`;`, control characters, non-ASCII) percent-encoded so it cannot
-/// add attributes. A request that matched a route never has those in its
-/// prefix; this is for the one that would.
-fn cookie_path(request_path: &str) -> String {
-    let parent = request_path
-        .rfind('/')
-        .map_or("", |slash| &request_path[..slash]);
-    if parent.is_empty() {
-        return "/".to_owned();
-    }
-    let mut path = String::with_capacity(parent.len());
-    for byte in parent.bytes() {
-        if byte.is_ascii_graphic() && byte != b';' {
-            path.push(char::from(byte));
-        } else {
-            let _ = write!(path, "%{byte:02X}");
-        }
-    }
-    path
+fn attributes(value: &str, max_age_secs: u64) -> String {
+    format!(
+        "{REFRESH_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}"
+    )
 }
 
 /// An [`AuthResponse`] without its refresh token: the body of sign-up,
@@ -241,7 +226,7 @@ fn cookie_path(request_path: &str) -> String {
 /// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
 /// #     .build()?;
 /// let signed_up = auth.sign_up(SignUpRequest { email: "ada@example.com".into(),
-///     password: Password::new("correct horse battery"), name: None }).await?;
+///     password: Password::new("correct horse battery"), name: None }).await?.signed_in()?;
 /// let body = serde_json::to_value(CookieAuthResponse::from(&signed_up)).unwrap();
 /// assert!(body["access_token"].is_string());
 /// assert!(body.get("refresh_token").is_none());
@@ -283,35 +268,23 @@ impl<'a> From<&'a AuthResponse> for CookieAuthResponse<'a> {
 mod tests {
     use super::*;
 
-    fn cookie_mode(path: &str) -> RefreshCookie {
-        RefreshCookie::for_request(path, Some(b" 1 "), None)
+    fn cookie_mode() -> RefreshCookie {
+        RefreshCookie::for_request(Some(b" 1 "), None)
             .ok()
             .flatten()
-            .unwrap_or_else(|| panic!("cookie mode for {path}"))
+            .expect("cookie mode")
     }
 
     #[test]
     fn set_cookie_has_every_attribute() {
         let token = RefreshToken::generate().unwrap();
-        let value = cookie_mode("/api/auth/sign-in").set(&token, Duration::from_secs(2_592_000));
+        let value = cookie_mode().set(&token, Duration::from_secs(2_592_000));
         assert_eq!(
             value,
             format!(
-                "auth_refresh={}; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000",
+                "__Host-auth_refresh={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000",
                 token.expose_secret()
             )
-        );
-    }
-
-    #[test]
-    fn cookie_path_is_the_mount_point() {
-        assert_eq!(cookie_mode("/api/auth/refresh").path(), "/api/auth");
-        assert_eq!(cookie_mode("/v1/auth/sessions").path(), "/v1/auth");
-        assert_eq!(cookie_mode("/refresh").path(), "/");
-        assert_eq!(cookie_mode("refresh").path(), "/");
-        assert_eq!(
-            cookie_mode("/a;Domain=evil.example\u{7f}é/refresh").path(),
-            "/a%3BDomain=evil.example%7F%C3%A9"
         );
     }
 
@@ -319,7 +292,7 @@ mod tests {
     fn opt_in_is_exactly_one() {
         for value in [&b"0"[..], b"", b"yes", b"11", b"true"] {
             assert_eq!(
-                RefreshCookie::for_request("/api/auth/refresh", Some(value), Some(b"cross-site")),
+                RefreshCookie::for_request(Some(value), Some(b"cross-site")),
                 Ok(None),
                 "{value:?}"
             );
@@ -329,8 +302,7 @@ mod tests {
     #[test]
     fn fetch_site_check_fails_closed() {
         for site in [&b"same-site"[..], b"cross-site", b"", b"weird"] {
-            let refused = RefreshCookie::for_request("/api/auth/refresh", Some(b"1"), Some(site))
-                .unwrap_err();
+            let refused = RefreshCookie::for_request(Some(b"1"), Some(site)).unwrap_err();
             assert_eq!(
                 (refused.status, refused.code.as_str()),
                 (403, "cross_site_request")
@@ -344,16 +316,32 @@ mod tests {
     #[test]
     fn cookie_parsing_edges() {
         let parse = |header: &'static str| refresh_token_from_cookies([header.as_bytes()]);
-        assert_eq!(parse("auth_refresh=tok"), Some("tok"));
-        assert_eq!(parse("  auth_refresh = tok ;x=1"), Some("tok"));
-        assert_eq!(parse("auth_refresh=a=b"), Some("a=b"));
-        assert_eq!(parse("Auth_Refresh=tok"), None);
-        assert_eq!(parse("auth_refresh"), None);
-        assert_eq!(parse("auth_refresh=\""), Some("\""));
+        assert_eq!(parse("__Host-auth_refresh=tok"), Ok(Some("tok")));
+        assert_eq!(parse("  __Host-auth_refresh = tok ;x=1"), Ok(Some("tok")));
+        assert_eq!(parse("__Host-auth_refresh=a=b"), Ok(Some("a=b")));
+        assert_eq!(parse("__host-Auth_Refresh=tok"), Ok(None));
+        assert_eq!(parse("auth_refresh=tok; __Secure-auth_refresh=x"), Ok(None));
+        assert_eq!(parse("__Host-auth_refresh"), Ok(None));
+        assert_eq!(parse("__Host-auth_refresh=\""), Ok(Some("\"")));
         assert_eq!(
-            refresh_token_from_cookies([b"auth_refresh=\xff".as_slice()]),
-            None
+            refresh_token_from_cookies([b"__Host-auth_refresh=\xff".as_slice()]),
+            Ok(None)
         );
+    }
+
+    #[test]
+    fn a_second_cookie_is_refused_wherever_it_is() {
+        for headers in [
+            &[&b"__Host-auth_refresh=a; __Host-auth_refresh=b"[..]][..],
+            &[b"__Host-auth_refresh=a", b"x=1; __Host-auth_refresh=a"],
+            &[b"__Host-auth_refresh=; __Host-auth_refresh=b"],
+        ] {
+            let refused = refresh_token_from_cookies(headers.iter().copied()).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.code.as_str()),
+                (400, "duplicate_cookie")
+            );
+        }
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub enum MessageKind {
     /// Sent instead of [`EmailChange`](Self::EmailChange) when another
     /// account holds the new address: no token.
     EmailInUse,
+    /// A notice to the current address that a change to another address
+    /// was asked for: no token, so that the owner can act in time.
+    EmailChangeRequested,
     /// A notice to the old address after an email change took effect.
     EmailChanged,
     /// A notice after the password was changed or reset.
@@ -89,7 +92,8 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// The stable snake_case name (`password_reset`, `email_verification`,
-    /// `email_change`, `email_in_use`, `email_changed`, `password_changed`, or
+    /// `email_change`, `email_in_use`, `email_change_requested`,
+    /// `email_changed`, `password_changed`, or
     /// a [`Custom`](Self::Custom) name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -97,6 +101,7 @@ impl MessageKind {
             Self::EmailVerification => "email_verification",
             Self::EmailChange => "email_change",
             Self::EmailInUse => "email_in_use",
+            Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
             Self::PasswordChanged => "password_changed",
             Self::Custom(name) => name,
@@ -214,6 +219,7 @@ mod tests {
             (MessageKind::EmailVerification, "email_verification"),
             (MessageKind::EmailChange, "email_change"),
             (MessageKind::EmailInUse, "email_in_use"),
+            (MessageKind::EmailChangeRequested, "email_change_requested"),
             (MessageKind::EmailChanged, "email_changed"),
             (MessageKind::PasswordChanged, "password_changed"),
         ];

@@ -28,8 +28,8 @@ impl AuthService {
     }
 
     /// Changes the principal's password. Every other session of the user
-    /// is revoked (the calling one stays), pending reset links stop
-    /// working, and the user is told by mail when [account
+    /// is revoked (the calling one stays), pending reset and email-change
+    /// links stop working, and the user is told by mail when [account
     /// flows](crate::AuthServiceBuilder::account_flows) are set up.
     ///
     /// The new password is checked first (no hashing for a refused one);
@@ -165,8 +165,8 @@ impl AuthService {
     }
 
     /// Stores a new password for `user` and does what a password change
-    /// implies: other sessions revoked (all but `keep`), reset links void,
-    /// the owner told, the hook run.
+    /// implies: other sessions revoked (all but `keep`), reset and pending
+    /// email-change links void, the owner told, the hook run.
     pub(super) async fn set_password(
         &self,
         user: &User,
@@ -187,12 +187,12 @@ impl AuthService {
                 .revoke_user_sessions(&user.id, keep, now)
                 .await?;
         }
-        if let Some(settings) = &inner.accounts {
-            settings
-                .flows
-                .tokens
-                .void_one_time_tokens(&user.id, &TokenPurpose::PASSWORD_RESET)
-                .await?;
+        if inner.accounts.is_some() {
+            self.void_tokens(
+                &user.id,
+                &[TokenPurpose::PASSWORD_RESET, TokenPurpose::EMAIL_CHANGE],
+            )
+            .await?;
             self.post(compose(MessageKind::PasswordChanged, &user.email, None))
                 .await;
         }

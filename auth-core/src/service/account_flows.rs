@@ -213,6 +213,12 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
              already uses it, so nothing was changed. If that was you, sign in to that \
              account instead.",
         ),
+        MessageKind::EmailChangeRequested => (
+            "An email change was requested",
+            "Someone asked to move your account to another address. Nothing changes \
+             until that address confirms. If this was not you, reset your password now: \
+             that cancels the change and signs out every session.",
+        ),
         MessageKind::EmailChanged => (
             "Your email address was changed",
             "The address of your account was changed, so mail goes to the new one \

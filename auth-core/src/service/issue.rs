@@ -29,7 +29,7 @@ impl AuthService {
     /// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
     /// #     .build()?;
     /// # let ada = auth.sign_up(SignUpRequest { email: "ada@example.com".into(),
-    /// #     password: Password::new("correct horse battery"), name: None }).await?.user;
+    /// #     password: Password::new("correct horse battery"), name: None }).await?.signed_in()?.user;
     /// // After the OAuth provider vouched for ada:
     /// let tokens = auth.open_session(&ada.id).await?;
     /// let principal = auth.authenticate(tokens.access_token.expose_secret()).await?;

@@ -178,6 +178,13 @@ impl AuthService {
         (!jwks.keys.is_empty()).then_some(jwks)
     }
 
+    /// Whether this service issues its own tokens (and so has accounts,
+    /// sessions and their routes); `false` in trusted-issuer mode, where
+    /// it only verifies another issuer's tokens.
+    pub fn issues_tokens(&self) -> bool {
+        matches!(self.inner.tokens, Tokens::Local(_))
+    }
+
     /// The absolute session lifetime (default 30 days): no refresh token
     /// of a session is good for longer, so it is also the `Max-Age` of the
     /// refresh cookie ([`RefreshCookie::set`](crate::http::RefreshCookie::set)).

@@ -103,6 +103,19 @@ impl AuthService {
             .await
     }
 
+    /// Voids `user_id`'s pending one-time tokens of each purpose.
+    pub(super) async fn void_tokens(
+        &self,
+        user_id: &UserId,
+        purposes: &[TokenPurpose],
+    ) -> Result<(), AuthError> {
+        let tokens = &self.settings()?.flows.tokens;
+        for purpose in purposes {
+            tokens.void_one_time_tokens(user_id, purpose).await?;
+        }
+        Ok(())
+    }
+
     pub(super) fn settings(&self) -> Result<&Settings, AuthError> {
         self.inner.accounts.as_ref().ok_or(AuthError::NotFound)
     }

@@ -28,6 +28,8 @@ impl AuthService {
     /// * [`AuthError::RefreshTokenReused`]: the token was already rotated
     ///   away; the whole session is now revoked.
     /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
+    /// * [`AuthError::EmailNotVerified`] when the address must be verified
+    ///   and is not: the session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
         self.inner.codec()?;
         let inner = &self.inner;
@@ -77,6 +79,12 @@ impl AuthService {
             inner.sessions.revoke_session(&session.id, now).await?;
             return Err(AuthError::UserNotFound);
         };
+        if self.must_verify(&user) {
+            // A session from before verification was required is not kept.
+            let _forget = self.forget_when_done(Revoked::Session(&session.id));
+            inner.sessions.revoke_session(&session.id, now).await?;
+            return Err(AuthError::EmailNotVerified);
+        }
         let next = RefreshToken::generate()?;
         let rotated = inner
             .sessions

@@ -2,7 +2,8 @@
 
 use super::AuthService;
 use crate::{
-    AuthError, AuthResponse, Email, Password, PasswordHash, SignInRequest, UserId, Verification,
+    AuthError, AuthResponse, Email, Password, PasswordHash, SignInRequest, User, UserId,
+    Verification,
 };
 
 impl AuthService {
@@ -64,15 +65,22 @@ impl AuthService {
             // for the limiter's outage. The count stays until its window ends.
             tracing::warn!(%error, "could not clear the sign-in throttle after a success");
         }
-        let must_verify = inner
-            .accounts
-            .as_ref()
-            .is_some_and(|settings| settings.flows.require_email_verification);
-        if must_verify && !record.user.email_verified {
+        if self.must_verify(&record.user) {
             // Only after the password matched: a wrong one stays a 401.
             return Err(AuthError::EmailNotVerified);
         }
         self.open_session_for(record.user).await
+    }
+
+    /// Whether `user` may have no session yet: the address must be
+    /// verified first and is not.
+    pub(super) fn must_verify(&self, user: &User) -> bool {
+        !user.email_verified
+            && self
+                .inner
+                .accounts
+                .as_ref()
+                .is_some_and(|settings| settings.flows.require_email_verification)
     }
 
     pub(super) async fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {

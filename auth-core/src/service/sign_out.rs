@@ -1,7 +1,7 @@
 //! Sign-out: revoking one session or all of a user's.
 
 use super::{AuthService, Principal, Revoked};
-use crate::{AuthError, UserId};
+use crate::{AuthError, TokenPurpose, UserId};
 
 impl AuthService {
     /// Revokes the principal's session: its refresh token and all its
@@ -15,15 +15,24 @@ impl AuthService {
         self.inner.sessions.revoke_session(session_id, now).await
     }
 
-    /// Revokes every active session of a user ("sign out everywhere");
-    /// returns how many there were.
+    /// Revokes every active session of a user ("sign out everywhere") and
+    /// voids their pending email-change links, which someone who held a
+    /// session could have sent to an address of theirs; returns how many
+    /// sessions there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         self.inner.codec()?;
         let now = self.inner.now();
-        let _forget = self.forget_when_done(Revoked::User(user_id));
-        self.inner
-            .sessions
-            .revoke_user_sessions(user_id, None, now)
-            .await
+        let revoked = {
+            let _forget = self.forget_when_done(Revoked::User(user_id));
+            self.inner
+                .sessions
+                .revoke_user_sessions(user_id, None, now)
+                .await?
+        };
+        if self.inner.accounts.is_some() {
+            self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
+                .await?;
+        }
+        Ok(revoked)
     }
 }

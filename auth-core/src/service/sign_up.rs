@@ -1,10 +1,12 @@
 //! Sign-up: a new account and its first session.
 
 use super::{AuthService, name::normalise_name};
-use crate::{AuthError, AuthResponse, Email, NewUser, SignUpRequest};
+use crate::{AuthError, Email, NewUser, SignUp, SignUpRequest, VerificationRequired};
 
 impl AuthService {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in; or, when the address must be
+    /// verified first ([`AccountFlows::require_email_verification`](crate::AccountFlows::require_email_verification)),
+    /// opens no session and mails the verification link.
     ///
     /// # Errors
     /// [`AuthError::InvalidEmail`], [`AuthError::PasswordTooShort`],
@@ -12,7 +14,7 @@ impl AuthService {
     /// [`AuthError::InvalidName`] for bad
     /// input (checked before any hashing); [`AuthError::EmailTaken`] if the
     /// email is registered, also when two sign-ups race.
-    pub async fn sign_up(&self, request: SignUpRequest) -> Result<AuthResponse, AuthError> {
+    pub async fn sign_up(&self, request: SignUpRequest) -> Result<SignUp, AuthError> {
         self.inner.codec()?;
         let inner = &self.inner;
         let email = Email::parse(&request.email)?;
@@ -34,13 +36,13 @@ impl AuthService {
                 created_at: inner.now(),
             })
             .await?;
-        let must_verify = inner
-            .accounts
-            .as_ref()
-            .is_some_and(|settings| settings.flows.require_email_verification);
-        if must_verify {
+        if self.must_verify(&user) {
             self.send_verification_in_background(user.clone()).await;
+            return Ok(SignUp::VerificationRequired(VerificationRequired {
+                user,
+                email_verification_required: true,
+            }));
         }
-        self.open_session_for(user).await
+        self.open_session_for(user).await.map(SignUp::SignedIn)
     }
 }

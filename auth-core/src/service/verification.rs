@@ -22,6 +22,30 @@ impl AuthService {
         Ok(())
     }
 
+    /// Mails a verification link to `email` if an account has it and it
+    /// is not verified yet: the way back in for a user whose sign-up was
+    /// answered "check your inbox" and who has no session. Answers every
+    /// address alike (unknown, verified or not), as
+    /// [`request_password_reset`](Self::request_password_reset) does, and
+    /// is limited per address alike.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`];
+    /// [`AuthError::NotFound`] without account flows.
+    pub async fn send_verification_email_to(&self, email: &str) -> Result<(), AuthError> {
+        self.inner.codec()?;
+        self.settings()?;
+        let email = Email::parse(email)?;
+        self.limit_mail(&email).await?;
+        match self.inner.users.find_user_by_email(&email).await? {
+            Some(record) if !record.user.email_verified => {
+                self.send_verification_in_background(record.user).await;
+            }
+            _ => tracing::debug!("verification asked for an unknown or verified address"),
+        }
+        Ok(())
+    }
+
     /// Verifies an address with the token of a verification link, or
     /// completes an email change with the token sent to the new address
     /// (the old address is then told). Returns the updated user.
@@ -63,13 +87,14 @@ impl AuthService {
         };
         if change && before.email != user.email {
             // Links sent to the old address must not act on the account now.
-            let tokens = &self.settings()?.flows.tokens;
-            tokens
-                .void_one_time_tokens(&user.id, &TokenPurpose::PASSWORD_RESET)
-                .await?;
-            tokens
-                .void_one_time_tokens(&user.id, &TokenPurpose::EMAIL_VERIFICATION)
-                .await?;
+            self.void_tokens(
+                &user.id,
+                &[
+                    TokenPurpose::PASSWORD_RESET,
+                    TokenPurpose::EMAIL_VERIFICATION,
+                ],
+            )
+            .await?;
             self.post(compose(MessageKind::EmailChanged, &before.email, None))
                 .await;
             tracing::info!(user_id = %user.id, "email address changed");
@@ -79,9 +104,11 @@ impl AuthService {
     }
 
     /// Starts moving the principal's account to a new address, after
-    /// checking its password: a link goes to the new address, and the
-    /// email changes only when it is followed
-    /// ([`verify_email`](Self::verify_email)). When another account holds
+    /// checking its password: a link goes to the new address, a notice
+    /// without a link to the current one, and the email changes only when
+    /// the link is followed ([`verify_email`](Self::verify_email)). A
+    /// password change or reset, or [`sign_out_everywhere`](Self::sign_out_everywhere),
+    /// voids the pending link. When another account holds
     /// the new address, that address is told so instead, and the answer
     /// is the same (no enumeration).
     ///
@@ -103,6 +130,14 @@ impl AuthService {
         }
         self.limit_mail(&new_email).await?;
         let ttl = settings.email_verification_ttl;
+        // The owner hears of it at once, with no token: should the password
+        // be someone else's now, a reset voids the pending change.
+        self.post(compose(
+            MessageKind::EmailChangeRequested,
+            &record.user.email,
+            None,
+        ))
+        .await;
         let service = self.clone();
         super::account_flows::in_background(async move {
             let user = record.user;

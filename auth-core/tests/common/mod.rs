@@ -68,6 +68,7 @@ pub fn sign_in_request(email: &str, password: &str) -> SignInRequest {
 pub async fn sign_up(auth: &AuthService, email: &str) -> AuthResponse {
     auth.sign_up(sign_up_request(email, PASSWORD))
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
 }
 

@@ -629,7 +629,11 @@ mod tests {
         let request =
             serde_json::from_str(r#"{"email": "a@example.com", "password": "long enough"}"#)
                 .unwrap();
-        let signed_up = auth.sign_up(request).await.unwrap();
+        let signed_up = auth
+            .sign_up(request)
+            .await
+            .and_then(auth_core::SignUp::signed_in)
+            .unwrap();
         let principal = auth
             .authenticate(signed_up.access_token.expose_secret())
             .await

@@ -29,6 +29,7 @@ pub(crate) async fn tasks_and_user(db: &Path, email: &str) -> (TaskStore, UserId
             name: None,
         })
         .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
         .user
         .id;
