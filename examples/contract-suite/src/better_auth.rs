@@ -316,7 +316,40 @@ async fn one_algorithm(binary: PathBuf, alg: &'static str) {
         .await
         .expect_token_rejected(&["invalid_token"]);
 
-    // The issuer owns accounts: the password routes and the JWKS are 404.
+    // The issuer owns accounts: the password and account routes and the
+    // JWKS are 404, whatever the body (none, `{}`, not JSON) or token.
+    for (method, path) in [
+        (Method::POST, "/api/auth/sign-in"),
+        (Method::POST, "/api/auth/sign-up"),
+        (Method::POST, "/api/auth/refresh"),
+        (Method::POST, "/api/auth/sign-out"),
+        (Method::GET, "/api/auth/me"),
+        (Method::PATCH, "/api/auth/me"),
+        (Method::POST, "/api/auth/change-password"),
+        (Method::POST, "/api/auth/request-password-reset"),
+        (Method::POST, "/api/auth/send-verification-email"),
+        (Method::POST, "/api/auth/verify-email"),
+        (Method::GET, "/api/auth/sessions"),
+        (Method::DELETE, "/api/auth/sessions"),
+    ] {
+        for (content_type, body) in [
+            (None, ""),
+            (Some("application/json"), "{}"),
+            (Some("application/json"), "{"),
+            (Some("text/plain"), "hello"),
+        ] {
+            for bearer in [None, Some(token.as_str())] {
+                api.raw(method.clone(), path, bearer, content_type, body.to_owned())
+                    .await
+                    .noted(format!(
+                        "{}: {method} {path} with {content_type:?} {body:?}, token: {}",
+                        alg,
+                        bearer.is_some()
+                    ))
+                    .expect_problem(404, "not_found");
+            }
+        }
+    }
     api.json(
         Method::POST,
         "/api/auth/sign-in",

@@ -118,6 +118,7 @@ macro_rules! contract_tests {
                 wrong_method_is_405_with_allow,
                 cors_allows_configured_origin_only,
                 options_without_preflight_is_ordinary,
+                long_urls_are_414,
                 // Request bodies
                 malformed_auth_bodies_are_400,
                 malformed_task_bodies_are_400,
@@ -153,6 +154,7 @@ macro_rules! contract_tests {
                 cookie_refresh_without_cookie_is_401,
                 cookie_sign_out_clears,
                 cookie_mode_refuses_cross_site,
+                cookie_sent_twice_is_refused,
                 // Access tokens
                 missing_token_variants,
                 bearer_scheme_is_case_insensitive,
@@ -200,6 +202,7 @@ macro_rules! contract_tests {
                 change_email_to_taken_address,
                 change_email_never_takes_a_verified_address,
                 newer_change_email_voids_older,
+                pending_email_change_ends_with_the_password,
                 sessions_list_active_only,
                 revoke_one_session,
                 revoke_session_of_others_is_404,
@@ -217,9 +220,14 @@ macro_rules! contract_tests {
                 sessions_end_at_their_lifetime,
                 database_tls_settings,
                 client_rate_limit,
+                // Clients that hold connections: on both databases, as the
+                // issue that found them asks.
+                never_reading_clients_are_dropped,
+                announced_oversized_bodies_are_413_at_once,
                 // Account
                 one_time_tokens_expire,
-                sign_in_requires_verified_email,
+                sign_up_requires_verified_email,
+                unverified_sessions_are_not_kept,
                 mail_requests_are_limited_per_address,
                 mail_requests_are_limited_per_client,
                 account_logs_hold_no_tokens,

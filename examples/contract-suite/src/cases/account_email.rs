@@ -9,8 +9,10 @@ use crate::{
     client::{expect_user, fresh_email, fresh_password},
 };
 
-use super::account::{expect_accepted, expect_verified};
-use super::account_tokens::{change_email, verification_token, verify_email};
+use super::account::{change_password, expect_accepted, expect_no_content, expect_verified};
+use super::account_tokens::{
+    change_email, reset_password, reset_token, verification_token, verify_email,
+};
 
 /// `change-email` is 202 `{}` and mails an `email_change` token to the NEW
 /// address; the email stays the old one until that token is verified.
@@ -220,4 +222,64 @@ pub async fn newer_change_email_voids_older(target: &Target) {
         .noted("the newer change token");
     let body = reply.expect_json(200);
     expect_user(&body["user"], &reply, &second);
+}
+
+/// `change-email` tells the current address at once, with no token
+/// (`email_change_requested`). Someone who briefly had the password
+/// cannot take the account later: a password reset, a password change
+/// and `DELETE /sessions` each void the pending change, whose token is
+/// then 400 `invalid_token`, and the address stays the owner's.
+pub async fn pending_email_change_ends_with_the_password(target: &Target) {
+    let api = target.api();
+    let outbox = target.outbox();
+    for ending in ["reset-password", "change-password", "DELETE /sessions"] {
+        let account = api.sign_up().await;
+        let theirs = fresh_email();
+        expect_accepted(&change_email(&api, &account, &theirs, &account.password).await);
+        let pending = outbox
+            .wait_for(&theirs, "email_change")
+            .await
+            .expect_token();
+        let notice = outbox
+            .wait_for(&account.email, "email_change_requested")
+            .await;
+        assert!(
+            notice.token.is_none() && notice.link.is_none(),
+            "the notice carries no token: {notice:#?}"
+        );
+        let password = match ending {
+            "reset-password" => {
+                let token = reset_token(&api, &outbox, &account.email, 1).await;
+                let password = fresh_password();
+                expect_no_content(&reset_password(&api, &token, &password).await);
+                password
+            }
+            "change-password" => {
+                let password = fresh_password();
+                let reply = change_password(&api, &account, &account.password, &password).await;
+                expect_no_content(&reply);
+                password
+            }
+            _ => {
+                let reply = api
+                    .json(
+                        Method::DELETE,
+                        "/api/auth/sessions",
+                        Some(&account.access_token),
+                        &json!({}),
+                    )
+                    .await;
+                expect_no_content(&reply);
+                account.password.clone()
+            }
+        };
+        verify_email(&api, &pending)
+            .await
+            .noted(format!("the pending change's token after {ending}"))
+            .expect_problem(400, "invalid_token");
+        api.sign_in(&account.email, &password)
+            .await
+            .noted(format!("the owner's address after {ending}"))
+            .expect_auth_response(200, target, &account.email);
+    }
 }

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// The attributes every refresh cookie carries, after its value.
-const ATTRIBUTES: &str = "; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=";
+const ATTRIBUTES: &str = "; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=";
 
 /// `path` with `X-Refresh-Cookie: 1`, an optional `Cookie` and
 /// `Sec-Fetch-Site`, and a JSON `body` (none when `None`).
@@ -26,7 +26,7 @@ async fn cookie_request(
         .authed(method, path, access_token)
         .header("x-refresh-cookie", "1");
     if let Some(cookie) = cookie {
-        request = request.header("cookie", format!("auth_refresh={cookie}"));
+        request = request.header("cookie", format!("__Host-auth_refresh={cookie}"));
     }
     if let Some(body) = body {
         request = request
@@ -61,7 +61,7 @@ fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
     reply.check(cookies.len() == 1, "exactly one Set-Cookie");
     let cookie = &cookies[0];
     let token = cookie
-        .strip_prefix("auth_refresh=")
+        .strip_prefix("__Host-auth_refresh=")
         .and_then(|rest| rest.split(';').next())
         .unwrap_or_default()
         .to_owned();
@@ -70,8 +70,8 @@ fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
         "a refresh token of 256+ bits in the cookie",
     );
     reply.check(
-        *cookie == format!("auth_refresh={token}{ATTRIBUTES}2592000"),
-        "auth_refresh=<token>; Path=/api/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000",
+        *cookie == format!("__Host-auth_refresh={token}{ATTRIBUTES}2592000"),
+        "__Host-auth_refresh=<token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=2592000",
     );
     (access, token)
 }
@@ -96,8 +96,9 @@ async fn cookie_sign_up(api: &Api) -> (serde_json::Value, String, String) {
 /// Panics unless the reply deletes the cookie.
 fn expect_cleared(reply: &Reply) {
     reply.check(
-        reply.header("set-cookie").as_deref() == Some(&format!("auth_refresh={ATTRIBUTES}0")),
-        "expected the clearing Set-Cookie: auth_refresh=; ...; Max-Age=0",
+        reply.header("set-cookie").as_deref()
+            == Some(&format!("__Host-auth_refresh={ATTRIBUTES}0")),
+        "expected the clearing Set-Cookie: __Host-auth_refresh=; ...; Max-Age=0",
     );
 }
 
@@ -265,7 +266,10 @@ pub async fn cookie_mode_refuses_cross_site(target: &Target) {
         .request(Method::POST, "/api/auth/refresh")
         .header("x-refresh-cookie", "1")
         .header("sec-fetch-site", "cross-site")
-        .header("cookie", format!("auth_refresh={}", account.refresh_token));
+        .header(
+            "cookie",
+            format!("__Host-auth_refresh={}", account.refresh_token),
+        );
     api.send(refresh)
         .await
         .noted("cross-site cookie refresh")
@@ -274,4 +278,47 @@ pub async fn cookie_mode_refuses_cross_site(target: &Target) {
     api.refresh(&account.refresh_token)
         .await
         .expect_auth_response(200, target, &account.email);
+}
+
+/// Cookie tossing: a refresh that carries the refresh cookie twice (one
+/// planted by another origin, say) is 400 `duplicate_cookie`, clears
+/// nothing and uses no token up; a cookie without the `__Host-` prefix is
+/// never read.
+pub async fn cookie_sent_twice_is_refused(target: &Target) {
+    let api = target.api();
+    let (mine, _, token) = cookie_sign_up(&api).await;
+    let theirs = cookie_sign_up(&api).await.2;
+    for header in [
+        format!("__Host-auth_refresh={theirs}; __Host-auth_refresh={token}"),
+        format!("__Host-auth_refresh=junk; theme=dark; __Host-auth_refresh={token}"),
+        format!("__Host-auth_refresh={token}; __Host-auth_refresh="),
+    ] {
+        let request = api
+            .request(Method::POST, "/api/auth/refresh")
+            .header("x-refresh-cookie", "1")
+            .header("cookie", header.clone());
+        let reply = api.send(request).await.noted(header);
+        reply.expect_problem(400, "duplicate_cookie");
+        reply.check(
+            reply.header("set-cookie").is_none(),
+            "a refused duplicate clears nothing",
+        );
+    }
+    let request = api
+        .request(Method::POST, "/api/auth/refresh")
+        .header("x-refresh-cookie", "1")
+        .header(
+            "cookie",
+            format!("auth_refresh={theirs}; __Host-auth_refresh={token}"),
+        );
+    let reply = api
+        .send(request)
+        .await
+        .noted("an unprefixed auth_refresh beside the real cookie");
+    let (access, _) = expect_cookie_tokens(&reply, 200);
+    let me = api.me(&access).await;
+    me.check(
+        me.expect_json(200)["user"]["email"] == mine["email"],
+        "the user's own session was refreshed",
+    );
 }

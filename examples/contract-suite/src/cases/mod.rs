@@ -18,12 +18,15 @@ mod cookie;
 mod database;
 mod instances;
 mod launch;
+mod limits;
 mod other;
 mod tasks;
+mod verification;
 
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
-    bodies::*, connections::*, cookie::*, database::*, instances::*, launch::*, other::*, tasks::*,
+    bodies::*, connections::*, cookie::*, database::*, instances::*, launch::*, limits::*,
+    other::*, tasks::*, verification::*,
 };
 
 use serde_json::Value;
