@@ -143,6 +143,13 @@ pub fn codec_for_keys(
     issuer: &str,
     audience: &str,
 ) -> Result<JwtCodec, KeyError> {
+    let (KeySource::Dir(path) | KeySource::Generated(path)) = source;
+    // Before any key is read or generated: RS256 refused on a rust-crypto
+    // build (RUSTSEC-2023-0071) says so, with what to use instead.
+    algorithm.check_signing().map_err(|source| KeyError::Key {
+        path: path.display().to_string(),
+        source,
+    })?;
     let keys = match source {
         KeySource::Dir(dir) => keys_in(dir, algorithm)?,
         KeySource::Generated(path) => vec![generated_key(path, algorithm)?],
@@ -155,7 +162,6 @@ pub fn codec_for_keys(
     if let Some(kid) = signing {
         builder = builder.signing_key(kid);
     }
-    let (KeySource::Dir(path) | KeySource::Generated(path)) = source;
     builder.build().map_err(|source| KeyError::Key {
         path: path.display().to_string(),
         source,
