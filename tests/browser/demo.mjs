@@ -1,11 +1,14 @@
 // Drives the demo page of a running example server in the machine's
 // Chromium, as a person would: the scenario of issue 14.
 //
-//   node demo.mjs --base-url http://127.0.0.1:PORT --outbox DIR --screenshots DIR
+//   node demo.mjs --base-url http://127.0.0.1:PORT --outbox DIR --screenshots DIR \
+//     [--verify-base-url http://127.0.0.1:PORT2 --verify-outbox DIR2]
 //
 // The server must run with PUBLIC_URL = the base URL (the reset link is
 // opened as the outbox has it) and a short ACCESS_TOKEN_TTL_SECS (3 s), so
-// that tokens expire while the page is open. Prints one line per step;
+// that tokens expire while the page is open. The optional second server
+// runs with REQUIRE_EMAIL_VERIFICATION=true, for the "check your inbox"
+// sign-up. Prints one line per step;
 // exits non-zero on the first failure, saying what was expected.
 // contract-suite's browser.rs starts the server and runs this.
 
@@ -20,6 +23,8 @@ const { values: args } = parseArgs({
     outbox: { type: 'string' },
     screenshots: { type: 'string' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
+    'verify-base-url': { type: 'string' },
+    'verify-outbox': { type: 'string' },
   },
 });
 const base = args['base-url'];
@@ -62,6 +67,12 @@ async function expectStatus(page, text) {
   await page.locator('#status', { hasText: text }).waitFor({ timeout: TIMEOUT });
 }
 
+// Panics unless the focused element is a button named `name`.
+async function expectFocused(page, name) {
+  const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  assert(focused === name, `focus on “${name}”, found “${focused}”`);
+}
+
 const tasks = (page) => page.locator('#task-list > li > label');
 
 async function expectTasks(page, titles) {
@@ -77,12 +88,12 @@ async function expectTasks(page, titles) {
 
 // The newest message of `kind` to `to` in the outbox, polled (the server
 // sends in the background): its `#token=` link.
-async function mailedLink(kind, to, after) {
+async function mailedLink(kind, to, after, outbox = args.outbox) {
   const deadline = Date.now() + TIMEOUT;
   while (Date.now() < deadline) {
-    const names = (await readdir(args.outbox).catch(() => [])).filter((name) => name.endsWith('.eml')).sort();
+    const names = (await readdir(outbox).catch(() => [])).filter((name) => name.endsWith('.eml')).sort();
     for (const name of names.reverse()) {
-      const text = await readFile(join(args.outbox, name), 'utf8');
+      const text = await readFile(join(outbox, name), 'utf8');
       const [head] = text.split('\n\n');
       if (!head.includes(`X-Auth-Message: ${kind}\n`) || !head.toLowerCase().includes(to)) continue;
       if (after.has(name)) continue;
@@ -91,10 +102,10 @@ async function mailedLink(kind, to, after) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`expected a ${kind} message to ${to} in ${args.outbox}`);
+  throw new Error(`expected a ${kind} message to ${to} in ${outbox}`);
 }
 
-const outboxNow = async () => new Set(await readdir(args.outbox).catch(() => []));
+const outboxNow = async (outbox = args.outbox) => new Set(await readdir(outbox).catch(() => []));
 
 const browser = await chromium.launch({
   executablePath: args.chromium,
@@ -140,6 +151,7 @@ try {
     assert(headers['content-security-policy']?.includes("script-src 'self'"), 'a strict CSP');
     assert(headers['x-content-type-options'] === 'nosniff', 'nosniff');
     await expectView(page, 'Sign in');
+    assert(await page.locator('#nav').isHidden(), 'no account menu before signing in');
     await shot(page, '01-sign-in');
   });
 
@@ -329,6 +341,54 @@ try {
     await page.reload();
     await expectView(page, 'Sign in');
   });
+
+  const verifyBase = args['verify-base-url'];
+  if (verifyBase) {
+    await step('a server that requires a verified address: check your inbox, then sign in', async () => {
+      const outbox = args['verify-outbox'];
+      const unverified = `grace-${Date.now()}@example.com`;
+      const fresh = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const tab = await fresh.newPage();
+      watch(tab, 'tab 3');
+      await tab.goto(verifyBase);
+      await expectView(tab, 'Sign in');
+      await tab.getByRole('button', { name: 'Create an account' }).click();
+      await view(tab).getByLabel('Email', { exact: true }).fill(unverified);
+      await view(tab).getByLabel('Password', { exact: true }).fill(oldPassword);
+      await tab.getByRole('button', { name: 'Create account' }).click();
+      await expectView(tab, 'Check your inbox');
+      assert(await heading(tab).evaluate((h) => h === document.activeElement), 'focus on the heading');
+      await view(tab).getByText(unverified).waitFor({ timeout: TIMEOUT });
+      assert(await tab.locator('#nav').isHidden(), 'not signed in');
+      const first = await mailedLink('email_verification', unverified, new Set(), outbox);
+      await shot(tab, '06-check-inbox');
+      // Keyboard only: Tab to the button, Enter to press it.
+      const seen = await outboxNow(outbox);
+      await tab.keyboard.press('Tab');
+      await expectFocused(tab, 'Send the link again');
+      await tab.keyboard.press('Enter');
+      await expectStatus(tab, `A new link is on its way to ${unverified}.`);
+      const second = await mailedLink('email_verification', unverified, seen, outbox);
+      assert(second !== first, 'a new link');
+      // Signing in before following it leads back here.
+      await tab.getByRole('button', { name: 'Back to sign in' }).click();
+      await view(tab).getByLabel('Email', { exact: true }).fill(unverified);
+      await view(tab).getByLabel('Password', { exact: true }).fill(oldPassword);
+      await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expectView(tab, 'Check your inbox');
+      await expectStatus(tab, 'Please verify your email address first.');
+      await tab.goto(second);
+      await expectView(tab, 'Email verification');
+      await tab.locator('#verify-result', { hasText: 'is verified' }).waitFor({ timeout: TIMEOUT });
+      await tab.getByRole('button', { name: 'Continue' }).click();
+      await expectView(tab, 'Sign in');
+      await view(tab).getByLabel('Email', { exact: true }).fill(unverified);
+      await view(tab).getByLabel('Password', { exact: true }).fill(oldPassword);
+      await tab.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expectView(tab, 'My tasks');
+      await fresh.close();
+    });
+  }
 
   const unexpected = problems.filter((problem) => !expectedFailure(problem));
   assert(unexpected.length === 0, `no script errors or CSP violations:\n${unexpected.join('\n')}`);

@@ -99,10 +99,27 @@ pub fn demo_page(binary: &Path, server: &str) {
         )
         .await;
         assert_eq!(server_process.base_url(), base_url, "the server's address");
+        let verify_port = free_port();
+        let verify_url = format!("http://127.0.0.1:{verify_port}");
+        let verifying = Server::start(
+            binary,
+            Backend::Sqlite,
+            &[
+                ("BIND_ADDRESS", &format!("127.0.0.1:{verify_port}")),
+                ("PUBLIC_URL", &verify_url),
+                ("REQUIRE_EMAIL_VERIFICATION", "true"),
+            ],
+        )
+        .await;
         let screenshots = screenshots_dir(server);
         // Only this run's pictures, no failure shots of an earlier one.
         let _ = std::fs::remove_dir_all(&screenshots);
-        let output = run_scenario(&base_url, server_process.outbox().dir(), &screenshots);
+        let output = run_scenario(
+            &base_url,
+            server_process.outbox().dir(),
+            &screenshots,
+            (&verify_url, verifying.outbox().dir()),
+        );
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -119,18 +136,27 @@ pub fn demo_page(binary: &Path, server: &str) {
             "browser::demo_page on {server}: {summary}; screenshots in {}",
             screenshots.display()
         ));
-        drop(server_process);
+        drop((server_process, verifying));
     });
 }
 
 /// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`].
-fn run_scenario(base_url: &str, outbox: &Path, screenshots: &Path) -> Output {
+fn run_scenario(
+    base_url: &str,
+    outbox: &Path,
+    screenshots: &Path,
+    (verify_url, verify_outbox): (&str, &Path),
+) -> Output {
     let child = Command::new("node")
         .arg("demo.mjs")
         .arg("--base-url")
         .arg(base_url)
         .arg("--outbox")
         .arg(outbox)
+        .arg("--verify-base-url")
+        .arg(verify_url)
+        .arg("--verify-outbox")
+        .arg(verify_outbox)
         .arg("--screenshots")
         .arg(screenshots)
         .arg("--chromium")

@@ -3,8 +3,8 @@
 // Tokens: the access token lives in this module's memory only (gone on
 // reload, invisible to other scripts and to later visits). The refresh
 // token never reaches this script: requests with `X-Refresh-Cookie: 1` get
-// it as an HttpOnly cookie scoped to /api/auth, and a reload restores the
-// session with one cookie refresh.
+// it as an HttpOnly `__Host-` cookie, and a reload restores the session
+// with one cookie refresh.
 //
 // Refresh tokens are single use and a second use of a rotated one revokes
 // the session, so refreshes are serialised: one promise per tab, and a
@@ -149,7 +149,11 @@ function fail(error) {
     invalid_token: 'This link is invalid or has expired. Please ask for a new one.',
   };
   let message = messages[error.code] || error.message;
-  if (error.status === 429) message = `Too many attempts. Try again in ${error.retryAfter || 'a few'} seconds.`;
+  if (error.status === 429) {
+    message = `Too many attempts. Try again in ${error.retryAfter || 'a few'} seconds.`;
+    // Only a sign-in refusal is an account's lock, which a reset lifts.
+    if (!$('[data-view="sign-in"]').hidden) message += ' Or reset your password: that unlocks the account.';
+  }
   if (!(error instanceof ApiError)) message = 'The server cannot be reached. Please try again.';
   say(message, true);
 }
@@ -296,18 +300,44 @@ function onSubmit(id, action) {
   });
 }
 
+// The address whose verification link the "check your inbox" view offers
+// to send again.
+let unverifiedEmail = null;
+
+function checkInbox(email, message) {
+  unverifiedEmail = email;
+  $('#check-inbox-email').textContent = email;
+  show('check-inbox', message);
+}
+
 onSubmit('#sign-in-form', async ({ email, password }, form) => {
-  accept(await send('POST', '/api/auth/sign-in', { body: { email, password }, cookie: true }));
+  try {
+    accept(await send('POST', '/api/auth/sign-in', { body: { email, password }, cookie: true }));
+  } catch (error) {
+    if (error.code !== 'email_not_verified') throw error;
+    form.reset();
+    return checkInbox(email, 'Please verify your email address first.');
+  }
   form.reset();
   show('tasks', 'Signed in.');
 });
 
 onSubmit('#sign-up-form', async ({ email, name, password }, form) => {
   const body = { email, password, ...(name ? { name } : {}) };
-  accept(await send('POST', '/api/auth/sign-up', { body, cookie: true }));
+  const answer = await send('POST', '/api/auth/sign-up', { body, cookie: true });
   form.reset();
+  // A server that requires a verified address opens no session yet.
+  if (answer.email_verification_required) return checkInbox(answer.user.email, 'Account created.');
+  accept(answer);
   show('tasks', 'Account created. Welcome!');
 });
+
+$('#resend-verification').addEventListener('click', () =>
+  run(async () => {
+    await send('POST', '/api/auth/send-verification-email', { body: { email: unverifiedEmail } });
+    say(`A new link is on its way to ${unverifiedEmail}.`);
+  }),
+);
 
 onSubmit('#forgot-form', async ({ email }) => {
   await send('POST', '/api/auth/request-password-reset', { body: { email } });
