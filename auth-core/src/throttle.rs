@@ -49,6 +49,10 @@ pub const DEFAULT_LOCKOUT: StdDuration = StdDuration::from_secs(24 * 3600);
 ///   [`AuthService::unlock_sign_in`](crate::AuthService::unlock_sign_in).
 ///   The short window alone would let a patient guesser try 960 passwords
 ///   a day; NIST SP 800-63B caps consecutive failures at 100.
+/// * The owner's way out of either is a password reset
+///   ([`AuthService::reset_password`](crate::AuthService::reset_password)):
+///   following the link proves they read the address's mail, and it clears
+///   both counts. Tell your users so wherever a 429 from sign-in is shown.
 ///
 /// ```
 /// use std::time::Duration;
