@@ -367,6 +367,15 @@ async fn one_algorithm(binary: PathBuf, alg: &'static str) {
     .await
     .expect_status(404);
     api.get("/api/auth/jwks", None).await.expect_status(404);
+    let doc = api.get("/api/openapi.json", None).await;
+    let paths = doc.expect_json(200)["paths"].clone();
+    doc.check(
+        paths.as_object().is_some_and(|paths| {
+            paths.contains_key("/api/{user_id}/tasks")
+                && !paths.keys().any(|path| path.starts_with("/api/auth/"))
+        }),
+        "in trusted-issuer mode the document describes the task routes and no auth route",
+    );
     drop(server);
 }
 

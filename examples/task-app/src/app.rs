@@ -334,7 +334,16 @@ pub async fn prepare() -> Result<Ready, Box<dyn std::error::Error>> {
     let listener = std::net::TcpListener::bind(config.bind_address)
         .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
     listener.set_nonblocking(true)?;
-    let openapi = serde_json::to_vec(&crate::openapi::document())?;
+    let mut document = crate::openapi::document();
+    if !app.auth.issues_tokens() {
+        // Trusted-issuer mode: the auth routes answer 404, so they are not
+        // described.
+        document
+            .paths
+            .paths
+            .retain(|path, _| !path.starts_with("/api/auth/"));
+    }
+    let openapi = serde_json::to_vec(&document)?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     Ok(Ready {
         config,
