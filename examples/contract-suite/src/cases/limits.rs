@@ -298,7 +298,8 @@ pub async fn announced_oversized_bodies_are_413_at_once(binary: &Path, backend: 
     let chunk = "x".repeat(70_000);
     let chunked = format!(
         "POST /api/auth/sign-in HTTP/1.1\r\nHost: contract-suite\r\n\
-         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n\
          {:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
