@@ -70,7 +70,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// `CORS_ORIGINS`, comma-separated exact origins (default
     /// `http://localhost:3000,http://127.0.0.1:3000`; `none`: no CORS).
-    /// `*` is refused: name the front ends that may call the API.
+    /// `*` and wildcards (`https://*.example.com`) are refused: name the
+    /// front ends that may call the API.
     pub cors_origins: Vec<String>,
     /// `BODY_LIMIT_BYTES` (default 65536).
     pub body_limit: usize,
@@ -313,12 +314,22 @@ fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
         .collect();
     for origin in &origins {
         let (scheme, host) = origin.split_once("://").unwrap_or_default();
-        let printable = origin.bytes().all(|b| b.is_ascii_graphic());
-        if !matches!(scheme, "http" | "https")
-            || host.is_empty()
-            || host.contains('/')
-            || !printable
-        {
+        // Origins are compared whole, so a pattern would match nothing;
+        // refused rather than supported: `*.example.com` would trust every
+        // subdomain, including any an attacker gets to host.
+        if host.contains('*') {
+            return Err(ConfigError {
+                variable: "CORS_ORIGINS",
+                problem: format!(
+                    "{origin:?} has a wildcard, which is not supported: list each origin, such as https://app.example.com"
+                ),
+            });
+        }
+        // What a host and port are made of (`[` and `]` for IPv6).
+        let host_like = host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+        if !matches!(scheme, "http" | "https") || host.is_empty() || !host_like {
             return Err(ConfigError {
                 variable: "CORS_ORIGINS",
                 problem: format!(
@@ -425,10 +436,35 @@ mod tests {
         );
         let none = Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| "none".to_owned()));
         assert!(none.unwrap().cors_origins.is_empty());
-        for bad in ["*", "localhost:3000", "http://a.example/path", "ftp://x"] {
+        for bad in [
+            "*",
+            "localhost:3000",
+            "http://a.example/path",
+            "ftp://x",
+            "http://user@a.example",
+            "http://a.example?x",
+        ] {
             let config =
                 Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| bad.to_owned()));
             assert!(config.is_err(), "{bad}");
+        }
+        let ipv6 = Config::from_lookup(|name| {
+            (name == "CORS_ORIGINS").then(|| "http://[::1]:3000".to_owned())
+        });
+        assert_eq!(ipv6.unwrap().cors_origins, ["http://[::1]:3000"]);
+    }
+
+    #[test]
+    fn wildcard_origins_are_refused_by_name() {
+        for wildcard in ["http://*.example.com", "https://app.example.com,https://*"] {
+            let error =
+                Config::from_lookup(|name| (name == "CORS_ORIGINS").then(|| wildcard.to_owned()))
+                    .unwrap_err();
+            assert_eq!(error.variable, "CORS_ORIGINS");
+            assert!(
+                error.problem.contains("wildcard") && error.problem.contains("://*"),
+                "{error}"
+            );
         }
     }
 
