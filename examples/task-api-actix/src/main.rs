@@ -8,10 +8,12 @@
 //! and in `task_app::config::Config`. `task-api-actix import-users FILE`
 //! imports accounts instead of serving (`task_app::import`).
 
+mod serve;
+
 use std::{future::Future, pin::Pin, process::ExitCode, time::Instant};
 
 use actix_web::{
-    FromRequest, Handler, HttpRequest, HttpResponse, HttpServer, Resource, Responder,
+    FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder,
     body::{EitherBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     error::InternalError,
@@ -31,7 +33,7 @@ use task_app::{
     App,
     cors::{Cors, CorsAnswer},
     openapi::Health,
-    runtime::{REQUEST_TIMEOUT, SHUTDOWN_GRACE, Shutdown},
+    runtime::{REQUEST_TIMEOUT, Shutdown},
     tasks::{ListQuery, NewTask, Task, TaskUpdate, owner, parse_task_id},
 };
 use tracing::Instrument;
@@ -70,11 +72,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
     let bench_routes = task_app::runtime::bench_routes_wanted(cfg!(feature = "bench-routes"));
-    // actix-web's default worker count, named so that MAX_CONNECTIONS can be
-    // split among the workers: its cap is per worker.
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let header_read_timeout = config.header_read_timeout;
-    let server = HttpServer::new(move || {
+    let limits = serve::Limits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+        write_timeout: config.write_timeout,
+    };
+    let server = serve::serve(listener, limits, move || {
         actix_web::App::new()
             .app_data(auth.clone())
             .app_data(state.clone())
@@ -87,19 +90,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .wrap(from_fn(auth_actix::problem_for_bare_errors))
             .wrap(from_fn(apply_cors))
             .wrap(from_fn(log_request))
-    })
-    // The signals are the shared `Shutdown`'s, as on the axum server.
-    .disable_signals()
-    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-    // As on the axum server: a request head must arrive within the timeout
-    // of opening (client_request_timeout) or of the previous response
-    // (keep_alive), and at the cap the workers stop accepting.
-    .client_request_timeout(header_read_timeout)
-    .keep_alive(header_read_timeout)
-    .workers(workers)
-    .max_connections(config.max_connections.div_ceil(workers))
-    .listen(listener)?
-    .run();
+    })?;
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         Shutdown::new().signalled().await;

@@ -65,6 +65,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let limits = serve::Limits {
         header_read_timeout: ready.config.header_read_timeout,
         max_connections: ready.config.max_connections,
+        write_timeout: ready.config.write_timeout,
     };
     let shutdown = task_app::runtime::Shutdown::new();
     let serving = serve::serve(listener, router, limits, shutdown.signalled());

@@ -13,6 +13,11 @@
 //!   served late instead of refused, and the process never runs out of
 //!   file descriptors, which would lock every client out, `/healthz`
 //!   included. The timeout above bounds how long slow clients hold slots.
+//! * Write timeout: a connection whose client takes none of its answer's
+//!   bytes for `write_timeout` is dropped
+//!   ([`task_app::write_timeout::WriteTimeout`]), so a client that sends
+//!   requests and never reads the answers cannot hold its slot, and the
+//!   answers queued for it, for ever.
 //! * Graceful shutdown: on the signal the loop stops accepting, idle
 //!   connections are closed and requests in flight finish (the caller
 //!   bounds that wait with its deadline).
@@ -29,15 +34,17 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
+use task_app::write_timeout::WriteTimeout;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::Service as _;
 
-/// How many connections are served at once, and how long each has to send
-/// a request head.
+/// How many connections are served at once, how long each has to send a
+/// request head, and how long a stalled answer may wait for its client.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) write_timeout: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then waits for
@@ -77,6 +84,7 @@ pub(crate) async fn serve(
             // A Router is always ready: no `poll_ready` needed.
             router.clone().call(request)
         });
+        let stream = WriteTimeout::new(stream, limits.write_timeout);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {

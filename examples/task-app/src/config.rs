@@ -97,6 +97,11 @@ pub struct Config {
     /// on open files less 64 (for the database, logs and listener), at
     /// most 10,000; 10,000 where the limit cannot be read.
     pub max_connections: usize,
+    /// `WRITE_TIMEOUT_SECS` (default 30, from 1 to 3600): a connection
+    /// whose client has taken none of its answer's bytes for this long is
+    /// dropped ([`crate::write_timeout`]), so a client that never reads
+    /// cannot hold it, and the answers queued for it, for ever.
+    pub write_timeout: Duration,
     /// `CLIENT_LIMIT_REQUESTS` per client address per
     /// `CLIENT_LIMIT_WINDOW_SECS` on sign-up, sign-in and refresh together
     /// (defaults 60 and 60); 0 switches the per-client limit off.
@@ -179,6 +184,13 @@ impl Config {
             "MAX_CONNECTIONS",
             parsed("MAX_CONNECTIONS", default_max_connections())?,
         )?;
+        let write_timeout = parsed("WRITE_TIMEOUT_SECS", 30)?;
+        if !(1..=3600).contains(&write_timeout) {
+            return Err(ConfigError {
+                variable: "WRITE_TIMEOUT_SECS",
+                problem: "must be from 1 to 3600 (seconds)".into(),
+            });
+        }
         let header = match get("TRUSTED_PROXY_HEADER")
             .map(|value| value.trim().to_ascii_lowercase())
             .as_deref()
@@ -237,6 +249,7 @@ impl Config {
             database_url,
             header_read_timeout,
             max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            write_timeout: Duration::from_secs(write_timeout),
         })
     }
 }
@@ -279,6 +292,7 @@ impl std::fmt::Debug for Config {
             .field("session_cache_ttl", &self.session_cache_ttl)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
+            .field("write_timeout", &self.write_timeout)
             .field("client_limit_requests", &self.client_limit_requests)
             .field("client_limit_window", &self.client_limit_window)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -368,10 +382,20 @@ mod tests {
         .unwrap();
         assert_eq!(set.header_read_timeout, Duration::from_secs(2));
         assert_eq!(set.max_connections, 50);
-        for name in ["HEADER_READ_TIMEOUT_SECS", "MAX_CONNECTIONS"] {
+        for name in [
+            "HEADER_READ_TIMEOUT_SECS",
+            "MAX_CONNECTIONS",
+            "WRITE_TIMEOUT_SECS",
+        ] {
             let zero = Config::from_lookup(|asked| (asked == name).then(|| "0".into()));
             assert_eq!(zero.unwrap_err().variable, name);
         }
+        assert_eq!(config.write_timeout, Duration::from_secs(30));
+        let write = |value: &str| {
+            Config::from_lookup(|name| (name == "WRITE_TIMEOUT_SECS").then(|| value.to_owned()))
+        };
+        assert_eq!(write("2").unwrap().write_timeout, Duration::from_secs(2));
+        assert_eq!(write("3601").unwrap_err().variable, "WRITE_TIMEOUT_SECS");
     }
 
     #[test]

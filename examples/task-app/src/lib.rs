@@ -9,7 +9,8 @@
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
 //! * [`page`]: the demo page served at `/`;
 //! * [`path`]: how request paths are read;
-//! * [`runtime`]: logging and graceful shutdown.
+//! * [`runtime`]: logging and graceful shutdown;
+//! * [`write_timeout`]: the write-inactivity timeout of connections.
 //!
 //! The HTTP contract is `docs/api-contract.md` in the repository.
 
@@ -27,6 +28,7 @@ pub mod runtime;
 pub mod secret;
 pub mod signing;
 pub mod tasks;
+pub mod write_timeout;
 
 pub use app::{App, Ready, StartError, prepare};
 pub use config::Config;
