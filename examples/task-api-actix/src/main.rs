@@ -13,12 +13,12 @@ mod serve;
 use std::{future::Future, pin::Pin, process::ExitCode, time::Instant};
 
 use actix_web::{
-    FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder,
+    FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, ResponseError as _,
     body::{EitherBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
     error::InternalError,
     http::{
-        StatusCode,
+        ConnectionType, StatusCode,
         header::{self, HeaderMap, HeaderName, HeaderValue},
     },
     middleware::{Next, from_fn},
@@ -47,6 +47,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct State {
     app: App,
     openapi: web::Bytes,
+    /// `BODY_LIMIT_BYTES`, for [`refuse_from_head`].
+    body_limit: usize,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let state = web::Data::new(State {
         app,
         openapi: web::Bytes::from(openapi),
+        body_limit: config.body_limit,
     });
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
@@ -86,6 +89,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .configure(|config| routes(config, bench_routes))
             .default_service(web::to(auth_actix::not_found))
             .wrap(from_fn(refuse_needless_escapes))
+            .wrap(from_fn(refuse_from_head))
             .wrap(from_fn(time_limit))
             .wrap(from_fn(auth_actix::problem_for_bare_errors))
             .wrap(from_fn(apply_cors))
@@ -237,6 +241,43 @@ async fn refuse_needless_escapes(
         return Ok(request.into_response(response).map_into_right_body());
     }
     Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// The answers given from the head alone ([`task_app::head::refused`]),
+/// before routing: 414 for a URL over 8 KiB, 413 for a `Content-Length`
+/// over the body limit. After a 413 the connection is closed, its body
+/// unread: waiting for a body that may never come would hold it until the
+/// request timeout.
+async fn refuse_from_head(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(state) = request.app_data::<web::Data<State>>() else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let uri = request.uri();
+    let target_length = uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len())
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len());
+    let content_length = request.headers().get(header::CONTENT_LENGTH);
+    let Some(problem) = task_app::head::refused(
+        target_length,
+        content_length.map(HeaderValue::as_bytes),
+        state.body_limit,
+    ) else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let close = problem.status == 413;
+    let mut response = ApiError::from(problem).error_response();
+    if close {
+        response
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(request.into_response(response).map_into_right_body())
 }
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;

@@ -108,6 +108,7 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
     let routes: Router = routes
         .fallback(auth_axum::not_found)
         .layer(from_fn(refuse_needless_escapes))
+        .layer(from_fn_with_state(config.body_limit, refuse_from_head))
         .layer(Extension(BodyLimit(config.body_limit)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -216,6 +217,41 @@ async fn refuse_needless_escapes(request: Request<Body>, next: Next) -> Response
         return auth_axum::not_found().await.into_response();
     }
     next.run(request).await
+}
+
+/// The answers given from the head alone ([`task_app::head::refused`]),
+/// before routing: 414 for a URL over 8 KiB, 413 for a `Content-Length`
+/// over the body limit. After a 413 the connection is closed, its body
+/// unread: waiting for a body that may never come would hold it until the
+/// request timeout.
+async fn refuse_from_head(
+    State(body_limit): State<usize>,
+    request: Request<Body>,
+    next: Next,
+) -> Response<Body> {
+    let uri = request.uri();
+    let target_length = uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len())
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len());
+    let content_length = request.headers().get(header::CONTENT_LENGTH);
+    let Some(problem) = task_app::head::refused(
+        target_length,
+        content_length.map(HeaderValue::as_bytes),
+        body_limit,
+    ) else {
+        return next.run(request).await;
+    };
+    let close = problem.status == 413;
+    let mut response = ApiError::from(problem).into_response();
+    if close {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// A file of the demo page ([`task_app::page`]), with its security headers.

@@ -8,6 +8,7 @@
 //! * [`inline_reads`]: the SQLite task list without sqlx's thread hop;
 //! * [`openapi`]: the OpenAPI 3.1 document of the whole contract;
 //! * [`page`]: the demo page served at `/`;
+//! * [`head`]: what is refused from a request's head alone;
 //! * [`path`]: how request paths are read;
 //! * [`runtime`]: logging and graceful shutdown;
 //! * [`write_timeout`]: the write-inactivity timeout of connections.
@@ -18,6 +19,7 @@ pub mod account_hooks;
 pub mod app;
 pub mod config;
 pub mod cors;
+pub mod head;
 pub mod import;
 pub mod inline_reads;
 pub mod mail;

@@ -1,0 +1,49 @@
+//! What both servers refuse from a request's head alone, before routing
+//! it and before reading any of its body.
+
+use auth_core::{http::check_content_length, problem::Problem};
+
+/// The longest request target (path and query, and the authority of an
+/// absolute URL) the servers serve: 8 KiB, as common proxies allow. (Over
+/// 64 KiB, hyper and actix-http refuse the request line themselves, before
+/// any application code runs: a bare 414 or 400, and the connection is
+/// closed.)
+pub const MAX_URI_LENGTH: usize = 8 * 1024;
+
+/// The answer to a request from its head alone, if it gets one: 414
+/// `uri_too_long` for a request target of `target_length` bytes over
+/// [`MAX_URI_LENGTH`], else 413 `payload_too_large` for a `Content-Length`
+/// over `body_limit` (the same problem as for a body found too large while
+/// reading it).
+///
+/// After a 413 the server must close the connection: the body is left
+/// unread, so a client need not send the 10 GB it announced, and cannot
+/// hold the connection by never sending it.
+///
+/// ```
+/// use task_app::head::refused;
+///
+/// assert!(refused(8192, Some(b"65536"), 65_536).is_none());
+/// let long = refused(8193, None, 65_536).unwrap();
+/// assert_eq!((long.status, long.code.as_str()), (414, "uri_too_long"));
+/// let large = refused(10, Some(b"10000000000"), 65_536).unwrap();
+/// assert_eq!((large.status, large.code.as_str()), (413, "payload_too_large"));
+/// ```
+pub fn refused(
+    target_length: usize,
+    content_length: Option<&[u8]>,
+    body_limit: usize,
+) -> Option<Problem> {
+    if target_length > MAX_URI_LENGTH {
+        return Some(Problem {
+            // auth-core's table of titles has only the statuses it uses.
+            title: "URI Too Long".to_owned(),
+            ..Problem::new(
+                414,
+                "uri_too_long",
+                format!("the URL is longer than {MAX_URI_LENGTH} bytes"),
+            )
+        });
+    }
+    check_content_length(content_length, body_limit).err()
+}
