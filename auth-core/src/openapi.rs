@@ -121,7 +121,7 @@ fn sign_in() {}
     params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
         (status = 200, description = "New access and refresh tokens; the old refresh token is used up", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
-        (status = 403, description = "The address must be verified first and is not (`email_not_verified`; the session is revoked); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The address must be verified first and is not (`email_not_verified`; the session is revoked, and with `X-Refresh-Cookie: 1` the answer deletes the cookie); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped; with `X-Refresh-Cookie: 1`, the cookie sent twice (`duplicate_cookie`; nothing is cleared)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session); with `X-Refresh-Cookie: 1` also a missing cookie, and the answer deletes the cookie", body = Problem, content_type = "application/problem+json", headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`, which deletes the cookie"))),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
@@ -248,7 +248,7 @@ fn reset_password() {}
     request_body(content = Option<SendVerificationRequest>, description = "With a bearer token: `{}` or no body, for the token's user. Without one: `{\"email\"}`"),
     responses(
         (status = 202, description = "A verification link is mailed, unless the address is verified already or (without a token) unknown: every address gets the same answer", body = Accepted),
-        (status = 400, description = "A body that is not JSON; with a token, a body other than `{}` or none; without one, no `email` string", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is not JSON (with a token, any JSON body is ignored); without a token, no `email` string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "An invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Without a token: an `email` that is no address (`invalid_email`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Email verification is not set up on this server", body = Problem, content_type = "application/problem+json"),

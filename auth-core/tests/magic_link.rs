@@ -52,6 +52,9 @@ async fn sign_in_with_magic_link(
     token: &str,
 ) -> Result<AuthResponse, AuthError> {
     let record = auth.redeem_one_time_token(token, &MAGIC_LINK).await?;
+    // Following the link proved the address is theirs.
+    auth.mark_email_verified(&record.user_id, &record.email)
+        .await?;
     auth.open_session(&record.user_id).await
 }
 
@@ -60,27 +63,34 @@ async fn a_magic_link_signs_in_once() {
     let store = MemoryStore::new();
     let outbox = tempfile::tempdir().unwrap();
     let auth = builder(&store)
-        .account_flows(AccountFlows::new(
-            store.clone(),
-            OutboxMailer::new(outbox.path(), "noreply@example.com"),
-            "https://app.example.com",
-        ))
+        .account_flows(
+            AccountFlows::new(
+                store.clone(),
+                OutboxMailer::new(outbox.path(), "noreply@example.com"),
+                "https://app.example.com",
+            )
+            // No session for an unverified address: the link proves it.
+            .require_email_verification(true),
+        )
         .build()
         .unwrap();
     let ada = auth
         .sign_up(sign_up_request("ada@example.com", PASSWORD))
         .await
-        .and_then(auth_core::SignUp::signed_in)
         .unwrap()
-        .user;
+        .user()
+        .clone();
+    assert!(!ada.email_verified);
 
     send_magic_link(&auth, "ada@example.com").await.unwrap();
     send_magic_link(&auth, "nobody@example.com").await.unwrap();
     let mut message = None;
     for _ in 0..100 {
-        let files: Vec<_> = std::fs::read_dir(outbox.path()).unwrap().collect();
-        if let Some(file) = files.into_iter().next() {
-            message = Some(std::fs::read_to_string(file.unwrap().path()).unwrap());
+        message = std::fs::read_dir(outbox.path())
+            .unwrap()
+            .map(|file| std::fs::read_to_string(file.unwrap().path()).unwrap())
+            .find(|text| text.contains("X-Auth-Message: magic_link"));
+        if message.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -91,6 +101,7 @@ async fn a_magic_link_signs_in_once() {
 
     let signed_in = sign_in_with_magic_link(&auth, token).await.unwrap();
     assert_eq!(signed_in.user.id, ada.id);
+    assert!(signed_in.user.email_verified);
     let principal = auth
         .authenticate(signed_in.access_token.expose_secret())
         .await

@@ -142,7 +142,9 @@ pub fn refresh_token_from_cookies<'a>(
         .flat_map(|header| header.split(|&b| b == b';'))
         .filter_map(|pair| {
             let (name, value) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
-            (name.trim_ascii() == REFRESH_COOKIE.as_bytes()).then(|| value[1..].trim_ascii())
+            // Space and tab only, as browsers trim (RFC 6265bis): no other
+            // byte may make a name they treat as unprefixed match here.
+            (trim_blanks(name) == REFRESH_COOKIE.as_bytes()).then(|| trim_blanks(&value[1..]))
         });
     let Some(value) = values.next() else {
         return Ok(None);
@@ -156,6 +158,16 @@ pub fn refresh_token_from_cookies<'a>(
         .and_then(|inner| inner.strip_suffix(b"\""))
         .unwrap_or(value);
     Ok(std::str::from_utf8(value).ok())
+}
+
+fn trim_blanks(bytes: &[u8]) -> &[u8] {
+    let blank = |byte: &u8| *byte == b' ' || *byte == b'\t';
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |last| last + 1);
+    &bytes[start..end]
 }
 
 /// The cookie transport of one request that opted in, and the
@@ -322,6 +334,8 @@ mod tests {
         assert_eq!(parse("__host-Auth_Refresh=tok"), Ok(None));
         assert_eq!(parse("auth_refresh=tok; __Secure-auth_refresh=x"), Ok(None));
         assert_eq!(parse("__Host-auth_refresh"), Ok(None));
+        assert_eq!(parse("\x0c__Host-auth_refresh=tok"), Ok(None));
+        assert_eq!(parse("\t__Host-auth_refresh =\ttok\t"), Ok(Some("tok")));
         assert_eq!(parse("__Host-auth_refresh=\""), Ok(Some("\"")));
         assert_eq!(
             refresh_token_from_cookies([b"__Host-auth_refresh=\xff".as_slice()]),

@@ -17,8 +17,11 @@ impl AuthService {
     ///
     /// It trusts the caller completely: whoever can reach this call with a
     /// user id gets that user's tokens. It does not check
-    /// [`AccountFlows::require_email_verification`](crate::AccountFlows::require_email_verification):
-    /// a flow that proves control of the address (a magic link) need not.
+    /// [`AccountFlows::require_email_verification`](crate::AccountFlows::require_email_verification),
+    /// but a refresh does: a flow that proves control of the address (a
+    /// magic link) marks it verified first with
+    /// [`mark_email_verified`](Self::mark_email_verified), or the session
+    /// ends at its first refresh.
     ///
     /// ```
     /// # use auth_core::{AuthError, AuthService, JwtCodec, MemoryStore, Password, SignUpRequest};

@@ -152,7 +152,7 @@ function fail(error) {
   if (error.status === 429) {
     message = `Too many attempts. Try again in ${error.retryAfter || 'a few'} seconds.`;
     // Only a sign-in refusal is an account's lock, which a reset lifts.
-    if (!$('[data-view="sign-in"]').hidden) message += ' Or reset your password: that unlocks the account.';
+    if (!$('[data-view="sign-in"]').hidden) message += ' If your account is locked, resetting your password unlocks it.';
   }
   if (!(error instanceof ApiError)) message = 'The server cannot be reached. Please try again.';
   say(message, true);
@@ -332,12 +332,19 @@ onSubmit('#sign-up-form', async ({ email, name, password }, form) => {
   show('tasks', 'Account created. Welcome!');
 });
 
-$('#resend-verification').addEventListener('click', () =>
+// One message per press: presses while one is on its way are ignored
+// (not by disabling the button, which would drop the keyboard focus).
+let resending = false;
+$('#resend-verification').addEventListener('click', () => {
+  if (resending) return;
+  resending = true;
   run(async () => {
     await send('POST', '/api/auth/send-verification-email', { body: { email: unverifiedEmail } });
     say(`A new link is on its way to ${unverifiedEmail}.`);
-  }),
-);
+  }).finally(() => {
+    resending = false;
+  });
+});
 
 onSubmit('#forgot-form', async ({ email }) => {
   await send('POST', '/api/auth/request-password-reset', { body: { email } });
