@@ -367,6 +367,10 @@ async fn one_algorithm(binary: PathBuf, alg: &'static str) {
     .await
     .expect_status(404);
     api.get("/api/auth/jwks", None).await.expect_status(404);
+    // Nor any other method, or a preflight: nothing says the routes exist.
+    api.raw(Method::GET, "/api/auth/sign-in", None, None, String::new())
+        .await
+        .expect_problem(404, "not_found");
     let doc = api.get("/api/openapi.json", None).await;
     let paths = doc.expect_json(200)["paths"].clone();
     doc.check(

@@ -75,6 +75,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
     let bench_routes = task_app::runtime::bench_routes_wanted(cfg!(feature = "bench-routes"));
+    // In trusted-issuer mode there are no auth routes to mount.
+    let own_tokens = auth.issues_tokens();
     let limits = serve::Limits {
         header_read_timeout: config.header_read_timeout,
         max_connections: config.max_connections,
@@ -86,7 +88,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .app_data(state.clone())
             .app_data(json)
             .app_data(cors.clone())
-            .configure(|config| routes(config, bench_routes))
+            .configure(|config| routes(config, own_tokens, bench_routes))
             .default_service(web::to(auth_actix::not_found))
             .wrap(from_fn(refuse_needless_escapes))
             .wrap(from_fn(refuse_from_head))
@@ -109,8 +111,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// The routes. The task resources come before the auth scope: actix-web
 /// gives a request to the first service whose path matches, and
 /// `/api/auth/tasks` is the task list of a user `auth` (a 401 or 403, as
-/// on the axum server), not an unknown auth route.
-fn routes(config: &mut ServiceConfig, bench_routes: bool) {
+/// on the axum server), not an unknown auth route. Without `own_tokens`
+/// (trusted-issuer mode) the auth routes are not mounted: 404 for every
+/// method, as for any unknown path.
+fn routes(config: &mut ServiceConfig, own_tokens: bool, bench_routes: bool) {
     config
         .service(readable("/healthz", healthz))
         .service(readable("/api/openapi.json", openapi_json))
@@ -122,8 +126,10 @@ fn routes(config: &mut ServiceConfig, bench_routes: bool) {
         )
         .service(
             web::resource("/api/{user_id}/tasks/{id}/complete").route(web::patch().to(toggle_task)),
-        )
-        .service(auth_actix::scope("/api/auth"));
+        );
+    if own_tokens {
+        config.service(auth_actix::scope("/api/auth"));
+    }
     for path in task_app::page::PATHS {
         config.service(readable(path, page_file));
     }

@@ -83,10 +83,12 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
         app,
         openapi: Bytes::from(openapi),
     };
+    // In trusted-issuer mode there are no auth routes to mount: 404 for
+    // every method, as for any unknown path.
+    let own_tokens = state.app.auth.issues_tokens();
     let mut routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi_json))
-        .merge(auth_axum::routes("/api/auth"))
         .route("/api/{user_id}/tasks", get(list_tasks).post(create_task))
         .route(
             "/api/{user_id}/tasks/{id}",
@@ -96,6 +98,9 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
             "/api/{user_id}/tasks/{id}/complete",
             axum::routing::patch(toggle_task),
         );
+    if own_tokens {
+        routes = routes.merge(auth_axum::routes("/api/auth"));
+    }
     for path in task_app::page::PATHS {
         routes = routes.route(path, get(page_file));
     }
