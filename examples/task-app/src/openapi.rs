@@ -38,9 +38,11 @@ struct TaskApi;
 /// assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
 /// assert!(doc["paths"]["/api/auth/sign-up"]["post"].is_object());
 /// assert!(doc["paths"]["/api/{user_id}/tasks/{id}/complete"]["patch"].is_object());
-/// // Every route can also answer 408 and 503.
+/// // Every route can also answer 408, 413, 414 and 503.
 /// let sign_in = &doc["paths"]["/api/auth/sign-in"]["post"]["responses"];
 /// assert!(sign_in["408"].is_object() && sign_in["503"]["headers"]["Retry-After"].is_object());
+/// let health = &doc["paths"]["/healthz"]["get"]["responses"];
+/// assert!(health["413"].is_object() && health["414"].is_object());
 /// ```
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = TaskApi::openapi().nest("/api/auth", AuthApi::openapi());
@@ -49,8 +51,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The answers any route of these servers can give, whatever it does: 408
-/// past the 30 s request timeout, and 503 (with `Retry-After`) while the
-/// database, or the Redis that holds shared limits, is unreachable.
+/// past the 30 s request timeout, 413 for a `Content-Length` over the body
+/// limit and 414 for a URL over [`MAX_URI_LENGTH`](crate::head::MAX_URI_LENGTH)
+/// (both from the request head, before routing), and 503 (with
+/// `Retry-After`) while the database, or the Redis that holds shared
+/// limits, is unreachable.
 fn add_server_wide_answers(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{
         ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type, schema::ObjectBuilder,
@@ -64,6 +69,15 @@ fn add_server_wide_answers(doc: &mut utoipa::openapi::OpenApi) {
         )
     };
     let timeout = problem("The request took longer than 30 s").build();
+    let too_large = problem(
+        "A `Content-Length` over the body limit, refused from the head (the body is not read)",
+    )
+    .build();
+    let too_long = problem(&format!(
+        "A URL over {} bytes (`uri_too_long`)",
+        crate::head::MAX_URI_LENGTH
+    ))
+    .build();
     let unavailable = problem(
         "The database, or the Redis of shared limits, is unreachable; try again after `Retry-After`",
     )
@@ -88,6 +102,12 @@ fn add_server_wide_answers(doc: &mut utoipa::openapi::OpenApi) {
             responses
                 .entry("408".into())
                 .or_insert_with(|| timeout.clone().into());
+            responses
+                .entry("413".into())
+                .or_insert_with(|| too_large.clone().into());
+            responses
+                .entry("414".into())
+                .or_insert_with(|| too_long.clone().into());
             responses
                 .entry("503".into())
                 .or_insert_with(|| unavailable.clone().into());
