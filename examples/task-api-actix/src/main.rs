@@ -262,15 +262,10 @@ async fn refuse_from_head(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let uri = request.uri();
-    let target_length = uri
-        .path_and_query()
-        .map_or(0, |target| target.as_str().len())
-        + uri
-            .authority()
-            .map_or(0, |authority| authority.as_str().len());
     let content_length = request.headers().get(header::CONTENT_LENGTH);
     let Some(problem) = task_app::head::refused(
-        target_length,
+        uri.path_and_query().map(|target| target.as_str()),
+        uri.authority().map(|authority| authority.as_str()),
         content_length.map(HeaderValue::as_bytes),
         state.body_limit,
     ) else {
