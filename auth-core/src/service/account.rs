@@ -187,15 +187,14 @@ impl AuthService {
                 .revoke_user_sessions(&user.id, keep, now)
                 .await?;
         }
-        if inner.accounts.is_some() {
-            self.void_tokens(
-                &user.id,
-                &[TokenPurpose::PASSWORD_RESET, TokenPurpose::EMAIL_CHANGE],
-            )
-            .await?;
-            self.post(compose(MessageKind::PasswordChanged, &user.email, None))
-                .await;
-        }
+        // Both no-ops without account flows.
+        self.void_tokens(
+            &user.id,
+            &[TokenPurpose::PASSWORD_RESET, TokenPurpose::EMAIL_CHANGE],
+        )
+        .await?;
+        self.post(compose(MessageKind::PasswordChanged, &user.email, None))
+            .await;
         inner.hooks.password_changed(user).await;
         Ok(())
     }

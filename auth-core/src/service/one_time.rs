@@ -103,13 +103,17 @@ impl AuthService {
             .await
     }
 
-    /// Voids `user_id`'s pending one-time tokens of each purpose.
+    /// Voids `user_id`'s pending one-time tokens of each purpose; a no-op
+    /// without account flows, which issue none.
     pub(super) async fn void_tokens(
         &self,
         user_id: &UserId,
         purposes: &[TokenPurpose],
     ) -> Result<(), AuthError> {
-        let tokens = &self.settings()?.flows.tokens;
+        let Some(settings) = &self.inner.accounts else {
+            return Ok(());
+        };
+        let tokens = &settings.flows.tokens;
         for purpose in purposes {
             tokens.void_one_time_tokens(user_id, purpose).await?;
         }

@@ -29,10 +29,8 @@ impl AuthService {
                 .revoke_user_sessions(user_id, None, now)
                 .await?
         };
-        if self.inner.accounts.is_some() {
-            self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
-                .await?;
-        }
+        self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
+            .await?;
         Ok(revoked)
     }
 }

@@ -89,7 +89,7 @@ impl JwtAlgorithm {
                     .into(),
             )),
             Self::Ps256 | Self::Es512 => Err(AuthError::InvalidConfig(format!(
-                "{self} keys cannot sign here: use EdDSA, ES256 or RS256"
+                "{self} keys cannot sign here: use EdDSA or ES256 (or RS256 with aws-lc-rs)"
             ))),
         }
     }
