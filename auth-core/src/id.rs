@@ -1,16 +1,16 @@
-//! Opaque identifiers of users and sessions.
-
-use std::fmt;
+//! Opaque identifiers of users and sessions (and, through [`opaque_id`],
+//! of credentials).
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use crate::AuthError;
 
 macro_rules! opaque_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -25,9 +25,10 @@ macro_rules! opaque_id {
             /// characters.
             ///
             /// # Errors
-            /// [`AuthError::Internal`] if the OS random source fails.
-            pub fn generate() -> Result<Self, AuthError> {
-                random_token::<16>().map(Self)
+            /// [`AuthError::Internal`](crate::AuthError::Internal) if the
+            /// OS random source fails.
+            pub fn generate() -> Result<Self, $crate::AuthError> {
+                $crate::id::random_token::<16>().map(Self)
             }
 
             /// The id as a string slice.
@@ -41,14 +42,14 @@ macro_rules! opaque_id {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_tuple(stringify!($name)).field(&self.0).finish()
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -72,6 +73,9 @@ macro_rules! opaque_id {
         }
     };
 }
+
+/// For the id types of other modules ([`CredentialId`](crate::CredentialId)).
+pub(crate) use opaque_id;
 
 opaque_id! {
     /// The id of a user: an opaque string.

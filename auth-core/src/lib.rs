@@ -14,6 +14,7 @@
 //! | passwords | [`PasswordHasher`] | [`Argon2Hasher`] (Argon2id, OWASP parameters) |
 //! | access tokens | [`TokenCodec`] | [`JwtCodec`] (HS256 by default, EdDSA, key sets with `kid`) |
 //! | one-time tokens (reset, verification, your own links) | [`OneTimeTokenStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
+//! | what sign-in methods keep (codes, identities, keys) | [`CredentialStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
 //! | mail | [`Mailer`] | [`OutboxMailer`] (a folder, for development); `SmtpMailer` (feature `smtp`) |
 //! | account events | [`AccountHooks`] | none (do nothing) |
 //! | time | [`Clock`] | [`SystemClock`], [`ManualClock`] for tests |
@@ -150,6 +151,7 @@ mod argon2id;
 pub mod client_ip;
 mod clock;
 mod common_passwords;
+mod credential;
 mod email;
 mod error;
 mod hooks;
@@ -189,6 +191,7 @@ pub use api::{
 pub use argon2id::{Argon2Hasher, Argon2Params};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use credential::{Credential, CredentialId, CredentialKind, NewCredential};
 pub use email::Email;
 pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
 pub use hooks::AccountHooks;
@@ -213,7 +216,7 @@ pub use service::{
 pub use session::{
     NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,
 };
-pub use store::{OneTimeTokenStore, SessionStore, UserStore};
+pub use store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore};
 pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
 pub use token::{
     AccessClaims, IssuerKeys, Jwks, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec,

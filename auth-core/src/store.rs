@@ -1,12 +1,13 @@
-//! The storage traits: where users, sessions and one-time tokens live.
+//! The storage traits: where users, sessions, one-time tokens and the
+//! credentials of sign-in methods live.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, PasswordHash,
-    RefreshTokenHash, RefreshTokenMatch, Session, SessionId, TokenHash, TokenPurpose, User, UserId,
-    UserRecord,
+    AuthError, Credential, CredentialId, CredentialKind, Email, NewCredential, NewOneTimeToken,
+    NewSession, NewUser, OneTimeTokenRecord, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
+    Session, SessionId, TokenHash, TokenPurpose, User, UserId, UserRecord,
 };
 
 /// Persistent users.
@@ -75,7 +76,8 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<Option<User>, AuthError>;
 
     /// Deletes the user with everything of theirs the auth stores hold
-    /// (sessions, rotated refresh-token hashes, one-time tokens), in one
+    /// (sessions, rotated refresh-token hashes, one-time tokens, the
+    /// credentials they own; not those without an owner), in one
     /// transaction; a SQL store lets `ON DELETE CASCADE` do it. Returns
     /// whether the user existed.
     async fn delete_user(&self, id: &UserId) -> Result<bool, AuthError>;
@@ -207,4 +209,96 @@ pub trait OneTimeTokenStore: Send + Sync + 'static {
         &self,
         expired_before: OffsetDateTime,
     ) -> Result<u64, AuthError>;
+}
+
+/// Persistent state of sign-in methods: one row shape, [`Credential`], for
+/// all of them, so that a new method (an email code, an OAuth identity, a
+/// TOTP secret, backup codes, a passkey, an API key) needs no new store
+/// method and no migration.
+///
+/// A row has a [`CredentialKind`] (its method), a `lookup` unique per kind
+/// (what the method finds it by), an optional owner, and `data`, the
+/// method's serialised state with any secret already encrypted or hashed
+/// by the caller. Every update raises its `version`, and changes name the
+/// version they read: of concurrent ones exactly one succeeds.
+///
+/// The store never filters reads by time: callers compare
+/// [`expires_at`](Credential::expires_at) with their clock
+/// ([`Credential::is_expired_at`]); only
+/// [`delete_expired`](Self::delete_expired) looks at time. Deleting a user
+/// deletes the credentials they own (see [`UserStore::delete_user`]).
+/// A kind or lookup outside the rules of [`NewCredential::check`] is
+/// refused on writes and found nowhere on reads, and so is an id or user
+/// id that cannot be stored; none of these is an error on reads.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// Stores a credential with version 1, never used; `None` if one of its
+    /// kind already has its lookup. The unique index on (kind, lookup)
+    /// decides, also when inserts race: exactly one of them gets `Some`.
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if `user_id` names no user;
+    /// [`AuthError::Internal`] if [`NewCredential::check`] fails or the id
+    /// is taken.
+    async fn insert(&self, new: NewCredential) -> Result<Option<Credential>, AuthError>;
+
+    /// Stores a credential in place of the one with its kind and lookup, if
+    /// any, atomically: a newer email sign-in code voids the older, whose
+    /// id is then found no more.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert); on an error the older one stays.
+    async fn replace(&self, new: NewCredential) -> Result<Credential, AuthError>;
+
+    /// The credential with this id.
+    async fn get(&self, id: &CredentialId) -> Result<Option<Credential>, AuthError>;
+
+    /// The credential of this kind with this lookup (compared byte for
+    /// byte).
+    async fn find(
+        &self,
+        kind: &CredentialKind,
+        lookup: &str,
+    ) -> Result<Option<Credential>, AuthError>;
+
+    /// The user's credentials of this kind, oldest first (ties by id,
+    /// compared bytewise).
+    async fn list(
+        &self,
+        user_id: &UserId,
+        kind: &CredentialKind,
+    ) -> Result<Vec<Credential>, AuthError>;
+
+    /// Compare-and-swap: only if the credential's version is still
+    /// `expected_version`, replaces its `data`, sets `last_used_at` (`None`
+    /// keeps the one it has) and raises the version by one. Returns whether
+    /// it did; of concurrent updates with one version, exactly one does.
+    async fn update(
+        &self,
+        id: &CredentialId,
+        expected_version: u64,
+        data: &[u8],
+        last_used_at: Option<OffsetDateTime>,
+    ) -> Result<bool, AuthError>;
+
+    /// Uses a credential up: deletes it only if its version is still
+    /// `expected_version`. Returns whether it did; of concurrent calls
+    /// (a backup code sent by two requests), exactly one gets `true`.
+    async fn consume(&self, id: &CredentialId, expected_version: u64) -> Result<bool, AuthError>;
+
+    /// Deletes one credential, only if `user_id` owns it; returns whether
+    /// it did (so that another user's credential is indistinguishable
+    /// from an unknown one).
+    async fn delete(&self, user_id: &UserId, id: &CredentialId) -> Result<bool, AuthError>;
+
+    /// Deletes the user's credentials of this kind; returns how many.
+    async fn delete_for_user(
+        &self,
+        user_id: &UserId,
+        kind: &CredentialKind,
+    ) -> Result<u64, AuthError>;
+
+    /// Deletes the credentials that expired before `expired_before`, owned
+    /// or not; returns how many. Those without `expires_at` stay.
+    async fn delete_expired(&self, expired_before: OffsetDateTime) -> Result<u64, AuthError>;
 }
