@@ -1,5 +1,7 @@
 //! Thread-safe in-memory stores, for tests, docs and prototypes.
 
+mod credential;
+
 use std::{
     collections::{HashMap, HashSet},
     fmt,
@@ -10,13 +12,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
-    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
-    TokenPurpose, User, UserId, UserRecord, UserStore,
+    AuthError, Credential, CredentialId, Email, NewOneTimeToken, NewSession, NewUser,
+    OneTimeTokenRecord, OneTimeTokenStore, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
+    Session, SessionId, SessionStore, TokenHash, TokenPurpose, User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`] in one
-/// process's memory.
+/// A [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
+/// [`CredentialStore`](crate::CredentialStore) in one process's memory.
 ///
 /// Everything is lost when the process ends, so it suits tests, examples and
 /// prototypes; use `auth-sqlx` for real data. Clones share the same data.
@@ -47,6 +49,8 @@ struct State {
     /// Rotated-away hashes: the session they belonged to and when.
     session_by_rotated_hash: HashMap<RefreshTokenHash, (SessionId, OffsetDateTime)>,
     one_time_tokens: HashMap<TokenHash, NewOneTimeToken>,
+    credentials: HashMap<CredentialId, Credential>,
+    credential_by_lookup: HashMap<credential::LookupKey, CredentialId>,
 }
 
 impl State {
@@ -205,6 +209,7 @@ impl UserStore for MemoryStore {
         state
             .one_time_tokens
             .retain(|_, token| token.user_id != *id);
+        state.forget_user_credentials(id);
         Ok(true)
     }
 }
