@@ -1,6 +1,6 @@
 //! The conformance cases, one async function each (those of the account
-//! methods and of one-time tokens are written in their own files and
-//! re-exported here).
+//! methods, of one-time tokens and of credentials are written in their own
+//! files and re-exported here).
 //!
 //! Each takes fresh [`TestStores`] and fails by returning an error or by
 //! a failed assertion. Timestamps are whole seconds so that backends with
@@ -14,7 +14,9 @@ use crate::{
     RefreshTokenMatch, Session, SessionId, User, UserId,
 };
 
-pub use super::{account_cases::*, one_time_cases::*};
+pub use super::{
+    account_cases::*, credential_cases::*, credential_race_cases::*, one_time_cases::*,
+};
 
 /// How many tasks the race cases start at once.
 pub const RACERS: usize = 20;

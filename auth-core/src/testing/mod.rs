@@ -1,12 +1,16 @@
-//! A conformance suite for [`UserStore`], [`SessionStore`] and
-//! [`OneTimeTokenStore`] implementations (feature `testing`).
+//! A conformance suite for [`UserStore`], [`SessionStore`],
+//! [`OneTimeTokenStore`] and [`CredentialStore`] implementations (feature
+//! `testing`).
 //!
 //! One set of async checks that any store must pass: duplicate emails,
 //! racing creates, refresh-token rotation as compare-and-swap (also under
 //! races), reuse detection, revocation and expiry; names, verified and
 //! changed emails, deleting users, listing and revoking a user's sessions;
 //! one-time tokens used once, for their purpose only, voided by newer
-//! ones, and won by exactly one of racing consumers. [`MemoryStore`](crate::MemoryStore) runs it
+//! ones, and won by exactly one of racing consumers; credentials unique
+//! per kind and lookup, replaced, updated and consumed by compare-and-swap
+//! (one winner of racing inserts, updates and consumptions), deleted only
+//! by their owner and with them. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -27,11 +31,13 @@
 
 mod account_cases;
 pub mod cases;
+mod credential_cases;
+mod credential_race_cases;
 mod one_time_cases;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 
-use crate::{AuthError, OneTimeTokenStore, SessionStore, UserStore};
+use crate::{AuthError, CredentialStore, OneTimeTokenStore, SessionStore, UserStore};
 
 /// The stores under test. They must share data (a session's user must be
 /// visible to the session store).
@@ -43,16 +49,22 @@ pub struct TestStores {
     pub sessions: Arc<dyn SessionStore>,
     /// The one-time token store.
     pub one_time_tokens: Arc<dyn OneTimeTokenStore>,
+    /// The credential store.
+    pub credentials: Arc<dyn CredentialStore>,
 }
 
 impl TestStores {
-    /// All three traits served by one store value, as with `MemoryStore`
+    /// All four traits served by one store value, as with `MemoryStore`
     /// or the SQL stores.
-    pub fn shared<S: UserStore + SessionStore + OneTimeTokenStore + Clone>(store: S) -> Self {
+    pub fn shared<S>(store: S) -> Self
+    where
+        S: UserStore + SessionStore + OneTimeTokenStore + CredentialStore + Clone,
+    {
         Self {
             users: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
-            one_time_tokens: Arc::new(store),
+            one_time_tokens: Arc::new(store.clone()),
+            credentials: Arc::new(store),
         }
     }
 }
@@ -146,6 +158,23 @@ macro_rules! store_conformance_tests {
             expired_one_time_tokens_are_deleted,
             one_time_tokens_need_an_existing_user,
             racing_consumptions_have_one_winner,
+            credentials_are_stored_and_found,
+            expired_credentials_are_still_read,
+            a_taken_lookup_is_not_inserted_again,
+            credentials_need_an_existing_user,
+            credentials_out_of_the_rules_are_refused,
+            a_replacement_voids_the_older_credential,
+            credentials_are_listed_oldest_first,
+            credential_updates_compare_the_version,
+            credentials_are_consumed_once,
+            deleting_a_credential_needs_its_owner,
+            a_users_credentials_of_a_kind_are_deleted,
+            expired_credentials_are_deleted,
+            deleting_a_user_deletes_their_credentials,
+            racing_credential_inserts_have_one_winner,
+            racing_credential_updates_have_one_winner,
+            racing_credential_consumptions_have_one_winner,
+            racing_credential_replacements_leave_one,
         );
     };
 }
