@@ -2,8 +2,9 @@
 //!
 //! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
 //! [`UserStore`](auth_core::UserStore),
-//! [`SessionStore`](auth_core::SessionStore) and
-//! [`OneTimeTokenStore`](auth_core::OneTimeTokenStore), with the schema as
+//! [`SessionStore`](auth_core::SessionStore),
+//! [`OneTimeTokenStore`](auth_core::OneTimeTokenStore) and
+//! [`CredentialStore`](auth_core::CredentialStore), with the schema as
 //! embedded migrations that one call applies. Both pass auth-core's store
 //! conformance suite, races included.
 //!
@@ -143,6 +144,7 @@
 //! |---|---|---|
 //! | 1 | `0001_create_auth_tables.sql` | `auth_users`, `auth_sessions`, `auth_rotated_refresh_tokens` |
 //! | 2 | `0002_account_lifecycle.sql` | adds `auth_users.email_verified` (existing users: `false`) and `auth_one_time_tokens`; applied in place over version 1, keeping the data |
+//! | 3 | `0003_credentials.sql` | adds `auth_credentials`; applied in place over version 2, changing no existing table |
 //!
 //! # Tables
 //!
@@ -152,10 +154,12 @@
 //! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
 //! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; index on `session_id` |
 //! | `auth_one_time_tokens` | `hash` 32 bytes, `purpose` text (1 to 64 bytes), `user_id` text, `email` text, `created_at`, `expires_at` | primary key `hash`; `user_id` → `auth_users` on delete cascade; checks on the lengths; indexes on `(user_id, purpose)` and `expires_at` |
+//! | `auth_credentials` | `id` text, `user_id` text null, `kind` text (1 to 64 bytes), `lookup` text (1 to 255 bytes), `data` bytes, `version` integer (from 1), `created_at`, `last_used_at` null, `expires_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique index `auth_credentials_kind_lookup_key (kind, lookup)`; checks on the lengths and the version; indexes on `(user_id, kind)` and `expires_at` (partial) |
 //!
 //! * Ids are the 22-character random strings of
-//!   [`UserId::generate`](auth_core::UserId::generate) and
-//!   [`SessionId::generate`](auth_core::SessionId::generate).
+//!   [`UserId::generate`](auth_core::UserId::generate),
+//!   [`SessionId::generate`](auth_core::SessionId::generate) and
+//!   [`CredentialId::generate`](auth_core::CredentialId::generate).
 //! * Emails are stored normalised (trimmed, lowercased; auth-core accepts
 //!   ASCII addresses only), so the unique constraint is the case-insensitive
 //!   uniqueness the contract asks for.
@@ -164,9 +168,10 @@
 //!   `auth_sessions` (a `WITHOUT ROWID` table on SQLite, so one B-tree).
 //! * Times: `TIMESTAMPTZ` on PostgreSQL; `INTEGER` microseconds since the
 //!   Unix epoch (UTC) on SQLite.
-//! * Deleting a user deletes its sessions, their rotated hashes and its
-//!   one-time tokens, by `ON DELETE CASCADE` in one statement. An
-//!   application table can reference `auth_users (id)` the same way.
+//! * Deleting a user deletes its sessions, their rotated hashes, its
+//!   one-time tokens and the credentials it owns (not those without an
+//!   owner), by `ON DELETE CASCADE` in one statement. An application
+//!   table can reference `auth_users (id)` the same way.
 //! * All tables but `auth_users` are `WITHOUT ROWID` on SQLite.
 //!
 //! ## What is atomic, and how
@@ -181,6 +186,12 @@
 //!   turn), deletes the user's tokens of the purpose and inserts the new one.
 //! * Using a one-time token up: one `DELETE … RETURNING`; of concurrent
 //!   ones, exactly one gets the row.
+//! * Credentials: every method is one statement. An insert is
+//!   `INSERT … ON CONFLICT (kind, lookup) DO NOTHING` and a replacement
+//!   the same `DO UPDATE` (the whole row, id included), so the unique
+//!   index decides between racing writers; an update or a consumption
+//!   names the version it read in its `WHERE`, so of concurrent ones
+//!   exactly one changes the row.
 //!
 //! ## Tables in their own schema
 //!
@@ -243,7 +254,8 @@
 //! same way, with
 //! [`OneTimeTokenStore::delete_expired_one_time_tokens`](auth_core::OneTimeTokenStore::delete_expired_one_time_tokens)
 //! on the store (any cutoff up to now is right: an expired token is of no
-//! use to anyone).
+//! use to anyone). Expired credentials likewise, with
+//! [`CredentialStore::delete_expired`](auth_core::CredentialStore::delete_expired).
 //!
 //! # When the database is down
 //!
@@ -280,6 +292,8 @@
 //! two sign-ups race.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod credential_impl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod error;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

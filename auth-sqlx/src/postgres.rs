@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::{
     MIGRATIONS_TABLE,
+    credential_impl::sql_credential_impl,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     one_time_impl::sql_one_time_token_impl,
     rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
@@ -49,7 +50,8 @@ const ROTATE: &str = "WITH rotated AS (\
      INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
      SELECT $2, id, $4 FROM rotated";
 
-/// auth-core's [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`]
+/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
+/// [`CredentialStore`](auth_core::CredentialStore)
 /// on PostgreSQL.
 ///
 /// A cheap handle around a [`PgPool`]: clone it, or share the application's
@@ -203,4 +205,10 @@ sql_one_time_token_impl!(
     to_db = std::convert::identity,
     begin = "BEGIN",
     lock_user = LOCK_USER
+);
+sql_credential_impl!(
+    PostgresStore,
+    time = OffsetDateTime,
+    to_db = std::convert::identity,
+    list = sql::LIST_CREDENTIALS_POSTGRES
 );

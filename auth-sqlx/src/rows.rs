@@ -3,8 +3,9 @@
 //! ([`DbTime`]).
 
 use auth_core::{
-    AuthError, Email, OneTimeTokenRecord, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, TokenPurpose, User, UserId, UserRecord,
+    AuthError, Credential, CredentialId, CredentialKind, Email, OneTimeTokenRecord, PasswordHash,
+    RefreshTokenHash, RefreshTokenMatch, Session, SessionId, TokenPurpose, User, UserId,
+    UserRecord,
 };
 use time::OffsetDateTime;
 
@@ -122,6 +123,37 @@ impl<T: DbTime> OneTimeTokenRow<T> {
     }
 }
 
+/// A row of `auth_credentials`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialRow<T> {
+    id: String,
+    kind: String,
+    lookup: String,
+    user_id: Option<String>,
+    data: Vec<u8>,
+    version: i64,
+    created_at: T,
+    last_used_at: Option<T>,
+    expires_at: Option<T>,
+}
+
+impl<T: DbTime> CredentialRow<T> {
+    pub(crate) fn into_credential(self) -> Result<Credential, AuthError> {
+        Ok(Credential {
+            id: CredentialId::new(self.id),
+            kind: CredentialKind::from_stored(self.kind),
+            lookup: self.lookup,
+            user_id: self.user_id.map(UserId::new),
+            data: self.data,
+            version: u64::try_from(self.version)
+                .map_err(|_| AuthError::internal("stored credential version is negative"))?,
+            created_at: self.created_at.into_datetime()?,
+            last_used_at: self.last_used_at.map(DbTime::into_datetime).transpose()?,
+            expires_at: self.expires_at.map(DbTime::into_datetime).transpose()?,
+        })
+    }
+}
+
 /// The session columns of [`SessionRow`], for `SELECT … FROM auth_sessions s`.
 macro_rules! session_columns {
     () => {
@@ -140,6 +172,13 @@ macro_rules! user_columns {
 macro_rules! one_time_token_columns {
     () => {
         "purpose, user_id, email, created_at, expires_at"
+    };
+}
+
+/// The columns of [`CredentialRow`].
+macro_rules! credential_columns {
+    () => {
+        "id, kind, lookup, user_id, data, version, created_at, last_used_at, expires_at"
     };
 }
 
@@ -260,4 +299,73 @@ pub(crate) mod sql {
     /// One batch of expired tokens.
     pub(crate) const DELETE_EXPIRED_ONE_TIME_TOKENS: &str = "DELETE FROM auth_one_time_tokens \
          WHERE hash IN (SELECT hash FROM auth_one_time_tokens WHERE expires_at < $1 LIMIT $2)";
+
+    /// Stores a credential at version 1, or nothing if its (kind, lookup)
+    /// is taken: the unique index decides, also between racing inserts (on
+    /// PostgreSQL the second waits for the first to commit). A conflict on
+    /// `id` is still an error.
+    pub(crate) const INSERT_CREDENTIAL: &str = "INSERT INTO auth_credentials \
+         (id, kind, lookup, user_id, data, version, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT (kind, lookup) DO NOTHING";
+
+    /// One statement that replaces the row with this (kind, lookup), id
+    /// included, or inserts one: as a delete and an insert, but atomic
+    /// under races too (a concurrent replacement waits for the row, then
+    /// replaces the winner's).
+    pub(crate) const REPLACE_CREDENTIAL: &str = "INSERT INTO auth_credentials \
+         (id, kind, lookup, user_id, data, version, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT (kind, lookup) DO UPDATE SET \
+         id = excluded.id, user_id = excluded.user_id, data = excluded.data, version = 1, \
+         created_at = excluded.created_at, last_used_at = NULL, expires_at = excluded.expires_at";
+
+    pub(crate) const GET_CREDENTIAL: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM auth_credentials WHERE id = $1"
+    );
+
+    pub(crate) const FIND_CREDENTIAL: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM auth_credentials WHERE kind = $1 AND lookup = $2"
+    );
+
+    /// Oldest first; ties by id, bytewise (SQLite's `BINARY` collation).
+    #[cfg(feature = "sqlite")]
+    pub(crate) const LIST_CREDENTIALS_SQLITE: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM auth_credentials WHERE user_id = $1 AND kind = $2 ORDER BY created_at, id"
+    );
+
+    /// As on SQLite, with the bytewise `"C"` collation named.
+    #[cfg(feature = "postgres")]
+    pub(crate) const LIST_CREDENTIALS_POSTGRES: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM auth_credentials WHERE user_id = $1 AND kind = $2 \
+         ORDER BY created_at, id COLLATE \"C\""
+    );
+
+    /// The compare-and-swap: only at version `$2`. PostgreSQL re-checks the
+    /// `WHERE` of a waiting update against the winner's row, so of
+    /// concurrent ones exactly one matches; SQLite runs them in turn.
+    pub(crate) const UPDATE_CREDENTIAL: &str = "UPDATE auth_credentials \
+         SET data = $3, last_used_at = COALESCE($4, last_used_at), version = version + 1 \
+         WHERE id = $1 AND version = $2";
+
+    /// Using a credential up, only at version `$2`: one winner, as above.
+    pub(crate) const CONSUME_CREDENTIAL: &str =
+        "DELETE FROM auth_credentials WHERE id = $1 AND version = $2";
+
+    /// One credential, only if `$2` owns it.
+    pub(crate) const DELETE_USER_CREDENTIAL: &str =
+        "DELETE FROM auth_credentials WHERE id = $1 AND user_id = $2";
+
+    pub(crate) const DELETE_USER_CREDENTIALS: &str =
+        "DELETE FROM auth_credentials WHERE user_id = $1 AND kind = $2";
+
+    /// One batch of expired credentials.
+    pub(crate) const DELETE_EXPIRED_CREDENTIALS: &str = "DELETE FROM auth_credentials \
+         WHERE id IN (SELECT id FROM auth_credentials WHERE expires_at < $1 LIMIT $2)";
 }

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 use crate::{
     MIGRATIONS_TABLE,
+    credential_impl::sql_credential_impl,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     one_time_impl::sql_one_time_token_impl,
     rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
@@ -53,7 +54,8 @@ fn micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// auth-core's [`UserStore`], [`SessionStore`] and [`OneTimeTokenStore`]
+/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
+/// [`CredentialStore`](auth_core::CredentialStore)
 /// on SQLite: the embedded choice, no server needed.
 ///
 /// A cheap handle around a [`SqlitePool`]: clone it, or share the
@@ -293,4 +295,10 @@ sql_one_time_token_impl!(
     to_db = micros,
     begin = "BEGIN IMMEDIATE",
     lock_user = LOCK_USER
+);
+sql_credential_impl!(
+    SqliteStore,
+    time = i64,
+    to_db = micros,
+    list = sql::LIST_CREDENTIALS_SQLITE
 );
