@@ -11,14 +11,11 @@ use actix_web::{
 };
 use auth_core::{
     AuthError,
-    http::{DEFAULT_BODY_LIMIT, LimitedBody, is_json, parse_json, parse_optional_json},
+    http::{DEFAULT_BODY_LIMIT, LimitedBody, is_json, parse_json},
     problem::Problem,
 };
 use futures_core::Stream;
-use serde::{
-    Serialize,
-    de::{DeserializeOwned, IgnoredAny},
-};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{ApiError, JsonRejection, authentication_finished};
 
@@ -106,52 +103,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// A body that must be empty or JSON (`POST /sign-out`'s `{}` or nothing);
-/// its content is not used.
-pub(crate) struct EmptyOrJson;
-
-impl FromRequest for EmptyOrJson {
-    type Error = JsonRejection;
-    type Future = Parsing<Self>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let reading = read_body(req.clone(), payload.take(), false);
-        Box::pin(async move {
-            let (content_type, bytes) = reading.await?;
-            parse_optional_json::<IgnoredAny>(content_type.as_deref(), &bytes)
-                .map(|_| Self)
-                .map_err(JsonRejection)
-        })
-    }
-}
-
 /// The body, read up to the [`JsonConfig`] limit, and its `Content-Type`,
 /// once authentication has finished. With `require_json`, a non-JSON
 /// `Content-Type` is refused before reading.
 async fn read_body(
     req: HttpRequest,
-    mut payload: Payload,
+    payload: Payload,
     require_json: bool,
 ) -> Result<(Option<Vec<u8>>, Vec<u8>), JsonRejection> {
     authentication_finished(&req).await;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|value| value.as_bytes().to_vec());
+    if require_json && !is_json(content_type.as_deref()) {
+        return Err(JsonRejection(Problem::unsupported_media_type()));
+    }
+    let bytes = read_limited(&req, payload).await.map_err(JsonRejection)?;
+    Ok((content_type, bytes))
+}
+
+/// A request's body, read up to the [`JsonConfig`] limit of its app data.
+pub(crate) async fn read_limited(
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> Result<Vec<u8>, Problem> {
     let limit = req
         .app_data::<JsonConfig>()
         .or_else(|| req.app_data::<web::Data<JsonConfig>>().map(|data| &***data))
         .map_or(DEFAULT_BODY_LIMIT, |config| config.limit);
-    let header_bytes = |name| req.headers().get(name).map(|value| value.as_bytes());
-    let content_type = header_bytes(header::CONTENT_TYPE).map(<[u8]>::to_vec);
-    if require_json && !is_json(content_type.as_deref()) {
-        return Err(JsonRejection(Problem::unsupported_media_type()));
-    }
-    let mut collected = LimitedBody::new(limit, header_bytes(header::CONTENT_LENGTH));
+    let content_length = req.headers().get(header::CONTENT_LENGTH);
+    let mut collected = LimitedBody::new(limit, content_length.map(|value| value.as_bytes()));
     while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-        let chunk = chunk.map_err(|_| JsonRejection(LimitedBody::unreadable()))?;
+        let chunk = chunk.map_err(|_| LimitedBody::unreadable())?;
         if collected.push(&chunk).is_break() {
             break;
         }
     }
-    let bytes = collected.finish().map_err(JsonRejection)?;
-    Ok((content_type, bytes))
+    collected.finish()
 }
 
 /// A JSON response with `status`: the same serialisation as [`Json`]'s,

@@ -44,13 +44,12 @@
 //!
 //! # What the routes answer
 //!
-//! | route | success | errors |
-//! |---|---|---|
-//! | `POST /sign-up` | 201 `AuthResponse` | 400, 409, 413, 415, 422, 429 |
-//! | `POST /sign-in` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
-//! | `POST /refresh` | 200 `AuthResponse` | 400, 401, 413, 415, 429 |
-//! | `POST /sign-out` | 204 (body `{}` or none) | 400, 401, 413, 415 |
-//! | `GET /me` | 200 `{"user": …}` | 401 |
+//! The routes are the entries of
+//! [`auth_core::endpoint::endpoints`](auth_core::endpoint::endpoints), which
+//! this crate mounts through one handler; each entry says what it needs
+//! and answers, and the OpenAPI document
+//! (`auth_core::openapi::AuthApi`, auth-core's `openapi` feature) is generated from
+//! the same list. The HTTP contract is `docs/api-contract.md`.
 //!
 //! Any route may also answer 503 when the store cannot be reached (and,
 //! never on purpose, 500), always without internals in the body.
@@ -81,7 +80,6 @@ mod authenticated;
 mod client;
 mod error;
 mod json;
-mod refresh_cookie;
 mod routes;
 
 pub use authenticated::{Authenticated, MaybeAuthenticated, authentication_finished};

@@ -30,14 +30,18 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let auth = AuthService::from_ref(state);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let headers = &parts.headers;
-        Ok(Self(auth.trusted_proxies().resolve(peer, |name| {
-            headers.get_all(name).iter().map(|value| value.as_bytes())
-        })))
+        Ok(Self(client_ip(parts, &AuthService::from_ref(state))))
     }
+}
+
+/// The client's address of a request, as [`ClientIp`] says.
+pub(crate) fn client_ip(parts: &Parts, auth: &AuthService) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let headers = &parts.headers;
+    auth.trusted_proxies().resolve(peer, |name| {
+        headers.get_all(name).iter().map(|value| value.as_bytes())
+    })
 }

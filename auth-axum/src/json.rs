@@ -1,20 +1,17 @@
 //! JSON bodies with the contract's statuses: 415, 413, 400.
 
 use auth_core::{
-    http::{DEFAULT_BODY_LIMIT, HttpError, LimitedBody, is_json, parse_json, parse_optional_json},
+    http::{DEFAULT_BODY_LIMIT, HttpError, LimitedBody, is_json, parse_json},
     problem::Problem,
 };
 use axum::{
     body::Body,
     extract::{FromRequest, Request},
-    http::{HeaderValue, header},
+    http::{HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use http_body_util::BodyExt;
-use serde::{
-    Serialize,
-    de::{DeserializeOwned, IgnoredAny},
-};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::render;
 
@@ -92,36 +89,27 @@ where
     }
 }
 
-/// A body that must be empty or JSON (`POST /sign-out`'s `{}` or nothing);
-/// its content is not used.
-pub(crate) struct EmptyOrJson;
-
-impl<S: Send + Sync> FromRequest<S> for EmptyOrJson {
-    type Rejection = JsonRejection;
-
-    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let (content_type, bytes) = read_body(request, false).await?;
-        parse_optional_json::<IgnoredAny>(content_type.as_ref().map(HeaderValue::as_bytes), &bytes)
-            .map(|_| Self)
-            .map_err(JsonRejection)
-    }
-}
-
 /// The body, read up to the [`BodyLimit`], and its `Content-Type`. With
 /// `require_json`, a non-JSON `Content-Type` is refused before reading.
 async fn read_body(
     request: Request,
     require_json: bool,
 ) -> Result<(Option<HeaderValue>, Vec<u8>), JsonRejection> {
-    let limit = request
-        .extensions()
-        .get::<BodyLimit>()
-        .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
-    let (parts, mut body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     if require_json && !is_json(content_type.as_ref().map(HeaderValue::as_bytes)) {
         return Err(JsonRejection(Problem::unsupported_media_type()));
     }
+    let bytes = read_limited(&parts, body).await.map_err(JsonRejection)?;
+    Ok((content_type, bytes))
+}
+
+/// A request's body, read up to the [`BodyLimit`] of its extensions.
+pub(crate) async fn read_limited(parts: &Parts, mut body: Body) -> Result<Vec<u8>, Problem> {
+    let limit = parts
+        .extensions
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
     let mut collected = LimitedBody::new(
         limit,
         parts
@@ -130,15 +118,14 @@ async fn read_body(
             .map(HeaderValue::as_bytes),
     );
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| JsonRejection(LimitedBody::unreadable()))?;
+        let frame = frame.map_err(|_| LimitedBody::unreadable())?;
         if let Ok(data) = frame.into_data()
             && collected.push(&data).is_break()
         {
             break;
         }
     }
-    let bytes = collected.finish().map_err(JsonRejection)?;
-    Ok((content_type, bytes))
+    collected.finish()
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {

@@ -153,6 +153,7 @@ mod clock;
 mod common_passwords;
 mod credential;
 mod email;
+pub mod endpoint;
 mod error;
 mod hooks;
 pub mod http;

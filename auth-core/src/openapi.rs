@@ -19,6 +19,7 @@
 
 use utoipa::{
     Modify, OpenApi,
+    openapi::path::HttpMethod,
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
@@ -39,23 +40,58 @@ pub struct Accepted {}
 /// (the `security` attributes below spell it out: the macro wants a literal).
 pub const BEARER_SCHEME: &str = "bearer";
 
-/// The auth endpoints: sign-up, sign-in, refresh, sign-out and me, with
-/// paths relative to their mount point (nest it under your prefix).
-#[derive(Debug, OpenApi)]
+/// The auth endpoints, with paths relative to their mount point (nest it
+/// under your prefix): one operation for each entry of
+/// [`endpoint::endpoints`](crate::endpoint::endpoints), the list the
+/// adapters mount.
+#[derive(Debug)]
+pub struct AuthApi;
+
+impl OpenApi for AuthApi {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        let mut doc = Shared::openapi();
+        let components = doc.components.get_or_insert_with(Default::default);
+        for endpoint in crate::endpoint::endpoints() {
+            for (name, schema) in endpoint.schemas() {
+                components.schemas.entry(name).or_insert(schema);
+            }
+        }
+        for endpoint in crate::endpoint::endpoints() {
+            doc.paths.add_path_operation(
+                endpoint.path(),
+                vec![http_method(endpoint.method())],
+                endpoint.operation(),
+            );
+        }
+        doc
+    }
+}
+
+/// The OpenAPI method of an endpoint's.
+pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
+    use crate::endpoint::Method;
+    match method {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Patch => HttpMethod::Patch,
+        Method::Delete => HttpMethod::Delete,
+    }
+}
+
+/// What every operation shares: schemas, the bearer scheme, the tags.
+#[derive(OpenApi)]
 #[openapi(
-    paths(
-        sign_up, sign_in, refresh, sign_out, me, update_name, delete_account, change_password,
-        request_password_reset, reset_password, send_verification_email, verify_email,
-        change_email, list_sessions, revoke_all_sessions, revoke_session, jwks
-    ),
-    components(schemas(User, AuthResponse, VerificationRequired, SignUpResponse, MeResponse, Problem, SessionInfo, Accepted, Jwks, Jwk)),
+    components(schemas(
+        User, AuthResponse, VerificationRequired, SignUpResponse, MeResponse, Problem,
+        SessionInfo, Accepted, Jwks, Jwk
+    )),
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
         (name = "account", description = "The signed-in user's account, password reset and email verification")
     )
 )]
-pub struct AuthApi;
+struct Shared;
 
 /// Adds the bearer-token (JWT) security scheme, named [`BEARER_SCHEME`].
 #[derive(Debug)]
@@ -96,7 +132,7 @@ enum SignUpResponse {
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn sign_up() {}
+pub(crate) fn sign_up() {}
 
 #[utoipa::path(
     post, path = "/sign-in", tag = "auth",
@@ -113,7 +149,7 @@ fn sign_up() {}
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn sign_in() {}
+pub(crate) fn sign_in() {}
 
 #[utoipa::path(
     post, path = "/refresh", tag = "auth",
@@ -130,7 +166,7 @@ fn sign_in() {}
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn refresh() {}
+pub(crate) fn refresh() {}
 
 #[utoipa::path(
     post, path = "/sign-out", tag = "auth",
@@ -146,7 +182,7 @@ fn refresh() {}
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn sign_out() {}
+pub(crate) fn sign_out() {}
 
 #[utoipa::path(
     get, path = "/me", tag = "auth",
@@ -157,7 +193,7 @@ fn sign_out() {}
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn me() {}
+pub(crate) fn me() {}
 
 #[utoipa::path(
     patch, path = "/me", tag = "account",
@@ -173,7 +209,7 @@ fn me() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn update_name() {}
+pub(crate) fn update_name() {}
 
 #[utoipa::path(
     delete, path = "/me", tag = "account",
@@ -190,7 +226,7 @@ fn update_name() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn delete_account() {}
+pub(crate) fn delete_account() {}
 
 #[utoipa::path(
     post, path = "/change-password", tag = "account",
@@ -208,7 +244,7 @@ fn delete_account() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn change_password() {}
+pub(crate) fn change_password() {}
 
 #[utoipa::path(
     post, path = "/request-password-reset", tag = "account",
@@ -224,7 +260,7 @@ fn change_password() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn request_password_reset() {}
+pub(crate) fn request_password_reset() {}
 
 #[utoipa::path(
     post, path = "/reset-password", tag = "account",
@@ -240,7 +276,7 @@ fn request_password_reset() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn reset_password() {}
+pub(crate) fn reset_password() {}
 
 #[utoipa::path(
     post, path = "/send-verification-email", tag = "account",
@@ -258,7 +294,7 @@ fn reset_password() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn send_verification_email() {}
+pub(crate) fn send_verification_email() {}
 
 #[utoipa::path(
     post, path = "/verify-email", tag = "account",
@@ -273,7 +309,7 @@ fn send_verification_email() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn verify_email() {}
+pub(crate) fn verify_email() {}
 
 #[utoipa::path(
     post, path = "/change-email", tag = "account",
@@ -292,7 +328,7 @@ fn verify_email() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn change_email() {}
+pub(crate) fn change_email() {}
 
 #[utoipa::path(
     get, path = "/sessions", tag = "account",
@@ -303,7 +339,7 @@ fn change_email() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn list_sessions() {}
+pub(crate) fn list_sessions() {}
 
 #[utoipa::path(
     delete, path = "/sessions", tag = "account",
@@ -316,7 +352,7 @@ fn list_sessions() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn revoke_all_sessions() {}
+pub(crate) fn revoke_all_sessions() {}
 
 #[utoipa::path(
     delete, path = "/sessions/{id}", tag = "account",
@@ -329,7 +365,7 @@ fn revoke_all_sessions() {}
         (status = 503, description = "A store is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
-fn revoke_session() {}
+pub(crate) fn revoke_session() {}
 
 #[utoipa::path(
     get, path = "/jwks", tag = "auth",
@@ -338,7 +374,7 @@ fn revoke_session() {}
         (status = 404, description = "The server signs with a shared secret (HS256) or trusts another issuer: it has no keys to publish", body = Problem, content_type = "application/problem+json"),
     )
 )]
-fn jwks() {}
+pub(crate) fn jwks() {}
 
 #[cfg(test)]
 mod cookie_tests {
