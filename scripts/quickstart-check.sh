@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Runs the README's quickstart verbatim: starts an example server the way
-# the README says (in a scratch folder, so an existing data/ is left alone),
-# then runs the curl block that follows `<!-- quickstart -->` and checks
-# what it printed. Used by .ci/run, once per server:
+# Runs the quickstart of examples/README.md verbatim: starts an example
+# server the way it and README.md say (in a scratch folder, so an existing
+# data/ is left alone), then runs the curl block that follows
+# `<!-- quickstart -->` and checks what it printed. Used by .ci/run, once
+# per server:
 #   bash scripts/quickstart-check.sh [task-api-axum | task-api-actix]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 package="${1:-task-api-axum}"
-grep -q "cargo run -p $package\b" "$root/README.md" || {
-  echo "quickstart check: README.md does not say \`cargo run -p $package\`" >&2; exit 1;
-}
+guide="$root/examples/README.md"
+for doc in README.md examples/README.md; do
+  grep -q "cargo run -p $package\b" "$root/$doc" || {
+    echo "quickstart check: $doc does not say \`cargo run -p $package\`" >&2; exit 1;
+  }
+done
 scratch="$(mktemp -d)"
 server=""
 cleanup() {
@@ -23,10 +27,10 @@ if curl -s -o /dev/null localhost:8080; then
   exit 1
 fi
 
-# The README's block, from the marker to the end of its code fence.
+# The guide's block, from the marker to the end of its code fence.
 awk '/<!-- quickstart -->/ {on=1; next} on && /^```sh/ {inside=1; next} inside && /^```/ {exit} inside {print}' \
-  "$root/README.md" >"$scratch/quickstart.sh"
-[ -s "$scratch/quickstart.sh" ] || { echo "quickstart check: no quickstart block in README.md" >&2; exit 1; }
+  "$guide" >"$scratch/quickstart.sh"
+[ -s "$scratch/quickstart.sh" ] || { echo "quickstart check: no quickstart block in examples/README.md" >&2; exit 1; }
 
 cargo build -q --manifest-path "$root/Cargo.toml" -p "$package"
 (cd "$scratch" && exec cargo run -q --manifest-path "$root/Cargo.toml" -p "$package") >"$scratch/server.log" 2>&1 &

@@ -392,8 +392,9 @@ async fn an_authenticated_future_nobody_polls_holds_nothing_up() {
     );
 }
 
-/// The README's pattern: a scope behind one `from_fn` middleware that takes
-/// `Authenticated`, and the email through `current_user`.
+/// The pattern of examples/README.md: a scope behind one `from_fn`
+/// middleware that takes `Authenticated`, and the email through
+/// `current_user`.
 #[actix_web::test]
 async fn a_middleware_protects_a_scope_and_current_user_has_the_email() {
     async fn signed_in_only(

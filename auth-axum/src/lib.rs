@@ -72,12 +72,16 @@ pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};
 pub use routes::routes;
 
-// The workspace README's Rust examples are compiled as doc-tests here, the
-// crate that can see auth-core, auth-sqlx, axum and (as dev-dependencies)
-// auth-actix and actix-web.
+// The Rust examples of the workspace README and of examples/README.md are
+// compiled as doc-tests here, the crate that can see auth-core, auth-sqlx,
+// axum and (as dev-dependencies) auth-actix and actix-web.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../examples/README.md")]
+struct ExamplesReadmeDoctests;
 
 /// The version of auth-core this crate is built on, so an application's
 /// types match the adapter's.

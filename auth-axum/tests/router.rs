@@ -188,8 +188,8 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(headers[header::ALLOW], "POST");
 }
 
-/// The README's pattern: one `route_layer` for a group of routes, and the
-/// email through `current_user`.
+/// The pattern of examples/README.md: one `route_layer` for a group of
+/// routes, and the email through `current_user`.
 #[tokio::test]
 async fn a_route_layer_protects_a_group_and_current_user_has_the_email() {
     let store = MemoryStore::new();

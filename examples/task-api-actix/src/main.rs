@@ -4,8 +4,8 @@
 //! `task-app`, and one contract suite tests both.
 //!
 //! `cargo run -p task-api-actix` starts it on 127.0.0.1:8080 with a SQLite
-//! file under `data/`; the environment variables are listed in the README
-//! and in `task_app::config::Config`. `task-api-actix import-users FILE`
+//! file under `data/`; the environment variables are listed in
+//! `examples/README.md` and in `task_app::config::Config`. `task-api-actix import-users FILE`
 //! imports accounts instead of serving (`task_app::import`).
 
 mod serve;

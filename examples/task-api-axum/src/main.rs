@@ -2,8 +2,8 @@
 //! sign-in, refresh, sign-out, and each user's own tasks.
 //!
 //! `cargo run -p task-api-axum` starts it on 127.0.0.1:8080 with a SQLite
-//! file under `data/`; the environment variables are listed in the README
-//! and in `task_app::config::Config`. `task-api-axum import-users FILE`
+//! file under `data/`; the environment variables are listed in
+//! `examples/README.md` and in `task_app::config::Config`. `task-api-axum import-users FILE`
 //! imports accounts instead of serving (`task_app::import`).
 
 mod serve;

@@ -58,7 +58,7 @@ pub struct Config {
     /// `RS256` with `JWT_SIGNING_KEYS_DIR` (PEM files; the newest signs),
     /// or else a key generated in `<database file>.jwt-<alg>.pem`. With
     /// PostgreSQL the secret or the folder is required. `TRUSTED_JWKS_URL`
-    /// instead trusts another issuer's keys (see the README).
+    /// instead trusts another issuer's keys (see `examples/README.md`).
     pub tokens: crate::signing::TokenConfig,
     /// `JWT_ISSUER` (default `task-api`; required with `TRUSTED_JWKS_URL`).
     pub issuer: String,
