@@ -43,14 +43,12 @@ pub fn configure(config: &mut ServiceConfig) {
         for endpoint in endpoint::endpoints().filter(|endpoint| endpoint.path() == path) {
             let handler =
                 move |req: HttpRequest, payload: web::Payload| serve(endpoint, req, payload);
-            resource = match endpoint.method() {
-                Method::Get => resource
-                    .route(web::get().to(handler))
-                    .route(web::head().to(handler)),
-                Method::Patch => resource.route(web::patch().to(handler)),
-                Method::Delete => resource.route(web::delete().to(handler)),
-                _ => resource.route(web::post().to(handler)),
-            };
+            let method = actix_web::http::Method::from_bytes(endpoint.method().as_str().as_bytes())
+                .unwrap_or(actix_web::http::Method::POST);
+            resource = resource.route(web::method(method).to(handler));
+            if endpoint.method() == Method::Get {
+                resource = resource.route(web::head().to(handler));
+            }
         }
         config.service(resource);
     }

@@ -74,12 +74,12 @@ where
 }
 
 fn method_filter(method: Method) -> MethodFilter {
-    match method {
-        Method::Get => MethodFilter::GET,
-        Method::Patch => MethodFilter::PATCH,
-        Method::Delete => MethodFilter::DELETE,
-        _ => MethodFilter::POST,
-    }
+    let method = axum::http::Method::from_bytes(method.as_str().as_bytes());
+    // Every name auth-core lists is a standard method, which axum knows.
+    method
+        .ok()
+        .and_then(|method| MethodFilter::try_from(method).ok())
+        .unwrap_or(MethodFilter::POST)
 }
 
 /// The one handler: the head to auth-core, the body read under the
@@ -91,7 +91,7 @@ async fn serve(endpoint: &'static Endpoint, auth: AuthService, request: Request)
         head = head.header(name.as_str(), value.as_bytes());
     }
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await
-        && let Some((_, value)) = params.iter().next()
+        && let Some((_, value)) = params.iter().find(|(name, _)| *name == "id")
     {
         head = head.path_param(value);
     }

@@ -247,6 +247,16 @@ impl Endpoint {
                 Err(err) => return Err(err.into()),
             },
         };
+        // A route that takes its credential from the cookie reads it now:
+        // the cookie sent twice is a 400 before the body or the limit.
+        let cookie_token = match (&cookie, self.body) {
+            (Some(_), BodyRule::JsonUnlessHeld) => Some(
+                refresh_token_from_cookies(request.all("cookie"))?
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
         let body = match self.body {
             BodyRule::JsonUnlessHeld if principal.is_some() || cookie.is_some() => {
                 BodyRule::EmptyOrJson
@@ -263,6 +273,7 @@ impl Endpoint {
                 body: None,
                 principal,
                 cookie,
+                cookie_token,
                 request,
             },
             body,
@@ -279,11 +290,23 @@ async fn authenticate(auth: &AuthService, request: &Request) -> Result<Principal
 /// any case), the client's address as
 /// [`TrustedProxies`](crate::client_ip::TrustedProxies) resolved it, and
 /// the raw `{id}` path parameter of routes that have one.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Request {
     headers: Vec<(String, Vec<u8>)>,
     client: Option<IpAddr>,
     path_param: Option<String>,
+}
+
+/// Header names only: values such as `Authorization` and `Cookie` hold
+/// tokens.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("Request")
+            .field("headers", &names)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -351,12 +374,25 @@ impl Call {
 
 /// What a route's function gets: the parsed body (`None` when the rule
 /// read none or did not use it), the principal and the cookie transport.
-#[derive(Debug)]
 pub(crate) struct Input<T> {
     pub(crate) body: Option<T>,
     pub(crate) principal: Option<Principal>,
     pub(crate) cookie: Option<RefreshCookie>,
+    /// The refresh cookie's token, read (and a duplicate refused) before
+    /// the body on routes that take their credential from it.
+    cookie_token: Option<String>,
     request: Request,
+}
+
+/// Without the body, which may hold a password.
+impl<T> std::fmt::Debug for Input<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("principal", &self.principal)
+            .field("cookie", &self.cookie)
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Input<T> {
@@ -379,14 +415,12 @@ impl<T> Input<T> {
         self.request.path_param.as_deref()
     }
 
-    /// The refresh token of the request's cookie; empty when there is
-    /// none, which the service refuses like any unknown token.
-    ///
-    /// # Errors
-    /// 400 `duplicate_cookie` when the cookie is sent twice.
-    pub(crate) fn cookie_token(&self) -> Result<String, Problem> {
-        let token = refresh_token_from_cookies(self.request.all("cookie"))?;
-        Ok(token.unwrap_or_default().to_owned())
+    /// The refresh token of the request's cookie, on a
+    /// [`BodyRule::JsonUnlessHeld`] route with the cookie transport; empty
+    /// when there is none, which the service refuses like any unknown
+    /// token.
+    pub(crate) fn cookie_token(&self) -> &str {
+        self.cookie_token.as_deref().unwrap_or_default()
     }
 }
 
@@ -442,6 +476,7 @@ impl<T: DeserializeOwned + Send + 'static> Handle for Typed<T> {
                 body: parsed,
                 principal: input.principal,
                 cookie: input.cookie,
+                cookie_token: input.cookie_token,
                 request: input.request,
             };
             (self.0)(auth, input).await.unwrap_or_else(Reply::error)

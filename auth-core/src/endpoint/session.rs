@@ -107,8 +107,7 @@ fn refresh(auth: &AuthService, mut input: Input<RefreshRequest>) -> Answer<'_> {
             let refreshed = auth.refresh(&body.refresh_token).await?;
             return Ok(tokens(auth, None, 200, &refreshed));
         };
-        let token = input.cookie_token()?;
-        Ok(match auth.refresh(&token).await {
+        Ok(match auth.refresh(input.cookie_token()).await {
             Ok(refreshed) => tokens(auth, Some(&cookie), 200, &refreshed),
             Err(err) if err.status() == 401 || matches!(err, AuthError::EmailNotVerified) => {
                 cleared(Some(&cookie), Reply::error(err))
