@@ -31,7 +31,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), AuthError> {
 //! let store = MemoryStore::new();
-//! let auth = AuthService::builder(store.clone(), store)
+//! let auth = AuthService::with_store(store)
 //!     .token_codec(JwtCodec::hs256(
 //!         b"load me from the environment, 32+ bytes",
 //!         "https://api.example.com",
@@ -209,10 +209,11 @@ pub use rate_limit::{
 };
 pub use service::{
     AccountFlows, AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
-    DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
-    DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL, ImportedUser,
+    DEFAULT_EMAIL_SIGN_IN_TTL, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
+    DEFAULT_MAX_NAME_CHARS, DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD,
+    DEFAULT_SESSION_TTL, EmailSignIn, EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser,
     MAX_ACCESS_TOKEN_TTL, MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
-    Principal,
+    MAX_WRONG_CODES, Principal,
 };
 pub use session::{
     NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,

@@ -86,9 +86,9 @@ async function expectTasks(page, titles) {
   throw new Error(`expected the tasks ${JSON.stringify(titles)}, the page shows ${JSON.stringify(seen)}`);
 }
 
-// The newest message of `kind` to `to` in the outbox, polled (the server
-// sends in the background): its `#token=` link.
-async function mailedLink(kind, to, after, outbox = args.outbox) {
+// The newest message of `kind` to `to` in the outbox that is not in
+// `after`, polled (the server sends in the background): its text.
+async function mailed(kind, to, after, outbox = args.outbox) {
   const deadline = Date.now() + TIMEOUT;
   while (Date.now() < deadline) {
     const names = (await readdir(outbox).catch(() => [])).filter((name) => name.endsWith('.eml')).sort();
@@ -96,13 +96,19 @@ async function mailedLink(kind, to, after, outbox = args.outbox) {
       const text = await readFile(join(outbox, name), 'utf8');
       const [head] = text.split('\n\n');
       if (!head.includes(`X-Auth-Message: ${kind}\n`) || !head.toLowerCase().includes(to)) continue;
-      if (after.has(name)) continue;
-      const link = text.split(/\s+/).find((word) => word.includes('#token='));
-      if (link) return link;
+      if (!after.has(name)) return text;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`expected a ${kind} message to ${to} in ${outbox}`);
+}
+
+// The `#token=` link of such a message.
+async function mailedLink(kind, to, after, outbox = args.outbox) {
+  const text = await mailed(kind, to, after, outbox);
+  const link = text.split(/\s+/).find((word) => word.includes('#token='));
+  assert(link, `a link in the ${kind} message:\n${text}`);
+  return link;
 }
 
 const outboxNow = async (outbox = args.outbox) => new Set(await readdir(outbox).catch(() => []));
@@ -141,7 +147,11 @@ try {
   const expectedFailure = (text) => text.startsWith('tab') && text.includes('Failed to load resource');
   context.on('response', (response) => {
     const { pathname } = new URL(response.url());
-    const expected = (response.status() === 401 && pathname.startsWith('/api/')) || pathname === '/favicon.ico';
+    const expected =
+      (response.status() === 401 && pathname.startsWith('/api/')) ||
+      // The wrong sign-in code the email sign-in step types on purpose.
+      (response.status() === 400 && pathname === '/api/auth/email-sign-in/verify') ||
+      pathname === '/favicon.ico';
     if (response.status() >= 400 && !expected) problems.push(`${response.status()} ${pathname}`);
   });
 
@@ -340,6 +350,49 @@ try {
     await expectView(page, 'Sign in');
     await page.reload();
     await expectView(page, 'Sign in');
+  });
+
+  await step('email sign-in: the link from the outbox signs in', async () => {
+    const seen = await outboxNow();
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await expectView(page, 'Sign in by email');
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Email me a link and code' }).click();
+    await expectView(page, 'Enter your code');
+    await expectStatus(page, `A link and a code are on their way to ${email}.`);
+    const link = await mailedLink('email_sign_in', email, seen);
+    assert(link.startsWith(`${base}/email-sign-in#token=`), `a sign-in link to this page: ${link}`);
+    await page.goto(link);
+    await expectView(page, 'My tasks');
+    await expectStatus(page, 'Signed in.');
+    assert(!page.url().includes('token'), 'the token is gone from the address bar');
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expectView(page, 'Sign in');
+  });
+
+  await step('email sign-in by code, with the keyboard only', async () => {
+    const seen = await outboxNow();
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).focus();
+    await page.keyboard.press('Enter');
+    await expectView(page, 'Sign in by email');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(email);
+    await page.keyboard.press('Enter');
+    await expectView(page, 'Enter your code');
+    assert(await heading(page).evaluate((h) => h === document.activeElement), 'focus on the heading');
+    const text = await mailed('email_sign_in', email, seen);
+    const code = (text.match(/\b\d{6}\b/) || [])[0];
+    assert(code, `a 6-digit code in the message:\n${text}`);
+    const wrong = `${(Number(code[0]) + 1) % 10}${code.slice(1)}`;
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(wrong);
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'That code is wrong or has expired.');
+    await shot(page, '07-email-code');
+    await view(page).getByLabel('Code').fill(code);
+    await page.keyboard.press('Enter');
+    await expectView(page, 'My tasks');
+    await expectStatus(page, 'Signed in.');
   });
 
   const verifyBase = args['verify-base-url'];

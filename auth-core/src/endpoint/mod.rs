@@ -159,6 +159,7 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
     session::ENDPOINTS
         .iter()
         .chain(account::ENDPOINTS)
+        .chain(crate::service::email_sign_in::ENDPOINTS)
 }
 
 /// The route with this method and path (as written in the list, with

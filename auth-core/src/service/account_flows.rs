@@ -54,6 +54,7 @@ pub struct AccountFlows {
     pub(super) email_verification_ttl: StdDuration,
     pub(super) require_email_verification: bool,
     pub(super) mail_rate_limit: Option<ClientRateLimit>,
+    pub(super) email_sign_in: Option<super::EmailSignIn>,
 }
 
 impl fmt::Debug for AccountFlows {
@@ -67,6 +68,7 @@ impl fmt::Debug for AccountFlows {
                 &self.require_email_verification,
             )
             .field("mail_rate_limit", &self.mail_rate_limit)
+            .field("email_sign_in", &self.email_sign_in)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +98,7 @@ impl AccountFlows {
             email_verification_ttl: DEFAULT_EMAIL_VERIFICATION_TTL,
             require_email_verification: false,
             mail_rate_limit: Some(DEFAULT_MAIL_RATE_LIMIT),
+            email_sign_in: None,
         }
     }
 
@@ -128,8 +131,21 @@ impl AccountFlows {
         self
     }
 
+    /// Offers sign-in by a link and code mailed to the address (the
+    /// contract's `email-sign-in` routes); off by default. Needs the
+    /// builder's [`credentials`](crate::AuthServiceBuilder::credentials)
+    /// store.
+    pub fn email_sign_in(mut self, settings: super::EmailSignIn) -> Self {
+        self.email_sign_in = Some(settings);
+        self
+    }
+
     /// Checks the settings, for the builder.
-    pub(super) fn checked(self) -> Result<Settings, AuthError> {
+    pub(super) fn checked(mut self) -> Result<Settings, AuthError> {
+        self.email_sign_in = self
+            .email_sign_in
+            .map(super::EmailSignIn::checked)
+            .transpose()?;
         let url = &self.public_url;
         let scheme_ok = ["http://", "https://"]
             .iter()

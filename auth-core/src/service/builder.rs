@@ -7,9 +7,9 @@ use tokio::sync::OnceCell;
 
 use super::{AccountFlows, AuthService, CustomClaims, Inner, Tokens};
 use crate::{
-    AccountHooks, Argon2Hasher, AuthError, ClientRateLimit, Clock, MemoryRateLimiter,
-    PasswordHasher, PasswordPolicy, RateLimiter, SessionStore, SignInThrottle, SystemClock,
-    TokenCodec, TrustedIssuer, UserStore,
+    AccountHooks, Argon2Hasher, AuthError, ClientRateLimit, Clock, CredentialStore,
+    MemoryRateLimiter, PasswordHasher, PasswordPolicy, RateLimiter, SessionStore, SignInThrottle,
+    SystemClock, TokenCodec, TrustedIssuer, UserStore,
     client_ip::TrustedProxies,
     hooks::NoHooks,
     session_cache::SessionCache,
@@ -61,6 +61,7 @@ pub struct AuthServiceBuilder {
     client_rate_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
     account_flows: Option<AccountFlows>,
+    credentials: Option<Arc<dyn CredentialStore>>,
     hooks: Option<Arc<dyn AccountHooks>>,
 }
 
@@ -120,6 +121,7 @@ impl AuthServiceBuilder {
             client_rate_limit: Some(ClientRateLimit::default()),
             trusted_proxies: TrustedProxies::none(),
             account_flows: None,
+            credentials: None,
             hooks: None,
         }
     }
@@ -282,6 +284,20 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// The store for what sign-in methods beyond the password keep (a
+    /// pending email sign-in, say); usually the same store as the users'.
+    pub fn credentials(mut self, store: impl CredentialStore) -> Self {
+        self.credentials = Some(Arc::new(store));
+        self
+    }
+
+    /// Like [`credentials`](Self::credentials), for a store already behind
+    /// an `Arc`.
+    pub fn credentials_arc(mut self, store: Arc<dyn CredentialStore>) -> Self {
+        self.credentials = Some(store);
+        self
+    }
+
     /// What the application does when an account changes (default:
     /// nothing); see [`AccountHooks`].
     pub fn account_hooks(mut self, hooks: impl AccountHooks) -> Self {
@@ -421,6 +437,13 @@ impl AuthServiceBuilder {
             )?;
         }
         let accounts = self.account_flows.map(AccountFlows::checked).transpose()?;
+        if self.credentials.is_none()
+            && accounts
+                .as_ref()
+                .is_some_and(|settings| settings.flows.email_sign_in.is_some())
+        {
+            return invalid("email sign-in needs a credentials store");
+        }
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -443,6 +466,7 @@ impl AuthServiceBuilder {
                 limiter,
                 account_limiter: Arc::clone(&account_limiter),
                 accounts,
+                credentials: self.credentials,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

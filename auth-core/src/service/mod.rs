@@ -14,9 +14,9 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AccountHooks, AuthError, ClientRateLimit, Clock, Email, PasswordHash, PasswordHasher,
-    PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, TrustedIssuer, User, UserId,
-    UserStore,
+    AccountHooks, AuthError, ClientRateLimit, Clock, CredentialStore, Email, PasswordHash,
+    PasswordHasher, PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec,
+    TrustedIssuer, User, UserId, UserStore,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::Throttle,
@@ -25,6 +25,7 @@ use crate::{
 mod account;
 mod account_flows;
 mod builder;
+pub(crate) mod email_sign_in;
 mod import;
 mod issue;
 mod name;
@@ -42,6 +43,10 @@ pub use account_flows::{
     DEFAULT_PASSWORD_RESET_TTL,
 };
 pub use builder::*;
+pub use email_sign_in::{
+    DEFAULT_EMAIL_SIGN_IN_TTL, EmailSignIn, EmailSignInRequest, EmailSignInVerifyRequest,
+    MAX_WRONG_CODES,
+};
 pub use import::ImportedUser;
 pub use principal::{CustomClaims, Principal};
 
@@ -90,6 +95,8 @@ struct Inner {
     /// Counts per address (the mail limit), apart from the per-client keys.
     account_limiter: Arc<dyn RateLimiter>,
     accounts: Option<account_flows::Settings>,
+    /// What sign-in methods keep per user or per address.
+    credentials: Option<Arc<dyn CredentialStore>>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
@@ -160,6 +167,26 @@ impl AuthService {
     /// implementing both, passed twice).
     pub fn builder(users: impl UserStore, sessions: impl SessionStore) -> AuthServiceBuilder {
         AuthServiceBuilder::new(Arc::new(users), Arc::new(sessions))
+    }
+
+    /// Starts building a service over one store that holds everything:
+    /// users, sessions and [credentials](AuthServiceBuilder::credentials),
+    /// as [`MemoryStore`](crate::MemoryStore) and the SQL stores do.
+    ///
+    /// ```
+    /// use auth_core::{AuthService, JwtCodec, MemoryStore};
+    ///
+    /// let auth = AuthService::with_store(MemoryStore::new())
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn with_store<S>(store: S) -> AuthServiceBuilder
+    where
+        S: UserStore + SessionStore + CredentialStore + Clone,
+    {
+        AuthServiceBuilder::new(Arc::new(store.clone()), Arc::new(store.clone())).credentials(store)
     }
 
     /// Like [`builder`](Self::builder), for stores already behind `Arc<dyn …>`.

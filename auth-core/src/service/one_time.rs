@@ -103,6 +103,26 @@ impl AuthService {
             .await
     }
 
+    /// Deletes credentials (a pending email sign-in, say) that expired more
+    /// than `older_than` ago; returns how many. Run it with the session
+    /// cleanup.
+    ///
+    /// # Errors
+    /// The store's; none without a credentials store.
+    pub async fn delete_expired_credentials(
+        &self,
+        older_than: StdDuration,
+    ) -> Result<u64, AuthError> {
+        let Some(store) = &self.inner.credentials else {
+            return Ok(0);
+        };
+        let cutoff = Duration::try_from(older_than)
+            .ok()
+            .and_then(|age| self.inner.now().checked_sub(age))
+            .ok_or_else(|| AuthError::InvalidConfig("older_than is out of range".into()))?;
+        store.delete_expired(cutoff).await
+    }
+
     /// Voids `user_id`'s pending one-time tokens of each purpose; a no-op
     /// without account flows, which issue none.
     pub(super) async fn void_tokens(

@@ -212,6 +212,13 @@ macro_rules! contract_tests {
                 account_routes_need_token,
                 openapi_lists_account_routes,
                 outbox_files_are_owner_only,
+                // Email sign-in
+                email_sign_in_by_link_or_code,
+                email_sign_in_code_allows_five_wrong_tries,
+                newer_email_sign_in_voids_older,
+                email_sign_in_unknown_address,
+                email_sign_in_takes_back_an_unverified_account,
+                email_codes_are_limited_per_address,
             ];
             server: [
                 logs_hold_no_secrets,
@@ -231,6 +238,7 @@ macro_rules! contract_tests {
                 mail_requests_are_limited_per_address,
                 mail_requests_are_limited_per_client,
                 account_logs_hold_no_tokens,
+                email_sign_up_can_be_off,
             ];
             sqlite_only: [
                 restart_keeps_tokens,

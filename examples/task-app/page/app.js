@@ -146,7 +146,9 @@ function fail(error) {
     invalid_credentials: 'Wrong email or password.',
     wrong_password: 'The current password is wrong.',
     email_not_verified: 'Please verify your email address first: follow the link we sent you.',
-    invalid_token: 'This link is invalid or has expired. Please ask for a new one.',
+    invalid_token: $('[data-view="email-code"]').hidden
+      ? 'This link is invalid or has expired. Please ask for a new one.'
+      : 'That code is wrong or has expired. Check it, or ask for a new one.',
   };
   let message = messages[error.code] || error.message;
   if (error.status === 429) {
@@ -346,6 +348,24 @@ $('#resend-verification').addEventListener('click', () => {
   });
 });
 
+// The address a sign-in code was sent to.
+let codeEmail = null;
+
+onSubmit('#email-sign-in-form', async ({ email }, form) => {
+  await send('POST', '/api/auth/email-sign-in', { body: { email } });
+  form.reset();
+  codeEmail = email;
+  $('#email-code-email').textContent = email;
+  show('email-code', `A link and a code are on their way to ${email}.`);
+});
+
+onSubmit('#email-code-form', async ({ code }, form) => {
+  const body = { email: codeEmail, code: code.trim() };
+  accept(await send('POST', '/api/auth/email-sign-in/verify', { body, cookie: true }));
+  form.reset();
+  show('tasks', 'Signed in.');
+});
+
 onSubmit('#forgot-form', async ({ email }) => {
   await send('POST', '/api/auth/request-password-reset', { body: { email } });
   show('sign-in', 'If that address has an account, a reset link is on its way.');
@@ -428,6 +448,14 @@ async function start() {
   if (path === '/reset-password' && token) {
     resetToken = token;
     show('reset');
+  } else if (path === '/email-sign-in' && token) {
+    try {
+      accept(await send('POST', '/api/auth/email-sign-in/verify', { body: { token }, cookie: true }));
+      show('tasks', 'Signed in.');
+    } catch (error) {
+      show(restored ? 'tasks' : 'sign-in');
+      fail(error);
+    }
   } else if (path === '/verify-email' && token) {
     show('verify');
     try {

@@ -3,8 +3,8 @@
 use std::{sync::Arc, time::Duration};
 
 use auth_core::{
-    AccountFlows, AuthError, AuthService, ClientRateLimit, JwtCodec, OneTimeTokenStore, RemoteJwks,
-    SignInThrottle,
+    AccountFlows, AuthError, AuthService, ClientRateLimit, EmailSignIn, JwtCodec,
+    OneTimeTokenStore, RemoteJwks, SignInThrottle,
 };
 use auth_sqlx::{
     PostgresStore, SqliteStore,
@@ -100,7 +100,11 @@ impl App {
             }
             let tasks = TaskStore::Postgres(store.pool().clone());
             let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
-            (AuthService::builder(store.clone(), store), tasks, one_time)
+            (
+                AuthService::builder(store.clone(), store.clone()).credentials(store),
+                tasks,
+                one_time,
+            )
         } else {
             create_sqlite_dir(&config.database_url)?;
             let target = crate::config::sqlite_file(&config.database_url)
@@ -118,7 +122,11 @@ impl App {
             SQLITE_MIGRATIONS.run(store.pool()).await?;
             let tasks = TaskStore::sqlite(store.pool().clone());
             let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
-            (AuthService::builder(store.clone(), store), tasks, one_time)
+            (
+                AuthService::builder(store.clone(), store.clone()).credentials(store),
+                tasks,
+                one_time,
+            )
         };
         let throttle = (config.sign_in_max_failures > 0)
             .then(|| SignInThrottle::new(config.sign_in_max_failures, config.sign_in_window));
@@ -141,7 +149,8 @@ impl App {
             .password_reset_ttl(mail.password_reset_ttl)
             .email_verification_ttl(mail.email_verification_ttl)
             .require_email_verification(mail.require_email_verification)
-            .mail_rate_limit(mail_limit);
+            .mail_rate_limit(mail_limit)
+            .email_sign_in(EmailSignIn::new().sign_up(mail.email_sign_up));
         let builder = match &config.tokens {
             TokenConfig::Hs256(source) => {
                 let secret = secret::load_or_create(source).map_err(|error| {
@@ -204,6 +213,13 @@ impl App {
                 {
                     Ok(deleted) => tracing::debug!(deleted, "expired one-time tokens deleted"),
                     Err(error) => tracing::warn!(%error, "could not delete expired tokens"),
+                }
+                match auth
+                    .delete_expired_credentials(Duration::from_secs(24 * 3600))
+                    .await
+                {
+                    Ok(deleted) => tracing::debug!(deleted, "expired credentials deleted"),
+                    Err(error) => tracing::warn!(%error, "could not delete expired credentials"),
                 }
             }
         });

@@ -1,5 +1,6 @@
 //! The mail settings (`PUBLIC_URL`, `MAIL_OUTBOX_DIR`, `SMTP_URL`,
-//! `MAIL_FROM`, `REQUIRE_EMAIL_VERIFICATION` and the link lifetimes), and
+//! `MAIL_FROM`, `REQUIRE_EMAIL_VERIFICATION`, `EMAIL_SIGN_UP` and the link
+//! lifetimes), and
 //! the mailer they choose.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -25,6 +26,9 @@ pub struct MailConfig {
     /// `REQUIRE_EMAIL_VERIFICATION`: refuse sign-in until the address is
     /// verified (default `false`).
     pub require_email_verification: bool,
+    /// `EMAIL_SIGN_UP`: whether the first email sign-in of an unknown
+    /// address creates its account (default `true`).
+    pub email_sign_up: bool,
     /// `PASSWORD_RESET_TTL_SECS` (default 1800).
     pub password_reset_ttl: Duration,
     /// `EMAIL_VERIFICATION_TTL_SECS` (default 86400; also email-change links).
@@ -48,6 +52,7 @@ impl std::fmt::Debug for MailConfig {
                 "require_email_verification",
                 &self.require_email_verification,
             )
+            .field("email_sign_up", &self.email_sign_up)
             .finish_non_exhaustive()
     }
 }
@@ -58,19 +63,20 @@ impl MailConfig {
         get: &dyn Fn(&str) -> Option<String>,
         parsed: &dyn Fn(&'static str, u64) -> Result<u64, ConfigError>,
     ) -> Result<Self, ConfigError> {
-        let require_email_verification = match get("REQUIRE_EMAIL_VERIFICATION")
+        let flag = |variable: &'static str, default: bool| match get(variable)
             .map(|value| value.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(_) => {
-                return Err(ConfigError {
-                    variable: "REQUIRE_EMAIL_VERIFICATION",
-                    problem: "expected true or false".into(),
-                });
-            }
+            None => Ok(default),
+            Some("false" | "0" | "no") => Ok(false),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some(_) => Err(ConfigError {
+                variable,
+                problem: "expected true or false".into(),
+            }),
         };
+        let require_email_verification = flag("REQUIRE_EMAIL_VERIFICATION", false)?;
+        let email_sign_up = flag("EMAIL_SIGN_UP", true)?;
         let public_url = get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError {
@@ -93,6 +99,7 @@ impl MailConfig {
             smtp_url,
             from: get("MAIL_FROM").unwrap_or_else(|| "noreply@localhost".into()),
             require_email_verification,
+            email_sign_up,
             password_reset_ttl: Duration::from_secs(parsed("PASSWORD_RESET_TTL_SECS", 1800)?),
             email_verification_ttl: Duration::from_secs(parsed(
                 "EMAIL_VERIFICATION_TTL_SECS",
@@ -146,11 +153,13 @@ mod tests {
         assert_eq!(defaults.outbox_dir, std::path::PathBuf::from("data/outbox"));
         assert!(defaults.smtp_url.is_none());
         assert!(!defaults.require_email_verification);
+        assert!(defaults.email_sign_up);
         assert_eq!(defaults.limit_requests, 5);
         for (name, bad) in [
             ("PUBLIC_URL", "tasks.example.com"),
             ("SMTP_URL", "http://smtp.example.com"),
             ("REQUIRE_EMAIL_VERIFICATION", "maybe"),
+            ("EMAIL_SIGN_UP", "sometimes"),
             ("MAIL_LIMIT_REQUESTS", "lots"),
         ] {
             let error = Config::from_lookup(|n| (n == name).then(|| bad.to_owned())).unwrap_err();

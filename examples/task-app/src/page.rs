@@ -2,9 +2,10 @@
 //! `examples/task-app/page/`, compiled into the binary so that a user needs
 //! no build step and the server no files at run time.
 //!
-//! `/reset-password` and `/verify-email` serve the same `index.html`: they
-//! are where the links in the outbox messages point, with the token in
-//! the URL fragment, which the browser never sends to the server.
+//! `/reset-password`, `/verify-email` and `/email-sign-in` serve the same
+//! `index.html`: they are where the links in the outbox messages point,
+//! with the token in the URL fragment, which the browser never sends to
+//! the server.
 //!
 //! The page keeps its access token in memory and its refresh token in the
 //! cookie of auth-core's cookie transport (`X-Refresh-Cookie: 1`), so no
@@ -30,10 +31,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub const CACHE_CONTROL: &str = "no-cache";
 
 /// The paths served, each answering `GET` and `HEAD`.
-pub const PATHS: [&str; 5] = [
+pub const PATHS: [&str; 6] = [
     "/",
     "/reset-password",
     "/verify-email",
+    "/email-sign-in",
     "/app.js",
     "/app.css",
 ];
@@ -62,7 +64,7 @@ const STYLE: Asset = Asset {
 /// ```
 pub fn asset(path: &str) -> Option<Asset> {
     match path {
-        "/" | "/reset-password" | "/verify-email" => Some(INDEX),
+        "/" | "/reset-password" | "/verify-email" | "/email-sign-in" => Some(INDEX),
         "/app.js" => Some(SCRIPT),
         "/app.css" => Some(STYLE),
         _ => None,

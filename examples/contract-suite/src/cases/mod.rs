@@ -16,6 +16,7 @@ mod bodies;
 mod connections;
 mod cookie;
 mod database;
+mod email_sign_in;
 mod instances;
 mod launch;
 mod limits;
@@ -25,8 +26,8 @@ mod verification;
 
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
-    bodies::*, connections::*, cookie::*, database::*, instances::*, launch::*, limits::*,
-    other::*, tasks::*, verification::*,
+    bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
+    limits::*, other::*, tasks::*, verification::*,
 };
 
 use serde_json::Value;
