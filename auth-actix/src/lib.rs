@@ -22,7 +22,7 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let store = MemoryStore::new(); // or auth_sqlx::SqliteStore / PostgresStore
 //!     let secret = std::env::var("JWT_SECRET")?; // 32+ bytes
-//!     let auth = AuthService::builder(store.clone(), store)
+//!     let auth = AuthService::with_store(store)
 //!         .token_codec(JwtCodec::hs256(secret.as_bytes(), "my-api", "my-app")?)
 //!         .build()?;
 //!
