@@ -27,7 +27,7 @@ mod account_flows;
 mod builder;
 mod import;
 mod issue;
-mod name;
+pub(crate) mod name;
 mod one_time;
 mod principal;
 mod recovery;
