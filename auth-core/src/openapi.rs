@@ -466,7 +466,7 @@ fn reset_password() {}
 #[utoipa::path(
     post, path = "/send-verification-email", tag = "account",
     security(("bearer" = []), ()),
-    request_body(content = Option<SendVerificationRequest>, description = "With a bearer token: `{}` or no body, for the token's user. Without one: `{\"email\"}`"),
+    request_body(content = SendVerificationRequest, description = "Without a bearer token: `{\"email\"}`, required (no body is 415, `null` or no `email` 400). With one, for the token's user, the body is ignored: it may be left out or be `{}`. The schema states what works either way"),
     responses(
         (status = 202, description = "A verification link is mailed, unless the address is verified already or (without a token) unknown: every address gets the same answer", body = Accepted),
         (status = 400, description = "A body that is not JSON (with a token, any JSON body is ignored); without a token, no `email` string", body = Problem, content_type = "application/problem+json"),
@@ -786,6 +786,21 @@ mod rule_tests {
             let description = field["description"].as_str().unwrap_or_default();
             assert!(description.contains("password_too_common"), "{description}");
         }
+    }
+
+    /// The body of `send-verification-email` is `{"email"}`: without a
+    /// token the route answers no body with 415 and a `null` one with 400
+    /// (with a token it ignores the body, whatever it is).
+    #[test]
+    fn send_verification_body_is_required_and_not_null() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap();
+        let body = &doc["paths"]["/send-verification-email"]["post"]["requestBody"];
+        assert_eq!(body["required"], true, "{body}");
+        let schema = &body["content"]["application/json"]["schema"];
+        assert_eq!(
+            schema["$ref"], "#/components/schemas/SendVerificationRequest",
+            "{schema}"
+        );
     }
 
     #[test]
