@@ -140,12 +140,32 @@ pub enum SortOrder {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `all` (default), `pending` or `completed`.
-    #[param(value_type = Option<String>, pattern = "^(all|pending|completed)$")]
+    /// `all` (default), `pending` or `completed`; any other value is 422
+    /// `validation_failed`.
+    #[param(schema_with = status_schema, required = false)]
     pub status: StatusFilter,
-    /// `created` (default, newest first) or `title`.
-    #[param(value_type = Option<String>, pattern = "^(created|title)$")]
+    /// `created` (default, newest first) or `title`; any other value is
+    /// 422 `validation_failed`.
+    #[param(schema_with = sort_schema, required = false)]
     pub sort: SortOrder,
+}
+
+/// A query parameter of one of `values`, the first the default: what
+/// [`ListQuery::parse`] takes.
+fn one_of<const N: usize>(values: [&str; N]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .default(values.first().map(|value| serde_json::Value::from(*value)))
+        .build()
+}
+
+fn status_schema() -> Object {
+    one_of(["all", "pending", "completed"])
+}
+
+fn sort_schema() -> Object {
+    one_of(["created", "title"])
 }
 
 impl ListQuery {
@@ -790,6 +810,58 @@ mod tests {
                 "{description:?}"
             );
         }
+    }
+
+    /// The list's query parameters list exactly the values
+    /// [`ListQuery::parse`] takes, and the task id's `minimum` is
+    /// [`parse_task_id`]'s.
+    #[test]
+    fn parameters_are_what_the_parsers_take() {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let list = &doc["paths"]["/api/{user_id}/tasks"]["get"]["parameters"];
+        for (name, values, others) in [
+            (
+                "status",
+                &["all", "pending", "completed"][..],
+                &["", "done", "All", "all "][..],
+            ),
+            (
+                "sort",
+                &["created", "title"][..],
+                &["", "nope", "Title", "id"][..],
+            ),
+        ] {
+            let parameter = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|parameter| parameter["name"] == name)
+                .unwrap();
+            assert_eq!(parameter["in"], "query");
+            assert_eq!(parameter["required"], false);
+            assert_eq!(parameter["schema"]["enum"], serde_json::json!(values));
+            assert_eq!(parameter["schema"]["default"], values[0]);
+            for value in values {
+                assert!(ListQuery::parse(Some(&format!("{name}={value}"))).is_ok());
+            }
+            for value in others {
+                let refused = ListQuery::parse(Some(&format!("{name}={value}"))).unwrap_err();
+                assert_eq!(refused.status, 422, "{name}={value}");
+            }
+        }
+        assert_eq!(ListQuery::parse(None).unwrap().status, StatusFilter::All);
+        assert_eq!(ListQuery::parse(None).unwrap().sort, SortOrder::Created);
+        let task = &doc["paths"]["/api/{user_id}/tasks/{id}"]["get"]["parameters"];
+        let id = task
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|parameter| parameter["name"] == "id")
+            .unwrap();
+        assert_eq!(id["schema"]["minimum"], 1);
+        assert_eq!(parse_task_id("1").unwrap(), 1);
+        assert!(parse_task_id("0").is_err());
+        assert_eq!(parse_task_id(&i64::MAX.to_string()).unwrap(), i64::MAX);
     }
 
     #[test]
