@@ -24,7 +24,10 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct UpdateNameRequest {
     /// The new display name (trimmed; blank or `null` clears it).
     #[serde(deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 100))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, schema_with = crate::openapi::fields::new_name)
+    )]
     pub name: Option<String>,
 }
 
@@ -38,7 +41,7 @@ pub struct ChangePasswordRequest {
     /// The new password, checked against the sign-up policy.
     #[cfg_attr(
         feature = "openapi",
-        schema(value_type = String, min_length = 8, max_length = 128)
+        schema(schema_with = crate::openapi::fields::new_password)
     )]
     pub new_password: Password,
 }
@@ -48,7 +51,10 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasswordResetRequest {
     /// The account's address.
-    #[cfg_attr(feature = "openapi", schema(format = Email))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::account_email)
+    )]
     pub email: String,
 }
 
@@ -58,7 +64,10 @@ pub struct PasswordResetRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendVerificationRequest {
     /// The account's address.
-    #[cfg_attr(feature = "openapi", schema(format = Email))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::account_email)
+    )]
     pub email: String,
 }
 
@@ -72,7 +81,7 @@ pub struct ResetPasswordRequest {
     /// The new password, checked against the sign-up policy.
     #[cfg_attr(
         feature = "openapi",
-        schema(value_type = String, min_length = 8, max_length = 128)
+        schema(schema_with = crate::openapi::fields::new_password)
     )]
     #[zeroize(skip)]
     pub new_password: Password,
@@ -104,7 +113,10 @@ impl fmt::Debug for VerifyEmailRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChangeEmailRequest {
     /// The address to move the account to.
-    #[cfg_attr(feature = "openapi", schema(format = Email))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::new_email)
+    )]
     pub new_email: String,
     /// The account's current password.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -13,12 +13,23 @@ use crate::{Password, RefreshToken, User};
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignUpRequest {
     /// The email address (trimmed and lowercased by the service).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::sign_up_email)
+    )]
     pub email: String,
     /// The password, checked against the service's policy.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::sign_up_password)
+    )]
     pub password: Password,
     /// An optional display name.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::sign_up_name)
+    )]
     pub name: Option<String>,
 }
 

@@ -40,6 +40,228 @@ pub struct Accepted {}
 /// (the `security` attributes below spell it out: the macro wants a literal).
 pub const BEARER_SCHEME: &str = "bearer";
 
+/// The inside of [`TRIMMED_WHITESPACE`]'s class, as a literal for `concat!`.
+macro_rules! whitespace {
+    () => {
+        "\\u0009-\\u000D \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+    };
+}
+
+/// What [`str::trim`] takes off both ends of a string, the Unicode
+/// `White_Space` characters, as the inside of an ECMA-262 character class
+/// (`[…]`). Written out rather than as `\s`, which means another set in
+/// each regex dialect (ECMA-262's has U+FEFF and not U+0085).
+///
+/// ```
+/// # use auth_core::openapi::TRIMMED_WHITESPACE;
+/// assert!(TRIMMED_WHITESPACE.starts_with("\\u0009-\\u000D "));
+/// ```
+pub const TRIMMED_WHITESPACE: &str = whitespace!();
+
+/// The `pattern` (ECMA-262, as OpenAPI 3.1 reads it) of text that the
+/// server trims (as [`str::trim`] does) and then wants to have `min_chars`
+/// to `max_chars` characters (Unicode scalar values), none of them in
+/// `forbidden` (the inside of a character class, such as `\u0000`; empty
+/// for none), with `min_chars <= max_chars`. Surrounding whitespace
+/// matches whatever its characters, since it is trimmed before anything
+/// is checked.
+///
+/// A `maxLength` could not say this: it would count the whitespace too.
+///
+/// ```
+/// use auth_core::openapi::trimmed_text_pattern;
+///
+/// let title = trimmed_text_pattern(1, 200, "\\u0000");
+/// assert!(title.starts_with("^[") && title.ends_with("]*$"));
+/// assert!(title.contains("{0,198}"));
+/// ```
+pub fn trimmed_text_pattern(min_chars: usize, max_chars: usize, forbidden: &str) -> String {
+    let space = format!("[{TRIMMED_WHITESPACE}]*");
+    // The first and last characters are not whitespace (else they would
+    // have been trimmed); those between them may be.
+    let edge = format!("[^{TRIMMED_WHITESPACE}{forbidden}]");
+    let inner = if forbidden.is_empty() {
+        format!("(?:[{TRIMMED_WHITESPACE}]|[^{TRIMMED_WHITESPACE}])")
+    } else {
+        format!("[^{forbidden}]")
+    };
+    let core = match (min_chars.max(1), max_chars) {
+        (_, 0) => return format!("^{space}$"),
+        (_, 1) => edge,
+        (1, max) => format!("{edge}(?:{inner}{{0,{}}}{edge})?", max - 2),
+        (min, max) => format!(
+            "{edge}{inner}{{{},{}}}{edge}",
+            min - 2,
+            max.saturating_sub(2)
+        ),
+    };
+    if min_chars == 0 {
+        format!("^{space}(?:{core})?{space}$")
+    } else {
+        format!("^{space}{core}{space}$")
+    }
+}
+
+/// The local part's characters (RFC 5322 `atext`), upper case included.
+macro_rules! atext {
+    () => {
+        "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+    };
+}
+
+/// A domain label: 1 to 63 letters, digits and hyphens, no hyphen first or last.
+macro_rules! label {
+    () => {
+        "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    };
+}
+
+/// The `pattern` of the email addresses that [`Email::parse`](crate::Email::parse)
+/// accepts, surrounding whitespace (trimmed) and upper-case letters
+/// (lowercased) included: one `@`; a local part of 1 to 64 ASCII letters,
+/// digits and ``!#$%&'*+/=?^_`{|}~-``, with single dots between them; a
+/// domain of two or more labels of 1 to 63 letters, digits and hyphens
+/// (not first or last), the last one not all digits; at most 254
+/// characters once trimmed. The two lengths and the last label are
+/// lookaheads right after the `^`.
+///
+/// One kind of address that `Email::parse` takes is refused here: one with
+/// the Kelvin sign (U+212A), which lowercases to an ASCII `k`.
+pub const EMAIL_PATTERN: &str = concat!(
+    // At most 254 characters once trimmed, and no whitespace inside.
+    "^(?=[",
+    whitespace!(),
+    "]*[^",
+    whitespace!(),
+    "]{1,254}[",
+    whitespace!(),
+    "]*$)",
+    // A local part of at most 64 characters.
+    "(?=[",
+    whitespace!(),
+    "]*[^@]{1,64}@)",
+    // A last label that is not all digits (`a@1.2.3.4` is an IP address).
+    "(?![^@]*@[^@]*\\.[0-9]+[",
+    whitespace!(),
+    "]*$)",
+    "[",
+    whitespace!(),
+    "]*",
+    atext!(),
+    "+(?:\\.",
+    atext!(),
+    "+)*@",
+    label!(),
+    "(?:\\.",
+    label!(),
+    ")+[",
+    whitespace!(),
+    "]*$"
+);
+
+/// The schemas of the request fields that the server checks, for their
+/// `schema_with`: each rule as `pattern`, `minLength` or `maxLength` where
+/// a schema can state it, and in the description where it cannot.
+pub(crate) mod fields {
+    use utoipa::openapi::{
+        Object, ObjectBuilder, Type,
+        schema::{KnownFormat, SchemaFormat, SchemaType},
+    };
+
+    use crate::{DEFAULT_MAX_NAME_CHARS, PasswordPolicy, service::name::HIDDEN_OR_CONTROL_CLASS};
+
+    const EMAIL_RULE: &str = "Surrounding whitespace is trimmed and letters are lowercased; then \
+        the address must have one `@`; a local part of 1 to 64 ASCII letters, digits and \
+        ``!#$%&'*+/=?^_`{|}~-``, with single dots between them (none first or last); and a \
+        domain of two or more dot-separated labels of 1 to 63 ASCII letters, digits and hyphens \
+        (no hyphen first or last), the last label not all digits; at most 254 characters in \
+        all. No quoted local parts, IP-address domains or non-ASCII characters: an \
+        internationalised domain goes in its punycode form (`xn--…`). `pattern` states all of \
+        this (it also refuses the Kelvin sign, U+212A, which the server would lowercase to \
+        `k`); otherwise 422 `invalid_email`.";
+
+    fn email(what: &str) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .pattern(Some(super::EMAIL_PATTERN))
+            .description(Some(format!("{what}. {EMAIL_RULE}")))
+            .build()
+    }
+
+    /// Sign-up's `email`.
+    pub(crate) fn sign_up_email() -> Object {
+        email("The email address of the new account")
+    }
+
+    /// The `email` of the password-reset and verification requests.
+    pub(crate) fn account_email() -> Object {
+        email("The account's address")
+    }
+
+    /// Change-email's `new_email`.
+    pub(crate) fn new_email() -> Object {
+        email("The address to move the account to (not its current one)")
+    }
+
+    fn name(what: &str) -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .pattern(Some(super::trimmed_text_pattern(
+                0,
+                DEFAULT_MAX_NAME_CHARS,
+                HIDDEN_OR_CONTROL_CLASS,
+            )))
+            .description(Some(format!(
+                "{what}. Surrounding whitespace is trimmed; what remains has at most \
+                 {DEFAULT_MAX_NAME_CHARS} characters (Unicode scalar values) and no control \
+                 (Cc) or format (Cf) character, line or paragraph separator, or other \
+                 default-ignorable code point (zero-width characters, bidi controls, variation \
+                 selectors, tags…), as `pattern` states; otherwise 422 `invalid_name`."
+            )))
+            .build()
+    }
+
+    /// Sign-up's `name`.
+    pub(crate) fn sign_up_name() -> Object {
+        name("An optional display name; absent, `null` or blank: none")
+    }
+
+    /// `PATCH /me`'s `name`.
+    pub(crate) fn new_name() -> Object {
+        name("The new display name; `null` or blank clears it")
+    }
+
+    fn password(what: &str) -> Object {
+        let policy = PasswordPolicy::default();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(policy.min_chars()))
+            .max_length(Some(policy.max_chars()))
+            .description(Some(format!(
+                "{what}: {} to {} characters (Unicode scalar values: an emoji is one), else 422 \
+                 `password_too_short` or `password_too_long`. Not expressible in a schema, and \
+                 so only said here: it must not be one of the most common passwords, nor the \
+                 account's email address or the part before its `@`, compared \
+                 case-insensitively (422 `password_too_common`).",
+                policy.min_chars(),
+                policy.max_chars()
+            )))
+            .build()
+    }
+
+    /// Sign-up's `password`.
+    pub(crate) fn sign_up_password() -> Object {
+        password("The password")
+    }
+
+    /// The `new_password` of a change or reset.
+    pub(crate) fn new_password() -> Object {
+        password("The new password")
+    }
+}
+
+
 /// The auth endpoints, with paths relative to their mount point (nest it
 /// under your prefix): one operation for each entry of
 /// [`endpoint::endpoints`](crate::endpoint::endpoints), the list the
@@ -281,7 +503,7 @@ pub(crate) fn reset_password() {}
 #[utoipa::path(
     post, path = "/send-verification-email", tag = "account",
     security(("bearer" = []), ()),
-    request_body(content = Option<SendVerificationRequest>, description = "With a bearer token: `{}` or no body, for the token's user. Without one: `{\"email\"}`"),
+    request_body(content = SendVerificationRequest, description = "Without a bearer token: `{\"email\"}`, required (no body is 415, `null` or no `email` 400). With one, for the token's user, the body is ignored: it may be left out or be `{}`. The schema states what works either way"),
     responses(
         (status = 202, description = "A verification link is mailed, unless the address is verified already or (without a token) unknown: every address gets the same answer", body = Accepted),
         (status = 400, description = "A body that is not JSON (with a token, any JSON body is ignored); without a token, no `email` string", body = Problem, content_type = "application/problem+json"),
@@ -440,6 +662,400 @@ mod rate_limit_tests {
                 too_many["headers"]["Retry-After"]["schema"].is_object(),
                 "{path}: {too_many}"
             );
+        }
+    }
+}
+
+/// Runs the document's ECMA-262 patterns in Rust, for the tests that hold
+/// them to the validators they describe.
+#[cfg(test)]
+pub(crate) mod ecma {
+    use regex::Regex;
+
+    /// A pattern as [`regex`] can run it: the lookaheads right after its
+    /// `^` (which `regex` lacks) each become a regex anchored at the
+    /// start, and the rest one more. Only such lookaheads are supported,
+    /// and no `\s`, `\d` or `\w` (the crate is built without their tables,
+    /// and their meaning differs between dialects anyway).
+    #[derive(Debug)]
+    pub(crate) struct Pattern {
+        lookaheads: Vec<(bool, Regex)>,
+        rest: Regex,
+    }
+
+    impl Pattern {
+        pub(crate) fn new(pattern: &str) -> Self {
+            let mut rest = pattern
+                .strip_prefix('^')
+                .unwrap_or_else(|| panic!("not anchored: {pattern}"));
+            let mut lookaheads = Vec::new();
+            while let Some((positive, body)) = rest
+                .strip_prefix("(?=")
+                .map(|body| (true, body))
+                .or_else(|| rest.strip_prefix("(?!").map(|body| (false, body)))
+            {
+                let end = closing_parenthesis(body);
+                lookaheads.push((positive, compile(&format!("^(?:{})", &body[..end]))));
+                rest = &body[end + 1..];
+            }
+            assert!(!rest.contains("(?=") && !rest.contains("(?!"), "{pattern}");
+            Self {
+                lookaheads,
+                rest: compile(&format!("^{rest}")),
+            }
+        }
+
+        /// Whether the pattern matches `text`.
+        pub(crate) fn is_match(&self, text: &str) -> bool {
+            self.lookaheads
+                .iter()
+                .all(|(positive, regex)| regex.is_match(text) == *positive)
+                && self.rest.is_match(text)
+        }
+    }
+
+    fn compile(pattern: &str) -> Regex {
+        Regex::new(pattern).unwrap_or_else(|error| panic!("{pattern}: {error}"))
+    }
+
+    /// The index of the `)` that closes a group whose `(…` is before
+    /// `text`, past escapes and character classes.
+    fn closing_parenthesis(text: &str) -> usize {
+        let (mut depth, mut in_class, mut escaped) = (0usize, false, false);
+        for (index, c) in text.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '[' => in_class = true,
+                ']' => in_class = false,
+                _ if in_class => {}
+                '(' => depth += 1,
+                ')' if depth == 0 => return index,
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        panic!("unclosed group: {text}")
+    }
+}
+
+/// The rules in the document are the server's: every `pattern`,
+/// `minLength` and `maxLength` of a request field accepts a string if and
+/// only if the validator behind that field does.
+#[cfg(test)]
+mod rule_tests {
+    use serde_json::Value;
+
+    use super::{ecma::Pattern, *};
+    use crate::{AuthError, DEFAULT_MAX_NAME_CHARS, Email, Password, PasswordPolicy};
+
+    fn field(schema: &str, name: &str) -> Value {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap();
+        doc["components"]["schemas"][schema]["properties"][name].clone()
+    }
+
+    fn pattern(schema: &str, name: &str) -> String {
+        field(schema, name)["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{name} has no pattern"))
+            .to_owned()
+    }
+
+    /// The code points worth running a pattern on, for a check of one
+    /// character that `valid` says yes or no to: both sides of every
+    /// place where its answer changes, and every 997th. Running the
+    /// pattern on all 1.1 million takes minutes unoptimised; this finds
+    /// any character that the validator refuses and the pattern takes,
+    /// unless both its neighbours are refused by both. `valid` is asked
+    /// about every code point but those of planes 4 to 13, where nothing
+    /// is assigned: only every 997th of them.
+    pub(super) fn telling_chars(valid: impl Fn(char) -> bool) -> Vec<char> {
+        let mut chars = Vec::new();
+        let mut previous: Option<(char, bool)> = None;
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let sampled = u32::from(c) % 997 == 0;
+            if (0x4_0000..0xE_0000).contains(&u32::from(c)) && !sampled {
+                continue;
+            }
+            let answer = valid(c);
+            match previous {
+                Some((before, was)) if was != answer => chars.extend([before, c]),
+                None => chars.push(c),
+                _ if sampled => chars.push(c),
+                _ => {}
+            }
+            previous = Some((c, answer));
+        }
+        chars.push(char::MAX);
+        chars
+    }
+
+    #[test]
+    fn every_checked_field_states_its_rule() {
+        for (schema, name) in [
+            ("SignUpRequest", "email"),
+            ("PasswordResetRequest", "email"),
+            ("SendVerificationRequest", "email"),
+            ("ChangeEmailRequest", "new_email"),
+        ] {
+            let field = field(schema, name);
+            assert_eq!(field["pattern"], EMAIL_PATTERN, "{schema}.{name}");
+            assert_eq!(field["format"], "email", "{schema}.{name}");
+            assert_eq!(field["type"], "string", "{schema}.{name}");
+        }
+        let name = pattern("SignUpRequest", "name");
+        assert_eq!(pattern("UpdateNameRequest", "name"), name);
+        assert_eq!(
+            field("UpdateNameRequest", "name")["type"],
+            serde_json::json!(["string", "null"])
+        );
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap();
+        let required = &doc["components"]["schemas"]["UpdateNameRequest"]["required"];
+        assert_eq!(required, &serde_json::json!(["name"]));
+        for (schema, name) in [
+            ("SignUpRequest", "password"),
+            ("ChangePasswordRequest", "new_password"),
+            ("ResetPasswordRequest", "new_password"),
+        ] {
+            let field = field(schema, name);
+            assert_eq!(field["minLength"], 8, "{schema}.{name}");
+            assert_eq!(field["maxLength"], 128, "{schema}.{name}");
+            let description = field["description"].as_str().unwrap_or_default();
+            assert!(description.contains("password_too_common"), "{description}");
+        }
+    }
+
+    /// The body of `send-verification-email` is `{"email"}`: without a
+    /// token the route answers no body with 415 and a `null` one with 400
+    /// (with a token it ignores the body, whatever it is).
+    #[test]
+    fn send_verification_body_is_required_and_not_null() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap();
+        let body = &doc["paths"]["/send-verification-email"]["post"]["requestBody"];
+        assert_eq!(body["required"], true, "{body}");
+        let schema = &body["content"]["application/json"]["schema"];
+        assert_eq!(
+            schema["$ref"], "#/components/schemas/SendVerificationRequest",
+            "{schema}"
+        );
+    }
+
+    #[test]
+    fn trimmed_whitespace_is_what_trim_takes_off() {
+        let class = Pattern::new(&format!("^[{TRIMMED_WHITESPACE}]$"));
+        for c in telling_chars(char::is_whitespace) {
+            assert_eq!(class.is_match(&c.to_string()), c.is_whitespace(), "{c:?}");
+        }
+    }
+
+    /// [`trimmed_text_pattern`] for several bounds, against trimming and
+    /// counting, on every string of up to six of `a`, space, tab and NUL.
+    #[test]
+    fn trimmed_text_pattern_counts_after_trimming() {
+        let (mut texts, mut longest) = (vec![String::new()], vec![String::new()]);
+        for _ in 0..6 {
+            longest = longest
+                .iter()
+                .flat_map(|text| ["a", " ", "\t", "\0"].map(|c| format!("{text}{c}")))
+                .collect();
+            texts.extend(longest.iter().cloned());
+        }
+        assert_eq!(texts.len(), 1 + 4 + 16 + 64 + 256 + 1024 + 4096);
+        for (min, max, forbidden, forbidden_class) in [
+            (0, 0, &[][..], ""),
+            (0, 1, &[][..], ""),
+            (1, 1, &['\0'][..], "\\u0000"),
+            (0, 3, &['\0'][..], "\\u0000"),
+            (1, 4, &['\0'][..], "\\u0000"),
+            (2, 4, &[][..], ""),
+            (3, 3, &['\0', 'a'][..], "\\u0000a"),
+        ] {
+            let pattern = Pattern::new(&trimmed_text_pattern(min, max, forbidden_class));
+            for text in &texts {
+                let trimmed = text.trim();
+                let count = trimmed.chars().count();
+                let valid = (min..=max).contains(&count)
+                    && !trimmed.chars().any(|c| forbidden.contains(&c));
+                assert_eq!(
+                    pattern.is_match(text),
+                    valid,
+                    "{min}..={max} without {forbidden:?}: {text:?}"
+                );
+            }
+        }
+    }
+
+    /// The email pattern against [`Email::parse`]: a table of edge cases,
+    /// and every code point in the local part, the domain and around the
+    /// address. The Kelvin sign is the one difference, and on the safe
+    /// side: the pattern refuses it.
+    #[test]
+    fn email_pattern_is_the_parsers_rule() {
+        let pattern = Pattern::new(&pattern("SignUpRequest", "email"));
+        let local = |n: usize| "a".repeat(n);
+        let label = |n: usize| "b".repeat(n);
+        let long_domain = |total: usize| {
+            // `a@` + labels of 63 and dots + `.com`, `total` characters.
+            let mut domain = String::new();
+            while total - 2 - domain.len() - 4 > 64 {
+                domain.push_str(&label(63));
+                domain.push('.');
+            }
+            domain.push_str(&label(total - 2 - domain.len() - 4));
+            format!("a@{domain}.com")
+        };
+        assert_eq!(long_domain(254).len(), 254);
+        let table = [
+            "ada@example.com".to_owned(),
+            "Ada.Lovelace+todo@Mail.Example.CO.uk".to_owned(),
+            "o'brien@example.ie".to_owned(),
+            "a!#$%&'*+/=?^_`{|}~-@example.com".to_owned(),
+            "jorg@xn--bcher-kva.de".to_owned(),
+            "user_1@sub-domain.example.org".to_owned(),
+            "  ada@example.com\t\n".to_owned(),
+            "\u{85}ada@example.com\u{3000}".to_owned(),
+            "\u{2028}ada@example.com\u{2029}".to_owned(),
+            "\u{FEFF}ada@example.com".to_owned(),
+            "ada@example.com\u{200B}".to_owned(),
+            String::new(),
+            "   ".to_owned(),
+            "ada".to_owned(),
+            "@example.com".to_owned(),
+            "ada@".to_owned(),
+            "ada@@example.com".to_owned(),
+            "ada@example".to_owned(),
+            "ada@example.".to_owned(),
+            "ada@.example.com".to_owned(),
+            "ada@exa mple.com".to_owned(),
+            "a da@example.com".to_owned(),
+            "ada@-example.com".to_owned(),
+            "ada@example-.com".to_owned(),
+            "ada@ex-ample.c-m".to_owned(),
+            "ada@example..com".to_owned(),
+            ".ada@example.com".to_owned(),
+            "ada.@example.com".to_owned(),
+            "a..da@example.com".to_owned(),
+            "\"ada\"@example.com".to_owned(),
+            "ada@[127.0.0.1]".to_owned(),
+            "ada@1.2.3.4".to_owned(),
+            "ada@example.123".to_owned(),
+            "ada@example.1a".to_owned(),
+            "ada@example.a1".to_owned(),
+            "ada@123.com".to_owned(),
+            "ada@example.com.".to_owned(),
+            "ada@example.com\u{0}".to_owned(),
+            "jörg@example.com".to_owned(),
+            "jorg@bücher.de".to_owned(),
+            "аda@example.com".to_owned(),
+            "ada@\u{FF45}xample.com".to_owned(),
+            format!("{}@example.com", local(64)),
+            format!("{}@example.com", local(65)),
+            format!("{}.{}@example.com", local(31), local(32)),
+            format!("{}.{}@example.com", local(32), local(32)),
+            format!("ada@{}.com", label(63)),
+            format!("ada@{}.com", label(64)),
+            format!("ada@example.{}", label(63)),
+            format!("ada@example.{}", label(64)),
+            long_domain(254),
+            long_domain(255),
+            format!(" {} ", long_domain(254)),
+        ];
+        for email in &table {
+            assert_eq!(
+                pattern.is_match(email),
+                Email::parse(email).is_ok(),
+                "{email:?}"
+            );
+        }
+        let forms: [fn(char) -> String; 4] = [
+            |c| format!("a{c}b@example.com"),
+            |c| format!("ada@ex{c}ample.com"),
+            |c| format!("{c}ada@example.com"),
+            |c| format!("ada@example.com{c}"),
+        ];
+        for form in forms {
+            for c in telling_chars(|c| Email::parse(&form(c)).is_ok()) {
+                let email = form(c);
+                let parsed = Email::parse(&email).is_ok();
+                if c == '\u{212A}' && parsed {
+                    assert!(!pattern.is_match(&email), "{email:?}");
+                } else {
+                    assert_eq!(pattern.is_match(&email), parsed, "{email:?}");
+                }
+            }
+        }
+        // Taken between two refused neighbours, so among the characters tried.
+        assert!(Email::parse(&forms[0]('\u{212A}')).is_ok());
+    }
+
+    /// The name pattern against the service's check: every code point
+    /// alone (blank is no name), first, last and inside, and the length
+    /// counted after trimming.
+    #[test]
+    fn name_pattern_is_the_services_rule() {
+        let pattern = Pattern::new(&pattern("UpdateNameRequest", "name"));
+        let valid = |name: &str| {
+            crate::service::name::normalise_name(Some(name.to_owned()), DEFAULT_MAX_NAME_CHARS)
+                .is_ok()
+        };
+        let forms: [fn(char) -> String; 4] = [
+            |c| format!("{c}"),
+            |c| format!("{c}Ada"),
+            |c| format!("Ada{c}"),
+            |c| format!("A{c}da"),
+        ];
+        for form in forms {
+            for c in telling_chars(|c| valid(&form(c))) {
+                let name = form(c);
+                assert_eq!(pattern.is_match(&name), valid(&name), "{name:?}");
+            }
+        }
+        let max = DEFAULT_MAX_NAME_CHARS;
+        for name in [
+            String::new(),
+            " \t\n\u{3000} ".to_owned(),
+            "Ada Lovelace".to_owned(),
+            "Åsa Ñúñez 李 🦀".to_owned(),
+            "a".repeat(max),
+            "a".repeat(max + 1),
+            "é".repeat(max),
+            "🦀".repeat(max),
+            "🦀".repeat(max + 1),
+            format!("  {}\t\n", "a".repeat(max)),
+            format!("\u{2028}{}\u{85}", "a".repeat(max)),
+            format!("a{}a", " ".repeat(max - 2)),
+            format!("a{}a", " ".repeat(max - 1)),
+            format!("a{}a", "\u{3000}".repeat(max - 2)),
+            "Ada\nLovelace".to_owned(),
+            "Ada\u{7}Lovelace".to_owned(),
+            "Ada\u{0}".to_owned(),
+            "Ada\u{202E}".to_owned(),
+            "A\u{200B}da".to_owned(),
+            "A\u{E0041}da".to_owned(),
+        ] {
+            assert_eq!(pattern.is_match(&name), valid(&name), "{name:?}");
+        }
+    }
+
+    /// `minLength` and `maxLength` of the new passwords are the policy's
+    /// bounds, in the same unit (JSON Schema counts code points).
+    #[test]
+    fn password_lengths_are_the_policys() {
+        let policy = PasswordPolicy::default();
+        let field = field("SignUpRequest", "password");
+        let min = field["minLength"].as_u64().unwrap();
+        let max = field["maxLength"].as_u64().unwrap();
+        for unit in ["a", "é", "🔑"] {
+            for count in [0, 1, 7, 8, 9, 127, 128, 129, 1000] {
+                let password = format!("violet{}", unit.repeat(count));
+                let chars = password.chars().count() as u64;
+                let in_schema = (min..=max).contains(&chars);
+                let length_ok = !matches!(
+                    policy.check(&Password::new(password.clone())),
+                    Err(AuthError::PasswordTooShort { .. } | AuthError::PasswordTooLong { .. })
+                );
+                assert_eq!(in_schema, length_ok, "{chars} characters");
+            }
         }
     }
 }

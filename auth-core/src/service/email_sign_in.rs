@@ -103,6 +103,10 @@ impl EmailSignIn {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailSignInRequest {
     /// Where to send the link and code.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = crate::openapi::fields::account_email)
+    )]
     pub email: String,
 }
 

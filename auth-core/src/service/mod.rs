@@ -28,7 +28,7 @@ mod builder;
 pub(crate) mod email_sign_in;
 mod import;
 mod issue;
-mod name;
+pub(crate) mod name;
 mod one_time;
 mod principal;
 mod recovery;

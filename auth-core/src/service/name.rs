@@ -2,7 +2,7 @@
 
 use crate::AuthError;
 
-pub(super) fn normalise_name(
+pub(crate) fn normalise_name(
     name: Option<String>,
     max_chars: usize,
 ) -> Result<Option<String>, AuthError> {
@@ -16,6 +16,22 @@ pub(super) fn normalise_name(
     }
     Ok(Some(name.to_owned()))
 }
+
+/// [`is_hidden_or_control`] as the inside of an ECMA-262 character class,
+/// for the OpenAPI `pattern` of names (`openapi::fields`). Keep the two in
+/// step: `openapi::rule_tests::name_pattern_is_the_services_rule` compares
+/// the pattern with [`normalise_name`] over all of Unicode. Astral code
+/// points are written as themselves (no escape for them means the same in
+/// ECMA-262, Python and Rust), the others as `\uXXXX`.
+#[cfg(feature = "openapi")]
+pub(crate) const HIDDEN_OR_CONTROL_CLASS: &str = concat!(
+    "\\u0000-\\u001F\\u007F-\\u009F",
+    "\\u00AD\\u034F\\u061C\\u0600-\\u0605\\u06DD\\u070F\\u0890-\\u0891\\u08E2",
+    "\\u115F-\\u1160\\u17B4-\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2028-\\u202E",
+    "\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB",
+    "\u{110BD}\u{110CD}\u{13430}-\u{1343F}\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}",
+    "\u{E0000}-\u{E0FFF}",
+);
 
 /// Characters a display name may not contain: controls (Cc), line and
 /// paragraph separators (Zl, Zp), format characters (Cf, such as bidi

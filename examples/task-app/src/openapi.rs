@@ -120,7 +120,7 @@ const PROBLEM: &str = "application/problem+json";
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "Must be the token's user"), ListQuery),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)"), ListQuery),
     responses(
         (status = 200, description = "The user's tasks", body = [Task]),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
@@ -133,7 +133,7 @@ fn list() {}
 #[utoipa::path(
     post, path = "/api/{user_id}/tasks", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "Must be the token's user")),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)")),
     request_body = NewTask,
     responses(
         (status = 201, description = "Created", body = Task),
@@ -150,7 +150,7 @@ fn create() {}
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path), ("id" = i64, Path, description = "A positive integer")),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)"), ("id" = i64, Path, minimum = 1, description = "The task's id, a positive integer (any other is 404)")),
     responses(
         (status = 200, description = "The task", body = Task),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
@@ -163,7 +163,7 @@ fn get_one() {}
 #[utoipa::path(
     put, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path), ("id" = i64, Path)),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)"), ("id" = i64, Path, minimum = 1, description = "The task's id, a positive integer (any other is 404)")),
     request_body = TaskUpdate,
     responses(
         (status = 200, description = "Updated; omitted fields keep their value", body = Task),
@@ -181,7 +181,7 @@ fn replace() {}
 #[utoipa::path(
     delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path), ("id" = i64, Path)),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)"), ("id" = i64, Path, minimum = 1, description = "The task's id, a positive integer (any other is 404)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
@@ -194,7 +194,7 @@ fn delete() {}
 #[utoipa::path(
     patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks",
     security(("bearer" = [])),
-    params(("user_id" = String, Path), ("id" = i64, Path)),
+    params(("user_id" = String, Path, description = "Must be the token's user (another user's id is 403)"), ("id" = i64, Path, minimum = 1, description = "The task's id, a positive integer (any other is 404)")),
     responses(
         (status = 200, description = "`completed` toggled", body = Task),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),

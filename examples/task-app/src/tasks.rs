@@ -4,11 +4,16 @@
 
 use std::sync::Arc;
 
-use auth_core::{AuthError, Principal, UserId, http::HttpError, problem::Problem};
+use auth_core::{
+    AuthError, Principal, UserId, http::HttpError, openapi::trimmed_text_pattern, problem::Problem,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{Object, ObjectBuilder, Type, schema::SchemaType},
+};
 
 use crate::inline_reads::{self, InlineReads};
 
@@ -42,9 +47,11 @@ pub struct Task {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewTask {
     /// Trimmed, then 1 to 200 characters.
+    #[schema(schema_with = title_schema)]
     pub title: String,
     /// At most 1000 characters.
     #[serde(default)]
+    #[schema(schema_with = new_description_schema)]
     pub description: Option<String>,
 }
 
@@ -53,15 +60,54 @@ pub struct NewTask {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct TaskUpdate {
     /// Trimmed, then 1 to 200 characters.
+    #[schema(schema_with = title_schema)]
     pub title: String,
     /// Absent: unchanged. `null`: cleared.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = updated_description_schema)]
     pub description: Option<Option<String>>,
     /// Absent: unchanged.
     #[serde(default)]
     pub completed: Option<bool>,
 }
+
+/// The schema of `title`: [`valid_title`]'s rule as a `pattern`, since a
+/// `minLength` and `maxLength` would count the whitespace that is trimmed.
+fn title_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(trimmed_text_pattern(1, MAX_TITLE_CHARS, NUL)))
+        .description(Some(format!(
+            "Surrounding whitespace is trimmed; then 1 to {MAX_TITLE_CHARS} characters \
+             (Unicode scalar values), none of them NUL, as `pattern` states: a title of only \
+             whitespace is refused. Otherwise 422 `validation_failed`."
+        )))
+        .build()
+}
+
+/// The schema of a `description`: [`valid_description`]'s rule.
+fn description_schema(what: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(MAX_DESCRIPTION_CHARS))
+        .pattern(Some(format!("^[^{NUL}]*$")))
+        .description(Some(format!(
+            "{what}At most {MAX_DESCRIPTION_CHARS} characters (Unicode scalar values), none of \
+             them NUL; not trimmed. Otherwise 422 `validation_failed`."
+        )))
+        .build()
+}
+
+fn new_description_schema() -> Object {
+    description_schema("Optional. ")
+}
+
+fn updated_description_schema() -> Object {
+    description_schema("Absent: unchanged. `null`: cleared. ")
+}
+
+/// NUL, as the inside of an ECMA-262 character class: what [`no_nul`] refuses.
+const NUL: &str = "\\u0000";
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -94,12 +140,32 @@ pub enum SortOrder {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `all` (default), `pending` or `completed`.
-    #[param(value_type = Option<String>, pattern = "^(all|pending|completed)$")]
+    /// `all` (default), `pending` or `completed`; any other value is 422
+    /// `validation_failed`.
+    #[param(schema_with = status_schema, required = false)]
     pub status: StatusFilter,
-    /// `created` (default, newest first) or `title`.
-    #[param(value_type = Option<String>, pattern = "^(created|title)$")]
+    /// `created` (default, newest first) or `title`; any other value is
+    /// 422 `validation_failed`.
+    #[param(schema_with = sort_schema, required = false)]
     pub sort: SortOrder,
+}
+
+/// A query parameter of one of `values`, the first the default: what
+/// [`ListQuery::parse`] takes.
+fn one_of<const N: usize>(values: [&str; N]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .default(values.first().map(|value| serde_json::Value::from(*value)))
+        .build()
+}
+
+fn status_schema() -> Object {
+    one_of(["all", "pending", "completed"])
+}
+
+fn sort_schema() -> Object {
+    one_of(["created", "title"])
 }
 
 impl ListQuery {
@@ -646,6 +712,156 @@ mod tests {
                 Err(AuthError::Forbidden)
             ));
         }
+    }
+
+    /// A property of a schema of the served document.
+    fn property(schema: &str, name: &str) -> serde_json::Value {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        doc["components"]["schemas"][schema]["properties"][name].clone()
+    }
+
+    fn regex(field: &serde_json::Value) -> regex::Regex {
+        regex::Regex::new(field["pattern"].as_str().unwrap()).unwrap()
+    }
+
+    /// The document's `title` pattern accepts a title if and only if
+    /// [`valid_title`] does: whitespace-only titles, NUL, and the length
+    /// after trimming.
+    #[test]
+    fn title_pattern_is_valid_titles_rule() {
+        let field = property("NewTask", "title");
+        assert_eq!(property("TaskUpdate", "title"), field);
+        assert!(field.get("minLength").is_none() && field.get("maxLength").is_none());
+        let pattern = regex(&field);
+        let max = MAX_TITLE_CHARS;
+        let mut titles = vec![
+            String::new(),
+            "   ".to_owned(),
+            " \t\n\r\u{B}\u{C} ".to_owned(),
+            "\u{85}\u{A0}\u{1680}\u{2000}\u{200A}\u{2028}\u{2029}\u{202F}\u{205F}\u{3000}"
+                .to_owned(),
+            "a".to_owned(),
+            " Buy milk ".to_owned(),
+            "\u{3000}a\u{3000}".to_owned(),
+            "\u{FEFF}".to_owned(),
+            "\u{200B}".to_owned(),
+            "line\nbreak".to_owned(),
+            "a\0b".to_owned(),
+            "\0".to_owned(),
+            " \0 ".to_owned(),
+            "x".repeat(max),
+            "x".repeat(max + 1),
+            format!(" \t{} \n", "t".repeat(max)),
+            format!(" {} ", "t".repeat(max + 1)),
+            "📝".repeat(max),
+            "📝".repeat(max + 1),
+            "é".repeat(max),
+            format!("a{}b", " ".repeat(max - 2)),
+            format!("a{}b", " ".repeat(max - 1)),
+        ];
+        // Every character alone, around a word and inside one, through all
+        // the whitespace `trim` knows (the last is U+3000).
+        let chars = (0..=0x3100)
+            .chain([0xFEFF, 0x1_F4DD, 0xE_0001, 0x10_FFFF])
+            .filter_map(char::from_u32);
+        for c in chars {
+            titles.extend([format!("{c}"), format!("{c}ab{c}"), format!("a{c}b")]);
+        }
+        for title in &titles {
+            assert_eq!(
+                pattern.is_match(title),
+                valid_title(title).is_ok(),
+                "{title:?}"
+            );
+        }
+    }
+
+    /// The document's `description` (`maxLength`, counted in code points
+    /// as JSON Schema does, and `pattern`) is [`valid_description`]'s rule.
+    #[test]
+    fn description_schema_is_valid_descriptions_rule() {
+        let field = property("NewTask", "description");
+        assert_eq!(
+            property("TaskUpdate", "description")["pattern"],
+            field["pattern"]
+        );
+        assert_eq!(
+            property("TaskUpdate", "description")["maxLength"],
+            field["maxLength"]
+        );
+        let pattern = regex(&field);
+        let max = usize::try_from(field["maxLength"].as_u64().unwrap()).unwrap();
+        for description in [
+            String::new(),
+            "  ".to_owned(),
+            "\n\t".to_owned(),
+            "d".repeat(MAX_DESCRIPTION_CHARS),
+            "d".repeat(MAX_DESCRIPTION_CHARS + 1),
+            "ü".repeat(MAX_DESCRIPTION_CHARS),
+            "📝".repeat(MAX_DESCRIPTION_CHARS),
+            "📝".repeat(MAX_DESCRIPTION_CHARS + 1),
+            "a\0".to_owned(),
+            "\0".to_owned(),
+        ] {
+            let in_schema = description.chars().count() <= max && pattern.is_match(&description);
+            assert_eq!(
+                in_schema,
+                valid_description(Some(description.clone())).is_ok(),
+                "{description:?}"
+            );
+        }
+    }
+
+    /// The list's query parameters list exactly the values
+    /// [`ListQuery::parse`] takes, and the task id's `minimum` is
+    /// [`parse_task_id`]'s.
+    #[test]
+    fn parameters_are_what_the_parsers_take() {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let list = &doc["paths"]["/api/{user_id}/tasks"]["get"]["parameters"];
+        for (name, values, others) in [
+            (
+                "status",
+                &["all", "pending", "completed"][..],
+                &["", "done", "All", "all "][..],
+            ),
+            (
+                "sort",
+                &["created", "title"][..],
+                &["", "nope", "Title", "id"][..],
+            ),
+        ] {
+            let parameter = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|parameter| parameter["name"] == name)
+                .unwrap();
+            assert_eq!(parameter["in"], "query");
+            assert_eq!(parameter["required"], false);
+            assert_eq!(parameter["schema"]["enum"], serde_json::json!(values));
+            assert_eq!(parameter["schema"]["default"], values[0]);
+            for value in values {
+                assert!(ListQuery::parse(Some(&format!("{name}={value}"))).is_ok());
+            }
+            for value in others {
+                let refused = ListQuery::parse(Some(&format!("{name}={value}"))).unwrap_err();
+                assert_eq!(refused.status, 422, "{name}={value}");
+            }
+        }
+        assert_eq!(ListQuery::parse(None).unwrap().status, StatusFilter::All);
+        assert_eq!(ListQuery::parse(None).unwrap().sort, SortOrder::Created);
+        let task = &doc["paths"]["/api/{user_id}/tasks/{id}"]["get"]["parameters"];
+        let id = task
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|parameter| parameter["name"] == "id")
+            .unwrap();
+        assert_eq!(id["schema"]["minimum"], 1);
+        assert_eq!(parse_task_id("1").unwrap(), 1);
+        assert!(parse_task_id("0").is_err());
+        assert_eq!(parse_task_id(&i64::MAX.to_string()).unwrap(), i64::MAX);
     }
 
     #[test]
