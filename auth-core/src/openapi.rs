@@ -261,7 +261,6 @@ pub(crate) mod fields {
     }
 }
 
-
 /// The auth endpoints, with paths relative to their mount point (nest it
 /// under your prefix): one operation for each entry of
 /// [`endpoint::endpoints`](crate::endpoint::endpoints), the list the

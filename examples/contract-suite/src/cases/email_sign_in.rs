@@ -247,9 +247,14 @@ pub async fn email_sign_in_takes_back_an_unverified_account(target: &Target) {
     let squatter = api.sign_up().await;
     expect_accepted(&request(&api, &squatter.email).await);
     let (token, _) = nth_message(&outbox, &squatter.email, 1).await;
-    let reply = verify(&api, &json!({ "token": token })).await.noted("the owner");
+    let reply = verify(&api, &json!({ "token": token }))
+        .await
+        .noted("the owner");
     let body = expect_signed_in(&reply, target, &squatter.email);
-    reply.check(body["user"]["id"] == squatter.user_id.as_str(), "the same account");
+    reply.check(
+        body["user"]["id"] == squatter.user_id.as_str(),
+        "the same account",
+    );
     api.me(&squatter.access_token)
         .await
         .noted("the other person's session")
