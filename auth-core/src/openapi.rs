@@ -288,6 +288,34 @@ impl OpenApi for AuthApi {
     }
 }
 
+impl AuthApi {
+    /// The `(METHOD, path)` pairs the document describes, for tests that
+    /// compare them with what an adapter mounts.
+    pub fn operations() -> std::collections::BTreeSet<(String, String)> {
+        let doc = Self::openapi();
+        let mut operations = std::collections::BTreeSet::new();
+        for (path, item) in doc.paths.paths {
+            let methods = [
+                (HttpMethod::Get, item.get.is_some()),
+                (HttpMethod::Post, item.post.is_some()),
+                (HttpMethod::Put, item.put.is_some()),
+                (HttpMethod::Patch, item.patch.is_some()),
+                (HttpMethod::Delete, item.delete.is_some()),
+            ];
+            for (method, present) in methods {
+                if present {
+                    let name = serde_json::to_value(&method)
+                        .ok()
+                        .and_then(|name| name.as_str().map(str::to_ascii_uppercase))
+                        .unwrap_or_default();
+                    operations.insert((name, path.clone()));
+                }
+            }
+        }
+        operations
+    }
+}
+
 /// The OpenAPI method of an endpoint's.
 pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
     use crate::endpoint::Method;

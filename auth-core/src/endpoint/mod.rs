@@ -162,6 +162,19 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         .chain(crate::service::email_sign_in::ENDPOINTS)
 }
 
+/// The `(METHOD, path)` pair of every route, for tests that compare the
+/// list with what an adapter mounts.
+pub fn routes() -> std::collections::BTreeSet<(String, String)> {
+    endpoints()
+        .map(|endpoint| {
+            (
+                endpoint.method.as_str().to_owned(),
+                endpoint.path.to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The route with this method and path (as written in the list, with
 /// `{id}` for a parameter).
 pub fn find(method: Method, path: &str) -> Option<&'static Endpoint> {
