@@ -45,7 +45,7 @@
 //! # What the routes answer
 //!
 //! The routes are the entries of
-//! [`auth_core::endpoint::endpoints`](auth_core::endpoint::endpoints), which
+//! [`auth_core::endpoint::endpoints`], which
 //! this crate mounts through one handler; each entry says what it needs
 //! and answers, and the OpenAPI document
 //! (`auth_core::openapi::AuthApi`, auth-core's `openapi` feature) is generated from
