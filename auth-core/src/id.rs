@@ -101,6 +101,14 @@ opaque_id! {
     SessionId
 }
 
+/// Equality of two byte strings that takes the same time wherever they
+/// differ (only their lengths may show), for comparing secrets or their
+/// hashes.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    a.len() == b.len() && std::hint::black_box(difference) == 0
+}
+
 /// `N` bytes from the OS CSPRNG, as unpadded URL-safe base64.
 pub(crate) fn random_token<const N: usize>() -> Result<String, AuthError> {
     let mut bytes = [0u8; N];

@@ -174,12 +174,9 @@ pub(crate) fn verify_blocking(password: &Password, legacy: &Legacy) -> Result<bo
             );
             normalised.zeroize();
             computed.map_err(|e| AuthError::internal(e.to_string()))?;
-            let difference = output
-                .iter()
-                .zip(key.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            let same = crate::id::constant_time_eq(&output, key);
             output.zeroize();
-            Ok(std::hint::black_box(difference) == 0)
+            Ok(same)
         }
     }
 }

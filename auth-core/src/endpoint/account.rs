@@ -14,7 +14,7 @@ type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
 /// The `{}` body of a 202 (a message may have been queued).
 #[derive(Serialize)]
-pub(super) struct Accepted {}
+pub(crate) struct Accepted {}
 
 pub(super) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {

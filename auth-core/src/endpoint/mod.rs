@@ -46,6 +46,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use reply::Reply;
 
+pub(crate) use account::Accepted;
+
 use crate::{
     AuthError, AuthService, Principal,
     http::{

@@ -14,6 +14,7 @@ use crate::{
     Message, MessageKind, NewCredential, NewUser, OneTimeToken, Password, User, UserId,
     endpoint::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::tokens},
     http::HttpError,
+    id::constant_time_eq,
     throttle::address_digest,
 };
 
@@ -226,8 +227,7 @@ impl AuthService {
     /// random; a reset sets a real one) and pending reset and email-change
     /// links. Then the address is verified.
     async fn take_over_unverified(&self, user: &User) -> Result<User, AuthError> {
-        let filler = Password::new(crate::id::random_token::<32>()?);
-        let hash = self.inner.hasher.hash(&filler).await?;
+        let hash = self.unknowable_password_hash().await?;
         let users = &self.inner.users;
         let gone = |err: AuthError| match err {
             AuthError::UserNotFound => AuthError::InvalidOneTimeToken,
@@ -331,7 +331,7 @@ impl AuthService {
                 .pending(credentials.get(&id).await?)
                 .ok_or(AuthError::InvalidOneTimeToken)?;
             let pending = decode(&row)?;
-            if !same(pending.token.as_bytes(), secret.hash().to_hex().as_bytes()) {
+            if !constant_time_eq(pending.token.as_bytes(), secret.hash().to_hex().as_bytes()) {
                 return Err(AuthError::InvalidOneTimeToken);
             }
             if credentials.consume(&row.id, row.version).await? {
@@ -366,7 +366,7 @@ impl AuthService {
                 .ok_or(AuthError::InvalidOneTimeToken)?;
             let mut pending = decode(&row)?;
             let right = is_six_digits(code)
-                && same(
+                && constant_time_eq(
                     pending.code.as_bytes(),
                     code_digest(&row.id, code).as_bytes(),
                 );
@@ -392,6 +392,13 @@ impl AuthService {
         Err(AuthError::InvalidOneTimeToken)
     }
 
+    /// The hash of a random password nobody knows: the account can be
+    /// entered by email (or a reset) only.
+    async fn unknowable_password_hash(&self) -> Result<crate::PasswordHash, AuthError> {
+        let filler = Password::new(crate::id::random_token::<32>()?);
+        self.inner.hasher.hash(&filler).await
+    }
+
     /// `row` if it is a pending email sign-in that has not expired.
     fn pending(&self, row: Option<Credential>) -> Option<Credential> {
         let now = self.inner.now();
@@ -406,8 +413,7 @@ impl AuthService {
         if let Some(record) = users.find_user_by_email(email).await? {
             return Ok(record.user);
         }
-        let filler = Password::new(crate::id::random_token::<32>()?);
-        let password_hash = self.inner.hasher.hash(&filler).await?;
+        let password_hash = self.unknowable_password_hash().await?;
         let created = users
             .create_user(NewUser {
                 email: email.clone(),
@@ -461,12 +467,7 @@ fn code_digest(id: &CredentialId, code: &str) -> String {
         .chain_update(b":")
         .chain_update(code)
         .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Equality that takes the same time wherever the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::TokenHash::from_bytes(digest.into()).to_hex()
 }
 
 type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
@@ -501,7 +502,7 @@ fn request_route(auth: &AuthService, mut input: Input<EmailSignInRequest>) -> An
     Box::pin(async move {
         auth.request_email_sign_in(&input.take_body()?.email)
             .await?;
-        Ok(Reply::json(202, &serde_json::json!({})))
+        Ok(Reply::json(202, &crate::endpoint::Accepted {}))
     })
 }
 
