@@ -56,7 +56,7 @@
 //!
 //! Token responses carry `Cache-Control: no-store`; every error is
 //! `application/problem+json` with a stable `code` (the table is
-//! [`AuthError`](auth_core::AuthError)'s and
+//! [`HttpError`](auth_core::http::HttpError)'s and
 //! [`problem::codes`](auth_core::problem::codes)'s).
 //!
 //! # Order of errors

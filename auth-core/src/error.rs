@@ -1,4 +1,5 @@
-//! The one error type of this crate, and the table that maps it to HTTP.
+//! The one error type of this crate. Its HTTP form (status, `code`,
+//! headers) is not here: that table is [`HttpError`](crate::http::HttpError)'s.
 
 use std::time::Duration;
 
@@ -7,56 +8,23 @@ use std::time::Duration;
 /// [`AuthError::Internal`] so it can be logged, but never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The `Retry-After` of a 503 ([`AuthError::Unavailable`]), in seconds: a
-/// restarting or failing-over database is usually back within a few, and
-/// a client that retries at once only queues for the pool again.
-pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
-
 /// Everything that can go wrong in sign-up, sign-in, refresh, sign-out and
 /// authentication, for clients and for stores alike.
 ///
-/// Each variant has a stable machine-readable [`code`](Self::code) and the
-/// HTTP [`status`](Self::status) an adapter answers with, so every framework
-/// adapter renders errors from this one table. The [`Display`](std::fmt::Display)
-/// text is safe to show to a client: it never contains a secret, a database
-/// error, or whether an email address is registered (the one deliberate
-/// exception is [`AuthError::EmailTaken`] on sign-up).
-///
-/// | variant | status | code |
-/// |---|---|---|
-/// | [`InvalidCredentials`](Self::InvalidCredentials) | 401 | `invalid_credentials` |
-/// | [`MissingToken`](Self::MissingToken) | 401 | `missing_token` |
-/// | [`InvalidToken`](Self::InvalidToken) | 401 | `invalid_token` |
-/// | [`TokenExpired`](Self::TokenExpired) | 401 | `token_expired` |
-/// | [`SessionRevoked`](Self::SessionRevoked) | 401 | `session_revoked` |
-/// | [`SessionExpired`](Self::SessionExpired) | 401 | `session_expired` |
-/// | [`InvalidRefreshToken`](Self::InvalidRefreshToken) | 401 | `invalid_refresh_token` |
-/// | [`RefreshTokenReused`](Self::RefreshTokenReused) | 401 | `refresh_token_reused` |
-/// | [`UserNotFound`](Self::UserNotFound) | 401 | `user_not_found` |
-/// | [`InvalidOneTimeToken`](Self::InvalidOneTimeToken) | 400 | `invalid_token` |
-/// | [`Forbidden`](Self::Forbidden) | 403 | `forbidden` |
-/// | [`WrongPassword`](Self::WrongPassword) | 403 | `wrong_password` |
-/// | [`EmailNotVerified`](Self::EmailNotVerified) | 403 | `email_not_verified` |
-/// | [`NotFound`](Self::NotFound) | 404 | `not_found` |
-/// | [`EmailTaken`](Self::EmailTaken) | 409 | `email_taken` |
-/// | [`InvalidEmail`](Self::InvalidEmail) | 422 | `invalid_email` |
-/// | [`PasswordTooShort`](Self::PasswordTooShort) | 422 | `password_too_short` |
-/// | [`PasswordTooLong`](Self::PasswordTooLong) | 422 | `password_too_long` |
-/// | [`PasswordTooCommon`](Self::PasswordTooCommon) | 422 | `password_too_common` |
-/// | [`InvalidName`](Self::InvalidName) | 422 | `invalid_name` |
-/// | [`TooManyAttempts`](Self::TooManyAttempts) | 429 | `too_many_attempts` |
-/// | [`InvalidConfig`](Self::InvalidConfig) | 500 | `internal_error` |
-/// | [`Internal`](Self::Internal) | 500 | `internal_error` |
-/// | [`Unavailable`](Self::Unavailable) | 503 | `service_unavailable` |
+/// The [`Display`](std::fmt::Display) text is safe to show to a client: it
+/// never contains a secret, a database error, or whether an email address
+/// is registered (the one deliberate exception is
+/// [`AuthError::EmailTaken`] on sign-up). How each variant is answered over
+/// HTTP (status, stable `code`, `WWW-Authenticate`, `Retry-After`) is the
+/// table of [`HttpError`](crate::http::HttpError), which both adapters use.
 ///
 /// ```
-/// use auth_core::AuthError;
+/// use auth_core::{AuthError, http::HttpError};
 ///
 /// let err = AuthError::TokenExpired;
-/// assert_eq!(err.status(), 401);
-/// assert_eq!(err.code(), "token_expired");
-/// assert_eq!(err.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
 /// assert_eq!(err.to_string(), "the access token has expired");
+/// let http = HttpError::from(&err);
+/// assert_eq!((http.status(), http.problem().code.as_str()), (401, "token_expired"));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -167,98 +135,14 @@ impl AuthError {
     pub fn unavailable(source: impl Into<BoxError>) -> Self {
         Self::Unavailable(source.into())
     }
-
-    /// The stable, machine-readable snake_case code of this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::MissingToken => "missing_token",
-            Self::InvalidToken => "invalid_token",
-            Self::TokenExpired => "token_expired",
-            Self::SessionRevoked => "session_revoked",
-            Self::SessionExpired => "session_expired",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::RefreshTokenReused => "refresh_token_reused",
-            Self::UserNotFound => "user_not_found",
-            Self::Forbidden => "forbidden",
-            Self::InvalidOneTimeToken => "invalid_token",
-            Self::WrongPassword => "wrong_password",
-            Self::EmailNotVerified => "email_not_verified",
-            Self::NotFound => "not_found",
-            Self::EmailTaken => "email_taken",
-            Self::InvalidEmail => "invalid_email",
-            Self::PasswordTooShort { .. } => "password_too_short",
-            Self::PasswordTooLong { .. } => "password_too_long",
-            Self::PasswordTooCommon => "password_too_common",
-            Self::InvalidName { .. } => "invalid_name",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::InvalidConfig(_) | Self::Internal(_) => "internal_error",
-            Self::Unavailable(_) => "service_unavailable",
-        }
-    }
-
-    /// The HTTP status code an adapter answers with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidCredentials
-            | Self::MissingToken
-            | Self::InvalidToken
-            | Self::TokenExpired
-            | Self::SessionRevoked
-            | Self::SessionExpired
-            | Self::InvalidRefreshToken
-            | Self::RefreshTokenReused
-            | Self::UserNotFound => 401,
-            Self::InvalidOneTimeToken => 400,
-            Self::Forbidden | Self::WrongPassword | Self::EmailNotVerified => 403,
-            Self::NotFound => 404,
-            Self::EmailTaken => 409,
-            Self::InvalidEmail
-            | Self::PasswordTooShort { .. }
-            | Self::PasswordTooLong { .. }
-            | Self::PasswordTooCommon
-            | Self::InvalidName { .. } => 422,
-            Self::TooManyAttempts { .. } => 429,
-            Self::InvalidConfig(_) | Self::Internal(_) => 500,
-            Self::Unavailable(_) => 503,
-        }
-    }
-
-    /// The `WWW-Authenticate` header value for a 401, per RFC 6750 §3:
-    /// `Bearer` when no access token was presented, and
-    /// `Bearer error="invalid_token"` when one was presented and refused.
-    pub fn www_authenticate(&self) -> Option<&'static str> {
-        match self {
-            Self::InvalidToken
-            | Self::TokenExpired
-            | Self::SessionRevoked
-            | Self::SessionExpired
-            | Self::UserNotFound => Some(r#"Bearer error="invalid_token""#),
-            Self::MissingToken
-            | Self::InvalidCredentials
-            | Self::InvalidRefreshToken
-            | Self::RefreshTokenReused => Some("Bearer"),
-            _ => None,
-        }
-    }
-
-    /// The `Retry-After` delay, in whole seconds: for a 429, the throttle's
-    /// (at least 1); for a 503, [`UNAVAILABLE_RETRY_AFTER_SECS`].
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            Self::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
-            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// One of each variant, checked to be complete.
-    fn every_variant() -> Vec<AuthError> {
+    pub(crate) fn every_variant() -> Vec<AuthError> {
         let all = vec![
             AuthError::InvalidCredentials,
             AuthError::MissingToken,
@@ -319,45 +203,5 @@ mod tests {
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
         assert_eq!(numbers, (0..=23).collect(), "every variant, once");
         all
-    }
-
-    #[test]
-    fn codes_are_snake_case_and_every_401_has_a_challenge() {
-        for err in every_variant() {
-            let code = err.code();
-            assert!(
-                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{code}"
-            );
-            assert_eq!(
-                err.status() == 401,
-                err.www_authenticate().is_some(),
-                "{err:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn backend_details_never_reach_the_client_message() {
-        let internal = AuthError::internal("SELECT secret FROM users");
-        assert_eq!(internal.to_string(), "internal error");
-        assert!(std::error::Error::source(&internal).is_some());
-        let down = AuthError::unavailable("connection refused to 10.0.0.1");
-        assert_eq!(down.to_string(), "the service is temporarily unavailable");
-        assert_eq!(down.status(), 503);
-    }
-
-    #[test]
-    fn retry_after_is_rounded_up_to_one_second() {
-        let err = AuthError::TooManyAttempts {
-            retry_after: Duration::from_millis(10),
-        };
-        assert_eq!(err.retry_after_secs(), Some(1));
-        assert_eq!(err.status(), 429);
-        assert_eq!(AuthError::InvalidToken.retry_after_secs(), None);
-        assert_eq!(
-            AuthError::unavailable("down").retry_after_secs(),
-            Some(UNAVAILABLE_RETRY_AFTER_SECS)
-        );
     }
 }

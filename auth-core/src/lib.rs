@@ -88,15 +88,16 @@
 //!
 //! # Errors for HTTP
 //!
-//! [`AuthError`] is the single error table: each variant has a stable
-//! [`code`](AuthError::code), an HTTP [`status`](AuthError::status) and,
-//! for 401s, the `WWW-Authenticate` value; [`problem::Problem`] renders it as
-//! RFC 9457 problem details. Framework adapters add no auth errors of their
+//! [`AuthError`] is the one error type of the flows; it says what went
+//! wrong, not how to answer it. The one table from it to HTTP (status,
+//! stable `code`, `WWW-Authenticate`, `Retry-After`) is
+//! [`http::HttpError`]'s, rendered as RFC 9457 problem details
+//! ([`problem::Problem`]). Framework adapters add no auth errors of their
 //! own; their HTTP-level ones (400, 404, 405, 413, 415) come from the
 //! constructors on [`problem::Problem`], with the codes in
 //! [`problem::codes`], so every adapter answers alike. The [`http`] module
-//! holds the rest of what adapters share: bearer-token parsing, JSON body
-//! checks and [`http::HttpError`] (status, headers and body of an error).
+//! holds the rest of what adapters share: bearer-token parsing and JSON
+//! body checks.
 //!
 //! # Security defaults
 //!
@@ -194,7 +195,7 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{Credential, CredentialId, CredentialKind, NewCredential};
 pub use email::Email;
-pub use error::{AuthError, BoxError, UNAVAILABLE_RETRY_AFTER_SECS};
+pub use error::{AuthError, BoxError};
 pub use hooks::AccountHooks;
 pub use id::{SessionId, UserId};
 #[cfg(feature = "smtp")]

@@ -162,16 +162,9 @@ impl Problem {
 }
 
 impl From<&AuthError> for Problem {
+    /// The body of [`HttpError`](crate::http::HttpError)'s table.
     fn from(err: &AuthError) -> Self {
-        let status = err.status();
-        // A 5xx says only that something failed: configuration text and
-        // backend errors are for logs, never for clients.
-        let detail = match status {
-            503 => "the service is temporarily unavailable".to_owned(),
-            500.. => "internal error".to_owned(),
-            _ => err.to_string(),
-        };
-        Self::new(status, err.code(), detail)
+        crate::http::HttpError::from(err).problem().clone()
     }
 }
 

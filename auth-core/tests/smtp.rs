@@ -221,7 +221,7 @@ async fn a_closed_port_is_unavailable_at_once() {
     let started = Instant::now();
     let err = mailer.send(&reset_message()).await.unwrap_err();
     assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
-    assert_eq!(err.status(), 503);
+    assert_eq!(auth_core::http::HttpError::status_for(&err), 503);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

@@ -27,7 +27,7 @@ const SQLITE_PRIMARY_KEY_VIOLATION: &str = "1555";
 ///
 /// let error = auth_sqlx::map_sqlx_error(sqlx::Error::PoolTimedOut);
 /// assert!(matches!(error, AuthError::Unavailable(_)));
-/// assert_eq!(error.status(), 503);
+/// assert_eq!(auth_core::http::HttpError::status_for(&error), 503);
 ///
 /// let error = auth_sqlx::map_sqlx_error(sqlx::Error::RowNotFound);
 /// assert!(matches!(error, AuthError::Internal(_)));

@@ -4,6 +4,7 @@
 
 mod common;
 
+use auth_core::http::HttpError;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
@@ -26,7 +27,7 @@ fn assert_internal_and_opaque<T: std::fmt::Debug>(result: Result<T, AuthError>) 
         other => panic!("expected Internal, got {other:?}"),
     };
     let body = serde_json::to_string(&Problem::from(&error)).unwrap();
-    assert_eq!(error.status(), 500);
+    assert_eq!(HttpError::status_for(&error), 500);
     assert!(body.contains(r#""detail":"internal error""#), "{body}");
     for leak in ["auth_", "table", "relation", "sql", "SQL"] {
         assert!(!body.contains(leak), "{leak:?} leaked into {body}");
@@ -93,7 +94,7 @@ async fn sqlite_locked_database_is_unavailable_then_recovers() {
         .await
         .unwrap();
     match store.create_user(common::new_user("ada@example.com")).await {
-        Err(error @ AuthError::Unavailable(_)) => assert_eq!(error.status(), 503),
+        Err(error @ AuthError::Unavailable(_)) => assert_eq!(HttpError::status_for(&error), 503),
         other => panic!("expected Unavailable while locked, got {other:?}"),
     }
     sqlx::query("COMMIT").execute(&mut writer).await.unwrap();

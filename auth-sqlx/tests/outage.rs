@@ -7,6 +7,7 @@
 
 mod common;
 
+use auth_core::http::HttpError;
 use std::time::Duration;
 
 use auth_core::{
@@ -76,7 +77,7 @@ async fn within<T>(during: &str, call: impl Future<Output = T>) -> T {
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, AuthError>, during: &str) {
     match result {
         Err(error @ AuthError::Unavailable(_)) => {
-            assert_eq!(error.status(), 503);
+            assert_eq!(HttpError::status_for(&error), 503);
             let problem = Problem::from(&error);
             assert_eq!(problem.code, "service_unavailable");
             assert_eq!(problem.detail, "the service is temporarily unavailable");

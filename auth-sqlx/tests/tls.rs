@@ -9,6 +9,7 @@
 mod common;
 
 use auth_core::AuthError;
+use auth_core::http::HttpError;
 use auth_sqlx::PostgresStore;
 
 /// The test server's URL with `query` appended.
@@ -110,7 +111,13 @@ mod with_tls {
                 "{text}"
             );
             let error = AuthError::InvalidConfig(text);
-            assert_eq!((error.status(), error.code()), (500, "internal_error"));
+            assert_eq!(
+                (
+                    HttpError::status_for(&error),
+                    HttpError::from(&error).problem().code.as_str()
+                ),
+                (500, "internal_error")
+            );
         }
     }
 

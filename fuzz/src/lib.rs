@@ -5,6 +5,7 @@
 //! clear 4xx, never a panic and never a 5xx, and no error detail that
 //! quotes the request.
 
+use auth_core::http::HttpError;
 use std::sync::OnceLock;
 
 use auth_core::{
@@ -125,7 +126,7 @@ pub fn check_token_error(err: &AuthError) {
         matches!(err, AuthError::InvalidToken | AuthError::TokenExpired),
         "unexpected verification error {err:?}"
     );
-    assert_eq!(err.status(), 401);
+    assert_eq!(HttpError::status_for(&err), 401);
 }
 
 /// The error of [`auth_core::http::parse_json`] for a body that is not
@@ -158,7 +159,7 @@ pub fn check_parse_error(problem: &Problem) {
 /// An error the service gave for client input: never a server error.
 pub fn check_client_error(err: &AuthError) {
     assert!(
-        err.status() < 500,
+        HttpError::status_for(&err) < 500,
         "client input caused a server error: {err:?}"
     );
 }
@@ -295,7 +296,7 @@ pub fn check_stored_task(task: &task_app::tasks::Task) {
 /// never a server error.
 pub fn check_task_error(err: &auth_core::http::HttpError) {
     assert!(
-        matches!(err.status(), 404 | 422),
+        matches!(HttpError::status_for(&err), 404 | 422),
         "a task body was answered with {err}"
     );
 }

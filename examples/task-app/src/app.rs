@@ -21,6 +21,7 @@ use crate::{
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// A malformed environment variable.
     #[error("configuration")]

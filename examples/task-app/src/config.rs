@@ -12,6 +12,7 @@ use auth_core::{
 /// Why the configuration could not be read: the variable and what is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The environment variable.
     pub variable: &'static str,

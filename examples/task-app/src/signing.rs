@@ -113,6 +113,7 @@ fn file_next_to(
 
 /// Why the signing keys could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// A key file or folder could not be read or written.
     #[error("{path}")]

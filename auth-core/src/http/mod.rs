@@ -6,17 +6,17 @@
 
 use serde::de::DeserializeOwned;
 
+mod error;
 mod refresh_cookie;
+
+pub use error::{HttpError, UNAVAILABLE_RETRY_AFTER_SECS};
 
 pub use refresh_cookie::{
     CookieAuthResponse, REFRESH_COOKIE, REFRESH_COOKIE_HEADER, RefreshCookie, SEC_FETCH_SITE,
     check_fetch_site, refresh_token_from_cookies, wants_refresh_cookie,
 };
 
-use crate::{
-    AuthError,
-    problem::{PROBLEM_JSON, Problem},
-};
+use crate::{AuthError, problem::Problem};
 
 /// The default limit on request bodies: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -302,142 +302,6 @@ fn json_error_detail(err: &serde_json::Error) -> String {
     }
 }
 
-/// An error as an HTTP response: the status, the headers it needs and its
-/// problem+json body. Adapters convert every failure into one of these and
-/// then into their framework's response type.
-///
-/// ```
-/// use auth_core::{AuthError, http::HttpError};
-///
-/// let err = HttpError::from(AuthError::TokenExpired);
-/// assert_eq!(err.status(), 401);
-/// let headers: Vec<_> = err.headers().collect();
-/// assert_eq!(headers, [("www-authenticate", r#"Bearer error="invalid_token""#.to_owned())]);
-/// assert!(String::from_utf8(err.body()).unwrap().contains(r#""code":"token_expired""#));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpError(Box<Parts>);
-
-/// Boxed so that `Result<T, HttpError>` stays small on the happy path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Parts {
-    problem: Problem,
-    www_authenticate: Option<&'static str>,
-    retry_after_secs: Option<u64>,
-    allow: Option<String>,
-}
-
-impl HttpError {
-    /// The HTTP status code.
-    pub fn status(&self) -> u16 {
-        self.0.problem.status
-    }
-
-    /// The body.
-    pub fn problem(&self) -> &Problem {
-        &self.0.problem
-    }
-
-    /// The `Content-Type` of [`body`](Self::body): `application/problem+json`.
-    pub fn content_type(&self) -> &'static str {
-        PROBLEM_JSON
-    }
-
-    /// Headers the response must carry, as lowercase `(name, value)` pairs:
-    /// `www-authenticate` on 401s, `retry-after` on 429s and 503s, `allow` on
-    /// 405s.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
-        let parts = &self.0;
-        let www_authenticate = parts
-            .www_authenticate
-            .map(|value| ("www-authenticate", value.to_owned()));
-        let retry_after = parts
-            .retry_after_secs
-            .map(|secs| ("retry-after", secs.to_string()));
-        let allow = parts.allow.clone().map(|methods| ("allow", methods));
-        www_authenticate.into_iter().chain(retry_after).chain(allow)
-    }
-
-    /// The problem+json body.
-    pub fn body(&self) -> Vec<u8> {
-        // Serialising a struct of strings and a number cannot fail; the
-        // fallback keeps this infallible without a panic path.
-        serde_json::to_vec(&self.0.problem).unwrap_or_else(|_| b"{}".to_vec())
-    }
-
-    /// 405 for a path served with other methods; `allow` lists them,
-    /// comma-separated. The `Allow` header is written in one form
-    /// (`"GET, HEAD, POST"`) whatever spacing the framework used, so that
-    /// every adapter sends the same bytes.
-    ///
-    /// ```
-    /// use auth_core::http::HttpError;
-    ///
-    /// let err = HttpError::method_not_allowed("GET,HEAD ,POST");
-    /// assert_eq!(err.headers().collect::<Vec<_>>(), [("allow", "GET, HEAD, POST".to_owned())]);
-    /// ```
-    pub fn method_not_allowed(allow: impl AsRef<str>) -> Self {
-        let allow = allow
-            .as_ref()
-            .split(',')
-            .map(str::trim)
-            .filter(|method| !method.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut err = Self::from(Problem::method_not_allowed());
-        err.0.allow = Some(allow);
-        err
-    }
-}
-
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let problem = &self.0.problem;
-        write!(
-            f,
-            "{} {}: {}",
-            problem.status, problem.title, problem.detail
-        )
-    }
-}
-
-impl std::error::Error for HttpError {}
-
-impl From<Problem> for HttpError {
-    fn from(problem: Problem) -> Self {
-        Self(Box::new(Parts {
-            problem,
-            www_authenticate: None,
-            retry_after_secs: None,
-            allow: None,
-        }))
-    }
-}
-
-impl From<AuthError> for HttpError {
-    /// See the `From<&AuthError>` impl.
-    fn from(err: AuthError) -> Self {
-        Self::from(&err)
-    }
-}
-
-impl From<&AuthError> for HttpError {
-    /// Server errors are logged here, with their source, because this is
-    /// the last place that sees it: the client gets only a generic `detail`.
-    /// (By reference for frameworks whose error trait renders from `&self`.)
-    fn from(err: &AuthError) -> Self {
-        if err.status() >= 500 {
-            tracing::error!(error = ?err, "request failed");
-        }
-        Self(Box::new(Parts {
-            problem: Problem::from(err),
-            www_authenticate: err.www_authenticate(),
-            retry_after_secs: err.retry_after_secs(),
-            allow: None,
-        }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,12 +369,6 @@ mod tests {
     }
 
     #[test]
-    fn http_error_displays_status_and_detail() {
-        let err = HttpError::from(Problem::not_found("no such task"));
-        assert_eq!(err.to_string(), "404 Not Found: no such task");
-    }
-
-    #[test]
     fn bearer_parsing_edges() {
         assert_eq!(bearer_token(Some(b"BEARER  tok ")).unwrap(), "tok");
         assert!(matches!(
@@ -529,35 +387,5 @@ mod tests {
             bearer_token(Some("Bearer é".as_bytes())),
             Err(AuthError::InvalidToken)
         ));
-    }
-
-    #[test]
-    fn error_headers_follow_the_error() {
-        let throttled = HttpError::from(AuthError::TooManyAttempts {
-            retry_after: std::time::Duration::from_secs(30),
-        });
-        assert_eq!(
-            throttled.headers().collect::<Vec<_>>(),
-            [("retry-after", "30".to_owned())]
-        );
-        let missing = HttpError::from(AuthError::MissingToken);
-        assert_eq!(
-            missing.headers().collect::<Vec<_>>(),
-            [("www-authenticate", "Bearer".to_owned())]
-        );
-        let not_allowed = HttpError::method_not_allowed("GET, POST");
-        assert_eq!(
-            (
-                not_allowed.status(),
-                not_allowed.headers().collect::<Vec<_>>()
-            ),
-            (405, vec![("allow", "GET, POST".to_owned())])
-        );
-        assert!(
-            HttpError::from(AuthError::internal("db password=x"))
-                .problem()
-                .detail
-                == "internal error"
-        );
     }
 }
