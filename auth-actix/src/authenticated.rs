@@ -3,7 +3,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
-use auth_core::{AuthError, AuthService, Principal, http::bearer_token};
+use auth_core::{AuthError, AuthService, Principal, Verifier, http::bearer_token};
 use tokio::sync::watch;
 
 use crate::AuthRejection;
@@ -16,8 +16,9 @@ use crate::AuthRejection;
 /// problem+json with `WWW-Authenticate`). [`MaybeAuthenticated`] is the
 /// optional variant.
 ///
-/// The [`AuthService`] comes from the app data, registered either as is
-/// (`App::app_data(auth)`) or as `web::Data<AuthService>`.
+/// The check comes from the app data: an [`AuthService`] (a backend that
+/// issues its own tokens) or a [`Verifier`] (also one that trusts another
+/// issuer), registered as is (`App::app_data(auth)`) or in a `web::Data`.
 ///
 /// actix-web runs a handler's extractors together, not one after another.
 /// So that a 401 still comes before any complaint about the body (as the
@@ -151,14 +152,14 @@ fn verify(req: &HttpRequest) -> impl Future<Output = Result<Principal, AuthRejec
         // Dropped when this future ends, however it ends: that releases
         // whoever waits for it.
         let _running = running;
-        let auth = auth_service(&req).map_err(AuthRejection)?;
+        let verifier = verifier(&req).map_err(AuthRejection)?;
         let token = {
             let authorization = req.headers().get(header::AUTHORIZATION);
             bearer_token(authorization.map(|value| value.as_bytes()))
                 .map_err(AuthRejection)?
                 .to_owned()
         };
-        let principal = auth.authenticate(&token).await.map_err(AuthRejection)?;
+        let principal = verifier.authenticate(&token).await.map_err(AuthRejection)?;
         req.extensions_mut().insert(Verified(principal.clone()));
         Ok(principal)
     }
@@ -243,15 +244,22 @@ impl Future for YieldOnce {
     }
 }
 
-/// The [`AuthService`] of the app data, as is or in a `web::Data`.
-pub(crate) fn auth_service(req: &HttpRequest) -> Result<AuthService, AuthError> {
+/// The token check of the app data: a [`Verifier`], or an [`AuthService`]'s,
+/// each as is or in a `web::Data`.
+pub(crate) fn verifier(req: &HttpRequest) -> Result<Verifier, AuthError> {
+    if let Some(verifier) = req.app_data::<Verifier>() {
+        return Ok(verifier.clone());
+    }
+    if let Some(verifier) = req.app_data::<web::Data<Verifier>>() {
+        return Ok(verifier.get_ref().clone());
+    }
     if let Some(auth) = req.app_data::<AuthService>() {
-        return Ok(auth.clone());
+        return Ok(auth.verifier());
     }
     if let Some(auth) = req.app_data::<web::Data<AuthService>>() {
-        return Ok(auth.get_ref().clone());
+        return Ok(auth.verifier());
     }
     Err(AuthError::internal(
-        "no AuthService in the app data: register one with App::app_data",
+        "no AuthService or Verifier in the app data: register one with App::app_data",
     ))
 }

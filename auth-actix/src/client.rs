@@ -3,15 +3,18 @@
 use std::net::IpAddr;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
-use auth_core::AuthService;
+use auth_core::client_ip::TrustedProxies;
 
-use crate::{ApiError, authenticated::auth_service};
+use crate::{ApiError, authenticated::verifier};
 
-/// The client's address as the [`AuthService`]'s
-/// [trusted proxies](auth_core::client_ip::TrustedProxies) see it: the peer
+/// The client's address as the [`AuthService`](auth_core::AuthService)'s
+/// [trusted proxies](TrustedProxies) see it: the peer
 /// address ([`HttpRequest::peer_addr`]), or the forwarding header's
 /// right-most untrusted hop when the peer is a trusted proxy. Pass it to
-/// [`AuthService::admit_client`], as the auth routes do.
+/// [`AuthService::admit_client`](auth_core::AuthService::admit_client), as
+/// the auth routes do. With a trusted issuer's
+/// [`Verifier`](auth_core::Verifier) (no service, so no proxies
+/// configured) it is the peer address.
 ///
 /// `None` when actix-web knows no peer address (a Unix socket, or a test
 /// request without one): the per-client limit is then off for it (an
@@ -20,10 +23,11 @@ use crate::{ApiError, authenticated::auth_service};
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl ClientIp {
-    /// The address of `req`, resolved through `auth`'s trusted proxies.
-    pub fn of(req: &HttpRequest, auth: &AuthService) -> Self {
+    /// The address of `req`, resolved through `proxies`
+    /// ([`AuthService::trusted_proxies`](auth_core::AuthService::trusted_proxies)).
+    pub fn of(req: &HttpRequest, proxies: &TrustedProxies) -> Self {
         let peer = req.peer_addr().map(|addr| addr.ip());
-        Self(auth.trusted_proxies().resolve(peer, |name| {
+        Self(proxies.resolve(peer, |name| {
             req.headers().get_all(name).map(|value| value.as_bytes())
         }))
     }
@@ -35,8 +39,14 @@ impl FromRequest for ClientIp {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(
-            auth_service(req)
-                .map(|auth| Self::of(req, &auth))
+            verifier(req)
+                .map(|verifier| {
+                    let none = TrustedProxies::none();
+                    let proxies = verifier
+                        .service()
+                        .map_or(&none, |auth| auth.trusted_proxies());
+                    Self::of(req, proxies)
+                })
                 .map_err(ApiError::from),
         )
     }

@@ -31,7 +31,7 @@
 //!             .app_data(auth.clone())
 //!             // A resource, so that other methods get a 405 (`App::route` gives 404).
 //!             .service(web::resource("/whoami").route(web::get().to(whoami)))
-//!             .service(auth_actix::scope("/api/auth")) // sign-up, sign-in, refresh, sign-out, me
+//!             .service(auth_actix::scope("/api/auth", &auth)) // sign-up, sign-in, refresh, sign-out, me
 //!             .default_service(web::to(auth_actix::not_found))
 //!             .wrap(from_fn(auth_actix::problem_for_bare_errors))
 //!     })

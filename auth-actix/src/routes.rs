@@ -10,28 +10,37 @@ use actix_web::{
     web::{self, ServiceConfig},
 };
 use auth_core::{
-    AuthError,
+    AuthError, AuthService,
     endpoint::{self, Endpoint, Method, Reply},
 };
 
-use crate::{ApiError, ClientIp, authenticated::auth_service, json::read_limited};
+use crate::{ApiError, ClientIp, json::read_limited};
 
 /// Registers the auth routes, relative to where they are mounted: every
 /// entry of [`auth_core::endpoint::endpoints`], which says what each route
-/// needs and answers (`GET` routes answer `HEAD` too). In trusted-issuer
-/// mode every one of them is 404.
+/// needs and answers (`GET` routes answer `HEAD` too). They carry `auth`,
+/// so they need nothing in the app data; a backend that trusts another
+/// issuer has no [`AuthService`], and so no auth routes.
 ///
 /// Mount them with [`scope`] (the HTTP contract uses `/api/auth`), or
 /// with `configure` on a scope or app of your own; `App::configure`
-/// mounts them at the root. The routes need the [`AuthService`](auth_core::AuthService) in the
-/// app data.
+/// mounts them at the root.
 ///
 /// ```
 /// use actix_web::{App, web};
+/// # use auth_actix::auth_core::{AuthService, JwtCodec, MemoryStore};
+/// # let auth = AuthService::with_store(MemoryStore::new())
+/// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
+/// #     .build().unwrap();
 ///
-/// let app = App::new().service(web::scope("/v1/auth").configure(auth_actix::configure));
+/// let app = App::new().service(web::scope("/v1/auth").configure(auth_actix::configure(&auth)));
 /// ```
-pub fn configure(config: &mut ServiceConfig) {
+pub fn configure(auth: &AuthService) -> impl FnOnce(&mut ServiceConfig) + use<> {
+    let auth = auth.clone();
+    move |config| mount(config, &auth)
+}
+
+fn mount(config: &mut ServiceConfig, auth: &AuthService) {
     let mut paths: Vec<&'static str> = Vec::new();
     for endpoint in endpoint::endpoints() {
         if !paths.contains(&endpoint.path()) {
@@ -41,11 +50,13 @@ pub fn configure(config: &mut ServiceConfig) {
     for path in paths {
         let mut resource = web::resource(path);
         for endpoint in endpoint::endpoints().filter(|endpoint| endpoint.path() == path) {
-            let handler =
-                move |req: HttpRequest, payload: web::Payload| serve(endpoint, req, payload);
+            let auth = auth.clone();
+            let handler = move |req: HttpRequest, payload: web::Payload| {
+                serve(endpoint, auth.clone(), req, payload)
+            };
             let method = actix_web::http::Method::from_bytes(endpoint.method().as_str().as_bytes())
                 .unwrap_or(actix_web::http::Method::POST);
-            resource = resource.route(web::method(method).to(handler));
+            resource = resource.route(web::method(method).to(handler.clone()));
             if endpoint.method() == Method::Get {
                 resource = resource.route(web::head().to(handler));
             }
@@ -63,10 +74,14 @@ pub fn configure(config: &mut ServiceConfig) {
 ///
 /// ```
 /// use actix_web::App;
+/// # use auth_actix::auth_core::{AuthService, JwtCodec, MemoryStore};
+/// # let auth = AuthService::with_store(MemoryStore::new())
+/// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
+/// #     .build().unwrap();
 ///
-/// let app = App::new().service(auth_actix::scope("/api/auth"));
+/// let app = App::new().service(auth_actix::scope("/api/auth", &auth));
 /// ```
-pub fn scope(prefix: &str) -> Scope {
+pub fn scope(prefix: &str, auth: &AuthService) -> Scope {
     // "api/auth/" is a slip worth forgiving.
     let prefix = prefix.trim_matches('/');
     let prefix = if prefix.is_empty() {
@@ -74,21 +89,18 @@ pub fn scope(prefix: &str) -> Scope {
     } else {
         format!("/{prefix}")
     };
-    web::scope(&prefix).configure(configure)
+    web::scope(&prefix).configure(configure(auth))
 }
 
 /// The one handler: the head to auth-core, the body read under the
 /// [`JsonConfig`](crate::JsonConfig) limit, the reply back.
 async fn serve(
     endpoint: &'static Endpoint,
+    auth: AuthService,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let auth = match auth_service(&req) {
-        Ok(auth) => auth,
-        Err(err) => return actix_web::ResponseError::error_response(&ApiError::from(err)),
-    };
-    let ClientIp(client) = ClientIp::of(&req, &auth);
+    let ClientIp(client) = ClientIp::of(&req, auth.trusted_proxies());
     let mut head = endpoint::Request::new(client);
     for (name, value) in req.headers() {
         head = head.header(name.as_str(), value.as_bytes());

@@ -43,7 +43,7 @@ async fn app(
 > {
     test::init_service(
         App::new()
-            .app_data(web::Data::new(auth))
+            .app_data(web::Data::new(auth.clone()))
             .app_data(JsonConfig::default().limit(64))
             .route(
                 "/whoami",
@@ -68,7 +68,7 @@ async fn app(
                     .to(|Json(note): Json<Note>, _user: Authenticated| async move { Json(note) }),
             )
             // No leading slash, a trailing one: forgiven.
-            .service(auth_actix::scope("auth/"))
+            .service(auth_actix::scope("auth/", &auth))
             .default_service(web::to(auth_actix::not_found))
             .wrap(from_fn(auth_actix::problem_for_bare_errors)),
     )
@@ -301,7 +301,7 @@ async fn late_and_optional_verifications_are_waited_for_too() {
     let app = test::init_service(
         App::new()
             // As is, not in `web::Data`; `JsonConfig` in `web::Data`.
-            .app_data(auth)
+            .app_data(auth.clone())
             .app_data(web::Data::new(JsonConfig::default().limit(64)))
             .route(
                 "/lazy",
@@ -325,7 +325,7 @@ async fn late_and_optional_verifications_are_waited_for_too() {
                     },
                 ),
             )
-            .service(auth_actix::scope("/auth")),
+            .service(auth_actix::scope("/auth", &auth)),
     )
     .await;
     let token = sign_up(&app).await;
@@ -417,10 +417,11 @@ async fn a_middleware_protects_a_scope_and_current_user_has_the_email() {
             .email
             .to_string()
     }
+    let auth = auth_service().await;
     let app = test::init_service(
         App::new()
-            .app_data(web::Data::new(auth_service().await))
-            .service(auth_actix::scope("/auth"))
+            .app_data(web::Data::new(auth.clone()))
+            .service(auth_actix::scope("/auth", &auth))
             .service(
                 web::scope("/group")
                     .wrap(from_fn(signed_in_only))

@@ -23,8 +23,8 @@ async fn mounted_routes_list_and_openapi_agree() {
         .unwrap();
     let app = test::init_service(
         App::new()
-            .app_data(web::Data::new(auth))
-            .service(auth_actix::scope("/api/auth"))
+            .app_data(web::Data::new(auth.clone()))
+            .service(auth_actix::scope("/api/auth", &auth))
             .default_service(web::to(auth_actix::not_found)),
     )
     .await;

@@ -1,16 +1,18 @@
 //! The extractor for the signed-in user.
 
-use auth_core::{AuthError, AuthService, Principal, http::bearer_token};
+use auth_core::{AuthError, AuthService, Principal, Verifier, http::bearer_token};
 use axum::{
-    extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
+    extract::{FromRequestParts, OptionalFromRequestParts},
     http::{header, request::Parts},
 };
 
 use crate::AuthRejection;
 
 /// The signed-in user of a request: the verified principal of its
-/// `Authorization: Bearer` access token, with its session checked by
-/// [`AuthService::authenticate`].
+/// `Authorization: Bearer` access token, checked by the state's
+/// [`Verifier`] (for an [`AuthService`], with its session: see
+/// [`AuthService::authenticate`]). The state is an [`AuthService`], a
+/// [`Verifier`], or your own type implementing [`AuthState`].
 ///
 /// A request without a valid token is refused with [`AuthRejection`] (401
 /// problem+json with `WWW-Authenticate`). As `Option<Authenticated>` it is
@@ -59,6 +61,38 @@ use crate::AuthRejection;
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Principal);
 
+/// A router state that holds the token check of [`Authenticated`] and
+/// [`ClientIp`](crate::ClientIp): an [`AuthService`] (a backend that issues
+/// its own tokens), a [`Verifier`] (also one that trusts another issuer),
+/// or your own state type.
+///
+/// ```
+/// use auth_axum::{AuthState, auth_core::Verifier};
+///
+/// #[derive(Clone)]
+/// struct AppState { verifier: Verifier /* , db: …, */ }
+///
+/// impl AuthState for AppState {
+///     fn verifier(&self) -> Verifier { self.verifier.clone() }
+/// }
+/// ```
+pub trait AuthState: Send + Sync {
+    /// The token check (cheap to clone).
+    fn verifier(&self) -> Verifier;
+}
+
+impl AuthState for AuthService {
+    fn verifier(&self) -> Verifier {
+        AuthService::verifier(self)
+    }
+}
+
+impl AuthState for Verifier {
+    fn verifier(&self) -> Verifier {
+        self.clone()
+    }
+}
+
 /// A principal this extractor verified, kept in the request's extensions.
 /// Private, so that nothing else (a middleware that only checked the
 /// signature, say) can plant one and skip the session check.
@@ -67,8 +101,7 @@ struct Verified(Principal);
 
 impl<S> FromRequestParts<S> for Authenticated
 where
-    AuthService: FromRef<S>,
-    S: Send + Sync,
+    S: AuthState,
 {
     type Rejection = AuthRejection;
 
@@ -81,7 +114,8 @@ where
             .get(header::AUTHORIZATION)
             .map(|value| value.as_bytes());
         let token = bearer_token(authorization).map_err(AuthRejection)?;
-        let principal = AuthService::from_ref(state)
+        let principal = state
+            .verifier()
             .authenticate(token)
             .await
             .map_err(AuthRejection)?;
@@ -92,8 +126,7 @@ where
 
 impl<S> OptionalFromRequestParts<S> for Authenticated
 where
-    AuthService: FromRef<S>,
-    S: Send + Sync,
+    S: AuthState,
 {
     type Rejection = AuthRejection;
 

@@ -2,17 +2,22 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use auth_core::AuthService;
+use crate::AuthState;
+
+use auth_core::client_ip::TrustedProxies;
 use axum::{
-    extract::{ConnectInfo, FromRef, FromRequestParts},
+    extract::{ConnectInfo, FromRequestParts},
     http::request::Parts,
 };
 
-/// The client's address as the [`AuthService`]'s
+/// The client's address as the [`AuthService`](auth_core::AuthService)'s
 /// [trusted proxies](auth_core::client_ip::TrustedProxies) see it: the peer
 /// address, or the forwarding header's right-most untrusted hop when the
 /// peer is a trusted proxy. Pass it to
-/// [`AuthService::admit_client`], as the auth routes do.
+/// [`AuthService::admit_client`](auth_core::AuthService::admit_client), as
+/// the auth routes do. With a trusted issuer's
+/// [`Verifier`](auth_core::Verifier) (no service, so no proxies
+/// configured) it is the peer address.
 ///
 /// The peer address comes from the `ConnectInfo<SocketAddr>` request
 /// extension: serve the app with
@@ -24,24 +29,28 @@ pub struct ClientIp(pub Option<IpAddr>);
 
 impl<S> FromRequestParts<S> for ClientIp
 where
-    AuthService: FromRef<S>,
-    S: Send + Sync,
+    S: AuthState,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(parts, &AuthService::from_ref(state))))
+        let verifier = state.verifier();
+        let none = TrustedProxies::none();
+        let proxies = verifier
+            .service()
+            .map_or(&none, |auth| auth.trusted_proxies());
+        Ok(Self(client_ip(parts, proxies)))
     }
 }
 
 /// The client's address of a request, as [`ClientIp`] says.
-pub(crate) fn client_ip(parts: &Parts, auth: &AuthService) -> Option<IpAddr> {
+pub(crate) fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
     let headers = &parts.headers;
-    auth.trusted_proxies().resolve(peer, |name| {
+    proxies.resolve(peer, |name| {
         headers.get_all(name).iter().map(|value| value.as_bytes())
     })
 }

@@ -25,7 +25,7 @@
 //!
 //!     let app = Router::new()
 //!         .route("/whoami", get(whoami)) // 401 problem+json without a valid token
-//!         .merge(auth_axum::routes("/api/auth")) // sign-up, sign-in, refresh, sign-out, me
+//!         .merge(auth_axum::routes("/api/auth", &auth)) // sign-up, sign-in, refresh, sign-out, me
 //!         .fallback(auth_axum::not_found)
 //!         .layer(axum::middleware::map_response(auth_axum::problem_for_bare_errors))
 //!         .with_state(auth);
@@ -38,9 +38,11 @@
 //! }
 //! ```
 //!
-//! The state only needs to give out an [`AuthService`](auth_core::AuthService)
-//! through [`FromRef`](axum::extract::FromRef), so it can be your own
-//! state struct with a `#[derive(FromRef)]`-style impl.
+//! The state is the [`AuthService`](auth_core::AuthService) itself, or your
+//! own state type implementing [`AuthState`]. A backend that trusts another
+//! issuer (a Better Auth front end) uses a
+//! [`Verifier::trusted`](auth_core::Verifier::trusted) as its state instead:
+//! it has no `AuthService`, so [`routes`] cannot be mounted there.
 //!
 //! # What the routes answer
 //!
@@ -66,7 +68,7 @@ mod error;
 mod json;
 mod routes;
 
-pub use authenticated::Authenticated;
+pub use authenticated::{AuthState, Authenticated};
 pub use client::ClientIp;
 pub use error::{ApiError, AuthRejection, not_found, problem_for_bare_errors};
 pub use json::{BodyLimit, Json, JsonRejection};

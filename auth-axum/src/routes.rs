@@ -10,7 +10,7 @@ use auth_core::{
 use axum::{
     Router,
     body::Body,
-    extract::{FromRef, FromRequestParts, RawPathParams, Request, State},
+    extract::{FromRequestParts, RawPathParams, Request},
     http::{HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
@@ -18,37 +18,31 @@ use axum::{
 
 use crate::{ApiError, client::client_ip, json::read_limited};
 
-/// The auth routes under `prefix`, to [`merge`](Router::merge) into your
-/// router (the HTTP contract uses the prefix `/api/auth`; `""` mounts them
-/// at the root): every entry of [`auth_core::endpoint::endpoints`], which
-/// says what each route needs and answers. In trusted-issuer mode every
-/// one of them is 404.
+/// The auth routes of `auth` under `prefix`, to [`merge`](Router::merge)
+/// into your router (the HTTP contract uses the prefix `/api/auth`; `""`
+/// mounts them at the root): every entry of
+/// [`auth_core::endpoint::endpoints`], which says what each route needs
+/// and answers. They carry their service, so they fit a router of any
+/// state; a backend that trusts another issuer has no [`AuthService`], and
+/// so no auth routes.
 ///
 /// Merged rather than [`nest`](Router::nest)ed: axum sets the `Allow`
 /// header of a 405 only on routes of the top-level router, and the contract
 /// wants it on every 405.
 ///
-/// The state needs only to give out the [`AuthService`] (which already
-/// holds the stores the app chose, behind `Arc<dyn …>`).
-///
 /// ```
 /// use auth_axum::auth_core::AuthService;
-/// use axum::{Router, extract::FromRef};
+/// use axum::Router;
 ///
-/// #[derive(Clone)]
-/// struct AppState { auth: AuthService /* , db: …, */ }
-///
-/// impl FromRef<AppState> for AuthService {
-///     fn from_ref(state: &AppState) -> Self { state.auth.clone() }
+/// fn app(auth: AuthService) -> Router {
+///     Router::new()
+///         .merge(auth_axum::routes("/api/auth", &auth))
+///         .with_state(auth)
 /// }
-///
-/// fn app(state: AppState) -> Router {
-///     Router::new().merge(auth_axum::routes("/api/auth")).with_state(state)
-/// }
+/// # let _: fn(AuthService) -> Router = app;
 /// ```
-pub fn routes<S>(prefix: &str) -> Router<S>
+pub fn routes<S>(prefix: &str, auth: &AuthService) -> Router<S>
 where
-    AuthService: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     // axum panics on a route without a leading slash; "api/auth" is a
@@ -57,8 +51,8 @@ where
     let prefix = prefix.trim_end_matches('/');
     let mut paths: BTreeMap<&str, MethodRouter<S>> = BTreeMap::new();
     for endpoint in endpoint::endpoints() {
-        let handler =
-            move |State(auth): State<AuthService>, request: Request| serve(endpoint, auth, request);
+        let auth = auth.clone();
+        let handler = move |request: Request| serve(endpoint, auth, request);
         let filter = method_filter(endpoint.method());
         let route = match paths.remove(endpoint.path()) {
             Some(route) => route.on(filter, handler),
@@ -86,7 +80,7 @@ fn method_filter(method: Method) -> MethodFilter {
 /// [`BodyLimit`](crate::BodyLimit), the reply back.
 async fn serve(endpoint: &'static Endpoint, auth: AuthService, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    let mut head = endpoint::Request::new(client_ip(&parts, &auth));
+    let mut head = endpoint::Request::new(client_ip(&parts, auth.trusted_proxies()));
     for (name, value) in &parts.headers {
         head = head.header(name.as_str(), value.as_bytes());
     }

@@ -22,7 +22,7 @@ fn app() -> Router {
         .build()
         .unwrap();
     Router::new()
-        .merge(auth_axum::routes("/api/auth"))
+        .merge(auth_axum::routes("/api/auth", &auth))
         .fallback(auth_axum::not_found)
         .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(auth)

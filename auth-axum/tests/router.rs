@@ -42,7 +42,7 @@ fn app() -> Router {
             }),
         )
         // No leading slash: forgiven rather than a panic.
-        .merge(auth_axum::routes("auth/"))
+        .merge(auth_axum::routes("auth/", &auth))
         .fallback(auth_axum::not_found)
         .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(auth)
@@ -211,7 +211,7 @@ async fn a_route_layer_protects_a_group_and_current_user_has_the_email() {
         .route_layer(from_extractor_with_state::<Authenticated, _>(auth.clone()));
     let app = Router::new()
         .merge(group)
-        .merge(auth_axum::routes("/auth"))
+        .merge(auth_axum::routes("/auth", &auth))
         .fallback(auth_axum::not_found)
         .layer(map_response(auth_axum::problem_for_bare_errors))
         .with_state(auth);
@@ -265,7 +265,7 @@ async fn jwks_lists_the_public_keys_or_is_404_with_a_shared_secret() {
         .build()
         .unwrap();
     let app = Router::new()
-        .merge(auth_axum::routes("/auth"))
+        .merge(auth_axum::routes("/auth", &auth))
         .with_state(auth);
     let (status, headers, body) = call(&app, get_with("/auth/jwks", None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -15,7 +15,7 @@ use std::{
 
 use auth_core::{
     AccessClaims, AuthService, IssuerKeys, JwtAlgorithm, JwtCodec, JwtKey, MemoryStore, RemoteJwks,
-    SessionId, TokenCodec, UserId,
+    SessionId, TokenCodec, UserId, Verifier,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -95,7 +95,7 @@ fn bench_algorithm(
     validation.set_audience(&[ISSUER]);
 
     let store = MemoryStore::new();
-    let own = AuthService::builder(store.clone(), store.clone())
+    let own = AuthService::builder(store.clone(), store)
         .token_codec(codec)
         .check_sessions(false)
         .build()
@@ -109,10 +109,7 @@ fn bench_algorithm(
         .unwrap();
     let trusted = runtime.block_on(async {
         remote.refresh_now().await.unwrap();
-        AuthService::builder(store.clone(), store)
-            .trusted_issuer(remote)
-            .build()
-            .unwrap()
+        Verifier::trusted(remote)
     });
 
     let mut group = c.benchmark_group(alg.as_str());

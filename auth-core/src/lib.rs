@@ -214,7 +214,7 @@ pub use service::{
     DEFAULT_MAX_NAME_CHARS, DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD,
     DEFAULT_SESSION_TTL, EmailSignIn, EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser,
     MAX_ACCESS_TOKEN_TTL, MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
-    MAX_WRONG_CODES, Principal,
+    MAX_WRONG_CODES, Principal, Verifier,
 };
 pub use session::{
     NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,

@@ -9,8 +9,8 @@
 //!
 //! An adapter answers a request in three steps:
 //!
-//! 1. [`Endpoint::prepare`] with the request's head ([`Request`]): 404 in
-//!    trusted-issuer mode, the cookie transport's cross-site check (403),
+//! 1. [`Endpoint::prepare`] with the request's head ([`Request`]): the
+//!    cookie transport's cross-site check (403),
 //!    the bearer token (401) and the `Content-Type` (415);
 //! 2. the body, read with the adapter's limit (413) if
 //!    [`Call::reads_body`];
@@ -231,8 +231,8 @@ impl Endpoint {
     /// Step 1: checks the head of a request for this route.
     ///
     /// # Errors
-    /// The reply to send at once: 404 when the service does not issue its
-    /// own tokens, 403 for a cross-site cookie-transport request, 401 for a
+    /// The reply to send at once: 403 for a cross-site cookie-transport
+    /// request, 401 for a
     /// missing or bad access token, 415 for a JSON body of another type.
     pub async fn prepare(
         &'static self,
@@ -243,9 +243,6 @@ impl Endpoint {
     }
 
     async fn check(&'static self, auth: &AuthService, request: Request) -> Result<Call, HttpError> {
-        if !auth.issues_tokens() {
-            return Err(AuthError::NotFound.into());
-        }
         let cookie = if self.cookie {
             RefreshCookie::for_request(
                 request.get(REFRESH_COOKIE_HEADER),

@@ -18,7 +18,6 @@ impl AuthService {
         principal: &Principal,
         name: Option<String>,
     ) -> Result<User, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let name = normalise_name(name, inner.max_name_chars)?;
         inner
@@ -44,7 +43,6 @@ impl AuthService {
         principal: &Principal,
         request: ChangePasswordRequest,
     ) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         inner.password_policy.check(&request.new_password)?;
         let record = self
@@ -71,7 +69,6 @@ impl AuthService {
         principal: &Principal,
         password: &Password,
     ) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let record = self.check_password(principal, password).await?;
         self.inner.hooks.deleting_user(&record.user).await?;
         let _forget = self.forget_when_done(Revoked::User(principal.user_id()));
@@ -89,7 +86,6 @@ impl AuthService {
         &self,
         principal: &Principal,
     ) -> Result<Vec<SessionInfo>, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let sessions = inner
             .sessions
@@ -116,7 +112,6 @@ impl AuthService {
         principal: &Principal,
         session_id: &SessionId,
     ) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let _forget = self.forget_when_done(Revoked::Session(session_id));
         let revoked = inner

@@ -5,11 +5,11 @@ use std::{fmt, sync::Arc, time::Duration as StdDuration};
 use time::Duration;
 use tokio::sync::OnceCell;
 
-use super::{AccountFlows, AuthService, CustomClaims, Inner, Tokens};
+use super::{AccountFlows, AuthService, CustomClaims, Inner};
 use crate::{
     AccountHooks, Argon2Hasher, AuthError, ClientRateLimit, Clock, CredentialStore,
     MemoryRateLimiter, PasswordHasher, PasswordPolicy, RateLimiter, SessionStore, SignInThrottle,
-    SystemClock, TokenCodec, TrustedIssuer, UserStore,
+    SystemClock, TokenCodec, UserStore,
     client_ip::TrustedProxies,
     hooks::NoHooks,
     session_cache::SessionCache,
@@ -46,7 +46,6 @@ pub struct AuthServiceBuilder {
     sessions: Arc<dyn SessionStore>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     tokens: Option<Arc<dyn TokenCodec>>,
-    trusted_issuer: Option<Arc<dyn TrustedIssuer>>,
     clock: Arc<dyn Clock>,
     custom_claims: Option<Arc<dyn CustomClaims>>,
     password_policy: PasswordPolicy,
@@ -106,7 +105,6 @@ impl AuthServiceBuilder {
             sessions,
             hasher: None,
             tokens: None,
-            trusted_issuer: None,
             clock: Arc::new(SystemClock),
             custom_claims: None,
             password_policy: PasswordPolicy::default(),
@@ -129,25 +127,6 @@ impl AuthServiceBuilder {
     /// The token codec (required), usually a [`JwtCodec`](crate::JwtCodec).
     pub fn token_codec(mut self, codec: impl TokenCodec) -> Self {
         self.tokens = Some(Arc::new(codec));
-        self
-    }
-
-    /// Trusted-issuer (resource-server) mode: access tokens come from
-    /// another issuer and are verified by `issuer` instead of a
-    /// [`token_codec`](Self::token_codec). The service then issues nothing:
-    /// sign-up, sign-in, refresh, sign-out and the account flows answer
-    /// [`AuthError::NotFound`], and principals carry no session, so a token
-    /// stays valid until its `exp` even after its user signs out at the
-    /// issuer. Keep the issuer's token lifetime short (Better Auth's is
-    /// 15 minutes).
-    pub fn trusted_issuer(mut self, issuer: impl TrustedIssuer) -> Self {
-        self.trusted_issuer = Some(Arc::new(issuer));
-        self
-    }
-
-    /// Like [`trusted_issuer`](Self::trusted_issuer), from a shared handle.
-    pub fn trusted_issuer_arc(mut self, issuer: Arc<dyn TrustedIssuer>) -> Self {
-        self.trusted_issuer = Some(issuer);
         self
     }
 
@@ -340,15 +319,11 @@ impl AuthServiceBuilder {
     /// waits for it).
     pub fn build(self) -> Result<AuthService, AuthError> {
         let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
-        let tokens = match (self.tokens, self.trusted_issuer) {
-            (Some(codec), None) => Tokens::Local(codec),
-            (None, Some(issuer)) => Tokens::Trusted(issuer),
-            (Some(_), Some(_)) => {
-                return invalid("a token codec and a trusted issuer exclude each other");
-            }
-            (None, None) => {
-                return invalid("a token codec is required (for example JwtCodec::hs256)");
-            }
+        let Some(codec) = self.tokens else {
+            return invalid(
+                "a token codec is required (for example JwtCodec::hs256); to verify another \
+                 issuer's tokens instead, use Verifier::trusted",
+            );
         };
         let access_token_ttl = bounded(
             "the access-token lifetime",
@@ -374,11 +349,7 @@ impl AuthServiceBuilder {
         if self.max_name_chars == 0 {
             return invalid("the maximum name length must be positive");
         }
-        let (issuer, audience) = match &tokens {
-            Tokens::Local(codec) => (codec.issuer(), codec.audience()),
-            Tokens::Trusted(trusted) => (trusted.issuer(), trusted.audience()),
-        };
-        if issuer.is_empty() || audience.is_empty() {
+        if codec.issuer().is_empty() || codec.audience().is_empty() {
             return invalid("the token issuer and audience must not be empty");
         }
         let session_cache_ttl = bounded(
@@ -451,7 +422,7 @@ impl AuthServiceBuilder {
                 hasher: self
                     .hasher
                     .unwrap_or_else(|| Arc::new(Argon2Hasher::default())),
-                tokens,
+                codec,
                 clock,
                 custom_claims: self.custom_claims,
                 password_policy: self.password_policy,

@@ -252,7 +252,6 @@ impl AuthService {
     }
 
     fn email_sign_in(&self) -> Result<(EmailSignIn, &dyn CredentialStore), AuthError> {
-        self.inner.codec()?;
         let method = self.settings()?.flows.email_sign_in;
         match (method, &self.inner.credentials) {
             (Some(method), Some(store)) => Ok((method, store.as_ref())),

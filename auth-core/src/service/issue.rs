@@ -43,7 +43,6 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if there is no such user.
     pub async fn open_session(&self, user_id: &UserId) -> Result<AuthResponse, AuthError> {
-        self.inner.codec()?;
         let user = self
             .inner
             .users
@@ -83,7 +82,7 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<AuthResponse, AuthError> {
         let inner = &self.inner;
-        let codec = inner.codec()?;
+        let codec = inner.codec.as_ref();
         let expires_at = now
             .checked_add(inner.access_token_ttl)
             .map_or(session_expires_at, |exp| exp.min(session_expires_at));

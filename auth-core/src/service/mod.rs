@@ -15,8 +15,8 @@ use tokio::sync::OnceCell;
 
 use crate::{
     AccountHooks, AuthError, ClientRateLimit, Clock, CredentialStore, Email, PasswordHash,
-    PasswordHasher, PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec,
-    TrustedIssuer, User, UserId, UserStore,
+    PasswordHasher, PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId,
+    UserStore,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::Throttle,
@@ -37,6 +37,7 @@ mod sign_in;
 mod sign_out;
 mod sign_up;
 mod verification;
+mod verifier;
 
 pub use account_flows::{
     AccountFlows, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
@@ -49,6 +50,7 @@ pub use email_sign_in::{
 };
 pub use import::ImportedUser;
 pub use principal::{CustomClaims, Principal};
+pub use verifier::Verifier;
 
 enum Revoked<'a> {
     Session(&'a SessionId),
@@ -70,17 +72,11 @@ impl Drop for ForgetOnDrop<'_> {
     }
 }
 
-/// Where access tokens come from: this service, or another issuer it trusts.
-enum Tokens {
-    Local(Arc<dyn TokenCodec>),
-    Trusted(Arc<dyn TrustedIssuer>),
-}
-
 struct Inner {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     hasher: Arc<dyn PasswordHasher>,
-    tokens: Tokens,
+    codec: Arc<dyn TokenCodec>,
     clock: Arc<dyn Clock>,
     custom_claims: Option<Arc<dyn CustomClaims>>,
     password_policy: PasswordPolicy,
@@ -107,23 +103,6 @@ struct Inner {
 }
 
 impl Inner {
-    /// The codec of a service that issues its own tokens. In trusted-issuer
-    /// mode every flow that would issue or manage local accounts is
-    /// [`AuthError::NotFound`]: those routes do not exist there.
-    fn codec(&self) -> Result<&dyn TokenCodec, AuthError> {
-        match &self.tokens {
-            Tokens::Local(codec) => Ok(codec.as_ref()),
-            Tokens::Trusted(_) => Err(AuthError::NotFound),
-        }
-    }
-
-    fn issuer_and_audience(&self) -> (&str, &str) {
-        match &self.tokens {
-            Tokens::Local(codec) => (codec.issuer(), codec.audience()),
-            Tokens::Trusted(issuer) => (issuer.issuer(), issuer.audience()),
-        }
-    }
-
     /// The clock's time, cut to whole microseconds: what PostgreSQL keeps, so
     /// that what a store hands back equals what the service stored.
     fn now(&self) -> OffsetDateTime {
@@ -148,12 +127,8 @@ impl fmt::Debug for AuthService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("AuthService")
-            .field("issuer", &inner.issuer_and_audience().0)
-            .field("audience", &inner.issuer_and_audience().1)
-            .field(
-                "trusted_issuer",
-                &matches!(inner.tokens, Tokens::Trusted(_)),
-            )
+            .field("issuer", &inner.codec.issuer())
+            .field("audience", &inner.codec.audience())
             .field("access_token_ttl", &inner.access_token_ttl)
             .field("session_ttl", &inner.session_ttl)
             .field("password_policy", &inner.password_policy)
@@ -198,18 +173,17 @@ impl AuthService {
     }
 
     /// The public keys of this service's tokens, for `GET /api/auth/jwks`:
-    /// `None` with a shared secret (HS256) or in trusted-issuer mode, where
-    /// there is nothing of ours to publish.
+    /// `None` with a shared secret (HS256), where there is nothing to
+    /// publish.
     pub fn jwks(&self) -> Option<crate::Jwks> {
-        let jwks = self.inner.codec().ok()?.jwks();
+        let jwks = self.inner.codec.jwks();
         (!jwks.keys.is_empty()).then_some(jwks)
     }
 
-    /// Whether this service issues its own tokens (and so has accounts,
-    /// sessions and their routes); `false` in trusted-issuer mode, where
-    /// it only verifies another issuer's tokens.
-    pub fn issues_tokens(&self) -> bool {
-        matches!(self.inner.tokens, Tokens::Local(_))
+    /// The per-request token check of this service, for an app's state
+    /// (see [`Verifier`]).
+    pub fn verifier(&self) -> Verifier {
+        Verifier::from(self.clone())
     }
 
     /// The absolute session lifetime (default 30 days): no refresh token
@@ -306,15 +280,8 @@ impl AuthService {
         // One clock read serves both checks: cheaper, and both judge the
         // same instant.
         let now = self.inner.now();
-        let codec = match &self.inner.tokens {
-            Tokens::Local(codec) => codec,
-            Tokens::Trusted(issuer) => {
-                let claims = issuer.verify(access_token, now).await?;
-                return Ok(Principal { claims });
-            }
-        };
         let principal = Principal {
-            claims: codec.verify(access_token, now)?,
+            claims: self.inner.codec.verify(access_token, now)?,
         };
         if !self.inner.check_sessions {
             return Ok(principal);
@@ -355,7 +322,7 @@ impl AuthService {
     }
 
     fn verify_at(&self, access_token: &str, now: OffsetDateTime) -> Result<Principal, AuthError> {
-        let claims = self.inner.codec()?.verify(access_token, now)?;
+        let claims = self.inner.codec.verify(access_token, now)?;
         Ok(Principal { claims })
     }
 

@@ -20,7 +20,6 @@ impl AuthService {
     /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let settings = self.settings()?;
         let email = Email::parse(email)?;
         self.limit_mail(&email).await?;
@@ -53,7 +52,6 @@ impl AuthService {
     /// [`AuthError::InvalidOneTimeToken`]; [`AuthError::NotFound`] without
     /// account flows.
     pub async fn reset_password(&self, request: ResetPasswordRequest) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let settings = self.settings()?;
         let policy = &self.inner.password_policy;
         policy.check(&request.new_password)?;

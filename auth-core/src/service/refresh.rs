@@ -31,7 +31,6 @@ impl AuthService {
     /// * [`AuthError::EmailNotVerified`] when the address must be verified
     ///   and is not: the session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthResponse, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let presented = RefreshToken::parse(refresh_token).ok_or(AuthError::InvalidRefreshToken)?;
         let presented_hash = presented.hash();

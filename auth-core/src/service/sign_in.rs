@@ -31,7 +31,6 @@ impl AuthService {
     /// from the throttle; [`AuthError::Unavailable`] when its
     /// [`RateLimiter`](crate::RateLimiter) cannot be reached (refused rather than unthrottled).
     pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         if inner.password_policy.is_overlong(&request.password) {
             return Err(AuthError::InvalidCredentials);

@@ -8,7 +8,6 @@ impl AuthService {
     /// still-unexpired access tokens stop working (the latter only while
     /// session checks are on, the default).
     pub async fn sign_out(&self, principal: &Principal) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let session_id = principal.session_id().ok_or(AuthError::NotFound)?;
         let now = self.inner.now();
         let _forget = self.forget_when_done(Revoked::Session(session_id));
@@ -20,7 +19,6 @@ impl AuthService {
     /// session could have sent to an address of theirs; returns how many
     /// sessions there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
-        self.inner.codec()?;
         let now = self.inner.now();
         let revoked = {
             let _forget = self.forget_when_done(Revoked::User(user_id));

@@ -15,7 +15,6 @@ impl AuthService {
     /// input (checked before any hashing); [`AuthError::EmailTaken`] if the
     /// email is registered, also when two sign-ups race.
     pub async fn sign_up(&self, request: SignUpRequest) -> Result<SignUp, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let email = Email::parse(&request.email)?;
         inner.password_policy.check_for(&request.password, &email)?;

@@ -11,7 +11,6 @@ impl AuthService {
     /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
-        self.inner.codec()?;
         self.settings()?;
         let user = self.current_user(principal).await?;
         self.limit_mail(&user.email).await?;
@@ -33,7 +32,6 @@ impl AuthService {
     /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`];
     /// [`AuthError::NotFound`] without account flows.
     pub async fn send_verification_email_to(&self, email: &str) -> Result<(), AuthError> {
-        self.inner.codec()?;
         self.settings()?;
         let email = Email::parse(email)?;
         self.limit_mail(&email).await?;
@@ -58,7 +56,6 @@ impl AuthService {
     /// link for an address the account no longer has, or a new address
     /// taken meanwhile; [`AuthError::NotFound`] without account flows.
     pub async fn verify_email(&self, token: &str) -> Result<User, AuthError> {
-        self.inner.codec()?;
         let verification = self
             .redeem_one_time_token(token, &TokenPurpose::EMAIL_VERIFICATION)
             .await;
@@ -119,7 +116,6 @@ impl AuthService {
         user_id: &UserId,
         email: &Email,
     ) -> Result<User, AuthError> {
-        self.inner.codec()?;
         let inner = &self.inner;
         let user = inner
             .users
@@ -148,7 +144,6 @@ impl AuthService {
         principal: &Principal,
         request: ChangeEmailRequest,
     ) -> Result<(), AuthError> {
-        self.inner.codec()?;
         let settings = self.settings()?;
         let new_email = Email::parse(&request.new_email)?;
         let record = self.check_password(principal, &request.password).await?;

@@ -9,9 +9,9 @@ use crate::AuthError;
 /// Verifies access tokens issued elsewhere, such as a Better Auth front end
 /// publishing its keys as a JWKS.
 ///
-/// An [`AuthService`](crate::AuthService) built with one
-/// ([`trusted_issuer`](crate::AuthServiceBuilder::trusted_issuer))
-/// authenticates with it and issues nothing itself. Its principals have no
+/// A [`Verifier::trusted`](crate::Verifier::trusted) checks each request's
+/// token with one; there is no [`AuthService`](crate::AuthService) then, so
+/// nothing is issued here. Its principals have no
 /// session: a token stays valid until its `exp` even after its user signs
 /// out at the issuer, so keep the issuer's token lifetime short.
 ///

@@ -26,7 +26,7 @@ use actix_web::{
 };
 use auth_actix::{
     ApiError, Authenticated, Json, JsonConfig,
-    auth_core::{UserId, problem::Problem},
+    auth_core::{AuthService, UserId, problem::Problem},
     authentication_finished, json_response,
 };
 use task_app::{
@@ -66,7 +66,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         listener,
         openapi,
     } = task_app::prepare().await?;
-    let auth = app.auth.clone();
+    let verifier = app.verifier.clone();
     let state = web::Data::new(State {
         app,
         openapi: web::Bytes::from(openapi),
@@ -75,8 +75,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let json = JsonConfig::default().limit(config.body_limit);
     let cors = (!config.cors_origins.is_empty()).then(|| Cors::new(config.cors_origins.clone()));
     let bench_routes = task_app::runtime::bench_routes_wanted(cfg!(feature = "bench-routes"));
-    // In trusted-issuer mode there are no auth routes to mount.
-    let own_tokens = auth.issues_tokens();
+    // In trusted-issuer mode there is no service, so no auth routes to mount.
+    let auth = verifier.service().cloned();
     let limits = serve::Limits {
         header_read_timeout: config.header_read_timeout,
         max_connections: config.max_connections,
@@ -84,11 +84,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let server = serve::serve(listener, limits, move || {
         actix_web::App::new()
-            .app_data(auth.clone())
+            .app_data(verifier.clone())
             .app_data(state.clone())
             .app_data(json)
             .app_data(cors.clone())
-            .configure(|config| routes(config, own_tokens, bench_routes))
+            .configure(|config| routes(config, auth.as_ref(), bench_routes))
             .default_service(web::to(auth_actix::not_found))
             .wrap(from_fn(refuse_needless_escapes))
             .wrap(from_fn(refuse_from_head))
@@ -111,10 +111,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// The routes. The task resources come before the auth scope: actix-web
 /// gives a request to the first service whose path matches, and
 /// `/api/auth/tasks` is the task list of a user `auth` (a 401 or 403, as
-/// on the axum server), not an unknown auth route. Without `own_tokens`
+/// on the axum server), not an unknown auth route. Without `auth`
 /// (trusted-issuer mode) the auth routes are not mounted: 404 for every
 /// method, as for any unknown path.
-fn routes(config: &mut ServiceConfig, own_tokens: bool, bench_routes: bool) {
+fn routes(config: &mut ServiceConfig, auth: Option<&AuthService>, bench_routes: bool) {
     config
         .service(readable("/healthz", healthz))
         .service(readable("/api/openapi.json", openapi_json))
@@ -127,8 +127,8 @@ fn routes(config: &mut ServiceConfig, own_tokens: bool, bench_routes: bool) {
         .service(
             web::resource("/api/{user_id}/tasks/{id}/complete").route(web::patch().to(toggle_task)),
         );
-    if own_tokens {
-        config.service(auth_actix::scope("/api/auth"));
+    if let Some(auth) = auth {
+        config.service(auth_actix::scope("/api/auth", auth));
     }
     for path in task_app::page::PATHS {
         config.service(readable(path, page_file));

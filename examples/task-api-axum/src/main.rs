@@ -12,12 +12,12 @@ use std::{process::ExitCode, time::Duration};
 
 use auth_axum::{
     ApiError, Authenticated, BodyLimit, Json,
-    auth_core::{AuthService, UserId},
+    auth_core::{UserId, Verifier},
 };
 use axum::{
     Extension, Router,
     body::{Body, Bytes},
-    extract::{FromRef, FromRequestParts, MatchedPath, RawQuery, State},
+    extract::{FromRequestParts, MatchedPath, RawQuery, State},
     http::{HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header, request::Parts},
     middleware::{Next, from_fn, from_fn_with_state, map_response},
     response::IntoResponse,
@@ -43,9 +43,9 @@ struct AppState {
     openapi: Bytes,
 }
 
-impl FromRef<AppState> for AuthService {
-    fn from_ref(state: &AppState) -> Self {
-        state.app.auth.clone()
+impl auth_axum::AuthState for AppState {
+    fn verifier(&self) -> Verifier {
+        self.app.verifier.clone()
     }
 }
 
@@ -83,9 +83,9 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
         app,
         openapi: Bytes::from(openapi),
     };
-    // In trusted-issuer mode there are no auth routes to mount: 404 for
-    // every method, as for any unknown path.
-    let own_tokens = state.app.auth.issues_tokens();
+    // In trusted-issuer mode there is no service, so no auth routes to
+    // mount: 404 for every method, as for any unknown path.
+    let auth = state.app.auth().cloned();
     let mut routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi_json))
@@ -98,8 +98,8 @@ fn router(app: App, config: &Config, openapi: Vec<u8>) -> Router {
             "/api/{user_id}/tasks/{id}/complete",
             axum::routing::patch(toggle_task),
         );
-    if own_tokens {
-        routes = routes.merge(auth_axum::routes("/api/auth"));
+    if let Some(auth) = &auth {
+        routes = routes.merge(auth_axum::routes("/api/auth", auth));
     }
     for path in task_app::page::PATHS {
         routes = routes.route(path, get(page_file));

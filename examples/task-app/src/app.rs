@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use auth_core::{
     AccountFlows, AuthError, AuthService, ClientRateLimit, EmailSignIn, JwtCodec,
-    OneTimeTokenStore, RemoteJwks, SignInThrottle,
+    OneTimeTokenStore, RemoteJwks, SignInThrottle, Verifier,
 };
 use auth_sqlx::{
     PostgresStore, SqliteStore,
@@ -62,11 +62,11 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// What every request handler needs: the auth service and the task store.
+/// What every request handler needs: the token check and the task store.
 #[derive(Debug, Clone)]
 pub struct App {
-    /// Sign-up, sign-in, tokens.
-    pub auth: AuthService,
+    /// Checks each request's access token: ours, or a trusted issuer's.
+    pub verifier: Verifier,
     /// The users' tasks.
     pub tasks: TaskStore,
 }
@@ -179,7 +179,12 @@ impl App {
                     .audience(&config.audience)
                     .allow_http_loopback(true)
                     .build()?;
-                builder.trusted_issuer(issuer)
+                // No service of our own: nothing to sign in to, and no
+                // auth routes.
+                return Ok(Self {
+                    verifier: Verifier::trusted(issuer),
+                    tasks,
+                });
             }
         };
         let auth = builder
@@ -190,13 +195,24 @@ impl App {
             .session_cache_ttl(config.session_cache_ttl)
             .sign_in_throttle(throttle)
             .build()?;
-        Ok(Self { auth, tasks })
+        Ok(Self {
+            verifier: auth.verifier(),
+            tasks,
+        })
+    }
+
+    /// The service that issues our tokens (sign-up, sign-in, the account
+    /// flows); `None` in trusted-issuer mode.
+    pub fn auth(&self) -> Option<&AuthService> {
+        self.verifier.service()
     }
 
     /// Deletes sessions that ended over a week ago, every hour, for as long
-    /// as the server runs.
+    /// as the server runs (in trusted-issuer mode there are none).
     pub fn spawn_session_cleanup(&self) {
-        let auth = self.auth.clone();
+        let Some(auth) = self.auth().cloned() else {
+            return;
+        };
         tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -352,7 +368,7 @@ pub async fn prepare() -> Result<Ready, Box<dyn std::error::Error>> {
         .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
     listener.set_nonblocking(true)?;
     let mut document = crate::openapi::document();
-    if !app.auth.issues_tokens() {
+    if app.auth().is_none() {
         // Trusted-issuer mode: the auth routes answer 404, so they are not
         // described.
         document

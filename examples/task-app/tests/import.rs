@@ -71,7 +71,7 @@ async fn import_users_reports_each_line_and_the_users_sign_in() {
         ("bob@example.com", &scrypt_password),
     ] {
         let sign_in = |password: &str| {
-            app.auth.sign_in(SignInRequest {
+            app.auth().unwrap().sign_in(SignInRequest {
                 email: email.into(),
                 password: Password::new(password),
             })

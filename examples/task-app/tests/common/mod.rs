@@ -22,7 +22,8 @@ pub(crate) async fn sqlite_app(db: &Path) -> App {
 pub(crate) async fn tasks_and_user(db: &Path, email: &str) -> (TaskStore, UserId) {
     let app = sqlite_app(db).await;
     let user = app
-        .auth
+        .auth()
+        .unwrap()
         .sign_up(SignUpRequest {
             email: email.into(),
             password: Password::new("correct horse battery staple"),

@@ -1,0 +1,136 @@
+//! The per-request token check, for either kind of backend.
+
+use std::{fmt, sync::Arc};
+
+use super::{AuthService, Principal};
+use crate::{AuthError, Clock, SystemClock, TrustedIssuer};
+
+/// Checks the access token of each request: what an app's state holds so
+/// that its handlers know who is asking.
+///
+/// A backend is one of two kinds, and each is its own type:
+/// - it issues its own tokens: an [`AuthService`], with sign-up, sign-in,
+///   sessions and the account flows; its verifier is
+///   [`AuthService::verifier`] and checks the session too;
+/// - it trusts another issuer (a Better Auth front end, an identity
+///   provider): [`Verifier::trusted`]. Then there is no `AuthService`, so no
+///   flow that issues tokens or manages accounts can be reached, and the
+///   auth routes cannot be mounted.
+///
+/// Cheap to clone.
+///
+/// ```
+/// use auth_core::{AuthService, JwtCodec, MemoryStore, Verifier};
+///
+/// let auth = AuthService::with_store(MemoryStore::new())
+///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+///     .build()?;
+/// let verifier: Verifier = auth.verifier();
+/// assert_eq!(verifier.issuer(), "api");
+/// assert!(verifier.service().is_some());
+/// # Ok::<(), auth_core::AuthError>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier(Source);
+
+#[derive(Clone)]
+enum Source {
+    Own(AuthService),
+    Trusted {
+        issuer: Arc<dyn TrustedIssuer>,
+        clock: Arc<dyn Clock>,
+    },
+}
+
+impl Verifier {
+    /// Trusted-issuer (resource-server) mode: access tokens come from
+    /// another issuer and are checked by `issuer` (usually a
+    /// [`RemoteJwks`](crate::token::RemoteJwks) or [`IssuerKeys`](crate::IssuerKeys)).
+    /// Principals then carry no session of ours, so a token stays valid
+    /// until its `exp` even after its user signs out at the issuer: keep
+    /// the issuer's token lifetime short (Better Auth's is 15 minutes).
+    pub fn trusted(issuer: impl TrustedIssuer) -> Self {
+        Self::trusted_arc(Arc::new(issuer))
+    }
+
+    /// Like [`trusted`](Self::trusted), from a shared handle.
+    pub fn trusted_arc(issuer: Arc<dyn TrustedIssuer>) -> Self {
+        Self(Source::Trusted {
+            issuer,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The clock that judges a trusted issuer's `exp` and `nbf` (default
+    /// [`SystemClock`]). A verifier of an [`AuthService`] keeps its
+    /// service's clock.
+    #[must_use]
+    pub fn clock(self, clock: impl Clock) -> Self {
+        match self.0 {
+            Source::Trusted { issuer, .. } => Self(Source::Trusted {
+                issuer,
+                clock: Arc::new(clock),
+            }),
+            own @ Source::Own(_) => Self(own),
+        }
+    }
+
+    /// The signed-in principal of `access_token`: the whole
+    /// [`AuthService::authenticate`] check for our own tokens (signature,
+    /// claims, and the session), the issuer's for a trusted one.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`],
+    /// [`AuthError::SessionRevoked`]; [`AuthError::Unavailable`] when a
+    /// store or the issuer's keys cannot be reached.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        match &self.0 {
+            Source::Own(auth) => auth.authenticate(access_token).await,
+            Source::Trusted { issuer, clock } => {
+                let claims = issuer.verify(access_token, clock.now()).await?;
+                Ok(Principal { claims })
+            }
+        }
+    }
+
+    /// The service behind this verifier, when the backend issues its own
+    /// tokens; `None` for a trusted issuer.
+    pub fn service(&self) -> Option<&AuthService> {
+        match &self.0 {
+            Source::Own(auth) => Some(auth),
+            Source::Trusted { .. } => None,
+        }
+    }
+
+    /// The `iss` that tokens must carry.
+    pub fn issuer(&self) -> &str {
+        match &self.0 {
+            Source::Own(auth) => auth.inner.codec.issuer(),
+            Source::Trusted { issuer, .. } => issuer.issuer(),
+        }
+    }
+
+    /// The `aud` that tokens must carry.
+    pub fn audience(&self) -> &str {
+        match &self.0 {
+            Source::Own(auth) => auth.inner.codec.audience(),
+            Source::Trusted { issuer, .. } => issuer.audience(),
+        }
+    }
+}
+
+impl From<AuthService> for Verifier {
+    fn from(auth: AuthService) -> Self {
+        Self(Source::Own(auth))
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuer", &self.issuer())
+            .field("audience", &self.audience())
+            .field("trusted_issuer", &self.service().is_none())
+            .finish()
+    }
+}
