@@ -33,6 +33,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | [`InvalidRefreshToken`](Self::InvalidRefreshToken) | 401 | `invalid_refresh_token` |
 /// | [`RefreshTokenReused`](Self::RefreshTokenReused) | 401 | `refresh_token_reused` |
 /// | [`UserNotFound`](Self::UserNotFound) | 401 | `user_not_found` |
+/// | [`InvalidCode`](Self::InvalidCode) | 401 | `invalid_code` |
 /// | [`InvalidOneTimeToken`](Self::InvalidOneTimeToken) | 400 | `invalid_token` |
 /// | [`Forbidden`](Self::Forbidden) | 403 | `forbidden` |
 /// | [`WrongPassword`](Self::WrongPassword) | 403 | `wrong_password` |
@@ -154,6 +155,10 @@ pub enum AuthError {
     /// An unexpected failure. The source is for logs, not for clients.
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// A second factor's code (a TOTP code, a backup code) is wrong, or
+    /// names a method the user has not enabled.
+    #[error("the code is wrong")]
+    InvalidCode,
 }
 
 impl AuthError {
@@ -194,6 +199,7 @@ impl AuthError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::InvalidConfig(_) | Self::Internal(_) => "internal_error",
             Self::Unavailable(_) => "service_unavailable",
+            Self::InvalidCode => "invalid_code",
         }
     }
 
@@ -208,7 +214,8 @@ impl AuthError {
             | Self::SessionExpired
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused
-            | Self::UserNotFound => 401,
+            | Self::UserNotFound
+            | Self::InvalidCode => 401,
             Self::InvalidOneTimeToken => 400,
             Self::Forbidden | Self::WrongPassword | Self::EmailNotVerified => 403,
             Self::NotFound => 404,
@@ -237,7 +244,8 @@ impl AuthError {
             Self::MissingToken
             | Self::InvalidCredentials
             | Self::InvalidRefreshToken
-            | Self::RefreshTokenReused => Some("Bearer"),
+            | Self::RefreshTokenReused
+            | Self::InvalidCode => Some("Bearer"),
             _ => None,
         }
     }
@@ -286,6 +294,7 @@ mod tests {
             AuthError::InvalidConfig("x".into()),
             AuthError::internal("SELECT secret FROM users"),
             AuthError::unavailable("connection refused to 10.0.0.1"),
+            AuthError::InvalidCode,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -315,9 +324,10 @@ mod tests {
             AuthError::WrongPassword => 21,
             AuthError::EmailNotVerified => 22,
             AuthError::NotFound => 23,
+            AuthError::InvalidCode => 24,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=23).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=24).collect(), "every variant, once");
         all
     }
 
