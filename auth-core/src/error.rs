@@ -122,6 +122,10 @@ pub enum AuthError {
     /// An unexpected failure. The source is for logs, not for clients.
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// A second factor's code (a TOTP code, a backup code) is wrong, or
+    /// names a method the user has not enabled.
+    #[error("the code is wrong")]
+    InvalidCode,
 }
 
 impl AuthError {
@@ -170,6 +174,7 @@ pub(crate) mod tests {
             AuthError::InvalidConfig("x".into()),
             AuthError::internal("SELECT secret FROM users"),
             AuthError::unavailable("connection refused to 10.0.0.1"),
+            AuthError::InvalidCode,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -199,9 +204,10 @@ pub(crate) mod tests {
             AuthError::WrongPassword => 21,
             AuthError::EmailNotVerified => 22,
             AuthError::NotFound => 23,
+            AuthError::InvalidCode => 24,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=23).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=24).collect(), "every variant, once");
         all
     }
 }

@@ -57,12 +57,15 @@
 //!     })
 //!     .await;
 //! assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+//! // With a second factor registered and enabled for the user, this would
+//! // be a challenge instead (`auth_core::sign_in::SignIn`).
 //! let session = auth
 //!     .sign_in(SignInRequest {
 //!         email: "ada@example.com".into(),
 //!         password: Password::new("correct horse battery staple"),
 //!     })
-//!     .await?;
+//!     .await?
+//!     .signed_in()?;
 //!
 //! // Every request: the access token says who is asking.
 //! let principal = auth.authenticate(session.access_token.expose_secret()).await?;
@@ -172,6 +175,7 @@ mod rate_limit;
 mod service;
 mod session;
 mod session_cache;
+pub mod sign_in;
 mod store;
 mod throttle;
 pub mod token;

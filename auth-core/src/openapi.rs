@@ -29,6 +29,7 @@ use crate::{
     SessionInfo, SignInRequest, SignUpRequest, UpdateNameRequest, User, VerificationRequired,
     VerifyEmailRequest,
     problem::Problem,
+    sign_in::{SecondFactorRequired, SignIn},
     token::{Jwk, Jwks},
 };
 
@@ -332,7 +333,7 @@ pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
 #[openapi(
     components(schemas(
         User, AuthResponse, VerificationRequired, SignUpResponse, MeResponse, Problem,
-        SessionInfo, Accepted, Jwks, Jwk
+        SessionInfo, Accepted, Jwks, Jwk, SignIn, SecondFactorRequired
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -388,7 +389,7 @@ pub(crate) fn sign_up() {}
     request_body = SignInRequest,
     params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin (see the README). The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`; without the header the route answers as described")),
     responses(
-        (status = 200, description = "Signed in (`Cache-Control: no-store`)", body = AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 200, description = "Signed in (`AuthResponse`, `Cache-Control: no-store`), or, when the user has a second factor enabled, `{\"two_factor_required\": true, \"challenge_token\", \"methods\", \"expires_in\"}` (`SecondFactorRequired`, also `no-store`) with no tokens and no cookie", body = SignIn, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` and an `AuthResponse` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
         (status = 403, description = "The right password for an unverified address while verification is required (`email_not_verified`); or, with `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
@@ -662,6 +663,53 @@ mod cookie_tests {
         let required = &doc["components"]["schemas"]["AuthResponse"]["required"];
         let required: Vec<_> = required.as_array().into_iter().flatten().collect();
         assert!(!required.is_empty() && !required.iter().any(|name| *name == "refresh_token"));
+    }
+}
+
+#[cfg(test)]
+mod sign_in_tests {
+    use super::*;
+
+    /// Every first factor's 200 is one of the two bodies of the contract,
+    /// and the challenge's carries the field that tells them apart.
+    #[test]
+    fn first_factors_answer_either_body() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        for path in ["/sign-in", "/email-sign-in/verify"] {
+            let ok = &doc["paths"][path]["post"]["responses"]["200"];
+            let schema = &ok["content"]["application/json"]["schema"];
+            assert_eq!(
+                schema["$ref"], "#/components/schemas/SignIn",
+                "{path}: {ok}"
+            );
+        }
+        let one_of: Vec<_> = doc["components"]["schemas"]["SignIn"]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|variant| variant["$ref"].clone())
+            .collect();
+        assert_eq!(
+            one_of,
+            [
+                "#/components/schemas/AuthResponse",
+                "#/components/schemas/SecondFactorRequired"
+            ]
+        );
+        let required = &doc["components"]["schemas"]["SecondFactorRequired"]["required"];
+        for field in [
+            "two_factor_required",
+            "challenge_token",
+            "methods",
+            "expires_in",
+        ] {
+            let listed = required
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|f| f == field);
+            assert!(listed, "{field}: {required}");
+        }
     }
 }
 

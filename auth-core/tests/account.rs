@@ -231,6 +231,8 @@ async fn change_password_keeps_only_the_calling_session() {
     let elsewhere = auth
         .sign_in(sign_in_request("ada@example.com", PASSWORD))
         .await
+        .unwrap()
+        .signed_in()
         .unwrap();
     let principal = auth
         .authenticate(here.access_token.expose_secret())

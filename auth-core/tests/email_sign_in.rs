@@ -4,63 +4,11 @@
 
 mod common;
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
 use auth_core::{
-    AccountFlows, AuthError, AuthService, EmailSignIn, EmailSignInVerifyRequest, Mailer,
-    MemoryStore, Message, Password, SignInRequest, async_trait,
+    AccountFlows, AuthError, AuthService, EmailSignIn, EmailSignInVerifyRequest, MemoryStore,
+    Password, SignInRequest,
 };
 use common::*;
-
-/// Keeps every message, for the test to read.
-#[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<Message>>>);
-
-#[async_trait]
-impl Mailer for Inbox {
-    async fn send(&self, message: &Message) -> Result<(), AuthError> {
-        self.0.lock().unwrap().push(message.clone());
-        Ok(())
-    }
-}
-
-impl Inbox {
-    /// The link token and code of the `n`-th sign-in message (from 1),
-    /// waiting for it: messages go out in the background.
-    async fn nth(&self, n: usize) -> (String, String) {
-        for _ in 0..200 {
-            let found = self
-                .0
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|message| message.kind.as_str() == "email_sign_in")
-                .nth(n - 1)
-                .cloned();
-            if let Some(message) = found {
-                let link = message.link.expect("a link");
-                let token = link
-                    .expose_secret()
-                    .split("#token=")
-                    .nth(1)
-                    .unwrap()
-                    .to_owned();
-                let code = message
-                    .text
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|run| run.len() == 6)
-                    .expect("a code")
-                    .to_owned();
-                return (token, code);
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("no sign-in message #{n}");
-    }
-}
 
 fn service() -> (AuthService, Inbox) {
     let store = MemoryStore::new();
@@ -157,7 +105,12 @@ async fn the_owner_takes_back_an_unverified_account() {
         .unwrap();
     auth.request_email_sign_in(email).await.unwrap();
     let (token, _) = inbox.nth(1).await;
-    let owner = auth.verify_email_sign_in(by_link(&token)).await.unwrap();
+    let owner = auth
+        .verify_email_sign_in(by_link(&token))
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
     assert_eq!(owner.user.id, squatter.user.id);
     assert!(owner.user.email_verified);
     let old = auth

@@ -39,6 +39,8 @@ async fn the_whole_flow() {
     let session = auth
         .sign_in(sign_in_request("ADA@example.COM", PASSWORD))
         .await
+        .unwrap()
+        .signed_in()
         .unwrap();
     assert_eq!(session.user.id, signed_up.user.id);
 
@@ -734,6 +736,8 @@ async fn sign_out_everywhere_revokes_every_session_of_the_user() {
     let second = auth
         .sign_in(sign_in_request("everywhere@example.com", PASSWORD))
         .await
+        .unwrap()
+        .signed_in()
         .unwrap();
     let other = sign_up(&auth, "bystander@example.com").await;
     assert_eq!(auth.sign_out_everywhere(&first.user.id).await.unwrap(), 2);

@@ -208,6 +208,8 @@ async fn import_then_sign_in(store: &MemoryStore, email: &str, hash: &str, passw
     let session = auth
         .sign_in(sign_in_request(email.as_str(), password))
         .await
+        .unwrap()
+        .signed_in()
         .unwrap();
     assert_eq!(session.user.id, imported.id);
     let after = store.find_user_by_email(&email).await.unwrap().unwrap();

@@ -126,6 +126,8 @@ async fn every_token_gets_its_own_jti() {
         let signed_in = auth
             .sign_in(sign_in_request("jti@example.com", PASSWORD))
             .await
+            .unwrap()
+            .signed_in()
             .unwrap();
         ids.insert(jti_of(signed_in.access_token.expose_secret()));
         let refreshed = auth.refresh(refresh.expose_secret()).await.unwrap();

@@ -65,6 +65,7 @@ async fn sign_in(
         password: Password::new(password),
     })
     .await
+    .and_then(auth_core::sign_in::SignIn::signed_in)
 }
 
 /// Sign-up, sign-in, authenticate, refresh, reuse detection, sign-out.

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::{
     AuthError, AuthResponse, AuthService,
     http::{CookieAuthResponse, HttpError, NO_STORE, RefreshCookie},
+    sign_in::SignIn,
 };
 
 /// An HTTP answer: status, headers (lower-case names, in order; a name may
@@ -116,6 +117,21 @@ pub(crate) fn tokens(
         None => Reply::json(status, response),
         Some(cookie) => Reply::json(status, &CookieAuthResponse::from(response))
             .set_cookie(cookie.set(&response.refresh_token, auth.session_ttl())),
+    }
+}
+
+/// A first factor's 200: the tokens as [`tokens`] sends them, or the
+/// challenge for a second factor, which carries no token and so sets no
+/// cookie (`Cache-Control: no-store` still: the challenge token is a
+/// secret).
+pub(crate) fn signed_in(
+    auth: &AuthService,
+    cookie: Option<&RefreshCookie>,
+    outcome: &SignIn,
+) -> Reply {
+    match outcome {
+        SignIn::Complete(response) => tokens(auth, cookie, 200, response),
+        SignIn::SecondFactorRequired(challenge) => Reply::json(200, challenge),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{
     BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed,
-    reply::{cleared, tokens},
+    reply::{cleared, signed_in, tokens},
 };
 use crate::{
     AuthError, AuthService, MeResponse, RefreshRequest, SignInRequest, SignUp, SignUpRequest,
@@ -92,8 +92,8 @@ fn sign_up(auth: &AuthService, mut input: Input<SignUpRequest>) -> Answer<'_> {
 
 fn sign_in(auth: &AuthService, mut input: Input<SignInRequest>) -> Answer<'_> {
     Box::pin(async move {
-        let signed_in = auth.sign_in(input.take_body()?).await?;
-        Ok(tokens(auth, input.cookie.as_ref(), 200, &signed_in))
+        let outcome = auth.sign_in(input.take_body()?).await?;
+        Ok(signed_in(auth, input.cookie.as_ref(), &outcome))
     })
 }
 

@@ -27,6 +27,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `SessionRevoked` | 401 | `session_revoked` | the same |
 /// | `SessionExpired` | 401 | `session_expired` | the same |
 /// | `UserNotFound` | 401 | `user_not_found` | the same |
+/// | `InvalidCode` | 401 | `invalid_code` | `WWW-Authenticate: Bearer` |
 /// | `InvalidRefreshToken` | 401 | `invalid_refresh_token` | `WWW-Authenticate: Bearer` |
 /// | `RefreshTokenReused` | 401 | `refresh_token_reused` | `WWW-Authenticate: Bearer` |
 /// | `InvalidOneTimeToken` | 400 | `invalid_token` | |
@@ -207,6 +208,7 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::InvalidRefreshToken => (401, "invalid_refresh_token"),
         AuthError::RefreshTokenReused => (401, "refresh_token_reused"),
         AuthError::UserNotFound => (401, "user_not_found"),
+        AuthError::InvalidCode => (401, "invalid_code"),
         AuthError::InvalidOneTimeToken => (400, "invalid_token"),
         AuthError::Forbidden => (403, "forbidden"),
         AuthError::WrongPassword => (403, "wrong_password"),
@@ -237,7 +239,8 @@ fn www_authenticate(err: &AuthError) -> Option<&'static str> {
         AuthError::MissingToken
         | AuthError::InvalidCredentials
         | AuthError::InvalidRefreshToken
-        | AuthError::RefreshTokenReused => Some("Bearer"),
+        | AuthError::RefreshTokenReused
+        | AuthError::InvalidCode => Some("Bearer"),
         _ => None,
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     client_ip::TrustedProxies,
     hooks::NoHooks,
     session_cache::SessionCache,
+    sign_in::SecondFactor,
     throttle::{MAX_LOCKOUT_FAILURES, Throttle},
 };
 
@@ -61,6 +62,7 @@ pub struct AuthServiceBuilder {
     trusted_proxies: TrustedProxies,
     account_flows: Option<AccountFlows>,
     credentials: Option<Arc<dyn CredentialStore>>,
+    second_factors: Vec<Box<dyn SecondFactor>>,
     hooks: Option<Arc<dyn AccountHooks>>,
 }
 
@@ -77,6 +79,14 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("client_rate_limit", &self.client_rate_limit)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("account_flows", &self.account_flows)
+            .field(
+                "second_factors",
+                &self
+                    .second_factors
+                    .iter()
+                    .map(|factor| factor.method())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +130,7 @@ impl AuthServiceBuilder {
             trusted_proxies: TrustedProxies::none(),
             account_flows: None,
             credentials: None,
+            second_factors: Vec::new(),
             hooks: None,
         }
     }
@@ -277,6 +288,17 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// Registers a second factor (TOTP, backup codes; several may be
+    /// registered, each with its own [`method`](SecondFactor::method)).
+    /// A user who has one enabled then signs in in two steps: see
+    /// [`SignIn::SecondFactorRequired`](crate::sign_in::SignIn::SecondFactorRequired).
+    /// Challenges are kept in the [`credentials`](Self::credentials) store,
+    /// which [`build`](Self::build) therefore requires.
+    pub fn second_factor(mut self, factor: impl SecondFactor) -> Self {
+        self.second_factors.push(Box::new(factor));
+        self
+    }
+
     /// What the application does when an account changes (default:
     /// nothing); see [`AccountHooks`].
     pub fn account_hooks(mut self, hooks: impl AccountHooks) -> Self {
@@ -309,7 +331,9 @@ impl AuthServiceBuilder {
     /// # Errors
     /// [`AuthError::InvalidConfig`] if no token codec was given, a lifetime
     /// or the grace period is out of its range, the access token outlives
-    /// the session, or the name limit is 0. (Secret length, issuer and
+    /// the session, the name limit is 0, or a
+    /// [second factor](Self::second_factor) has no credentials store or
+    /// shares its method's name with another. (Secret length, issuer and
     /// audience are checked when the [`JwtCodec`](crate::JwtCodec) is built.)
     ///
     /// Called inside a tokio runtime, `build` also starts computing, in the
@@ -415,6 +439,23 @@ impl AuthServiceBuilder {
         {
             return invalid("email sign-in needs a credentials store");
         }
+        if self.credentials.is_none() && !self.second_factors.is_empty() {
+            return invalid("second factors need a credentials store");
+        }
+        for (at, factor) in self.second_factors.iter().enumerate() {
+            let method = factor.method();
+            if method.is_empty() {
+                return invalid("a second factor's method must not be empty");
+            }
+            if self.second_factors[..at]
+                .iter()
+                .any(|earlier| earlier.method() == method)
+            {
+                return Err(AuthError::InvalidConfig(format!(
+                    "two second factors are named {method:?}"
+                )));
+            }
+        }
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -438,6 +479,7 @@ impl AuthServiceBuilder {
                 account_limiter: Arc::clone(&account_limiter),
                 accounts,
                 credentials: self.credentials,
+                second_factors: self.second_factors,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

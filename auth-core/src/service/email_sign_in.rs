@@ -8,13 +8,16 @@ use std::time::Duration as StdDuration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AuthService, account_flows::in_background};
+use super::{AuthService, account_flows::in_background, second_factor::FirstFactor};
 use crate::{
-    AuthError, AuthResponse, Credential, CredentialId, CredentialKind, CredentialStore, Email,
-    Message, MessageKind, NewCredential, NewUser, OneTimeToken, Password, User, UserId,
-    endpoint::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::tokens},
+    AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
+    MessageKind, NewCredential, NewUser, OneTimeToken, Password, User, UserId,
+    endpoint::{
+        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
+    },
     http::HttpError,
     id::constant_time_eq,
+    sign_in::SignIn,
     throttle::address_digest,
 };
 
@@ -179,6 +182,10 @@ impl AuthService {
     /// that was never verified loses its sessions, password and pending
     /// links first, since whoever made it may not own the address.
     ///
+    /// Like [`sign_in`](Self::sign_in), it ends in a session, or in a
+    /// challenge when the user has a
+    /// [second factor](crate::AuthServiceBuilder::second_factor) enabled.
+    ///
     /// # Errors
     /// [`AuthError::InvalidOneTimeToken`] for an unknown, used, expired or
     /// void link or code (see [`MAX_WRONG_CODES`]);
@@ -188,11 +195,17 @@ impl AuthService {
     pub async fn verify_email_sign_in(
         &self,
         request: EmailSignInVerifyRequest,
-    ) -> Result<AuthResponse, AuthError> {
+    ) -> Result<SignIn, AuthError> {
         let (method, credentials) = self.email_sign_in()?;
-        let used = match (&request.token, &request.email, &request.code) {
-            (Some(token), _, _) => self.use_link(credentials, token).await?,
-            (None, Some(email), Some(code)) => self.use_code(credentials, email, code).await?,
+        let (used, factor) = match (&request.token, &request.email, &request.code) {
+            (Some(token), _, _) => (
+                self.use_link(credentials, token).await?,
+                FirstFactor::EmailLink,
+            ),
+            (None, Some(email), Some(code)) => (
+                self.use_code(credentials, email, code).await?,
+                FirstFactor::EmailCode,
+            ),
             _ => return Err(AuthError::InvalidOneTimeToken),
         };
         let email = Email::parse(&used.lookup).map_err(|_| AuthError::InvalidOneTimeToken)?;
@@ -217,7 +230,7 @@ impl AuthService {
             // The address has proved itself; the count ends with its window.
             tracing::warn!(%error, "could not clear the sign-in throttle after an email sign-in");
         }
-        self.open_session_for(user).await
+        self.finish_first_factor(user, factor).await
     }
 
     /// The owner of an address has just proved it, but the account was
@@ -507,8 +520,8 @@ fn request_route(auth: &AuthService, mut input: Input<EmailSignInRequest>) -> An
 
 fn verify_route(auth: &AuthService, mut input: Input<EmailSignInVerifyRequest>) -> Answer<'_> {
     Box::pin(async move {
-        let signed_in = auth.verify_email_sign_in(input.take_body()?).await?;
-        Ok(tokens(auth, input.cookie.as_ref(), 200, &signed_in))
+        let outcome = auth.verify_email_sign_in(input.take_body()?).await?;
+        Ok(signed_in(auth, input.cookie.as_ref(), &outcome))
     })
 }
 
@@ -536,7 +549,7 @@ fn request_doc() {}
     request_body(content = EmailSignInVerifyRequest, description = "`{\"token\"}` from the link, or `{\"email\", \"code\"}`"),
     params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin. The refresh token then travels only in the `HttpOnly` cookie `__Host-auth_refresh`")),
     responses(
-        (status = 200, description = "Signed in (`Cache-Control: no-store`); the address is verified from now on", body = crate::AuthResponse, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
+        (status = 200, description = "The address is verified from now on, and: signed in (`AuthResponse`, `Cache-Control: no-store`), or, when the user has a second factor enabled, `{\"two_factor_required\": true, \"challenge_token\", \"methods\", \"expires_in\"}` (`SecondFactorRequired`, also `no-store`) with no tokens and no cookie", body = SignIn, headers(("Set-Cookie" = String, description = "With `X-Refresh-Cookie: 1` and an `AuthResponse` only: `__Host-auth_refresh=<refresh token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<session lifetime in s>`, and the body has no `refresh_token`"))),
         (status = 400, description = "Not JSON or a field mistyped; or an unknown, used, expired or void link or code (`invalid_token`; a code allows 5 wrong tries, then it and its link are void)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "With `X-Refresh-Cookie: 1`, a `Sec-Fetch-Site` other than `same-origin` or `none` (`cross_site_request`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Email sign-in is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),

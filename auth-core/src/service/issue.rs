@@ -21,7 +21,9 @@ impl AuthService {
     /// but a refresh does: a flow that proves control of the address (a
     /// magic link) marks it verified first with
     /// [`mark_email_verified`](Self::mark_email_verified), or the session
-    /// ends at its first refresh.
+    /// ends at its first refresh. Nor does it ask for a
+    /// [second factor](crate::AuthServiceBuilder::second_factor): the
+    /// caller vouches for the whole sign-in, second factor included.
     ///
     /// ```
     /// # use auth_core::{AuthError, AuthService, JwtCodec, MemoryStore, Password, SignUpRequest};

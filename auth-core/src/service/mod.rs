@@ -33,6 +33,7 @@ mod one_time;
 mod principal;
 mod recovery;
 mod refresh;
+pub(crate) mod second_factor;
 mod sign_in;
 mod sign_out;
 mod sign_up;
@@ -93,6 +94,8 @@ struct Inner {
     accounts: Option<account_flows::Settings>,
     /// What sign-in methods keep per user or per address.
     credentials: Option<Arc<dyn CredentialStore>>,
+    /// The second factors a user may have enabled, in registration order.
+    second_factors: Vec<Box<dyn second_factor::SecondFactor>>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,

@@ -1,13 +1,17 @@
 //! Sign-in with email and password.
 
-use super::AuthService;
+use super::{AuthService, second_factor::FirstFactor};
 use crate::{
-    AuthError, AuthResponse, Email, Password, PasswordHash, SignInRequest, User, UserId,
-    Verification,
+    AuthError, Email, Password, PasswordHash, SignInRequest, User, UserId, Verification,
+    sign_in::SignIn,
 };
 
 impl AuthService {
-    /// Signs in with email and password.
+    /// Signs in with email and password: a session
+    /// ([`SignIn::Complete`]), or, when the user has a
+    /// [second factor](crate::AuthServiceBuilder::second_factor) enabled,
+    /// a challenge for it ([`SignIn::SecondFactorRequired`]; see
+    /// [`verify_second_factor`](Self::verify_second_factor)).
     ///
     /// An unknown email and a wrong password give the same error after about
     /// the same time: a dummy hash is verified for unknown emails, and
@@ -30,7 +34,7 @@ impl AuthService {
     /// [`AuthError::InvalidCredentials`]; [`AuthError::TooManyAttempts`]
     /// from the throttle; [`AuthError::Unavailable`] when its
     /// [`RateLimiter`](crate::RateLimiter) cannot be reached (refused rather than unthrottled).
-    pub async fn sign_in(&self, request: SignInRequest) -> Result<AuthResponse, AuthError> {
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<SignIn, AuthError> {
         let inner = &self.inner;
         if inner.password_policy.is_overlong(&request.password) {
             return Err(AuthError::InvalidCredentials);
@@ -68,7 +72,8 @@ impl AuthService {
             // Only after the password matched: a wrong one stays a 401.
             return Err(AuthError::EmailNotVerified);
         }
-        self.open_session_for(record.user).await
+        self.finish_first_factor(record.user, FirstFactor::Password)
+            .await
     }
 
     /// Whether `user` may have no session yet: the address must be

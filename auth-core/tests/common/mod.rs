@@ -1,15 +1,18 @@
 //! Shared set-up for the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use auth_core::{
     Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, AuthServiceBuilder, JwtCodec,
-    ManualClock, MemoryStore, Password, PasswordHash, PasswordHasher, SignInRequest, SignUpRequest,
-    Verification, async_trait,
+    Mailer, ManualClock, MemoryStore, Message, Password, PasswordHash, PasswordHasher,
+    SignInRequest, SignUpRequest, Verification, async_trait,
 };
 use time::macros::datetime;
 
@@ -120,5 +123,52 @@ impl PasswordHasher for CountingHasher {
     ) -> Result<Verification, AuthError> {
         self.verifies.fetch_add(1, Ordering::SeqCst);
         self.inner.verify(password, hash).await
+    }
+}
+
+/// Keeps every message, for the test to read.
+#[derive(Clone, Default)]
+pub struct Inbox(Arc<Mutex<Vec<Message>>>);
+
+#[async_trait]
+impl Mailer for Inbox {
+    async fn send(&self, message: &Message) -> Result<(), AuthError> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+impl Inbox {
+    /// The link token and code of the `n`-th sign-in message (from 1),
+    /// waiting for it: messages go out in the background.
+    pub async fn nth(&self, n: usize) -> (String, String) {
+        for _ in 0..200 {
+            let found = self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|message| message.kind.as_str() == "email_sign_in")
+                .nth(n - 1)
+                .cloned();
+            if let Some(message) = found {
+                let link = message.link.expect("a link");
+                let token = link
+                    .expose_secret()
+                    .split("#token=")
+                    .nth(1)
+                    .unwrap()
+                    .to_owned();
+                let code = message
+                    .text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|run| run.len() == 6)
+                    .expect("a code")
+                    .to_owned();
+                return (token, code);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no sign-in message #{n}");
     }
 }

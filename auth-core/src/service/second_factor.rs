@@ -1,0 +1,285 @@
+//! The end of every first-factor sign-in: a session, or a challenge for a
+//! second factor when the user has one. The challenge lives in the
+//! [`CredentialStore`] as a `two_factor_challenge` row.
+
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::AuthService;
+use crate::{
+    AuthError, AuthResponse, Credential, CredentialId, CredentialKind, CredentialStore,
+    NewCredential, User, UserId,
+    sign_in::{ChallengeToken, SecondFactorRequired, SignIn},
+};
+
+/// How long a challenge lasts: 5 minutes.
+const CHALLENGE_TTL: StdDuration = StdDuration::from_secs(5 * 60);
+
+/// Wrong codes a challenge survives: the 5th wrong one voids it.
+const MAX_WRONG_CODES: u32 = 5;
+
+/// Rounds of compare-and-swap before giving up. Each lost round is another
+/// request's successful write, and a challenge takes at most
+/// [`MAX_WRONG_CODES`] of those before it is gone, so this is never
+/// reached with a store that keeps its contract.
+const MAX_ROUNDS: usize = 8;
+
+/// The credential kind of a pending challenge; its lookup is the SHA-256
+/// of the challenge token.
+const KIND: CredentialKind = CredentialKind::new("two_factor_challenge");
+
+/// A second factor a user may have enabled (TOTP, backup codes), asked for
+/// after a first factor that does not prove two. Register each with
+/// [`AuthServiceBuilder::second_factor`](crate::AuthServiceBuilder::second_factor);
+/// the service then answers a sign-in of a user who has one enabled with
+/// [`SignIn::SecondFactorRequired`], and
+/// [`AuthService::verify_second_factor`] asks the method named in the
+/// request to check the code.
+///
+/// ```
+/// use auth_core::{AuthError, UserId, async_trait, sign_in::SecondFactor};
+///
+/// /// A fixed code for one user: a test double, not a real factor.
+/// struct FixedCode;
+///
+/// #[async_trait]
+/// impl SecondFactor for FixedCode {
+///     fn method(&self) -> &'static str {
+///         "fixed"
+///     }
+///     async fn is_enabled(&self, user: &UserId) -> Result<bool, AuthError> {
+///         Ok(user.as_str() == "ada")
+///     }
+///     async fn verify(&self, _user: &UserId, code: &str) -> Result<bool, AuthError> {
+///         Ok(code == "123456")
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait SecondFactor: Send + Sync + 'static {
+    /// The name in `methods` and in the verify body (`"totp"`,
+    /// `"backup_code"`): unique among the registered factors.
+    fn method(&self) -> &'static str;
+
+    /// Whether `user` has this factor switched on.
+    ///
+    /// # Errors
+    /// The factor's store errors; the sign-in fails with them.
+    async fn is_enabled(&self, user: &UserId) -> Result<bool, AuthError>;
+
+    /// Whether `code` is right for `user`. It may use the code up (a
+    /// backup code, a TOTP step against replay): the service calls it once
+    /// per attempt, and only while the challenge is good.
+    ///
+    /// # Errors
+    /// The factor's store errors; the attempt fails with them and is not
+    /// counted as a wrong code.
+    async fn verify(&self, user: &UserId, code: &str) -> Result<bool, AuthError>;
+}
+
+/// The first factor a sign-in proved, kept in its challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FirstFactor {
+    /// Email and password.
+    Password,
+    /// An email sign-in link.
+    EmailLink,
+    /// An email sign-in code.
+    EmailCode,
+}
+
+impl FirstFactor {
+    /// Whether it proves two factors by itself, and so needs no second
+    /// (a passkey with user verification will).
+    fn proves_two_factors(self) -> bool {
+        match self {
+            Self::Password | Self::EmailLink | Self::EmailCode => false,
+        }
+    }
+}
+
+/// What a pending challenge keeps (its token is the row's lookup, hashed).
+#[derive(Serialize, Deserialize)]
+struct Challenge {
+    first_factor: FirstFactor,
+    wrong: u32,
+}
+
+impl AuthService {
+    /// Ends a first factor that `user` has passed: a challenge when a
+    /// second factor is enabled for them and `factor` does not prove two,
+    /// else a session.
+    pub(crate) async fn finish_first_factor(
+        &self,
+        user: User,
+        factor: FirstFactor,
+    ) -> Result<SignIn, AuthError> {
+        if !factor.proves_two_factors() {
+            let mut methods = Vec::new();
+            for second in &self.inner.second_factors {
+                if second.is_enabled(&user.id).await? {
+                    methods.push(second.method().to_owned());
+                }
+            }
+            if !methods.is_empty() {
+                return self
+                    .challenge(&user.id, factor, methods)
+                    .await
+                    .map(SignIn::SecondFactorRequired);
+            }
+        }
+        self.open_session_for(user).await.map(SignIn::Complete)
+    }
+
+    async fn challenge(
+        &self,
+        user_id: &UserId,
+        first_factor: FirstFactor,
+        methods: Vec<String>,
+    ) -> Result<SecondFactorRequired, AuthError> {
+        let credentials = self.challenges()?;
+        let token = ChallengeToken::generate()?;
+        let now = self.inner.now();
+        let expires_at = time::Duration::try_from(CHALLENGE_TTL)
+            .ok()
+            .and_then(|ttl| now.checked_add(ttl))
+            .ok_or_else(|| AuthError::internal("expiry out of range"))?;
+        let challenge = Challenge {
+            first_factor,
+            wrong: 0,
+        };
+        credentials
+            .insert(NewCredential {
+                id: CredentialId::generate()?,
+                kind: KIND,
+                lookup: token.hash().to_hex(),
+                user_id: Some(user_id.clone()),
+                data: serde_json::to_vec(&challenge).map_err(AuthError::internal)?,
+                created_at: now,
+                expires_at: Some(expires_at),
+            })
+            .await?
+            .ok_or_else(|| AuthError::internal("a challenge token was drawn twice"))?;
+        Ok(SecondFactorRequired {
+            challenge_token: token,
+            methods,
+            expires_in: CHALLENGE_TTL.as_secs(),
+        })
+    }
+
+    /// The second step of a sign-in that answered
+    /// [`SignIn::SecondFactorRequired`]: `code` for the second factor named
+    /// `method` (one of the answer's `methods`) opens the session.
+    ///
+    /// A challenge is bound to the user whose first factor made it, lasts
+    /// 5 minutes and is used up by its first right code; of two right
+    /// codes at once, one signs in. Each wrong code counts, also among
+    /// concurrent ones, and the 5th voids the challenge.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] (401 `invalid_token`, as the contract
+    /// has it for `two-factor/verify`) for an unknown, used, expired or
+    /// voided challenge; [`AuthError::InvalidCode`] (401 `invalid_code`)
+    /// for a wrong code or a method the user has not enabled, including
+    /// the 5th, which voids the challenge; [`AuthError::UserNotFound`] if
+    /// the user was deleted meanwhile; [`AuthError::NotFound`] in
+    /// trusted-issuer mode.
+    pub async fn verify_second_factor(
+        &self,
+        challenge_token: &str,
+        method: &str,
+        code: &str,
+    ) -> Result<AuthResponse, AuthError> {
+        let token = ChallengeToken::parse(challenge_token).ok_or(AuthError::InvalidToken)?;
+        let Ok(credentials) = self.challenges() else {
+            return Err(AuthError::InvalidToken);
+        };
+        let lookup = token.hash().to_hex();
+        let mut row = self
+            .pending_challenge(credentials, &lookup)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        let user_id = row.user_id.clone().ok_or(AuthError::InvalidToken)?;
+        // Asked once: the factor may use the code up.
+        let right = self.second_factor_accepts(&user_id, method, code).await?;
+        for _ in 0..MAX_ROUNDS {
+            if right {
+                if credentials.consume(&row.id, row.version).await? {
+                    let user = self
+                        .inner
+                        .users
+                        .find_user_by_id(&user_id)
+                        .await?
+                        .ok_or(AuthError::UserNotFound)?;
+                    return self.open_session_for(user).await;
+                }
+            } else {
+                let mut challenge: Challenge =
+                    serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
+                challenge.wrong += 1;
+                let counted = if challenge.wrong >= MAX_WRONG_CODES {
+                    credentials.consume(&row.id, row.version).await?
+                } else {
+                    let data = serde_json::to_vec(&challenge).map_err(AuthError::internal)?;
+                    credentials
+                        .update(&row.id, row.version, &data, None)
+                        .await?
+                };
+                if counted {
+                    return Err(AuthError::InvalidCode);
+                }
+            }
+            // Another request changed the challenge first: read it again.
+            row = self
+                .pending_challenge(credentials, &lookup)
+                .await?
+                .filter(|again| again.user_id.as_ref() == Some(&user_id))
+                .ok_or(AuthError::InvalidToken)?;
+        }
+        Err(AuthError::InvalidToken)
+    }
+
+    /// Whether the registered factor `method` is enabled for `user` and
+    /// takes `code`; an unknown or disabled method takes no code.
+    async fn second_factor_accepts(
+        &self,
+        user: &UserId,
+        method: &str,
+        code: &str,
+    ) -> Result<bool, AuthError> {
+        let Some(factor) = self
+            .inner
+            .second_factors
+            .iter()
+            .find(|factor| factor.method() == method)
+        else {
+            return Ok(false);
+        };
+        Ok(factor.is_enabled(user).await? && factor.verify(user, code).await?)
+    }
+
+    /// The challenge with this lookup, if it is still good.
+    async fn pending_challenge(
+        &self,
+        credentials: &dyn CredentialStore,
+        lookup: &str,
+    ) -> Result<Option<Credential>, AuthError> {
+        let now = self.inner.now();
+        Ok(credentials
+            .find(&KIND, lookup)
+            .await?
+            .filter(|row| row.kind == KIND && row.user_id.is_some() && !row.is_expired_at(now)))
+    }
+
+    /// Where challenges are kept; the builder refuses second factors
+    /// without it.
+    fn challenges(&self) -> Result<&dyn CredentialStore, AuthError> {
+        self.inner
+            .credentials
+            .as_deref()
+            .ok_or_else(|| AuthError::internal("second factors need a credentials store"))
+    }
+}
