@@ -10,7 +10,10 @@
 use std::{hint::black_box, time::Duration};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
-use auth_core::{Argon2Hasher, Password, PasswordHasher};
+use auth_core::{
+    Password,
+    password::{Argon2Hasher, PasswordHasher},
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn hashing(c: &mut Criterion) {

@@ -14,8 +14,9 @@ use std::{
 };
 
 use auth_core::{
-    AccessClaims, AuthService, IssuerKeys, JwtAlgorithm, JwtCodec, JwtKey, MemoryStore, RemoteJwks,
-    SessionId, TokenCodec, UserId, Verifier,
+    AuthService, JwtAlgorithm, JwtCodec, JwtKey, MemoryStore, RemoteJwks, SessionId, UserId,
+    Verifier,
+    token::{AccessClaims, IssuerKeys, TokenCodec},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};

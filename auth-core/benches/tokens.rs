@@ -10,7 +10,10 @@ mod common;
 
 use std::hint::black_box;
 
-use auth_core::{AccessClaims, JwtCodec, JwtKey, TokenCodec};
+use auth_core::{
+    JwtCodec, JwtKey,
+    token::{AccessClaims, TokenCodec},
+};
 use common::{
     AUDIENCE, HandWrittenClaims, ISSUER, SECRET, cache_hit_service, floor_validation, hs256_codec,
     ready, service,

@@ -8,6 +8,12 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{Password, RefreshToken, User};
 
+pub use crate::account_api::{
+    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, PasswordResetRequest,
+    ResetPasswordRequest, SendVerificationRequest, SessionInfo, UpdateNameRequest,
+    VerifyEmailRequest,
+};
+
 /// `POST /api/auth/sign-up` body. Unknown fields are ignored.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]

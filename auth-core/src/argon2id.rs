@@ -25,7 +25,7 @@ use crate::{AuthError, Password, PasswordHash, PasswordHasher, PasswordPolicy, V
 /// 2 iterations, 1 lane.
 ///
 /// ```
-/// use auth_core::Argon2Params;
+/// use auth_core::password::Argon2Params;
 ///
 /// let params = Argon2Params::default();
 /// assert_eq!((params.memory_kib, params.iterations, params.parallelism), (19_456, 2, 1));
@@ -88,7 +88,7 @@ impl Default for Argon2Params {
 ///   [`verification_floor`](Self::verification_floor).
 ///
 /// ```
-/// use auth_core::{Argon2Hasher, Password, PasswordHasher, Verification};
+/// use auth_core::{Password, password::{Argon2Hasher, PasswordHasher, Verification}};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), auth_core::AuthError> {

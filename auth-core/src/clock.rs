@@ -27,7 +27,7 @@ impl Clock for SystemClock {
 /// one time.
 ///
 /// ```
-/// use auth_core::{Clock, ManualClock};
+/// use auth_core::clock::{Clock, ManualClock};
 /// use time::{Duration, macros::datetime};
 ///
 /// let clock = ManualClock::new(datetime!(2030-01-01 0:00 UTC));

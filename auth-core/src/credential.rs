@@ -19,7 +19,7 @@ use crate::{AuthError, UserId, id::opaque_id};
 /// names its own, and finds only rows of its kind.
 ///
 /// ```
-/// use auth_core::CredentialKind;
+/// use auth_core::store::CredentialKind;
 ///
 /// const PASSKEY: CredentialKind = CredentialKind::new("passkey");
 /// assert_eq!(PASSKEY.as_str(), "passkey");
@@ -169,7 +169,7 @@ impl fmt::Debug for NewCredential {
 /// the length of `data`.
 ///
 /// ```
-/// use auth_core::{CredentialId, CredentialKind, NewCredential, Credential};
+/// use auth_core::store::{Credential, CredentialId, CredentialKind, NewCredential};
 /// use time::{Duration, OffsetDateTime};
 ///
 /// let now = OffsetDateTime::UNIX_EPOCH;

@@ -11,7 +11,7 @@ use crate::{AuthError, User};
 /// [`AuthServiceBuilder::account_hooks`](crate::AuthServiceBuilder::account_hooks).
 ///
 /// ```
-/// use auth_core::{AccountHooks, AuthError, User, async_trait};
+/// use auth_core::{AuthError, User, async_trait, hooks::AccountHooks};
 ///
 /// struct DeleteTasks;
 ///

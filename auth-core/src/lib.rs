@@ -150,33 +150,34 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod account_api;
-mod api;
+pub mod api;
 mod argon2id;
 pub mod client_ip;
-mod clock;
+pub mod clock;
 mod common_passwords;
 mod credential;
 mod email;
 pub mod endpoint;
-mod error;
-mod hooks;
+pub mod error;
+pub mod hooks;
 pub mod http;
 mod id;
 mod legacy;
+pub mod limits;
 pub mod mail;
 mod memory;
 mod one_time;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
-mod password;
+pub mod password;
 pub mod problem;
 mod rate_limit;
-mod service;
+pub mod service;
 mod session;
 mod session_cache;
 pub mod sign_in;
-mod store;
+pub mod store;
 mod throttle;
 pub mod token;
 mod user;
@@ -185,53 +186,55 @@ mod user;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use account_api::{
-    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, PasswordResetRequest,
-    ResetPasswordRequest, SendVerificationRequest, SessionInfo, UpdateNameRequest,
-    VerifyEmailRequest,
-};
-pub use api::{
-    AccessToken, AuthResponse, MeResponse, RefreshRequest, SignInRequest, SignUp, SignUpRequest,
-    VerificationRequired,
-};
-pub use argon2id::{Argon2Hasher, Argon2Params};
+// What a user types in the first hour; everything else by module path.
+pub use api::{AuthResponse, RefreshRequest, SignInRequest, SignUp, SignUpRequest};
 pub use async_trait::async_trait;
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use credential::{Credential, CredentialId, CredentialKind, NewCredential};
 pub use email::Email;
-pub use error::{AuthError, BoxError};
-pub use hooks::AccountHooks;
+pub use error::AuthError;
 pub use id::{SessionId, UserId};
-#[cfg(feature = "smtp")]
-#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
-pub use mail::SmtpMailer;
-pub use mail::{Mailer, Message, MessageKind, MessageLink, OutboxMailer};
+pub use mail::OutboxMailer;
 pub use memory::MemoryStore;
-pub use one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose};
-pub use password::{Password, PasswordHash, PasswordHasher, PasswordPolicy, Verification};
-pub use rate_limit::{
-    ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
-};
-pub use service::{
-    AccountFlows, AuthService, AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL,
-    DEFAULT_EMAIL_SIGN_IN_TTL, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
-    DEFAULT_MAX_NAME_CHARS, DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD,
-    DEFAULT_SESSION_TTL, EmailSignIn, EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser,
-    MAX_ACCESS_TOKEN_TTL, MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
-    MAX_WRONG_CODES, Principal, Verifier,
-};
-pub use session::{
-    NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash,
-};
-pub use store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore};
-pub use throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle};
-pub use token::{
-    AccessClaims, IssuerKeys, Jwks, JwtAlgorithm, JwtCodec, JwtCodecBuilder, JwtKey, TokenCodec,
-    TrustedIssuer,
-};
+pub use password::Password;
+pub use service::{AccountFlows, AuthService, EmailSignIn, Principal, Verifier};
+pub use sign_in::SignIn;
 #[cfg(feature = "remote-jwks")]
-pub use token::{RemoteJwks, RemoteJwksBuilder};
-pub use user::{NewUser, User, UserRecord};
+pub use token::RemoteJwks;
+pub use token::{JwtAlgorithm, JwtCodec, JwtKey};
+pub use user::User;
+
+// The crate's own short paths to the rest.
+#[allow(unused_imports)]
+pub(crate) use {
+    account_api::{
+        ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, PasswordResetRequest,
+        ResetPasswordRequest, SendVerificationRequest, SessionInfo, UpdateNameRequest,
+        VerifyEmailRequest,
+    },
+    api::{AccessToken, MeResponse, VerificationRequired},
+    argon2id::{Argon2Hasher, Argon2Params},
+    clock::{Clock, ManualClock, SystemClock},
+    credential::{Credential, CredentialId, CredentialKind, NewCredential},
+    error::BoxError,
+    hooks::AccountHooks,
+    mail::{Mailer, Message, MessageKind, MessageLink},
+    one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose},
+    password::{PasswordHash, PasswordHasher, PasswordPolicy, Verification},
+    rate_limit::{
+        ClientRateLimit, DEFAULT_MAX_TRACKED_KEYS, Decision, MemoryRateLimiter, RateLimiter,
+    },
+    service::{
+        AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_EMAIL_SIGN_IN_TTL,
+        DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
+        DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL,
+        EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser, MAX_ACCESS_TOKEN_TTL,
+        MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, MAX_WRONG_CODES,
+    },
+    session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
+    store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore},
+    throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle},
+    token::{AccessClaims, IssuerKeys, Jwks, JwtCodecBuilder, TokenCodec, TrustedIssuer},
+    user::{NewUser, UserRecord},
+};
 
 /// Versions of the crates that appear in this crate's public API, so that
 /// store and adapter authors use the same ones.

@@ -28,7 +28,7 @@ use crate::{
 ///
 /// ```
 /// use std::sync::Arc;
-/// use auth_core::{MemoryStore, SessionStore, UserStore};
+/// use auth_core::{MemoryStore, store::{SessionStore, UserStore}};
 ///
 /// let store = MemoryStore::new();
 /// let users: Arc<dyn UserStore> = Arc::new(store.clone());

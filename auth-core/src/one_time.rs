@@ -19,7 +19,7 @@ use crate::{AuthError, Email, RefreshToken, TokenHash, UserId};
 /// Applications name their own with [`TokenPurpose::new`]:
 ///
 /// ```
-/// use auth_core::TokenPurpose;
+/// use auth_core::store::TokenPurpose;
 ///
 /// const MAGIC_LINK: TokenPurpose = TokenPurpose::new("magic_link");
 /// assert_eq!(MAGIC_LINK.as_str(), "magic_link");
@@ -64,7 +64,7 @@ impl fmt::Display for TokenPurpose {
 /// [`hash`](Self::hash) is stored.
 ///
 /// ```
-/// use auth_core::OneTimeToken;
+/// use auth_core::store::OneTimeToken;
 ///
 /// let token = OneTimeToken::generate()?;
 /// assert_eq!(token.expose_secret().len(), 43);

@@ -8,6 +8,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{AuthError, Email};
 
+pub use crate::argon2id::{Argon2Hasher, Argon2Params};
+
 /// A plaintext password: redacted in `Debug`, zeroed in memory on drop.
 ///
 /// It can be deserialised (it arrives in request bodies) but not serialised.
@@ -58,7 +60,7 @@ impl fmt::Debug for Password {
 /// Redacted in `Debug` and never `Serialize`: it is stored, not shown.
 ///
 /// ```
-/// use auth_core::PasswordHash;
+/// use auth_core::password::PasswordHash;
 ///
 /// let hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").unwrap();
 /// assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
@@ -92,11 +94,11 @@ impl PasswordHash {
 
     /// Imports a bcrypt hash (`$2a$`, `$2b$` or `$2y$`, as made by the
     /// Python `bcrypt` package, PHP or `bcryptjs`), stored as it is. It
-    /// verifies with [`Argon2Hasher`](crate::Argon2Hasher), which reports
+    /// verifies with [`Argon2Hasher`], which reports
     /// [`Verification::MatchNeedsRehash`] so sign-in replaces it by Argon2id.
     ///
     /// ```
-    /// use auth_core::PasswordHash;
+    /// use auth_core::password::PasswordHash;
     ///
     /// let hash = PasswordHash::from_bcrypt("$2b$04$PvToG/sTj7qKntp3XPvc5uiu6sNikXNbaL7OYe0tPJCmNzEZ6L6Fe")?;
     /// assert!(hash.as_phc().starts_with("$2b$04$"));
@@ -117,11 +119,11 @@ impl PasswordHash {
     /// N = 16384, r = 16, p = 1, a 64-byte key, the password NFKC-normalised
     /// and the salt's hex text used as the salt). It is stored as
     /// `$scrypt-ba$<saltHex>$<keyHex>`, verifies with
-    /// [`Argon2Hasher`](crate::Argon2Hasher) and is replaced by Argon2id on
+    /// [`Argon2Hasher`] and is replaced by Argon2id on
     /// the next sign-in.
     ///
     /// ```
-    /// use auth_core::PasswordHash;
+    /// use auth_core::password::PasswordHash;
     ///
     /// let salt = "81ae451cebace3f2412a20c906a84fd7";
     /// let key = "64".repeat(64);
@@ -192,7 +194,7 @@ impl Verification {
 /// Hashes and verifies passwords.
 ///
 /// Implementations must not block the async executor: a memory-hard hash
-/// costs tens of milliseconds of CPU. [`Argon2Hasher`](crate::Argon2Hasher)
+/// costs tens of milliseconds of CPU. [`Argon2Hasher`]
 /// is the default implementation.
 #[async_trait]
 pub trait PasswordHasher: Send + Sync + 'static {
@@ -220,7 +222,7 @@ pub trait PasswordHasher: Send + Sync + 'static {
 /// lets common shorter passwords (`123456`) through: keep it at 8 or more.
 ///
 /// ```
-/// use auth_core::{AuthError, Password, PasswordPolicy};
+/// use auth_core::{AuthError, Password, password::PasswordPolicy};
 ///
 /// let policy = PasswordPolicy::default(); // 8 to 128 characters, no common ones
 /// assert!(policy.check(&Password::new("violet kettle drum")).is_ok());
@@ -308,7 +310,7 @@ impl PasswordPolicy {
     /// `@`), in any case: the first guesses of anyone who knows the address.
     ///
     /// ```
-    /// use auth_core::{AuthError, Email, Password, PasswordPolicy};
+    /// use auth_core::{AuthError, Email, Password, password::PasswordPolicy};
     ///
     /// let email = Email::parse("ada.lovelace@example.com")?;
     /// let policy = PasswordPolicy::default();

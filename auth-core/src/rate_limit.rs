@@ -151,7 +151,7 @@ struct Window {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), auth_core::AuthError> {
 /// use std::time::Duration;
-/// use auth_core::{Decision, MemoryRateLimiter, RateLimiter};
+/// use auth_core::limits::{Decision, MemoryRateLimiter, RateLimiter};
 ///
 /// let limiter = MemoryRateLimiter::new();
 /// let minute = Duration::from_secs(60);

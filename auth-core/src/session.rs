@@ -78,7 +78,7 @@ pub enum RefreshTokenMatch {
 /// token because it is meant to be sent to its owner.
 ///
 /// ```
-/// use auth_core::RefreshToken;
+/// use auth_core::store::RefreshToken;
 ///
 /// let token = RefreshToken::generate().unwrap();
 /// assert_eq!(token.expose_secret().len(), 43);

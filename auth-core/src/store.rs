@@ -4,10 +4,13 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::{
-    AuthError, Credential, CredentialId, CredentialKind, Email, NewCredential, NewOneTimeToken,
-    NewSession, NewUser, OneTimeTokenRecord, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, TokenHash, TokenPurpose, User, UserId, UserRecord,
+use crate::{AuthError, Email, PasswordHash, SessionId, User, UserId};
+
+pub use crate::{
+    credential::{Credential, CredentialId, CredentialKind, NewCredential},
+    one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose},
+    session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
+    user::{NewUser, UserRecord},
 };
 
 /// Persistent users.

@@ -56,7 +56,7 @@ pub const DEFAULT_LOCKOUT: StdDuration = StdDuration::from_secs(24 * 3600);
 ///
 /// ```
 /// use std::time::Duration;
-/// use auth_core::SignInThrottle;
+/// use auth_core::limits::SignInThrottle;
 ///
 /// let strict = SignInThrottle::new(5, Duration::from_secs(30 * 60));
 /// assert_eq!(strict.max_failures(), 5);

@@ -7,9 +7,13 @@ mod common;
 use std::{path::Path, sync::Arc, time::Duration};
 
 use auth_core::{
-    AccountFlows, AccountHooks, AuthError, AuthResponse, AuthService, ChangeEmailRequest,
-    ChangePasswordRequest, Clock, ManualClock, MemoryStore, OutboxMailer, Password,
-    ResetPasswordRequest, SessionStore, SignUp, User, UserStore, async_trait,
+    AccountFlows, AuthError, AuthResponse, AuthService, MemoryStore, OutboxMailer, Password,
+    SignUp, User,
+    api::{ChangeEmailRequest, ChangePasswordRequest, ResetPasswordRequest},
+    async_trait,
+    clock::{Clock, ManualClock},
+    hooks::AccountHooks,
+    store::{SessionStore, UserStore},
 };
 use common::*;
 

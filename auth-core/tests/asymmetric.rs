@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::{
-    AccessClaims, AuthError, IssuerKeys, Jwks, JwtAlgorithm, JwtCodec, JwtKey, SessionId,
-    TokenCodec, UserId,
+    AuthError, JwtAlgorithm, JwtCodec, JwtKey, SessionId, UserId,
+    token::{AccessClaims, IssuerKeys, Jwks, TokenCodec},
 };
 use time::OffsetDateTime;
 

@@ -6,8 +6,9 @@ mod common;
 use std::{net::IpAddr, time::Duration};
 
 use auth_core::{
-    AuthError, ClientRateLimit,
+    AuthError,
     client_ip::{ForwardedHeader, TrustedProxies},
+    limits::ClientRateLimit,
 };
 use common::*;
 

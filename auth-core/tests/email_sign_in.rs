@@ -5,8 +5,8 @@
 mod common;
 
 use auth_core::{
-    AccountFlows, AuthError, AuthService, EmailSignIn, EmailSignInVerifyRequest, MemoryStore,
-    Password, SignInRequest,
+    AccountFlows, AuthError, AuthService, EmailSignIn, MemoryStore, Password, SignInRequest,
+    service::EmailSignInVerifyRequest,
 };
 use common::*;
 

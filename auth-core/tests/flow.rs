@@ -8,8 +8,9 @@ use auth_core::http::HttpError;
 use std::{collections::HashSet, time::Duration};
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthError, AuthService, Email, JwtCodec, MemoryStore, Password,
-    PasswordPolicy, SignUpRequest, User, UserStore,
+    AuthError, AuthService, Email, JwtCodec, MemoryStore, Password, SignUpRequest, User,
+    password::{Argon2Hasher, Argon2Params, PasswordPolicy},
+    store::UserStore,
 };
 use common::*;
 use serde_json::json;
@@ -581,27 +582,27 @@ async fn stored_timestamps_have_microsecond_precision() {
 struct AlwaysLosesTheRace(MemoryStore);
 
 #[auth_core::async_trait]
-impl auth_core::SessionStore for AlwaysLosesTheRace {
+impl auth_core::store::SessionStore for AlwaysLosesTheRace {
     async fn create_session(
         &self,
-        s: auth_core::NewSession,
-    ) -> Result<auth_core::Session, AuthError> {
+        s: auth_core::store::NewSession,
+    ) -> Result<auth_core::store::Session, AuthError> {
         self.0.create_session(s).await
     }
     async fn find_session_by_refresh_token(
         &self,
-        hash: &auth_core::RefreshTokenHash,
-    ) -> Result<Option<auth_core::RefreshTokenMatch>, AuthError> {
+        hash: &auth_core::store::RefreshTokenHash,
+    ) -> Result<Option<auth_core::store::RefreshTokenMatch>, AuthError> {
         self.0.find_session_by_refresh_token(hash).await
     }
     async fn rotate_refresh_token(
         &self,
         id: &auth_core::SessionId,
-        current: &auth_core::RefreshTokenHash,
-        next: &auth_core::RefreshTokenHash,
+        current: &auth_core::store::RefreshTokenHash,
+        next: &auth_core::store::RefreshTokenHash,
         now: time::OffsetDateTime,
     ) -> Result<bool, AuthError> {
-        let winner = auth_core::RefreshToken::generate()?.hash();
+        let winner = auth_core::store::RefreshToken::generate()?.hash();
         assert!(
             self.0
                 .rotate_refresh_token(id, current, &winner, now)
@@ -636,7 +637,7 @@ impl auth_core::SessionStore for AlwaysLosesTheRace {
         &self,
         user_id: &auth_core::UserId,
         now: time::OffsetDateTime,
-    ) -> Result<Vec<auth_core::Session>, AuthError> {
+    ) -> Result<Vec<auth_core::store::Session>, AuthError> {
         self.0.list_active_sessions(user_id, now).await
     }
     async fn active_session_owner(
@@ -757,7 +758,7 @@ async fn sign_out_everywhere_revokes_every_session_of_the_user() {
 async fn malformed_and_unknown_refresh_tokens_are_refused() {
     let (auth, _) = service();
     sign_up(&auth, "refresh@example.com").await;
-    let unknown = auth_core::RefreshToken::generate().unwrap();
+    let unknown = auth_core::store::RefreshToken::generate().unwrap();
     for token in ["", "x", &"a".repeat(10_000), unknown.expose_secret()] {
         let err = auth.refresh(token).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidRefreshToken), "{err:?}");
@@ -833,7 +834,7 @@ async fn custom_claims_reach_the_principal_but_cannot_shadow_registered_ones() {
 #[test]
 fn the_builder_refuses_bad_configuration() {
     let store = MemoryStore::new();
-    let refused = |builder: auth_core::AuthServiceBuilder| match builder.build() {
+    let refused = |builder: auth_core::service::AuthServiceBuilder| match builder.build() {
         Err(AuthError::InvalidConfig(reason)) => reason,
         other => panic!("expected InvalidConfig, got {other:?}"),
     };
@@ -919,7 +920,7 @@ async fn default_hasher_uses_owasp_parameters() {
 /// session cache on or off.
 #[tokio::test]
 async fn a_session_vouches_only_for_its_own_user() {
-    use auth_core::{TokenCodec as _, UserId};
+    use auth_core::{UserId, token::TokenCodec as _};
     for cache in [Duration::ZERO, Duration::from_secs(5)] {
         let store = MemoryStore::new();
         let auth = builder(&store).session_cache_ttl(cache).build().unwrap();

@@ -9,7 +9,10 @@
 
 use std::alloc::System;
 
-use auth_core::{Argon2Hasher, Argon2Params, Password, PasswordHasher};
+use auth_core::{
+    Password,
+    password::{Argon2Hasher, Argon2Params, PasswordHasher},
+};
 use cap::Cap;
 
 #[global_allocator]

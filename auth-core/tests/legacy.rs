@@ -7,8 +7,10 @@
 mod common;
 
 use auth_core::{
-    AuthError, Email, ImportedUser, MemoryStore, Password, PasswordHash, PasswordHasher, UserStore,
-    Verification,
+    AuthError, Email, MemoryStore, Password,
+    password::{PasswordHash, PasswordHasher, Verification},
+    service::ImportedUser,
+    store::UserStore,
 };
 use common::*;
 use serde_json::Value;

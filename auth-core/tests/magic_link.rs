@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use auth_core::{
-    AccountFlows, AuthError, AuthResponse, AuthService, Email, MemoryStore, Message, MessageKind,
-    MessageLink, OutboxMailer, TokenPurpose,
+    AccountFlows, AuthError, AuthResponse, AuthService, Email, MemoryStore, OutboxMailer,
+    mail::{Message, MessageKind, MessageLink},
+    store::TokenPurpose,
 };
 use common::*;
 

@@ -4,7 +4,10 @@
 
 use std::{fs, path::PathBuf};
 
-use auth_core::{AuthError, Email, Mailer, Message, MessageKind, MessageLink, OutboxMailer};
+use auth_core::{
+    AuthError, Email, OutboxMailer,
+    mail::{Mailer, Message, MessageKind, MessageLink},
+};
 
 fn verification(to: &str) -> Message {
     let link = MessageLink::new(

@@ -36,8 +36,8 @@ mod loopback {
     };
 
     use auth_core::{
-        AccessClaims, AuthError, JwtAlgorithm, JwtCodec, JwtKey, RemoteJwks, SessionId, TokenCodec,
-        TrustedIssuer, UserId,
+        AuthError, JwtAlgorithm, JwtCodec, JwtKey, RemoteJwks, SessionId, UserId,
+        token::{AccessClaims, TokenCodec, TrustedIssuer},
     };
     use time::OffsetDateTime;
     use tokio::{
@@ -204,8 +204,8 @@ mod pinned_algorithms {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use auth_core::{
-        AccessClaims, AuthError, IssuerKeys, JwtAlgorithm, JwtCodec, JwtKey, SessionId, TokenCodec,
-        UserId,
+        AuthError, JwtAlgorithm, JwtCodec, JwtKey, SessionId, UserId,
+        token::{AccessClaims, IssuerKeys, TokenCodec},
     };
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};

@@ -11,10 +11,13 @@ use std::{
 };
 
 use auth_core::{
-    AccountFlows, AuthError, AuthResponse, AuthService, EmailSignIn, EmailSignInVerifyRequest,
-    ManualClock, MemoryStore, SessionStore, UserId, async_trait,
+    AccountFlows, AuthError, AuthResponse, AuthService, EmailSignIn, MemoryStore, UserId,
+    async_trait,
+    clock::ManualClock,
     endpoint::{self, Method, Request},
+    service::EmailSignInVerifyRequest,
     sign_in::{SecondFactor, SecondFactorRequired, SignIn},
+    store::SessionStore,
 };
 use common::*;
 
@@ -119,7 +122,7 @@ impl Setup {
     }
 
     fn clock_now(&self) -> time::OffsetDateTime {
-        use auth_core::Clock as _;
+        use auth_core::clock::Clock as _;
         self.clock.now()
     }
 

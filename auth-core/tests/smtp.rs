@@ -14,7 +14,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use auth_core::{AuthError, Email, Mailer, Message, MessageKind, MessageLink, SmtpMailer};
+use auth_core::{
+    AuthError, Email,
+    mail::{Mailer, Message, MessageKind, MessageLink, SmtpMailer},
+};
 use serde_json::Value;
 
 const FROM: &str = "Tasks <auth@example.com>";

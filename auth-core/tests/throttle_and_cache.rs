@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use auth_core::{AuthError, SessionStore, SignInThrottle};
+use auth_core::{AuthError, limits::SignInThrottle, store::SessionStore};
 use common::*;
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn the_cache_trusts_a_session_for_its_ttl_and_forgets_it_on_sign_out() {
     store
         .revoke_session(
             principal.session_id().expect("own tokens have a session"),
-            auth_core::Clock::now(&clock),
+            auth_core::clock::Clock::now(&clock),
         )
         .await
         .unwrap();
@@ -156,7 +156,7 @@ async fn without_a_cache_a_revocation_elsewhere_counts_at_once() {
     store
         .revoke_session(
             principal.session_id().expect("own tokens have a session"),
-            auth_core::Clock::now(&clock),
+            auth_core::clock::Clock::now(&clock),
         )
         .await
         .unwrap();
@@ -261,8 +261,8 @@ async fn lockout_and_client_limit_settings_are_checked() {
         assert!(matches!(built, Err(AuthError::InvalidConfig(_))), "{bad:?}");
     }
     for bad in [
-        auth_core::ClientRateLimit::new(0, minute),
-        auth_core::ClientRateLimit::new(5, Duration::ZERO),
+        auth_core::limits::ClientRateLimit::new(0, minute),
+        auth_core::limits::ClientRateLimit::new(5, Duration::ZERO),
     ] {
         let built = builder(&store).client_rate_limit(Some(bad)).build();
         assert!(matches!(built, Err(AuthError::InvalidConfig(_))), "{bad:?}");

@@ -4,7 +4,10 @@
 
 mod common;
 
-use auth_core::{AccessClaims, AuthError, JwtCodec, JwtKey, SessionId, TokenCodec, UserId};
+use auth_core::{
+    AuthError, JwtCodec, JwtKey, SessionId, UserId,
+    token::{AccessClaims, TokenCodec},
+};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

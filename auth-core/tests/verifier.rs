@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_core::{
-    AccessClaims, AuthError, AuthService, Clock, IssuerKeys, JwtAlgorithm, JwtCodec, JwtKey,
-    ManualClock, MemoryStore, Password, SignUpRequest, TokenCodec, UserId, Verifier,
+    AuthError, AuthService, JwtAlgorithm, JwtCodec, JwtKey, MemoryStore, Password, SignUpRequest,
+    UserId, Verifier,
+    clock::{Clock, ManualClock},
+    token::{AccessClaims, IssuerKeys, TokenCodec},
 };
 use time::{Duration, OffsetDateTime};
 

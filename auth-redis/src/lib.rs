@@ -52,7 +52,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, Decision, RateLimiter};
+use auth_core::{
+    AuthError,
+    limits::{Decision, RateLimiter},
+};
 use redis::{
     Client, RedisError, Script,
     aio::{ConnectionManager, ConnectionManagerConfig},

@@ -9,8 +9,8 @@ use std::{
 };
 
 use auth_core::{
-    AuthError, AuthService, ClientRateLimit, Decision, JwtCodec, MemoryStore, Password,
-    RateLimiter, SignInRequest,
+    AuthError, AuthService, JwtCodec, MemoryStore, Password, SignInRequest,
+    limits::{ClientRateLimit, Decision, RateLimiter},
 };
 use auth_redis::RedisRateLimiter;
 

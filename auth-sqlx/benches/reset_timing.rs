@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
-    AccountFlows, Argon2Hasher, Argon2Params, AuthService, JwtCodec, OutboxMailer, Password,
-    SignUpRequest,
+    AccountFlows, AuthService, JwtCodec, OutboxMailer, Password, SignUpRequest,
+    password::{Argon2Hasher, Argon2Params},
 };
 use auth_sqlx::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -14,8 +14,9 @@
 mod common;
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthService, JwtCodec, MemoryStore, Password, SessionStore,
-    SignUpRequest, UserStore,
+    AuthService, JwtCodec, MemoryStore, Password, SignUpRequest,
+    password::{Argon2Hasher, Argon2Params},
+    store::{SessionStore, UserStore},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;

@@ -1,4 +1,4 @@
-//! The [`CredentialStore`](auth_core::CredentialStore) both backends share,
+//! The [`CredentialStore`](auth_core::store::CredentialStore) both backends share,
 //! a macro like [`crate::store_impl`], expanded with `$store`, `$time` and
 //! `$to_db` as there, and `$list`, the backend's `SELECT` of a user's
 //! credentials of a kind (ties are ordered by a collation only PostgreSQL
@@ -37,7 +37,7 @@ macro_rules! sql_credential_impl {
             async fn write_credential(
                 &self,
                 sql: &'static str,
-                new: &::auth_core::NewCredential,
+                new: &::auth_core::store::NewCredential,
             ) -> Result<u64, AuthError> {
                 new.check()?;
                 if new
@@ -63,27 +63,27 @@ macro_rules! sql_credential_impl {
         }
 
         #[async_trait]
-        impl ::auth_core::CredentialStore for $store {
+        impl ::auth_core::store::CredentialStore for $store {
             async fn insert(
                 &self,
-                new: ::auth_core::NewCredential,
-            ) -> Result<Option<::auth_core::Credential>, AuthError> {
+                new: ::auth_core::store::NewCredential,
+            ) -> Result<Option<::auth_core::store::Credential>, AuthError> {
                 let written = self.write_credential(sql::INSERT_CREDENTIAL, &new).await?;
-                Ok((written == 1).then(|| ::auth_core::Credential::from(new)))
+                Ok((written == 1).then(|| ::auth_core::store::Credential::from(new)))
             }
 
             async fn replace(
                 &self,
-                new: ::auth_core::NewCredential,
-            ) -> Result<::auth_core::Credential, AuthError> {
+                new: ::auth_core::store::NewCredential,
+            ) -> Result<::auth_core::store::Credential, AuthError> {
                 self.write_credential(sql::REPLACE_CREDENTIAL, &new).await?;
-                Ok(::auth_core::Credential::from(new))
+                Ok(::auth_core::store::Credential::from(new))
             }
 
             async fn get(
                 &self,
-                id: &::auth_core::CredentialId,
-            ) -> Result<Option<::auth_core::Credential>, AuthError> {
+                id: &::auth_core::store::CredentialId,
+            ) -> Result<Option<::auth_core::store::Credential>, AuthError> {
                 if !storable(id.as_str()) {
                     return Ok(None);
                 }
@@ -98,10 +98,11 @@ macro_rules! sql_credential_impl {
 
             async fn find(
                 &self,
-                kind: &::auth_core::CredentialKind,
+                kind: &::auth_core::store::CredentialKind,
                 lookup: &str,
-            ) -> Result<Option<::auth_core::Credential>, AuthError> {
-                if !kind.is_valid() || !::auth_core::NewCredential::is_valid_lookup(lookup) {
+            ) -> Result<Option<::auth_core::store::Credential>, AuthError> {
+                let lookup_ok = ::auth_core::store::NewCredential::is_valid_lookup(lookup);
+                if !kind.is_valid() || !lookup_ok {
                     return Ok(None);
                 }
                 sqlx::query_as::<_, $crate::rows::CredentialRow<$time>>(sql::FIND_CREDENTIAL)
@@ -117,8 +118,8 @@ macro_rules! sql_credential_impl {
             async fn list(
                 &self,
                 user_id: &UserId,
-                kind: &::auth_core::CredentialKind,
-            ) -> Result<Vec<::auth_core::Credential>, AuthError> {
+                kind: &::auth_core::store::CredentialKind,
+            ) -> Result<Vec<::auth_core::store::Credential>, AuthError> {
                 if !storable(user_id.as_str()) || !kind.is_valid() {
                     return Ok(Vec::new());
                 }
@@ -135,7 +136,7 @@ macro_rules! sql_credential_impl {
 
             async fn update(
                 &self,
-                id: &::auth_core::CredentialId,
+                id: &::auth_core::store::CredentialId,
                 expected_version: u64,
                 data: &[u8],
                 last_used_at: Option<OffsetDateTime>,
@@ -160,7 +161,7 @@ macro_rules! sql_credential_impl {
 
             async fn consume(
                 &self,
-                id: &::auth_core::CredentialId,
+                id: &::auth_core::store::CredentialId,
                 expected_version: u64,
             ) -> Result<bool, AuthError> {
                 let Some(version) = $crate::credential_impl::stored_version(expected_version)
@@ -182,7 +183,7 @@ macro_rules! sql_credential_impl {
             async fn delete(
                 &self,
                 user_id: &UserId,
-                id: &::auth_core::CredentialId,
+                id: &::auth_core::store::CredentialId,
             ) -> Result<bool, AuthError> {
                 if !storable(user_id.as_str()) || !storable(id.as_str()) {
                     return Ok(false);
@@ -199,7 +200,7 @@ macro_rules! sql_credential_impl {
             async fn delete_for_user(
                 &self,
                 user_id: &UserId,
-                kind: &::auth_core::CredentialKind,
+                kind: &::auth_core::store::CredentialKind,
             ) -> Result<u64, AuthError> {
                 if !storable(user_id.as_str()) || !kind.is_valid() {
                     return Ok(0);

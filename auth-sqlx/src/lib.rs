@@ -1,10 +1,10 @@
 //! PostgreSQL and SQLite stores for [`auth_core`], on [`sqlx`] 0.9.
 //!
 //! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
-//! [`UserStore`](auth_core::UserStore),
-//! [`SessionStore`](auth_core::SessionStore),
-//! [`OneTimeTokenStore`](auth_core::OneTimeTokenStore) and
-//! [`CredentialStore`](auth_core::CredentialStore), with the schema as
+//! [`UserStore`](auth_core::store::UserStore),
+//! [`SessionStore`](auth_core::store::SessionStore),
+//! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore) and
+//! [`CredentialStore`](auth_core::store::CredentialStore), with the schema as
 //! embedded migrations that one call applies. Both pass auth-core's store
 //! conformance suite, races included.
 //!
@@ -159,7 +159,7 @@
 //! * Ids are the 22-character random strings of
 //!   [`UserId::generate`](auth_core::UserId::generate),
 //!   [`SessionId::generate`](auth_core::SessionId::generate) and
-//!   [`CredentialId::generate`](auth_core::CredentialId::generate).
+//!   [`CredentialId::generate`](auth_core::store::CredentialId::generate).
 //! * Emails are stored normalised (trimmed, lowercased; auth-core accepts
 //!   ASCII addresses only), so the unique constraint is the case-insensitive
 //!   uniqueness the contract asks for.
@@ -252,10 +252,10 @@
 //!
 //! Expired one-time tokens are never accepted, but stay until deleted the
 //! same way, with
-//! [`OneTimeTokenStore::delete_expired_one_time_tokens`](auth_core::OneTimeTokenStore::delete_expired_one_time_tokens)
+//! [`OneTimeTokenStore::delete_expired_one_time_tokens`](auth_core::store::OneTimeTokenStore::delete_expired_one_time_tokens)
 //! on the store (any cutoff up to now is right: an expired token is of no
 //! use to anyone). Expired credentials likewise, with
-//! [`CredentialStore::delete_expired`](auth_core::CredentialStore::delete_expired).
+//! [`CredentialStore::delete_expired`](auth_core::store::CredentialStore::delete_expired).
 //!
 //! # When the database is down
 //!

@@ -1,4 +1,4 @@
-//! The [`OneTimeTokenStore`](auth_core::OneTimeTokenStore) both backends
+//! The [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore) both backends
 //! share, a macro like [`crate::store_impl`], expanded with:
 //!
 //! * `$store`, `$time` and `$to_db` as there;

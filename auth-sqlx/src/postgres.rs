@@ -4,9 +4,13 @@ use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use auth_core::{
-    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
-    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
-    TokenPurpose, User, UserId, UserRecord, UserStore,
+    AuthError, Email, SessionId, User, UserId,
+    password::PasswordHash,
+    store::{
+        NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
+        RefreshTokenHash, RefreshTokenMatch, Session, SessionStore, TokenHash, TokenPurpose,
+        UserRecord, UserStore,
+    },
 };
 use sqlx::{PgPool, migrate::Migrator, postgres::PgConnectOptions};
 use time::OffsetDateTime;
@@ -51,7 +55,7 @@ const ROTATE: &str = "WITH rotated AS (\
      SELECT $2, id, $4 FROM rotated";
 
 /// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
-/// [`CredentialStore`](auth_core::CredentialStore)
+/// [`CredentialStore`](auth_core::store::CredentialStore)
 /// on PostgreSQL.
 ///
 /// A cheap handle around a [`PgPool`]: clone it, or share the application's

@@ -3,9 +3,12 @@
 //! ([`DbTime`]).
 
 use auth_core::{
-    AuthError, Credential, CredentialId, CredentialKind, Email, OneTimeTokenRecord, PasswordHash,
-    RefreshTokenHash, RefreshTokenMatch, Session, SessionId, TokenPurpose, User, UserId,
-    UserRecord,
+    AuthError, Email, SessionId, User, UserId,
+    password::PasswordHash,
+    store::{
+        Credential, CredentialId, CredentialKind, OneTimeTokenRecord, RefreshTokenHash,
+        RefreshTokenMatch, Session, TokenPurpose, UserRecord,
+    },
 };
 use time::OffsetDateTime;
 

@@ -8,9 +8,13 @@ use std::{
 
 use async_trait::async_trait;
 use auth_core::{
-    AuthError, Email, NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
-    PasswordHash, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, TokenHash,
-    TokenPurpose, User, UserId, UserRecord, UserStore,
+    AuthError, Email, SessionId, User, UserId,
+    password::PasswordHash,
+    store::{
+        NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
+        RefreshTokenHash, RefreshTokenMatch, Session, SessionStore, TokenHash, TokenPurpose,
+        UserRecord, UserStore,
+    },
 };
 use sqlx::{SqlitePool, migrate::Migrator, sqlite::SqliteConnectOptions};
 use time::OffsetDateTime;
@@ -55,7 +59,7 @@ fn micros(time: OffsetDateTime) -> i64 {
 }
 
 /// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
-/// [`CredentialStore`](auth_core::CredentialStore)
+/// [`CredentialStore`](auth_core::store::CredentialStore)
 /// on SQLite: the embedded choice, no server needed.
 ///
 /// A cheap handle around a [`SqlitePool`]: clone it, or share the

@@ -8,7 +8,9 @@ use auth_core::http::HttpError;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
-    AuthError, NewSession, RefreshToken, SessionId, SessionStore, UserStore, problem::Problem,
+    AuthError, SessionId,
+    problem::Problem,
+    store::{NewSession, RefreshToken, SessionStore, UserStore},
 };
 use auth_sqlx::{
     SqliteStore,

@@ -5,9 +5,11 @@
 mod common;
 
 use auth_core::{
-    CredentialId, CredentialKind, CredentialStore, Email, NewCredential, NewOneTimeToken,
-    OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionId, SessionStore, TokenPurpose,
-    UserId, UserStore,
+    Email, SessionId, UserId,
+    store::{
+        CredentialId, CredentialKind, CredentialStore, NewCredential, NewOneTimeToken,
+        OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionStore, TokenPurpose, UserStore,
+    },
 };
 use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
 use time::OffsetDateTime;

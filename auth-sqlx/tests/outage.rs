@@ -11,7 +11,8 @@ use auth_core::http::HttpError;
 use std::time::Duration;
 
 use auth_core::{
-    AuthError, AuthService, Email, JwtCodec, Password, SignUpRequest, UserStore, problem::Problem,
+    AuthError, AuthService, Email, JwtCodec, Password, SignUpRequest, problem::Problem,
+    store::UserStore,
 };
 use auth_sqlx::{PostgresStore, sqlx::postgres::PgPoolOptions};
 use tokio::{net::TcpListener, task::JoinSet};

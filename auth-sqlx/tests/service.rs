@@ -8,9 +8,12 @@ mod common;
 use std::time::Duration;
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, Email, ImportedUser,
-    JwtCodec, ManualClock, Password, PasswordHash, SessionStore, SignInRequest, SignUpRequest,
-    UserStore, testing::cases::RACERS,
+    AuthError, AuthResponse, AuthService, Email, JwtCodec, Password, SignInRequest, SignUpRequest,
+    clock::ManualClock,
+    password::{Argon2Hasher, Argon2Params, PasswordHash},
+    service::ImportedUser,
+    store::{SessionStore, UserStore},
+    testing::cases::RACERS,
 };
 use time::macros::datetime;
 

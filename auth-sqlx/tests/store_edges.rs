@@ -7,8 +7,12 @@ mod common;
 use std::{str::FromStr, time::Duration};
 
 use auth_core::{
-    AuthError, Email, NewOneTimeToken, NewSession, OneTimeTokenStore, PasswordHash, RefreshToken,
-    SessionId, SessionStore, TokenPurpose, UserId, UserStore,
+    AuthError, Email, SessionId, UserId,
+    password::PasswordHash,
+    store::{
+        NewOneTimeToken, NewSession, OneTimeTokenStore, RefreshToken, SessionStore, TokenPurpose,
+        UserStore,
+    },
 };
 use auth_sqlx::{
     SqliteStore,

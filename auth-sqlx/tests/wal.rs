@@ -7,7 +7,10 @@
 
 mod common;
 
-use auth_core::{NewSession, RefreshToken, SessionId, SessionStore, UserStore};
+use auth_core::{
+    SessionId,
+    store::{NewSession, RefreshToken, SessionStore, UserStore},
+};
 use auth_sqlx::{SqliteStore, sqlx};
 use time::OffsetDateTime;
 

@@ -6,8 +6,9 @@
 use std::sync::OnceLock;
 
 use auth_core::{
-    AuthError, JwtCodec, TokenCodec,
+    AuthError, JwtCodec,
     http::{bearer_token, check_content_length, is_json},
+    token::TokenCodec,
 };
 use auth_fuzz::*;
 use libfuzzer_sys::fuzz_target;

@@ -10,7 +10,10 @@
 
 use std::sync::OnceLock;
 
-use auth_core::{AccessClaims, IssuerKeys, Jwks, JwtCodec, JwtKey, SessionId, TokenCodec, UserId};
+use auth_core::{
+    JwtCodec, JwtKey, SessionId, UserId,
+    token::{AccessClaims, IssuerKeys, Jwks, TokenCodec},
+};
 use auth_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 

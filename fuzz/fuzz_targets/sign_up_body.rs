@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     };
     runtime().block_on(async {
         let (service, _) = fresh_service().await;
-        match service.sign_up(request.clone()).await.and_then(auth_core::SignUp::signed_in) {
+        match service
+            .sign_up(request.clone())
+            .await
+            .and_then(auth_core::SignUp::signed_in)
+        {
             Ok(response) => {
                 assert_eq!(
                     response.user.email.as_str(),

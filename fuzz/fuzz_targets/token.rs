@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use auth_core::{AuthService, JwtCodec, MemoryStore, TokenCodec};
+use auth_core::{AuthService, JwtCodec, MemoryStore, token::TokenCodec};
 use auth_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 
@@ -28,7 +28,7 @@ fn targets() -> &'static Targets {
             set: key_set_codec(),
             service: AuthService::builder(store.clone(), store)
                 .token_codec(single_key_codec())
-                .clock(auth_core::ManualClock::new(now()))
+                .clock(auth_core::clock::ManualClock::new(now()))
                 .build()
                 .unwrap(),
         }

@@ -9,8 +9,11 @@ use auth_core::http::HttpError;
 use std::sync::OnceLock;
 
 use auth_core::{
-    AccessClaims, Argon2Hasher, Argon2Params, AuthError, AuthService, JwtCodec, JwtKey,
-    ManualClock, MemoryStore, Password, SignUpRequest, TokenCodec, problem::Problem,
+    AuthError, AuthService, JwtCodec, JwtKey, MemoryStore, Password, SignUpRequest,
+    clock::ManualClock,
+    password::{Argon2Hasher, Argon2Params},
+    problem::Problem,
+    token::{AccessClaims, TokenCodec},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -209,7 +212,8 @@ pub async fn fresh_service() -> (AuthService, String) {
             password: Password::new(USER_PASSWORD),
             name: Some("Ada".into()),
         })
-        .await.and_then(auth_core::SignUp::signed_in)
+        .await
+        .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let refresh = signed_up.refresh_token.expose_secret().to_owned();
     (service, refresh)
@@ -249,7 +253,8 @@ pub fn task_fixture() -> &'static TaskFixture {
                     password: Password::new(USER_PASSWORD),
                     name: None,
                 })
-                .await.and_then(auth_core::SignUp::signed_in)
+                .await
+                .and_then(auth_core::SignUp::signed_in)
                 .unwrap()
                 .user
                 .id;

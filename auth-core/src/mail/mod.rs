@@ -14,7 +14,7 @@
 //! does not leak the token.
 //!
 //! ```
-//! use auth_core::{Email, Message, MessageKind, MessageLink};
+//! use auth_core::{Email, mail::{Message, MessageKind, MessageLink}};
 //!
 //! let link = MessageLink::new("https://app.example.com/reset-password#token=abc");
 //! let message = Message {
@@ -119,7 +119,7 @@ impl fmt::Display for MessageKind {
 /// `Debug`, zeroed in memory on drop.
 ///
 /// ```
-/// use auth_core::MessageLink;
+/// use auth_core::mail::MessageLink;
 ///
 /// let link = MessageLink::new("https://app.example.com/verify-email#token=abc");
 /// assert_eq!(format!("{link:?}"), "MessageLink(<redacted>)");

@@ -40,7 +40,7 @@ use crate::AuthError;
 /// outside a tokio runtime.
 ///
 /// ```
-/// use auth_core::{Email, Mailer, Message, MessageKind, OutboxMailer};
+/// use auth_core::{Email, OutboxMailer, mail::{Mailer, Message, MessageKind}};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -48,7 +48,7 @@ pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// has both).
 ///
 /// ```
-/// use auth_core::SmtpMailer;
+/// use auth_core::mail::SmtpMailer;
 ///
 /// let mailer = SmtpMailer::from_url(
 ///     "smtps://auth%40example.com:s3cret@smtp.example.com",

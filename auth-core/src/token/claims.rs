@@ -25,7 +25,7 @@ pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "sid", "jti", "iat", "exp", "nb
 /// kept in [`custom`](Self::custom).
 ///
 /// ```
-/// use auth_core::{AccessClaims, SessionId, UserId};
+/// use auth_core::{SessionId, UserId, token::AccessClaims};
 ///
 /// let claims = AccessClaims {
 ///     sub: UserId::new("u1"),

@@ -78,7 +78,7 @@ struct VerifyingKey {
 /// (default 30 s).
 ///
 /// ```
-/// use auth_core::{JwtCodec, JwtKey, TokenCodec};
+/// use auth_core::{JwtCodec, JwtKey, token::TokenCodec};
 /// use std::time::Duration;
 ///
 /// // The common case: one shared HS256 secret.

@@ -39,13 +39,13 @@ const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// none of them).
 ///
 /// ```
-/// use auth_core::{IssuerKeys, Jwks};
+/// use auth_core::token::{IssuerKeys, Jwks};
 ///
 /// let jwks: Jwks = serde_json::from_str(r#"{"keys":[{"kty":"OKP","crv":"Ed25519",
 ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1","alg":"EdDSA"}]}"#).unwrap();
 /// let keys = IssuerKeys::new(&jwks, "https://auth.example.com", "https://auth.example.com").unwrap();
 /// assert_eq!(keys.len(), 1);
-/// assert!(IssuerKeys::new(&auth_core::Jwks::default(), "i", "a").is_err());
+/// assert!(IssuerKeys::new(&auth_core::token::Jwks::default(), "i", "a").is_err());
 /// ```
 #[derive(Clone)]
 pub struct IssuerKeys {

@@ -10,9 +10,12 @@ use std::{
 };
 
 use auth_core::{
-    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, AuthServiceBuilder, JwtCodec,
-    Mailer, ManualClock, MemoryStore, Message, Password, PasswordHash, PasswordHasher,
-    SignInRequest, SignUpRequest, Verification, async_trait,
+    AuthError, AuthResponse, AuthService, JwtCodec, MemoryStore, Password, SignInRequest,
+    SignUpRequest, async_trait,
+    clock::ManualClock,
+    mail::{Mailer, Message},
+    password::{Argon2Hasher, Argon2Params, PasswordHash, PasswordHasher, Verification},
+    service::AuthServiceBuilder,
 };
 use time::macros::datetime;
 

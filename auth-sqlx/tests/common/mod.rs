@@ -58,12 +58,12 @@ pub fn tell(message: &str) {
 
 /// A user to store directly, without the service: whole-second times,
 /// a fixed (fake) PHC hash.
-pub fn new_user(email: &str) -> auth_core::NewUser {
-    auth_core::NewUser {
+pub fn new_user(email: &str) -> auth_core::store::NewUser {
+    auth_core::store::NewUser {
         email: auth_core::Email::parse(email).unwrap(),
         email_verified: false,
         name: None,
-        password_hash: auth_core::PasswordHash::from_phc(
+        password_hash: auth_core::password::PasswordHash::from_phc(
             "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA",
         )
         .unwrap(),

@@ -1,7 +1,7 @@
 //! What the task API does when an account changes: a deleted user's tasks
 //! go first.
 
-use auth_core::{AccountHooks, AuthError, User, async_trait};
+use auth_core::{AuthError, User, async_trait, hooks::AccountHooks};
 
 use crate::tasks::TaskStore;
 

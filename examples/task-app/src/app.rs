@@ -3,8 +3,9 @@
 use std::{sync::Arc, time::Duration};
 
 use auth_core::{
-    AccountFlows, AuthError, AuthService, ClientRateLimit, EmailSignIn, JwtCodec,
-    OneTimeTokenStore, RemoteJwks, SignInThrottle, Verifier,
+    AccountFlows, AuthError, AuthService, EmailSignIn, JwtCodec, RemoteJwks, Verifier,
+    limits::{ClientRateLimit, SignInThrottle},
+    store::OneTimeTokenStore,
 };
 use auth_sqlx::{
     PostgresStore, SqliteStore,

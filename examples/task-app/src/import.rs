@@ -19,7 +19,7 @@
 
 use std::io::BufRead;
 
-use auth_core::{ImportedUser, PasswordHash};
+use auth_core::{password::PasswordHash, service::ImportedUser};
 use serde::Deserialize;
 
 use crate::{App, Config};

@@ -5,7 +5,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use auth_core::{AuthError, Mailer, OutboxMailer};
+use auth_core::{AuthError, OutboxMailer, mail::Mailer};
 
 use crate::config::ConfigError;
 
@@ -121,7 +121,9 @@ impl MailConfig {
     /// [`AuthError::InvalidConfig`] for an unusable `SMTP_URL` or `MAIL_FROM`.
     pub fn mailer(&self) -> Result<Arc<dyn Mailer>, AuthError> {
         match &self.smtp_url {
-            Some(url) => Ok(Arc::new(auth_core::SmtpMailer::from_url(url, &self.from)?)),
+            Some(url) => Ok(Arc::new(auth_core::mail::SmtpMailer::from_url(
+                url, &self.from,
+            )?)),
             None => Ok(Arc::new(OutboxMailer::new(
                 self.outbox_dir.clone(),
                 self.from.clone(),
