@@ -13,8 +13,8 @@ use crate::{ApiError, authenticated::verifier};
 /// right-most untrusted hop when the peer is a trusted proxy. Pass it to
 /// [`AuthService::admit_client`](auth_core::AuthService::admit_client), as
 /// the auth routes do. With a trusted issuer's
-/// [`Verifier`](auth_core::Verifier) (no service, so no proxies
-/// configured) it is the peer address.
+/// [`Verifier`](auth_core::Verifier), its own
+/// [trusted proxies](auth_core::Verifier::with_trusted_proxies).
 ///
 /// `None` when actix-web knows no peer address (a Unix socket, or a test
 /// request without one): the per-client limit is then off for it (an
@@ -40,13 +40,7 @@ impl FromRequest for ClientIp {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(
             verifier(req)
-                .map(|verifier| {
-                    let none = TrustedProxies::none();
-                    let proxies = verifier
-                        .service()
-                        .map_or(&none, |auth| auth.trusted_proxies());
-                    Self::of(req, proxies)
-                })
+                .map(|verifier| Self::of(req, verifier.trusted_proxies()))
                 .map_err(ApiError::from),
         )
     }

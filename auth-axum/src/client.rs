@@ -16,8 +16,8 @@ use axum::{
 /// peer is a trusted proxy. Pass it to
 /// [`AuthService::admit_client`](auth_core::AuthService::admit_client), as
 /// the auth routes do. With a trusted issuer's
-/// [`Verifier`](auth_core::Verifier) (no service, so no proxies
-/// configured) it is the peer address.
+/// [`Verifier`](auth_core::Verifier), its own
+/// [trusted proxies](auth_core::Verifier::with_trusted_proxies).
 ///
 /// The peer address comes from the `ConnectInfo<SocketAddr>` request
 /// extension: serve the app with
@@ -34,12 +34,7 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = state.verifier();
-        let none = TrustedProxies::none();
-        let proxies = verifier
-            .service()
-            .map_or(&none, |auth| auth.trusted_proxies());
-        Ok(Self(client_ip(parts, proxies)))
+        Ok(Self(client_ip(parts, state.verifier().trusted_proxies())))
     }
 }
 

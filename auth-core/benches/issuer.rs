@@ -1,7 +1,7 @@
 //! Asymmetric token checks next to their floor: for ES256 and RS256, a raw
 //! `jsonwebtoken::decode` of the token, `authenticate` with our own codec
-//! (stateless), `IssuerKeys::verify`, and `authenticate` in trusted-issuer
-//! mode through a `RemoteJwks` whose keys are cached (served once by a
+//! (stateless), `IssuerKeys::verify`, and `Verifier::trusted(…).authenticate`
+//! through a `RemoteJwks` whose keys are cached (served once by a
 //! loopback HTTP server). Goal: each within 1.1× of the raw decode.
 //!
 //! Run with `cargo bench -p auth-core --bench issuer --all-features`.

@@ -145,6 +145,7 @@
 //! | `testing` | no | the store conformance suite (`testing` module) |
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |
+//! | `remote-jwks` | no | [`RemoteJwks`]: another issuer's keys fetched from its JWKS URL and kept fresh, for [`Verifier::trusted`] (reqwest with rustls) |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -227,7 +228,7 @@ pub(crate) use {
         DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
         DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL,
         EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser, MAX_ACCESS_TOKEN_TTL,
-        MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, MAX_WRONG_CODES,
+        MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, MAX_WRONG_EMAIL_CODES,
     },
     session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
     store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore},

@@ -621,7 +621,7 @@ pub(crate) fn revoke_session() {}
     get, path = "/jwks", tag = "auth",
     responses(
         (status = 200, description = "The public keys that verify this server's access tokens (RFC 7517), including retired keys still within their grace period", body = Jwks, headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
-        (status = 404, description = "The server signs with a shared secret (HS256) or trusts another issuer: it has no keys to publish", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The server signs with a shared secret (HS256): it has no keys to publish", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) fn jwks() {}

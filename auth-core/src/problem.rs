@@ -164,7 +164,7 @@ impl Problem {
 impl From<&AuthError> for Problem {
     /// The body of [`HttpError`](crate::http::HttpError)'s table.
     fn from(err: &AuthError) -> Self {
-        crate::http::HttpError::from(err).problem().clone()
+        crate::http::error::problem_of(err)
     }
 }
 

@@ -48,6 +48,11 @@ impl SecondFactor for FixedCodes {
         tokio::task::yield_now().await;
         Ok(self.0.lock().unwrap().get(user).map(String::as_str) == Some(code))
     }
+
+    async fn remove(&self, user: &UserId) -> Result<(), AuthError> {
+        self.0.lock().unwrap().remove(user);
+        Ok(())
+    }
 }
 
 /// A registered factor nobody has enabled, which takes any code.
@@ -65,6 +70,10 @@ impl SecondFactor for NobodysFactor {
 
     async fn verify(&self, _: &UserId, _: &str) -> Result<bool, AuthError> {
         Ok(true)
+    }
+
+    async fn remove(&self, _: &UserId) -> Result<(), AuthError> {
+        Ok(())
     }
 }
 
@@ -322,6 +331,9 @@ async fn racing_wrong_codes_count_each_once() {
     let (setup, _) = setup().await;
     for round in 0..3 {
         for (wrongs, works) in [(4, true), (5, false)] {
+            // Each try also counts toward the sign-in throttle, which is
+            // not what this test is about.
+            setup.auth.unlock_sign_in("ada@example.com").await.unwrap();
             let required = setup.challenge("ada@example.com").await;
             let tries: Vec<_> = (0..wrongs)
                 .map(|_| {
@@ -508,4 +520,90 @@ fn second_factors_need_a_credentials_store_and_distinct_names() {
         .second_factor(NobodysFactor)
         .build()
         .unwrap();
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_voids_pending_challenges() {
+    let (setup, [ada, ..]) = setup().await;
+    let required = setup.challenge("ada@example.com").await;
+    setup.auth.sign_out_everywhere(&ada.user.id).await.unwrap();
+    assert!(matches!(
+        setup.verify(&required, ADA_CODE).await,
+        Err(AuthError::InvalidToken)
+    ));
+}
+
+/// Someone signs up with Ada's address (never verified), sets up a second
+/// factor and keeps a challenge. Ada signs in by email: their factor and
+/// their challenge go, so they cannot finish it nor lock Ada out.
+#[tokio::test]
+async fn taking_back_an_account_removes_its_second_factors() {
+    let (setup, [ada, ..]) = setup().await;
+    assert!(!ada.user.email_verified);
+    let held = setup.challenge("ada@example.com").await;
+    setup
+        .auth
+        .request_email_sign_in("ada@example.com")
+        .await
+        .unwrap();
+    let (_, code) = setup.inbox.nth(1).await;
+    let outcome = setup
+        .auth
+        .verify_email_sign_in(EmailSignInVerifyRequest {
+            email: Some("ada@example.com".into()),
+            code: Some(code),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SignIn::Complete(_)), "{outcome:?}");
+    assert!(matches!(
+        setup.verify(&held, ADA_CODE).await,
+        Err(AuthError::InvalidToken)
+    ));
+}
+
+/// A right password that leads to a challenge does not clear the sign-in
+/// throttle, and each code tried counts toward it: new challenges do not
+/// buy new guesses past the throttle's 10.
+#[tokio::test]
+async fn challenges_count_toward_the_sign_in_throttle() {
+    let (setup, _) = setup().await;
+    let mut counted = 0;
+    'rounds: for _ in 0..5 {
+        let required = match setup
+            .auth
+            .sign_in(sign_in_request("ada@example.com", PASSWORD))
+            .await
+        {
+            Ok(SignIn::SecondFactorRequired(required)) => required,
+            Err(AuthError::TooManyAttempts { .. }) => break,
+            other => panic!("{other:?}"),
+        };
+        counted += 1;
+        for _ in 0..4 {
+            match setup.verify(&required, "000000").await {
+                Err(AuthError::InvalidCode) => counted += 1,
+                Err(AuthError::TooManyAttempts { .. }) => break 'rounds,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(counted, 10, "the throttle's 10 attempts, then refused");
+}
+
+/// The application's own flows end like the library's: a user with a
+/// second factor gets a challenge, not a session.
+#[tokio::test]
+async fn the_apps_own_sign_in_asks_for_the_second_factor_too() {
+    let (setup, [ada, _, grace]) = setup().await;
+    let before = setup.sessions(&ada.user.id).await;
+    let outcome = setup.auth.finish_sign_in(&ada.user.id).await.unwrap();
+    let SignIn::SecondFactorRequired(required) = outcome else {
+        panic!("ada has a second factor: {outcome:?}");
+    };
+    assert_eq!(setup.sessions(&ada.user.id).await, before);
+    assert!(setup.verify(&required, ADA_CODE).await.is_ok());
+    let outcome = setup.auth.finish_sign_in(&grace.user.id).await.unwrap();
+    assert!(matches!(outcome, SignIn::Complete(_)), "{outcome:?}");
 }

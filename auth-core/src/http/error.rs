@@ -176,24 +176,32 @@ impl From<&AuthError> for HttpError {
     /// the last place that sees it: the client gets only a generic `detail`.
     /// (By reference for frameworks whose error trait renders from `&self`.)
     fn from(err: &AuthError) -> Self {
-        let (status, code) = status_and_code(err);
-        // A 5xx says only that something failed: configuration text and
-        // backend errors are for logs, never for clients.
-        let detail = match status {
-            503 => "the service is temporarily unavailable".to_owned(),
-            500.. => {
-                tracing::error!(error = ?err, "request failed");
-                "internal error".to_owned()
-            }
-            _ => err.to_string(),
-        };
+        let problem = problem_of(err);
+        match problem.status {
+            503 => tracing::warn!(error = ?err, "a backend is unavailable"),
+            500.. => tracing::error!(error = ?err, "request failed"),
+            _ => {}
+        }
         Self(Box::new(Parts {
-            problem: Problem::new(status, code, detail),
+            problem,
             www_authenticate: www_authenticate(err),
             retry_after_secs: retry_after_secs(err),
             allow: None,
         }))
     }
+}
+
+/// The problem+json body of `err`, without logging it. A 5xx says only
+/// that something failed: configuration text and backend errors are for
+/// logs, never for clients.
+pub(crate) fn problem_of(err: &AuthError) -> Problem {
+    let (status, code) = status_and_code(err);
+    let detail = match status {
+        503 => "the service is temporarily unavailable".to_owned(),
+        500.. => "internal error".to_owned(),
+        _ => err.to_string(),
+    };
+    Problem::new(status, code, detail)
 }
 
 /// The status and stable `code` of each error.

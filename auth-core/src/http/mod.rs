@@ -6,7 +6,7 @@
 
 use serde::de::DeserializeOwned;
 
-mod error;
+pub(crate) mod error;
 mod refresh_cookie;
 
 pub use error::{HttpError, UNAVAILABLE_RETRY_AFTER_SECS};

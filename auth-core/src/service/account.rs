@@ -188,6 +188,7 @@ impl AuthService {
             &[TokenPurpose::PASSWORD_RESET, TokenPurpose::EMAIL_CHANGE],
         )
         .await?;
+        self.void_challenges(&user.id).await?;
         self.post(compose(MessageKind::PasswordChanged, &user.email, None))
             .await;
         inner.hooks.password_changed(user).await;

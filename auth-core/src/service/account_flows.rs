@@ -1,9 +1,18 @@
 //! The settings of the flows that send mail (password reset, email
 //! verification, email change), and how their messages go out.
 
-use std::{fmt, future::Future, sync::Arc, time::Duration as StdDuration};
+use std::{
+    fmt,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration as StdDuration,
+};
 
 use time::Duration;
+use tokio::sync::watch;
 
 use super::builder::bounded;
 use crate::{
@@ -298,5 +307,105 @@ where
             runtime.spawn(work);
         }
         Err(_) => work.await,
+    }
+}
+
+/// Keeps the tokens that background tasks issue in the order their requests
+/// came in, so that "a newer request voids the older" holds even when the
+/// tasks run out of order. A request takes a [`Ticket`] before it spawns its
+/// task; the task waits for its [`Turn`] before it writes the token, and
+/// passes the turn on as soon as it has (the mail is sent after).
+pub(super) struct InOrder {
+    next: AtomicU64,
+    serving: Arc<watch::Sender<u64>>,
+}
+
+impl InOrder {
+    pub(super) fn new() -> Self {
+        Self {
+            next: AtomicU64::new(0),
+            serving: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// Taken in the request, in request order.
+    pub(super) fn ticket(&self) -> Ticket {
+        Ticket(Some((
+            self.next.fetch_add(1, Ordering::Relaxed),
+            Arc::clone(&self.serving),
+        )))
+    }
+}
+
+/// A place in [`InOrder`]'s line. Dropped unused (its task never ran), it
+/// still waits for its turn and passes it on, so the line never stalls.
+pub(super) struct Ticket(Option<(u64, Arc<watch::Sender<u64>>)>);
+
+/// The right to write a token now; passes the turn on when dropped.
+pub(super) struct Turn(u64, Arc<watch::Sender<u64>>);
+
+impl Ticket {
+    pub(super) async fn wait(mut self) -> Turn {
+        let (number, serving) = self
+            .0
+            .take()
+            .unwrap_or_else(|| (0, Arc::new(watch::Sender::new(0))));
+        let _ = serving.subscribe().wait_for(|now| *now >= number).await;
+        Turn(number, serving)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some((number, serving)) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move { drop(Ticket(Some((number, serving))).wait().await) });
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let next = self.0 + 1;
+        self.1.send_modify(|now| *now = (*now).max(next));
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Tasks that start in the reverse order of their requests still write
+    /// in request order, and a ticket dropped unused does not stall those
+    /// after it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokens_are_written_in_request_order() {
+        let order = InOrder::new();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let tickets: Vec<Ticket> = (0..6).map(|_| order.ticket()).collect();
+        let mut tasks = Vec::new();
+        for (number, ticket) in tickets.into_iter().enumerate().rev() {
+            if number == 2 {
+                drop(ticket); // its task never ran
+                continue;
+            }
+            let written = Arc::clone(&written);
+            tasks.push(tokio::spawn(async move {
+                let turn = ticket.wait().await;
+                written.lock().map(|mut w| w.push(number)).ok();
+                drop(turn);
+            }));
+            tokio::task::yield_now().await;
+        }
+        for task in tasks {
+            task.await.ok();
+        }
+        assert_eq!(
+            *written.lock().unwrap_or_else(|e| e.into_inner()),
+            [0, 1, 3, 4, 5]
+        );
     }
 }

@@ -484,6 +484,7 @@ impl AuthServiceBuilder {
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,
                 dummy_hash: OnceCell::new(),
+                in_order: super::account_flows::InOrder::new(),
             }),
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {

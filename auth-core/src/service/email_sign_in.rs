@@ -8,7 +8,11 @@ use std::time::Duration as StdDuration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AuthService, account_flows::in_background, second_factor::FirstFactor};
+use super::{
+    AuthService,
+    account_flows::{Turn, in_background},
+    second_factor::FirstFactor,
+};
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
     MessageKind, NewCredential, NewUser, OneTimeToken, Password, User, UserId,
@@ -26,10 +30,10 @@ pub const DEFAULT_EMAIL_SIGN_IN_TTL: StdDuration = StdDuration::from_secs(15 * 6
 
 /// Wrong codes a sign-in message survives: the 5th wrong one voids it
 /// (and its link), so 4 wrong tries still leave the right code usable.
-pub const MAX_WRONG_CODES: u32 = 5;
+pub const MAX_WRONG_EMAIL_CODES: u32 = 5;
 
 /// Codes tried for one address in [`CODE_WINDOW`], right or wrong, over
-/// every message: with [`MAX_WRONG_CODES`] per message alone, an attacker
+/// every message: with [`MAX_WRONG_EMAIL_CODES`] per message alone, an attacker
 /// who can have messages sent would get a few guesses more every hour.
 pub(crate) const MAX_CODES_PER_ADDRESS: u32 = 20;
 
@@ -165,9 +169,11 @@ impl AuthService {
             return Ok(());
         }
         let service = self.clone();
+        let ticket = self.inner.in_order.ticket();
         in_background(async move {
             let user_id = user.map(|record| record.user.id);
-            if let Err(error) = service.mail_sign_in(email, user_id).await {
+            let turn = ticket.wait().await;
+            if let Err(error) = service.mail_sign_in(turn, email, user_id).await {
                 tracing::error!(%error, "could not send an email sign-in message");
             }
         })
@@ -188,7 +194,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::InvalidOneTimeToken`] for an unknown, used, expired or
-    /// void link or code (see [`MAX_WRONG_CODES`]);
+    /// void link or code (see [`MAX_WRONG_EMAIL_CODES`]);
     /// [`AuthError::TooManyAttempts`] past 20 codes tried for one address
     /// in a day;
     /// [`AuthError::NotFound`] when email sign-in is not set up.
@@ -224,21 +230,22 @@ impl AuthService {
         } else {
             self.take_over_unverified(&user).await?
         };
-        if let Some(throttle) = &self.inner.throttle
-            && let Err(error) = throttle.clear(&email).await
-        {
-            // The address has proved itself; the count ends with its window.
-            tracing::warn!(%error, "could not clear the sign-in throttle after an email sign-in");
+        let outcome = self.finish_first_factor(user, factor).await?;
+        // The address has proved itself, and the sign-in is complete (a
+        // challenge still counts until its code is right).
+        if matches!(outcome, SignIn::Complete(_)) {
+            Self::clear_throttle(self.inner.throttle.as_ref(), &email).await;
         }
-        self.finish_first_factor(user, factor).await
+        Ok(outcome)
     }
 
     /// The owner of an address has just proved it, but the account was
     /// never verified: whoever made it may not be the owner (an attacker
     /// can sign up with someone else's address and wait). Everything that
     /// maker could still use goes: their sessions, their password (now
-    /// random; a reset sets a real one) and pending reset and email-change
-    /// links. Then the address is verified.
+    /// random; a reset sets a real one), their second factors and pending
+    /// challenges, and pending reset and email-change links. Then the
+    /// address is verified.
     async fn take_over_unverified(&self, user: &User) -> Result<User, AuthError> {
         let hash = self.unknowable_password_hash().await?;
         let users = &self.inner.users;
@@ -251,6 +258,7 @@ impl AuthService {
             .await
             .map_err(gone)?;
         self.sign_out_everywhere(&user.id).await?;
+        self.remove_second_factors(&user.id).await?;
         self.void_tokens(
             &user.id,
             &[
@@ -272,7 +280,12 @@ impl AuthService {
         }
     }
 
-    async fn mail_sign_in(&self, email: Email, user_id: Option<UserId>) -> Result<(), AuthError> {
+    async fn mail_sign_in(
+        &self,
+        turn: Turn,
+        email: Email,
+        user_id: Option<UserId>,
+    ) -> Result<(), AuthError> {
         let (method, credentials) = self.email_sign_in()?;
         let id = CredentialId::generate()?;
         let token = OneTimeToken::generate()?;
@@ -298,6 +311,8 @@ impl AuthService {
                 expires_at: Some(expires_at),
             })
             .await?;
+        // Written: a newer request may write its own now.
+        drop(turn);
         let link = self.settings()?.link(
             "email-sign-in",
             &format!("{}{}", id.as_str(), token.expose_secret()),
@@ -389,7 +404,7 @@ impl AuthService {
                 continue;
             }
             pending.wrong += 1;
-            let counted = if pending.wrong >= MAX_WRONG_CODES {
+            let counted = if pending.wrong >= MAX_WRONG_EMAIL_CODES {
                 credentials.consume(&row.id, row.version).await?
             } else {
                 let data = serde_json::to_vec(&pending).map_err(AuthError::internal)?;

@@ -1,4 +1,8 @@
-//! The auth service: sign-up, sign-in, refresh, sign-out, authenticate.
+//! The auth service and what configures it: [`AuthService`] (sign-up,
+//! sign-in, refresh, sign-out, authenticate, the account flows), its
+//! [`AuthServiceBuilder`] and limits (`DEFAULT_*`, `MAX_*`),
+//! [`AccountFlows`] and [`EmailSignIn`], and [`Verifier`], the per-request
+//! token check for a backend of either kind.
 
 use std::{
     fmt,
@@ -47,7 +51,7 @@ pub use account_flows::{
 pub use builder::*;
 pub use email_sign_in::{
     DEFAULT_EMAIL_SIGN_IN_TTL, EmailSignIn, EmailSignInRequest, EmailSignInVerifyRequest,
-    MAX_WRONG_CODES,
+    MAX_WRONG_EMAIL_CODES,
 };
 pub use import::ImportedUser;
 pub use principal::{CustomClaims, Principal};
@@ -94,6 +98,8 @@ struct Inner {
     accounts: Option<account_flows::Settings>,
     /// What sign-in methods keep per user or per address.
     credentials: Option<Arc<dyn CredentialStore>>,
+    /// The order in which background tasks write mailed tokens.
+    in_order: account_flows::InOrder,
     /// The second factors a user may have enabled, in registration order.
     second_factors: Vec<Box<dyn second_factor::SecondFactor>>,
     hooks: Arc<dyn AccountHooks>,

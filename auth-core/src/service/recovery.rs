@@ -1,6 +1,9 @@
 //! Password reset: a link by mail, then a new password.
 
-use super::{AuthService, account_flows::compose};
+use super::{
+    AuthService,
+    account_flows::{Turn, compose},
+};
 use crate::{
     AuthError, Email, MessageKind, NewOneTimeToken, OneTimeToken, ResetPasswordRequest,
     TokenPurpose, UserId,
@@ -29,10 +32,18 @@ impl AuthService {
         };
         let ttl = settings.password_reset_ttl;
         let service = self.clone();
+        let ticket = self.inner.in_order.ticket();
         super::account_flows::in_background(async move {
             let user = record.user;
+            let turn = ticket.wait().await;
             service
-                .mail_link(&user.id, &user.email, TokenPurpose::PASSWORD_RESET, ttl)
+                .mail_link(
+                    turn,
+                    &user.id,
+                    &user.email,
+                    TokenPurpose::PASSWORD_RESET,
+                    ttl,
+                )
                 .await;
         })
         .await;
@@ -95,6 +106,7 @@ impl AuthService {
     /// `email`; failures are logged (this runs after the answer).
     pub(super) async fn mail_link(
         &self,
+        turn: Turn,
         user_id: &UserId,
         email: &Email,
         purpose: TokenPurpose,
@@ -107,7 +119,10 @@ impl AuthService {
         } else {
             ("verify-email", MessageKind::EmailVerification)
         };
-        let token = match self.issue_token(user_id, email, purpose, ttl).await {
+        let issued = self.issue_token(user_id, email, purpose, ttl).await;
+        // Written: a request after this one may write its own now.
+        drop(turn);
+        let token = match issued {
             Ok(token) => token,
             Err(error) => {
                 tracing::error!(%user_id, %error, "could not issue a one-time token");

@@ -55,6 +55,9 @@ const KIND: CredentialKind = CredentialKind::new("two_factor_challenge");
 ///     async fn verify(&self, _user: &UserId, code: &str) -> Result<bool, AuthError> {
 ///         Ok(code == "123456")
 ///     }
+///     async fn remove(&self, _user: &UserId) -> Result<(), AuthError> {
+///         Ok(()) // nothing kept
+///     }
 /// }
 /// ```
 #[async_trait]
@@ -71,12 +74,24 @@ pub trait SecondFactor: Send + Sync + 'static {
 
     /// Whether `code` is right for `user`. It may use the code up (a
     /// backup code, a TOTP step against replay): the service calls it once
-    /// per attempt, and only while the challenge is good.
+    /// per attempt, after counting the attempt, so at most 5 calls reach it
+    /// per challenge however many requests arrive at once. A right code
+    /// whose challenge was used up meanwhile is still used up.
     ///
     /// # Errors
-    /// The factor's store errors; the attempt fails with them and is not
-    /// counted as a wrong code.
+    /// The factor's store errors; the attempt fails with them (it still
+    /// counts as one of the challenge's tries).
     async fn verify(&self, user: &UserId, code: &str) -> Result<bool, AuthError>;
+
+    /// Forgets this factor for `user`: called when the owner of an address
+    /// takes back an account that someone else opened with it and never
+    /// verified (see
+    /// [`verify_email_sign_in`](AuthService::verify_email_sign_in)), so
+    /// that a factor that person set up cannot lock the owner out.
+    ///
+    /// # Errors
+    /// The factor's store errors; the sign-in fails with them.
+    async fn remove(&self, user: &UserId) -> Result<(), AuthError>;
 }
 
 /// The first factor a sign-in proved, kept in its challenge.
@@ -89,6 +104,8 @@ pub(crate) enum FirstFactor {
     EmailLink,
     /// An email sign-in code.
     EmailCode,
+    /// A flow of the application's own ([`AuthService::finish_sign_in`]).
+    Application,
 }
 
 impl FirstFactor {
@@ -96,7 +113,7 @@ impl FirstFactor {
     /// (a passkey with user verification will).
     fn proves_two_factors(self) -> bool {
         match self {
-            Self::Password | Self::EmailLink | Self::EmailCode => false,
+            Self::Password | Self::EmailLink | Self::EmailCode | Self::Application => false,
         }
     }
 }
@@ -105,10 +122,48 @@ impl FirstFactor {
 #[derive(Serialize, Deserialize)]
 struct Challenge {
     first_factor: FirstFactor,
-    wrong: u32,
+    /// Codes tried so far, counted before each is checked.
+    tries: u32,
 }
 
 impl AuthService {
+    /// Ends a sign-in flow of the application's own (its own magic link, an
+    /// SSO callback) the way this library's methods end theirs: a session,
+    /// or [`SignIn::SecondFactorRequired`] when the user has a second
+    /// factor enabled. [`open_session`](Self::open_session) asks for no
+    /// second factor; use this one for anything that signs a user in.
+    ///
+    /// ```
+    /// # use auth_core::{AuthError, AuthService, JwtCodec, MemoryStore, Password, SignIn, SignUpRequest};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), AuthError> {
+    /// # let auth = AuthService::with_store(MemoryStore::new())
+    /// #     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    /// #     .build()?;
+    /// # let ada = auth.sign_up(SignUpRequest { email: "ada@example.com".into(),
+    /// #     password: Password::new("correct horse battery"), name: None }).await?.signed_in()?.user;
+    /// // After the app's own flow vouched for ada:
+    /// match auth.finish_sign_in(&ada.id).await? {
+    ///     SignIn::Complete(session) => assert_eq!(session.user.id, ada.id),
+    ///     SignIn::SecondFactorRequired(challenge) => { let _ = challenge; /* ask for the code */ }
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::UserNotFound`] if there is no such user.
+    pub async fn finish_sign_in(&self, user_id: &UserId) -> Result<SignIn, AuthError> {
+        let user = self
+            .inner
+            .users
+            .find_user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.finish_first_factor(user, FirstFactor::Application)
+            .await
+    }
+
     /// Ends a first factor that `user` has passed: a challenge when a
     /// second factor is enabled for them and `factor` does not prove two,
     /// else a session.
@@ -149,7 +204,7 @@ impl AuthService {
             .ok_or_else(|| AuthError::internal("expiry out of range"))?;
         let challenge = Challenge {
             first_factor,
-            wrong: 0,
+            tries: 0,
         };
         credentials
             .insert(NewCredential {
@@ -176,17 +231,21 @@ impl AuthService {
     ///
     /// A challenge is bound to the user whose first factor made it, lasts
     /// 5 minutes and is used up by its first right code; of two right
-    /// codes at once, one signs in. Each wrong code counts, also among
-    /// concurrent ones, and the 5th voids the challenge.
+    /// codes at once, one signs in. Each try is counted before the code is
+    /// checked, also among concurrent ones; the 5th wrong one voids the
+    /// challenge. Each try also counts toward the user's
+    /// [sign-in throttle](crate::limits::SignInThrottle), which a success
+    /// clears. Sign-out everywhere, a password change or reset void the
+    /// user's pending challenges. An HTTP route that serves this should
+    /// also call [`admit_client`](Self::admit_client), as the auth routes do.
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`] (401 `invalid_token`, as the contract
     /// has it for `two-factor/verify`) for an unknown, used, expired or
     /// voided challenge; [`AuthError::InvalidCode`] (401 `invalid_code`)
     /// for a wrong code or a method the user has not enabled, including
-    /// the 5th, which voids the challenge; [`AuthError::UserNotFound`] if
-    /// the user was deleted meanwhile; [`AuthError::NotFound`] in
-    /// trusted-issuer mode.
+    /// the 5th, which voids the challenge; [`AuthError::TooManyAttempts`]
+    /// from the throttle.
     pub async fn verify_second_factor(
         &self,
         challenge_token: &str,
@@ -198,48 +257,109 @@ impl AuthService {
             return Err(AuthError::InvalidToken);
         };
         let lookup = token.hash().to_hex();
-        let mut row = self
+        let row = self
             .pending_challenge(credentials, &lookup)
             .await?
             .ok_or(AuthError::InvalidToken)?;
         let user_id = row.user_id.clone().ok_or(AuthError::InvalidToken)?;
-        // Asked once: the factor may use the code up.
-        let right = self.second_factor_accepts(&user_id, method, code).await?;
-        for _ in 0..MAX_ROUNDS {
-            if right {
-                if credentials.consume(&row.id, row.version).await? {
-                    let user = self
-                        .inner
-                        .users
-                        .find_user_by_id(&user_id)
-                        .await?
-                        .ok_or(AuthError::UserNotFound)?;
-                    return self.open_session_for(user).await;
-                }
-            } else {
-                let mut challenge: Challenge =
-                    serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
-                challenge.wrong += 1;
-                let counted = if challenge.wrong >= MAX_WRONG_CODES {
-                    credentials.consume(&row.id, row.version).await?
-                } else {
-                    let data = serde_json::to_vec(&challenge).map_err(AuthError::internal)?;
-                    credentials
-                        .update(&row.id, row.version, &data, None)
-                        .await?
-                };
-                if counted {
-                    return Err(AuthError::InvalidCode);
-                }
+        let user = self
+            .inner
+            .users
+            .find_user_by_id(&user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if let Some(throttle) = &self.inner.throttle {
+            throttle.begin_attempt(&user.email).await?;
+        }
+        let tries = self.count_try(credentials, &lookup, &user_id, row).await?;
+        if self.second_factor_accepts(&user_id, method, code).await? {
+            if !self.end_challenge(credentials, &lookup, &user_id).await? {
+                return Err(AuthError::InvalidToken);
             }
-            // Another request changed the challenge first: read it again.
-            row = self
-                .pending_challenge(credentials, &lookup)
+            Self::clear_throttle(self.inner.throttle.as_ref(), &user.email).await;
+            return self.open_session_for(user).await;
+        }
+        if tries >= MAX_WRONG_CODES {
+            self.end_challenge(credentials, &lookup, &user_id).await?;
+        }
+        Err(AuthError::InvalidCode)
+    }
+
+    /// Counts one try on the challenge (compare-and-swap, read again after
+    /// a lost round); returns its number, or refuses a challenge whose
+    /// tries are all taken.
+    async fn count_try(
+        &self,
+        credentials: &dyn CredentialStore,
+        lookup: &str,
+        user_id: &UserId,
+        mut row: Credential,
+    ) -> Result<u32, AuthError> {
+        for _ in 0..MAX_ROUNDS {
+            let mut challenge: Challenge =
+                serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
+            if challenge.tries >= MAX_WRONG_CODES {
+                return Err(AuthError::InvalidToken);
+            }
+            challenge.tries += 1;
+            let data = serde_json::to_vec(&challenge).map_err(AuthError::internal)?;
+            if credentials
+                .update(&row.id, row.version, &data, None)
                 .await?
-                .filter(|again| again.user_id.as_ref() == Some(&user_id))
+            {
+                return Ok(challenge.tries);
+            }
+            row = self
+                .pending_challenge(credentials, lookup)
+                .await?
+                .filter(|again| again.user_id.as_ref() == Some(user_id))
                 .ok_or(AuthError::InvalidToken)?;
         }
         Err(AuthError::InvalidToken)
+    }
+
+    /// Uses the challenge up, whatever tries were counted meanwhile;
+    /// `false` when it was already gone.
+    async fn end_challenge(
+        &self,
+        credentials: &dyn CredentialStore,
+        lookup: &str,
+        user_id: &UserId,
+    ) -> Result<bool, AuthError> {
+        for _ in 0..MAX_ROUNDS {
+            let Some(row) = self
+                .pending_challenge(credentials, lookup)
+                .await?
+                .filter(|row| row.user_id.as_ref() == Some(user_id))
+            else {
+                return Ok(false);
+            };
+            if credentials.consume(&row.id, row.version).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Voids `user`'s pending challenges (sign-out everywhere, a password
+    /// change or reset).
+    pub(super) async fn void_challenges(&self, user_id: &UserId) -> Result<(), AuthError> {
+        if self.inner.second_factors.is_empty() {
+            return Ok(());
+        }
+        if let Some(credentials) = &self.inner.credentials {
+            credentials.delete_for_user(user_id, &KIND).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets every second factor of `user` and voids their challenges:
+    /// the account is being taken back by its address's owner.
+    pub(super) async fn remove_second_factors(&self, user_id: &UserId) -> Result<(), AuthError> {
+        for factor in &self.inner.second_factors {
+            factor.remove(user_id).await?;
+        }
+        self.void_challenges(user_id).await
     }
 
     /// Whether the registered factor `method` is enabled for `user` and

@@ -3,7 +3,7 @@
 use super::{AuthService, second_factor::FirstFactor};
 use crate::{
     AuthError, Email, Password, PasswordHash, SignInRequest, User, UserId, Verification,
-    sign_in::SignIn,
+    sign_in::SignIn, throttle::Throttle,
 };
 
 impl AuthService {
@@ -61,19 +61,30 @@ impl AuthService {
             }
             _ => return Err(AuthError::InvalidCredentials),
         }
-        if let Some(throttle) = &inner.throttle
-            && let Err(error) = throttle.clear(&email).await
-        {
-            // The password was right: refusing now would punish the owner
-            // for the limiter's outage. The count stays until its window ends.
-            tracing::warn!(%error, "could not clear the sign-in throttle after a success");
-        }
         if self.must_verify(&record.user) {
             // Only after the password matched: a wrong one stays a 401.
+            Self::clear_throttle(inner.throttle.as_ref(), &email).await;
             return Err(AuthError::EmailNotVerified);
         }
-        self.finish_first_factor(record.user, FirstFactor::Password)
-            .await
+        let outcome = self
+            .finish_first_factor(record.user, FirstFactor::Password)
+            .await?;
+        // A challenge keeps the attempt counted until its code is right.
+        if matches!(outcome, SignIn::Complete(_)) {
+            Self::clear_throttle(inner.throttle.as_ref(), &email).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Clears `email`'s sign-in throttle after a success. A limiter that
+    /// cannot be reached is logged, not refused: that would punish the
+    /// owner for the outage, and the count ends with its window.
+    pub(super) async fn clear_throttle(throttle: Option<&Throttle>, email: &Email) {
+        if let Some(throttle) = throttle
+            && let Err(error) = throttle.clear(email).await
+        {
+            tracing::warn!(%error, "could not clear the sign-in throttle after a success");
+        }
     }
 
     /// Whether `user` may have no session yet: the address must be

@@ -16,8 +16,8 @@ impl AuthService {
 
     /// Revokes every active session of a user ("sign out everywhere") and
     /// voids their pending email-change links, which someone who held a
-    /// session could have sent to an address of theirs; returns how many
-    /// sessions there were.
+    /// session could have sent to an address of theirs, and their pending
+    /// second-factor challenges; returns how many sessions there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         let now = self.inner.now();
         let revoked = {
@@ -29,6 +29,7 @@ impl AuthService {
         };
         self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
             .await?;
+        self.void_challenges(user_id).await?;
         Ok(revoked)
     }
 }

@@ -161,18 +161,21 @@ impl AuthService {
         ))
         .await;
         let service = self.clone();
+        let ticket = self.inner.in_order.ticket();
         super::account_flows::in_background(async move {
             let user = record.user;
+            let turn = ticket.wait().await;
             let holder = service.inner.users.find_user_by_email(&new_email).await;
             match holder {
                 Ok(Some(_)) => {
+                    drop(turn);
                     service
                         .post(compose(MessageKind::EmailInUse, &new_email, None))
                         .await;
                 }
                 Ok(None) => {
                     service
-                        .mail_link(&user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
+                        .mail_link(turn, &user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
                         .await;
                 }
                 Err(error) => {
@@ -192,9 +195,17 @@ impl AuthService {
         };
         let ttl = settings.email_verification_ttl;
         let service = self.clone();
+        let ticket = self.inner.in_order.ticket();
         super::account_flows::in_background(async move {
+            let turn = ticket.wait().await;
             service
-                .mail_link(&user.id, &user.email, TokenPurpose::EMAIL_VERIFICATION, ttl)
+                .mail_link(
+                    turn,
+                    &user.id,
+                    &user.email,
+                    TokenPurpose::EMAIL_VERIFICATION,
+                    ttl,
+                )
                 .await;
         })
         .await;

@@ -3,7 +3,7 @@
 use std::{fmt, sync::Arc};
 
 use super::{AuthService, Principal};
-use crate::{AuthError, Clock, SystemClock, TrustedIssuer};
+use crate::{AuthError, Clock, SystemClock, TrustedIssuer, client_ip::TrustedProxies};
 
 /// Checks the access token of each request: what an app's state holds so
 /// that its handlers know who is asking.
@@ -39,6 +39,7 @@ enum Source {
     Trusted {
         issuer: Arc<dyn TrustedIssuer>,
         clock: Arc<dyn Clock>,
+        proxies: TrustedProxies,
     },
 }
 
@@ -58,6 +59,7 @@ impl Verifier {
         Self(Source::Trusted {
             issuer,
             clock: Arc::new(SystemClock),
+            proxies: TrustedProxies::none(),
         })
     }
 
@@ -65,13 +67,31 @@ impl Verifier {
     /// [`SystemClock`]). A verifier of an [`AuthService`] keeps its
     /// service's clock.
     #[must_use]
-    pub fn clock(self, clock: impl Clock) -> Self {
-        match self.0 {
-            Source::Trusted { issuer, .. } => Self(Source::Trusted {
-                issuer,
-                clock: Arc::new(clock),
-            }),
-            own @ Source::Own(_) => Self(own),
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        if let Source::Trusted { clock: mine, .. } = &mut self.0 {
+            *mine = Arc::new(clock);
+        }
+        self
+    }
+
+    /// The proxies whose forwarding headers say who the client is, for a
+    /// trusted issuer's verifier (default: none, so the client is the peer
+    /// address). A verifier of an [`AuthService`] keeps its service's
+    /// ([`AuthServiceBuilder::trusted_proxies`](crate::service::AuthServiceBuilder::trusted_proxies)).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, trusted: TrustedProxies) -> Self {
+        if let Source::Trusted { proxies, .. } = &mut self.0 {
+            *proxies = trusted;
+        }
+        self
+    }
+
+    /// The proxies whose forwarding headers say who the client is: the
+    /// adapters' `ClientIp` resolves the client address with them.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        match &self.0 {
+            Source::Own(auth) => auth.trusted_proxies(),
+            Source::Trusted { proxies, .. } => proxies,
         }
     }
 
@@ -86,7 +106,7 @@ impl Verifier {
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         match &self.0 {
             Source::Own(auth) => auth.authenticate(access_token).await,
-            Source::Trusted { issuer, clock } => {
+            Source::Trusted { issuer, clock, .. } => {
                 let claims = issuer.verify(access_token, clock.now()).await?;
                 Ok(Principal { claims })
             }

@@ -183,7 +183,8 @@ impl App {
                 // No service of our own: nothing to sign in to, and no
                 // auth routes.
                 return Ok(Self {
-                    verifier: Verifier::trusted(issuer),
+                    verifier: Verifier::trusted(issuer)
+                        .with_trusted_proxies(config.trusted_proxies.clone()),
                     tasks,
                 });
             }
