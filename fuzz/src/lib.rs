@@ -247,7 +247,8 @@ pub fn task_fixture() -> &'static TaskFixture {
             .unwrap();
             let app = task_app::App::start(&config).await.unwrap();
             let user = app
-                .auth
+                .auth()
+                .unwrap()
                 .sign_up(SignUpRequest {
                     email: USER_EMAIL.into(),
                     password: Password::new(USER_PASSWORD),
@@ -301,7 +302,7 @@ pub fn check_stored_task(task: &task_app::tasks::Task) {
 /// never a server error.
 pub fn check_task_error(err: &auth_core::http::HttpError) {
     assert!(
-        matches!(HttpError::status_for(&err), 404 | 422),
+        matches!(err.status(), 404 | 422),
         "a task body was answered with {err}"
     );
 }

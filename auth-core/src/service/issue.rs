@@ -45,12 +45,7 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if there is no such user.
     pub async fn open_session(&self, user_id: &UserId) -> Result<AuthResponse, AuthError> {
-        let user = self
-            .inner
-            .users
-            .find_user_by_id(user_id)
-            .await?
-            .ok_or(AuthError::UserNotFound)?;
+        let user = self.user_by_id(user_id).await?;
         self.open_session_for(user).await
     }
 

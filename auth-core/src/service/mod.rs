@@ -356,9 +356,14 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if the account is gone.
     pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
+        self.user_by_id(principal.user_id()).await
+    }
+
+    /// The user with this id, or [`AuthError::UserNotFound`].
+    pub(super) async fn user_by_id(&self, user_id: &UserId) -> Result<User, AuthError> {
         self.inner
             .users
-            .find_user_by_id(principal.user_id())
+            .find_user_by_id(user_id)
             .await?
             .ok_or(AuthError::UserNotFound)
     }

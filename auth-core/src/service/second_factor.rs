@@ -154,12 +154,7 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if there is no such user.
     pub async fn finish_sign_in(&self, user_id: &UserId) -> Result<SignIn, AuthError> {
-        let user = self
-            .inner
-            .users
-            .find_user_by_id(user_id)
-            .await?
-            .ok_or(AuthError::UserNotFound)?;
+        let user = self.user_by_id(user_id).await?;
         self.finish_first_factor(user, FirstFactor::Application)
             .await
     }
