@@ -109,14 +109,13 @@ fn refresh(auth: &AuthService, mut input: Input<RefreshRequest>) -> Answer<'_> {
         };
         Ok(match auth.refresh(input.cookie_token()).await {
             Ok(refreshed) => tokens(auth, Some(&cookie), 200, &refreshed),
-            Err(err) => {
-                let unverified = matches!(err, AuthError::EmailNotVerified);
-                let err = HttpError::from(err);
-                if err.status() != 401 && !unverified {
-                    return Err(err);
-                }
+            Err(err)
+                if HttpError::status_for(&err) == 401
+                    || matches!(err, AuthError::EmailNotVerified) =>
+            {
                 cleared(Some(&cookie), Reply::error(err))
             }
+            Err(err) => return Err(err.into()),
         })
     })
 }
