@@ -888,3 +888,6 @@ fn hash_hex(secret: &str) -> String {
 fn fragment(url: &str, name: &str, value: &str) -> String {
     format!("{url}#{name}={value}")
 }
+
+#[cfg(test)]
+mod tests;
