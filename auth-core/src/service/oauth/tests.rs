@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
-use crate::{JwtCodec, MemoryStore, SignUpRequest, UserStore};
+use crate::{CredentialStore, JwtCodec, MemoryStore, SignUpRequest, UserStore};
 
 fn service(store: &MemoryStore) -> AuthService {
     AuthService::with_store(store.clone())
@@ -29,6 +29,7 @@ fn identity(subject: &str, email: &str, verified: bool) -> Identity {
         email: Some(email.into()),
         email_verified: verified,
         name: Some("Ada".into()),
+        tokens: None,
     }
 }
 
@@ -44,7 +45,9 @@ async fn sign_up(auth: &AuthService, email: &str, verified: bool) -> UserId {
         .user()
         .clone();
     if verified {
-        auth.mark_email_verified(&user.id, &user.email).await.unwrap();
+        auth.mark_email_verified(&user.id, &user.email)
+            .await
+            .unwrap();
     }
     user.id
 }
@@ -120,9 +123,15 @@ async fn linking_refuses_another_users_identity_or_a_second_of_one_provider() {
     let ada = sign_up(&auth, "ada@example.com", true).await;
     let bob = sign_up(&auth, "bob@example.com", false).await;
     let ada_corp = identity("ada-sub", "ada@corp.example", true);
-    assert_eq!(auth.link_identity("corp", &ada_corp, &ada).await.unwrap(), ada);
+    assert_eq!(
+        auth.link_identity("corp", &ada_corp, &ada).await.unwrap(),
+        ada
+    );
     // Linking again to the same user is fine; to another is not.
-    assert_eq!(auth.link_identity("corp", &ada_corp, &ada).await.unwrap(), ada);
+    assert_eq!(
+        auth.link_identity("corp", &ada_corp, &ada).await.unwrap(),
+        ada
+    );
     assert_eq!(
         refused(auth.link_identity("corp", &ada_corp, &bob).await),
         Failure::AccountExists
@@ -197,9 +206,13 @@ async fn the_last_way_to_sign_in_stays() {
     assert_eq!(left, ["github"]);
     // With a password, the last identity may go.
     let with_password = sign_up(&auth, "pw@example.com", true).await;
-    auth.link_identity("corp", &identity("pw", "pw@example.com", true), &with_password)
-        .await
-        .unwrap();
+    auth.link_identity(
+        "corp",
+        &identity("pw", "pw@example.com", true),
+        &with_password,
+    )
+    .await
+    .unwrap();
     auth.unlink_account(&with_password, "corp").await.unwrap();
 }
 
@@ -208,7 +221,10 @@ async fn redirects_stay_on_allowed_origins() {
     let store = MemoryStore::new();
     let auth = service(&store);
     let (oauth, _) = auth.oauth().unwrap();
-    assert_eq!(oauth.redirect_to(None).unwrap(), "https://tasks.example.com/");
+    assert_eq!(
+        oauth.redirect_to(None).unwrap(),
+        "https://tasks.example.com/"
+    );
     assert_eq!(
         oauth
             .redirect_to(Some("https://tasks.example.com/app?x=1"))
@@ -229,7 +245,10 @@ async fn redirects_stay_on_allowed_origins() {
         &format!("https://tasks.example.com/{}", "a".repeat(2100)),
     ] {
         assert!(
-            matches!(oauth.redirect_to(Some(bad)), Err(AuthError::InvalidRedirect)),
+            matches!(
+                oauth.redirect_to(Some(bad)),
+                Err(AuthError::InvalidRedirect)
+            ),
             "{bad}"
         );
     }
@@ -250,20 +269,41 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
         .unwrap();
     let secret = start.cookie.expect("a cookie");
     let state = derive(&secret).state;
-    assert!(start.url.contains(&format!("state={state}")), "{}", start.url);
-    assert!(!start.url.contains(&secret), "the secret never leaves the cookie");
+    assert!(
+        start.url.contains(&format!("state={state}")),
+        "{}",
+        start.url
+    );
+    assert!(
+        !start.url.contains(&secret),
+        "the secret never leaves the cookie"
+    );
     assert!(start.url.contains("code_challenge_method=S256"));
     // Another provider's callback does not find it, and uses it up.
-    assert!(auth.take_pending("corp", &[secret.clone()]).await.unwrap().is_none());
+    assert!(
+        auth.take_pending("corp", std::slice::from_ref(&secret))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let start = auth
         .oauth_authorize("github", Some("https://tasks.example.com/app"), None)
         .await
         .unwrap();
     let secret = start.cookie.unwrap();
     let cookies = ["bogus".to_owned(), secret];
-    let (_, pending) = auth.take_pending("github", &cookies).await.unwrap().unwrap();
+    let (_, pending) = auth
+        .take_pending("github", &cookies)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(pending.redirect_to, "https://tasks.example.com/app");
-    assert!(auth.take_pending("github", &cookies).await.unwrap().is_none());
+    assert!(
+        auth.take_pending("github", &cookies)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A wrong state ends at redirect_to with invalid_state.
     let start = auth.oauth_authorize("github", None, None).await.unwrap();
     let url = auth
@@ -328,4 +368,49 @@ fn settings_are_checked() {
         "ClientSecret(<redacted>)",
         "never printed"
     );
+}
+
+#[tokio::test]
+async fn provider_tokens_are_kept_sealed_only_when_asked() {
+    let store = MemoryStore::new();
+    let plain = service(&store);
+    let mut ada = identity("s", "ada@example.com", true);
+    ada.tokens = Some(ProviderTokens::new(
+        "at-secret".into(),
+        None,
+        None,
+        Some("email".into()),
+    ));
+    let id = plain.user_of("corp", &ada).await.unwrap();
+    assert_eq!(plain.provider_tokens(&id, "corp").await.unwrap(), None);
+
+    let key = TokenKey::generate().unwrap();
+    let keeping = AuthService::with_store(store.clone())
+        .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
+        .oauth(
+            OAuth::new("https://tasks.example.com")
+                .provider(OAuthProvider::openid(
+                    "corp",
+                    "https://id.example.com",
+                    "client",
+                    ClientSecret::new("secret"),
+                ))
+                .keep_provider_tokens(key.clone()),
+        )
+        .build()
+        .unwrap();
+    let tokens = ada.tokens.clone().unwrap();
+    keeping
+        .keep_tokens(&key, "corp", "s", &tokens)
+        .await
+        .unwrap();
+    let kept = keeping.provider_tokens(&id, "corp").await.unwrap().unwrap();
+    assert_eq!(kept.access_token(), "at-secret");
+    assert_eq!(kept.scope(), Some("email"));
+    let row = store.find(&IDENTITY, "corp:s").await.unwrap().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&row.data).contains("at-secret"),
+        "sealed at rest"
+    );
+    assert_eq!(keeping.provider_tokens(&id, "github").await.unwrap(), None);
 }
