@@ -146,6 +146,7 @@
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |
 //! | `remote-jwks` | no | [`RemoteJwks`]: another issuer's keys fetched from its JWKS URL and kept fresh, for [`Verifier::trusted`] (reqwest with rustls) |
+//! | `oauth` | no | sign-in with OAuth 2.0 / OpenID Connect providers and GitHub (`service::OAuth`), over `remote-jwks`'s client; provider tokens sealed with XChaCha20-Poly1305 when kept |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
