@@ -52,7 +52,7 @@ pub const STATE_TTL: Duration = Duration::from_secs(600);
 pub const EXCHANGE_CODE_TTL: Duration = Duration::from_secs(60);
 
 /// The default limit on a callback's work with the provider.
-pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_millis(4500);
+pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The state cookie's name: `__Secure-` so that only a secure origin sets it.
 pub const STATE_COOKIE: &str = "__Secure-auth_oauth_state";
@@ -270,7 +270,7 @@ impl OAuth {
     }
 
     /// The limit on a callback's work with the provider (0.5 to 30 s,
-    /// default 4.5 s); past it the sign-in ends with `provider_unavailable`.
+    /// default 4 s); past it the sign-in ends with `provider_unavailable`.
     #[must_use]
     pub fn provider_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

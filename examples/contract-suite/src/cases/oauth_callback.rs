@@ -20,7 +20,7 @@ use crate::{
 use super::oauth::{OAuthServer, accounts, tokens_of};
 
 /// How long a callback or authorize may take when the provider fails (the
-/// server cuts its work with the provider at about 4.5 s).
+/// server cuts its work with the provider at about 4 s).
 const PROVIDER_DEADLINE: Duration = Duration::from_secs(5);
 
 /// `url` with its `state` parameter replaced by `state`.
