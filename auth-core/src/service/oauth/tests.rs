@@ -7,18 +7,26 @@ use super::*;
 use crate::{CredentialStore, JwtCodec, MemoryStore, SignUpRequest, UserStore};
 
 fn service(store: &MemoryStore) -> AuthService {
+    service_keeping(store, None)
+}
+
+/// A service with `corp` (OpenID Connect) and `github`, keeping provider
+/// tokens with `key` if given.
+fn service_keeping(store: &MemoryStore, key: Option<TokenKey>) -> AuthService {
+    let mut oauth = OAuth::new("https://tasks.example.com")
+        .provider(OAuthProvider::openid(
+            "corp",
+            "https://id.example.com",
+            "client",
+            ClientSecret::new("secret"),
+        ))
+        .provider(OAuthProvider::github("client", ClientSecret::new("secret")));
+    if let Some(key) = key {
+        oauth = oauth.keep_provider_tokens(key);
+    }
     AuthService::with_store(store.clone())
         .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
-        .oauth(
-            OAuth::new("https://tasks.example.com")
-                .provider(OAuthProvider::openid(
-                    "corp",
-                    "https://id.example.com",
-                    "client",
-                    ClientSecret::new("secret"),
-                ))
-                .provider(OAuthProvider::github("client", ClientSecret::new("secret"))),
-        )
+        .oauth(oauth)
         .build()
         .unwrap()
 }
@@ -385,20 +393,7 @@ async fn provider_tokens_are_kept_sealed_only_when_asked() {
     assert_eq!(plain.provider_tokens(&id, "corp").await.unwrap(), None);
 
     let key = TokenKey::generate().unwrap();
-    let keeping = AuthService::with_store(store.clone())
-        .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
-        .oauth(
-            OAuth::new("https://tasks.example.com")
-                .provider(OAuthProvider::openid(
-                    "corp",
-                    "https://id.example.com",
-                    "client",
-                    ClientSecret::new("secret"),
-                ))
-                .keep_provider_tokens(key.clone()),
-        )
-        .build()
-        .unwrap();
+    let keeping = service_keeping(&store, Some(key.clone()));
     let tokens = ada.tokens.clone().unwrap();
     keeping
         .keep_tokens(&key, "corp", "s", &tokens)
