@@ -4,18 +4,23 @@
 //! `tests/browser/package-lock.json`): sign-up, the task list, a reload, an
 //! access token expiring while the page is open, two tabs refreshing at
 //! once, sign-out in one tab seen by the other, a password reset and an
-//! email verification opened from the outbox. Screenshots of the main
-//! states go to `<target dir>/browser-screenshots/<server>/`.
+//! email verification opened from the outbox; and, with the test OpenID
+//! Connect provider of `tests/oidc` ([`TestProvider`]) configured as the
+//! server's one provider, signing in with it, linking and unlinking it.
+//! Screenshots of the main states go to
+//! `<target dir>/browser-screenshots/<server>/`.
 //!
 //! Without `node`, without `/usr/bin/chromium` or without
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`), the test
 //! says `skipped: ...` and passes, unless `AUTH_TEST_BROWSER=required` (as
-//! CI sets it), when it fails.
+//! CI sets it), when it fails. Without `tests/oidc/node_modules`
+//! (`npm ci --prefix tests/oidc`) the same holds for the OAuth steps alone.
 
 use std::{
+    io::{BufRead as _, BufReader},
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
-    sync::mpsc,
+    process::{Child, ChildStdin, Command, Output, Stdio},
+    sync::{Arc, Mutex, PoisonError, mpsc},
     time::Duration,
 };
 
@@ -34,6 +39,16 @@ pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 
 /// How long the whole scenario may take (it needs about 30 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The server's name for the test provider (`OAUTH_PROVIDERS`).
+pub const OAUTH_PROVIDER: &str = "mock";
+
+/// The test provider's display name (`OAUTH_MOCK_DISPLAY_NAME`): the page
+/// shows "Continue with Mock ID".
+pub const OAUTH_DISPLAY_NAME: &str = "Mock ID";
+
+/// How long the test provider may take to say where it listens.
+const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The workspace root (two levels above this crate).
 fn workspace() -> PathBuf {
@@ -61,12 +76,133 @@ pub fn screenshots_dir(server: &str) -> PathBuf {
         .join(server)
 }
 
+/// `tests/oidc` of the workspace: the test provider.
+fn oidc_dir() -> PathBuf {
+    workspace().join("tests/oidc")
+}
+
 /// Why the scenario cannot be run here, if it cannot.
 fn unavailable() -> Option<String> {
     if !Path::new(CHROMIUM).is_file() {
         return Some(format!("no {CHROMIUM} (Debian package `chromium`)"));
     }
     crate::server::node_package_missing(&browser_dir(), "playwright-core")
+}
+
+/// Why the test provider cannot be run here, if it cannot.
+fn provider_unavailable() -> Option<String> {
+    let script = oidc_dir().join("provider.mjs");
+    if !script.is_file() {
+        return Some(format!("no {}", script.display()));
+    }
+    crate::server::node_package_missing(&oidc_dir(), "oauth2-mock-server")
+}
+
+/// The test OpenID Connect provider, `node tests/oidc/provider.mjs --port
+/// 0`, which serves until its stdin closes; stopped (and killed) when
+/// dropped.
+pub struct TestProvider {
+    child: Child,
+    /// Closed on drop, which ends the provider.
+    stdin: Option<ChildStdin>,
+    /// What it printed on stderr.
+    errors: Arc<Mutex<String>>,
+    /// Its issuer URL, `http://127.0.0.1:PORT`.
+    pub issuer: String,
+    /// The client id it accepts.
+    pub client_id: String,
+    /// The client secret it accepts.
+    pub client_secret: String,
+}
+
+impl TestProvider {
+    /// Starts the provider and reads the JSON line it prints first.
+    pub fn start() -> Self {
+        let mut child = Command::new("node")
+            .args(["provider.mjs", "--port", "0"])
+            .current_dir(oidc_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start node provider.mjs: {error}"));
+        let stdin = child.stdin.take();
+        let errors = Arc::new(Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let errors = Arc::clone(&errors);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut errors = errors.lock().unwrap_or_else(PoisonError::into_inner);
+                    errors.push_str(&line);
+                    errors.push('\n');
+                }
+            });
+        }
+        let (first, line) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines();
+                let _ = first.send(lines.next());
+                // Drained, so that the provider never blocks on a full pipe.
+                lines.for_each(drop);
+            });
+        }
+        let mut provider = Self {
+            child,
+            stdin,
+            errors,
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+        };
+        let line = match line.recv_timeout(PROVIDER_START_TIMEOUT) {
+            Ok(Some(Ok(line))) => line,
+            other => panic!(
+                "the test provider printed no first line ({other:?}); its stderr:\n{}",
+                provider.errors()
+            ),
+        };
+        let info: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("the test provider's first line {line:?}: {error}"));
+        let field = |name: &str| {
+            info[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name:?} in the test provider's line {line}"))
+                .to_owned()
+        };
+        provider.issuer = field("issuer");
+        provider.client_id = field("client_id");
+        provider.client_secret = field("client_secret");
+        provider
+    }
+
+    /// What the provider printed on stderr so far.
+    pub fn errors(&self) -> String {
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The server's configuration for this provider, as [`OAUTH_PROVIDER`]
+    /// named [`OAUTH_DISPLAY_NAME`].
+    pub fn server_env(&self) -> [(&'static str, &str); 5] {
+        [
+            ("OAUTH_PROVIDERS", OAUTH_PROVIDER),
+            ("OAUTH_MOCK_ISSUER", &self.issuer),
+            ("OAUTH_MOCK_CLIENT_ID", &self.client_id),
+            ("OAUTH_MOCK_CLIENT_SECRET", &self.client_secret),
+            ("OAUTH_MOCK_DISPLAY_NAME", OAUTH_DISPLAY_NAME),
+        ]
+    }
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A port nobody listens on right now: the server must know its own URL
@@ -85,19 +221,26 @@ pub fn demo_page(binary: &Path, server: &str) {
     if crate::server::skip_unless_required(REQUIRED_VAR, unavailable(), "browser::demo_page") {
         return;
     }
+    let provider = (!crate::server::skip_unless_required(
+        REQUIRED_VAR,
+        provider_unavailable(),
+        "browser::demo_page's OAuth steps",
+    ))
+    .then(TestProvider::start);
     crate::__private::block_on(async {
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let server_process = Server::start(
-            binary,
-            Backend::Sqlite,
-            &[
-                ("BIND_ADDRESS", &format!("127.0.0.1:{port}")),
-                ("PUBLIC_URL", &base_url),
-                ("ACCESS_TOKEN_TTL_SECS", &ACCESS_TOKEN_TTL_SECS.to_string()),
-            ],
-        )
-        .await;
+        let bind = format!("127.0.0.1:{port}");
+        let ttl = ACCESS_TOKEN_TTL_SECS.to_string();
+        let mut env = vec![
+            ("BIND_ADDRESS", bind.as_str()),
+            ("PUBLIC_URL", &base_url),
+            ("ACCESS_TOKEN_TTL_SECS", &ttl),
+        ];
+        if let Some(provider) = &provider {
+            env.extend(provider.server_env());
+        }
+        let server_process = Server::start(binary, Backend::Sqlite, &env).await;
         assert_eq!(server_process.base_url(), base_url, "the server's address");
         let verify_port = free_port();
         let verify_url = format!("http://127.0.0.1:{verify_port}");
@@ -119,6 +262,7 @@ pub fn demo_page(binary: &Path, server: &str) {
             server_process.outbox().dir(),
             &screenshots,
             (&verify_url, verifying.outbox().dir()),
+            provider.as_ref().map(|provider| provider.issuer.as_str()),
         );
         let text = format!(
             "{}{}",
@@ -127,27 +271,34 @@ pub fn demo_page(binary: &Path, server: &str) {
         );
         assert!(
             output.status.success(),
-            "the browser scenario failed ({}) against {server}:\n{text}\nscreenshots: {}",
+            "the browser scenario failed ({}) against {server}:\n{text}\nscreenshots: {}{}",
             output.status,
-            screenshots.display()
+            screenshots.display(),
+            provider
+                .as_ref()
+                .map(|provider| format!("\nthe test provider's stderr:\n{}", provider.errors()))
+                .unwrap_or_default()
         );
         let summary = text.lines().last().unwrap_or_default();
         say(&format!(
             "browser::demo_page on {server}: {summary}; screenshots in {}",
             screenshots.display()
         ));
-        drop((server_process, verifying));
+        drop((server_process, verifying, provider));
     });
 }
 
-/// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`].
+/// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`]; with the
+/// OAuth steps when the server has the test provider at `oauth_issuer`.
 fn run_scenario(
     base_url: &str,
     outbox: &Path,
     screenshots: &Path,
     (verify_url, verify_outbox): (&str, &Path),
+    oauth_issuer: Option<&str>,
 ) -> Output {
-    let child = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg("demo.mjs")
         .arg("--base-url")
         .arg(base_url)
@@ -160,7 +311,15 @@ fn run_scenario(
         .arg("--screenshots")
         .arg(screenshots)
         .arg("--chromium")
-        .arg(CHROMIUM)
+        .arg(CHROMIUM);
+    if let Some(issuer) = oauth_issuer {
+        command
+            .arg("--oauth-provider")
+            .arg(OAUTH_DISPLAY_NAME)
+            .arg("--oauth-issuer")
+            .arg(issuer);
+    }
+    let child = command
         .current_dir(browser_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
