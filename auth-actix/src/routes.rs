@@ -105,8 +105,12 @@ async fn serve(
     for (name, value) in req.headers() {
         head = head.header(name.as_str(), value.as_bytes());
     }
-    if let Some(id) = req.match_info().get("id") {
-        head = head.path_param(id);
+    // A route has at most one parameter (`{id}`, `{provider}`).
+    if let Some((_, value)) = req.match_info().iter().next() {
+        head = head.path_param(value);
+    }
+    if !req.query_string().is_empty() {
+        head = head.query(req.query_string());
     }
     let call = match endpoint.prepare(&auth, head).await {
         Ok(call) => call,

@@ -84,10 +84,14 @@ async fn serve(endpoint: &'static Endpoint, auth: AuthService, request: Request)
     for (name, value) in &parts.headers {
         head = head.header(name.as_str(), value.as_bytes());
     }
+    // A route has at most one parameter (`{id}`, `{provider}`).
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await
-        && let Some((_, value)) = params.iter().find(|(name, _)| *name == "id")
+        && let Some((_, value)) = params.iter().next()
     {
         head = head.path_param(value);
+    }
+    if let Some(query) = parts.uri.query() {
+        head = head.query(query);
     }
     let call = match endpoint.prepare(&auth, head).await {
         Ok(call) => call,

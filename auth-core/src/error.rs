@@ -126,6 +126,13 @@ pub enum AuthError {
     /// names a method the user has not enabled.
     #[error("the code is wrong")]
     InvalidCode,
+    /// A `redirect_to` that is not an allowed origin's absolute URL (OAuth).
+    #[error("redirect_to must be an absolute URL on an allowed origin")]
+    InvalidRedirect,
+    /// Removing this would leave the user no way to sign in: no password,
+    /// and no other linked identity.
+    #[error("this is the account's last way to sign in; set a password or link another first")]
+    LastSignInMethod,
 }
 
 impl AuthError {
@@ -175,6 +182,8 @@ pub(crate) mod tests {
             AuthError::internal("SELECT secret FROM users"),
             AuthError::unavailable("connection refused to 10.0.0.1"),
             AuthError::InvalidCode,
+            AuthError::InvalidRedirect,
+            AuthError::LastSignInMethod,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -205,9 +214,11 @@ pub(crate) mod tests {
             AuthError::EmailNotVerified => 22,
             AuthError::NotFound => 23,
             AuthError::InvalidCode => 24,
+            AuthError::InvalidRedirect => 25,
+            AuthError::LastSignInMethod => 26,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=24).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=26).collect(), "every variant, once");
         all
     }
 }

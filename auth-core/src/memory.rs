@@ -108,6 +108,7 @@ impl UserStore for MemoryStore {
             email: new.email.clone(),
             email_verified: new.email_verified,
             name: new.name,
+            has_password: new.password_hash.is_set(),
             created_at: new.created_at,
             updated_at: new.created_at,
         };
@@ -144,6 +145,7 @@ impl UserStore for MemoryStore {
         let mut state = self.lock();
         let record = state.users.get_mut(id).ok_or(AuthError::UserNotFound)?;
         record.password_hash = hash.clone();
+        record.user.has_password = hash.is_set();
         record.user.updated_at = updated_at;
         Ok(())
     }

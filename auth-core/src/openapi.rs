@@ -338,7 +338,8 @@ pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
-        (name = "account", description = "The signed-in user's account, password reset and email verification")
+        (name = "account", description = "The signed-in user's account, password reset and email verification"),
+        (name = "oauth", description = "Sign-in with OAuth 2.0 / OpenID Connect providers, and linked accounts")
     )
 )]
 struct Shared;

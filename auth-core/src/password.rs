@@ -92,6 +92,28 @@ impl PasswordHash {
         &self.0
     }
 
+    /// The hash of an account that has no password (one made by email
+    /// sign-in or an OAuth provider): no password matches it, and a reset
+    /// sets a real one. Stored as [`NO_PASSWORD`](Self::NO_PASSWORD).
+    ///
+    /// ```
+    /// use auth_core::password::PasswordHash;
+    ///
+    /// assert!(!PasswordHash::none().is_set());
+    /// assert_eq!(PasswordHash::from_phc(PasswordHash::NO_PASSWORD).unwrap(), PasswordHash::none());
+    /// ```
+    pub fn none() -> Self {
+        Self(Self::NO_PASSWORD.to_owned())
+    }
+
+    /// What [`none`](Self::none) stores: PHC-shaped, but no hasher's.
+    pub const NO_PASSWORD: &'static str = "$none$";
+
+    /// Whether the account has a password (this is not [`none`](Self::none)).
+    pub fn is_set(&self) -> bool {
+        self.0 != Self::NO_PASSWORD
+    }
+
     /// Imports a bcrypt hash (`$2a$`, `$2b$` or `$2y$`, as made by the
     /// Python `bcrypt` package, PHP or `bcryptjs`), stored as it is. It
     /// verifies with [`Argon2Hasher`], which reports

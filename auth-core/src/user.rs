@@ -8,7 +8,7 @@ use crate::{Email, PasswordHash, UserId};
 /// A user as clients may see it: no password, no hash.
 ///
 /// Serialises to the contract's user object (`{"id", "email",
-/// "email_verified", "name", "created_at", "updated_at"}`, RFC 3339 UTC).
+/// "email_verified", "name", "has_password", "created_at", "updated_at"}`, RFC 3339 UTC).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -24,12 +24,20 @@ pub struct User {
     pub email_verified: bool,
     /// The optional display name.
     pub name: Option<String>,
+    /// Whether the account has a password: `false` for one made by email
+    /// sign-in or an OAuth provider, until a password reset sets one.
+    #[serde(default = "has_password_default")]
+    pub has_password: bool,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the account was last changed (for example its password hash).
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+fn has_password_default() -> bool {
+    true
 }
 
 /// A user together with its password hash, as a [`UserStore`](crate::UserStore)

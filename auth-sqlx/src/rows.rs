@@ -24,6 +24,7 @@ pub(crate) struct UserRow<T> {
     email: String,
     email_verified: bool,
     name: Option<String>,
+    has_password: bool,
     created_at: T,
     updated_at: T,
 }
@@ -36,6 +37,7 @@ impl<T: DbTime> UserRow<T> {
             email: Email::from_stored(self.email),
             email_verified: self.email_verified,
             name: self.name,
+            has_password: self.has_password,
             created_at: self.created_at.into_datetime()?,
             updated_at: self.updated_at.into_datetime()?,
         })
@@ -167,7 +169,8 @@ macro_rules! session_columns {
 /// The columns of [`UserRow`].
 macro_rules! user_columns {
     () => {
-        "id, email, email_verified, name, created_at, updated_at"
+        "id, email, email_verified, name, \
+         (password_hash <> '$none$') AS has_password, created_at, updated_at"
     };
 }
 

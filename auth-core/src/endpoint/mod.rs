@@ -162,6 +162,17 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         .iter()
         .chain(account::ENDPOINTS)
         .chain(crate::service::email_sign_in::ENDPOINTS)
+        .chain(oauth_endpoints())
+}
+
+#[cfg(feature = "oauth")]
+fn oauth_endpoints() -> &'static [Endpoint] {
+    crate::service::oauth::ENDPOINTS
+}
+
+#[cfg(not(feature = "oauth"))]
+fn oauth_endpoints() -> &'static [Endpoint] {
+    &[]
 }
 
 /// The `(METHOD, path)` pair of every route, for tests that compare the
@@ -301,13 +312,15 @@ async fn authenticate(auth: &AuthService, request: &Request) -> Result<Principal
 
 /// The head of a request, as an adapter hands it over: headers (names in
 /// any case), the client's address as
-/// [`TrustedProxies`](crate::client_ip::TrustedProxies) resolved it, and
-/// the raw `{id}` path parameter of routes that have one.
+/// [`TrustedProxies`](crate::client_ip::TrustedProxies) resolved it, the
+/// path parameter of routes that have one (`{id}`, `{provider}`) and the
+/// raw query string.
 #[derive(Default)]
 pub struct Request {
     headers: Vec<(String, Vec<u8>)>,
     client: Option<IpAddr>,
     path_param: Option<String>,
+    query: Option<String>,
 }
 
 /// Header names only: values such as `Authorization` and `Cookie` hold
@@ -339,10 +352,17 @@ impl Request {
         self
     }
 
-    /// Sets the route's path parameter (`{id}`), as sent.
+    /// Sets the route's path parameter (`{id}`, `{provider}`), as sent.
     #[must_use]
     pub fn path_param(mut self, value: &str) -> Self {
         self.path_param = Some(value.to_owned());
+        self
+    }
+
+    /// Sets the query string (after `?`, still percent-encoded).
+    #[must_use]
+    pub fn query(mut self, query: &str) -> Self {
+        self.query = Some(query.to_owned());
         self
     }
 
@@ -426,6 +446,18 @@ impl<T> Input<T> {
     /// The raw path parameter.
     pub(crate) fn path_param(&self) -> Option<&str> {
         self.request.path_param.as_deref()
+    }
+
+    /// The raw query string.
+    #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.request.query.as_deref()
+    }
+
+    /// Every value of a request header (`name` in lower case).
+    #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+    pub(crate) fn headers(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
+        self.request.all(name)
     }
 
     /// The refresh token of the request's cookie, on a

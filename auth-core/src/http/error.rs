@@ -31,11 +31,13 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `InvalidRefreshToken` | 401 | `invalid_refresh_token` | `WWW-Authenticate: Bearer` |
 /// | `RefreshTokenReused` | 401 | `refresh_token_reused` | `WWW-Authenticate: Bearer` |
 /// | `InvalidOneTimeToken` | 400 | `invalid_token` | |
+/// | `InvalidRedirect` | 400 | `invalid_redirect` | |
 /// | `Forbidden` | 403 | `forbidden` | |
 /// | `WrongPassword` | 403 | `wrong_password` | |
 /// | `EmailNotVerified` | 403 | `email_not_verified` | |
 /// | `NotFound` | 404 | `not_found` | |
 /// | `EmailTaken` | 409 | `email_taken` | |
+/// | `LastSignInMethod` | 409 | `last_sign_in_method` | |
 /// | `InvalidEmail` | 422 | `invalid_email` | |
 /// | `PasswordTooShort` | 422 | `password_too_short` | |
 /// | `PasswordTooLong` | 422 | `password_too_long` | |
@@ -218,11 +220,13 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::UserNotFound => (401, "user_not_found"),
         AuthError::InvalidCode => (401, "invalid_code"),
         AuthError::InvalidOneTimeToken => (400, "invalid_token"),
+        AuthError::InvalidRedirect => (400, "invalid_redirect"),
         AuthError::Forbidden => (403, "forbidden"),
         AuthError::WrongPassword => (403, "wrong_password"),
         AuthError::EmailNotVerified => (403, "email_not_verified"),
         AuthError::NotFound => (404, "not_found"),
         AuthError::EmailTaken => (409, "email_taken"),
+        AuthError::LastSignInMethod => (409, "last_sign_in_method"),
         AuthError::InvalidEmail => (422, "invalid_email"),
         AuthError::PasswordTooShort { .. } => (422, "password_too_short"),
         AuthError::PasswordTooLong { .. } => (422, "password_too_long"),

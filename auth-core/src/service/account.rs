@@ -146,7 +146,8 @@ impl AuthService {
         let verified = if inner.password_policy.is_overlong(password) {
             Verification::Mismatch
         } else {
-            inner.hasher.verify(password, &record.password_hash).await?
+            self.verify_password(password, &record.password_hash)
+                .await?
         };
         if !verified.is_match() {
             return Err(AuthError::WrongPassword);

@@ -64,6 +64,8 @@ pub struct AuthServiceBuilder {
     credentials: Option<Arc<dyn CredentialStore>>,
     second_factors: Vec<Box<dyn SecondFactor>>,
     hooks: Option<Arc<dyn AccountHooks>>,
+    #[cfg(feature = "oauth")]
+    oauth: Option<super::oauth::OAuth>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -131,6 +133,8 @@ impl AuthServiceBuilder {
             account_flows: None,
             credentials: None,
             second_factors: Vec::new(),
+            #[cfg(feature = "oauth")]
+            oauth: None,
             hooks: None,
         }
     }
@@ -285,6 +289,30 @@ impl AuthServiceBuilder {
     /// an `Arc`.
     pub fn credentials_arc(mut self, store: Arc<dyn CredentialStore>) -> Self {
         self.credentials = Some(store);
+        self
+    }
+
+    /// Sign-in with OAuth 2.0 / OpenID Connect providers. Pending sign-ins,
+    /// exchange codes and linked identities are kept in the
+    /// [`credentials`](Self::credentials) store, which
+    /// [`build`](Self::build) therefore requires.
+    ///
+    /// ```
+    /// use auth_core::{AuthService, JwtCodec, MemoryStore};
+    /// use auth_core::service::{ClientSecret, OAuth, OAuthProvider};
+    ///
+    /// let auth = AuthService::with_store(MemoryStore::new())
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .oauth(OAuth::new("https://tasks.example.com")
+    ///         .provider(OAuthProvider::github("client id", ClientSecret::new("client secret"))))
+    ///     .build()?;
+    /// assert_eq!(auth.oauth_providers()[0].name, "GitHub");
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+    pub fn oauth(mut self, oauth: super::oauth::OAuth) -> Self {
+        self.oauth = Some(oauth);
         self
     }
 
@@ -456,6 +484,14 @@ impl AuthServiceBuilder {
                 )));
             }
         }
+        #[cfg(feature = "oauth")]
+        let oauth = match self.oauth {
+            Some(_) if self.credentials.is_none() => {
+                return invalid("OAuth sign-in needs a credentials store");
+            }
+            Some(settings) => Some(settings.build()?),
+            None => None,
+        };
         let service = AuthService {
             inner: Arc::new(Inner {
                 users: self.users,
@@ -480,6 +516,8 @@ impl AuthServiceBuilder {
                 accounts,
                 credentials: self.credentials,
                 second_factors: self.second_factors,
+                #[cfg(feature = "oauth")]
+                oauth,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
-    MessageKind, NewCredential, NewUser, OneTimeToken, Password, User, UserId,
+    MessageKind, NewCredential, NewUser, OneTimeToken, User, UserId,
     endpoint::{
         BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
     },
@@ -184,7 +184,7 @@ impl AuthService {
     /// Signs in with a sign-in message's link token, or its address and
     /// code: the first success voids both. It proves the address, so the
     /// user's email becomes verified; an address without an account gets
-    /// one (with a random password) when sign-up is allowed. An account
+    /// one (without a password) when sign-up is allowed. An account
     /// that was never verified loses its sessions, password and pending
     /// links first, since whoever made it may not own the address.
     ///
@@ -243,11 +243,11 @@ impl AuthService {
     /// never verified: whoever made it may not be the owner (an attacker
     /// can sign up with someone else's address and wait). Everything that
     /// maker could still use goes: their sessions, their password (now
-    /// random; a reset sets a real one), their second factors and pending
+    /// none; a reset sets one), their second factors and pending
     /// challenges, and pending reset and email-change links. Then the
     /// address is verified.
     async fn take_over_unverified(&self, user: &User) -> Result<User, AuthError> {
-        let hash = self.unknowable_password_hash().await?;
+        let hash = crate::PasswordHash::none();
         let users = &self.inner.users;
         let gone = |err: AuthError| match err {
             AuthError::UserNotFound => AuthError::InvalidOneTimeToken,
@@ -419,13 +419,6 @@ impl AuthService {
         Err(AuthError::InvalidOneTimeToken)
     }
 
-    /// The hash of a random password nobody knows: the account can be
-    /// entered by email (or a reset) only.
-    async fn unknowable_password_hash(&self) -> Result<crate::PasswordHash, AuthError> {
-        let filler = Password::new(crate::id::random_token::<32>()?);
-        self.inner.hasher.hash(&filler).await
-    }
-
     /// `row` if it is a pending email sign-in that has not expired.
     fn pending(&self, row: Option<Credential>) -> Option<Credential> {
         let now = self.inner.now();
@@ -433,14 +426,13 @@ impl AuthService {
     }
 
     /// The account of an address that proved itself: the existing one, or
-    /// a new one with a random password nobody knows (a password reset sets
-    /// a real one).
+    /// a new one without a password (a password reset sets one).
     async fn user_for(&self, email: &Email) -> Result<User, AuthError> {
         let users = &self.inner.users;
         if let Some(record) = users.find_user_by_email(email).await? {
             return Ok(record.user);
         }
-        let password_hash = self.unknowable_password_hash().await?;
+        let password_hash = crate::PasswordHash::none();
         let created = users
             .create_user(NewUser {
                 email: email.clone(),

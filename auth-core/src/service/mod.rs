@@ -33,6 +33,8 @@ pub(crate) mod email_sign_in;
 mod import;
 mod issue;
 pub(crate) mod name;
+#[cfg(feature = "oauth")]
+pub(crate) mod oauth;
 mod one_time;
 mod principal;
 mod recovery;
@@ -54,6 +56,12 @@ pub use email_sign_in::{
     MAX_WRONG_EMAIL_CODES,
 };
 pub use import::ImportedUser;
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+pub use oauth::{
+    ClientSecret, DEFAULT_PROVIDER_TIMEOUT, EXCHANGE_CODE_TTL, ExchangeRequest, LinkedAccount,
+    OAuth, OAuthProvider, ProviderInfo, STATE_COOKIE, STATE_TTL,
+};
 pub use principal::{CustomClaims, Principal};
 pub use verifier::Verifier;
 
@@ -102,6 +110,9 @@ struct Inner {
     in_order: account_flows::InOrder,
     /// The second factors a user may have enabled, in registration order.
     second_factors: Vec<Box<dyn second_factor::SecondFactor>>,
+    /// Sign-in with OAuth providers, when set up.
+    #[cfg(feature = "oauth")]
+    oauth: Option<oauth::Runtime>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,

@@ -106,6 +106,9 @@ pub(crate) enum FirstFactor {
     EmailCode,
     /// A flow of the application's own ([`AuthService::finish_sign_in`]).
     Application,
+    /// An OAuth 2.0 / OpenID Connect provider.
+    #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+    OAuth,
 }
 
 impl FirstFactor {
@@ -113,7 +116,11 @@ impl FirstFactor {
     /// (a passkey with user verification will).
     fn proves_two_factors(self) -> bool {
         match self {
-            Self::Password | Self::EmailLink | Self::EmailCode | Self::Application => false,
+            Self::Password
+            | Self::EmailLink
+            | Self::EmailCode
+            | Self::Application
+            | Self::OAuth => false,
         }
     }
 }

@@ -50,9 +50,8 @@ impl AuthService {
             inner.hasher.verify(&request.password, dummy).await?;
             return Err(AuthError::InvalidCredentials);
         };
-        match inner
-            .hasher
-            .verify(&request.password, &record.password_hash)
+        match self
+            .verify_password(&request.password, &record.password_hash)
             .await?
         {
             Verification::Match => {}
@@ -96,6 +95,22 @@ impl AuthService {
                 .accounts
                 .as_ref()
                 .is_some_and(|settings| settings.flows.require_email_verification)
+    }
+
+    /// `password` against `hash`; an account without a password
+    /// ([`PasswordHash::none`](crate::PasswordHash::none)) matches nothing,
+    /// after as long as a real check takes.
+    pub(super) async fn verify_password(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, AuthError> {
+        if hash.is_set() {
+            return self.inner.hasher.verify(password, hash).await;
+        }
+        let dummy = self.dummy_hash().await?;
+        self.inner.hasher.verify(password, dummy).await?;
+        Ok(Verification::Mismatch)
     }
 
     pub(super) async fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {

@@ -29,7 +29,7 @@ pub mod jwk;
 mod keys;
 mod pem_keys;
 #[cfg(feature = "remote-jwks")]
-mod remote;
+pub(crate) mod remote;
 mod trusted;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};

@@ -116,6 +116,27 @@ impl RemoteJwks {
         self.inner.cached()
     }
 
+    /// The keys to check `token` with: the cached set when it knows the
+    /// token's `kid`, else the set after one rate-limited refetch.
+    pub(crate) async fn keys_for(&self, token: &str) -> Result<Arc<IssuerKeys>, AuthError> {
+        if token.len() > super::MAX_TOKEN_BYTES {
+            return Err(AuthError::InvalidToken);
+        }
+        if let Some(keys) = self.cached() {
+            let known = match kid_of(token) {
+                Some(kid) => keys.has_kid(&kid),
+                // No kid: only a one-key set without kids could match;
+                // a refetch would not help.
+                None => true,
+            };
+            if known {
+                return Ok(keys);
+            }
+        }
+        self.inner.fetch_limited().await;
+        self.cached().ok_or(AuthError::InvalidToken)
+    }
+
     fn spawn_refresher(&self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
@@ -180,28 +201,12 @@ impl Inner {
         if response.status() != StatusCode::OK {
             return Err(format!("status {}", response.status()));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_body_bytes as u64)
-        {
-            return Err("the body is over the size limit".into());
-        }
         let max_age = response
             .headers()
             .get(CACHE_CONTROL)
             .and_then(|value| value.to_str().ok())
             .and_then(max_age);
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("reading the body failed: {e}"))?
-        {
-            if body.len() + chunk.len() > self.max_body_bytes {
-                return Err("the body is over the size limit".into());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_limited(&mut response, self.max_body_bytes).await?;
         let jwks: Jwks =
             serde_json::from_slice(&body).map_err(|_| "the body is not a JWKS".to_owned())?;
         let keys = IssuerKeys::new(&jwks, self.issuer.clone(), self.audience.clone())
@@ -219,6 +224,32 @@ impl Inner {
         *last = Some(Instant::now());
         let _ = self.fetch().await;
     }
+}
+
+/// The body of `response`, refused once it passes `max` bytes (announced
+/// or read).
+pub(crate) async fn read_limited(
+    response: &mut reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
+        return Err("the body is over the size limit".into());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the body failed: {e}"))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err("the body is over the size limit".into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `max-age=N` of a `Cache-Control` value.
@@ -262,25 +293,7 @@ impl TrustedIssuer for RemoteJwks {
     }
 
     async fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError> {
-        if token.len() > super::MAX_TOKEN_BYTES {
-            return Err(AuthError::InvalidToken);
-        }
-        if let Some(keys) = self.cached() {
-            let known = match kid_of(token) {
-                Some(kid) => keys.has_kid(&kid),
-                // No kid: only a one-key set without kids could match;
-                // a refetch would not help.
-                None => true,
-            };
-            if known {
-                return keys.verify(token, now);
-            }
-        }
-        self.inner.fetch_limited().await;
-        match self.cached() {
-            Some(keys) => keys.verify(token, now),
-            None => Err(AuthError::InvalidToken),
-        }
+        self.keys_for(token).await?.verify(token, now)
     }
 }
 
@@ -428,7 +441,7 @@ impl RemoteJwksBuilder {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -439,7 +452,10 @@ fn is_loopback(url: &Url) -> bool {
 
 /// A reqwest client on rustls with aws-lc-rs and the Mozilla roots; no
 /// redirects, no proxy.
-fn client(connect_timeout: Duration, timeout: Duration) -> Result<reqwest::Client, AuthError> {
+pub(crate) fn client(
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<reqwest::Client, AuthError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),

@@ -24,7 +24,10 @@ use std::{
     time::Duration,
 };
 
-use crate::{Backend, Server, server::say};
+use crate::{
+    Backend, Server,
+    server::{free_port, say},
+};
 
 /// Set to `required` to make a missing Node.js, Chromium or playwright-core
 /// a failure.
@@ -203,15 +206,6 @@ impl Drop for TestProvider {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nobody listens on right now: the server must know its own URL
-/// before it starts, for the links in its messages (`PUBLIC_URL`).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
 }
 
 /// Runs the browser scenario against `binary` (named `server` in the

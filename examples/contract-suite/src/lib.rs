@@ -32,6 +32,7 @@ pub mod better_auth;
 pub mod browser;
 pub mod cases;
 pub mod client;
+pub mod oidc;
 pub mod outbox;
 pub mod server;
 pub mod tokens;
@@ -239,6 +240,22 @@ macro_rules! contract_tests {
                 mail_requests_are_limited_per_client,
                 account_logs_hold_no_tokens,
                 email_sign_up_can_be_off,
+                // OAuth 2.0 / OpenID Connect: each server is configured
+                // with the test provider (crate::oidc).
+                oauth_sign_in_round_trip,
+                oauth_authorize_redirects_to_provider,
+                oauth_redirect_to_is_checked,
+                oauth_callback_checks_state,
+                oauth_provider_errors_sign_nobody_in,
+                oauth_bad_id_tokens_are_refused,
+                oauth_unavailable_provider_is_reported,
+                oauth_exchange_code_is_single_use,
+                oauth_links_a_verified_account,
+                oauth_unverified_account_is_not_taken,
+                oauth_unverified_provider_address,
+                oauth_link_while_signed_in,
+                oauth_unlink_rules,
+                oauth_github_preset,
             ];
             sqlite_only: [
                 restart_keeps_tokens,

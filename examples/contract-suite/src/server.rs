@@ -665,6 +665,15 @@ fn now_secs() -> u64 {
         .map_or(0, |since| since.as_secs())
 }
 
+/// A port nobody listens on right now: a server that must know its own URL
+/// before it starts (`PUBLIC_URL`) is given `BIND_ADDRESS=127.0.0.1:<port>`.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
 /// `len` random ASCII letters and digits.
 pub fn random_string(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -189,6 +189,10 @@ impl App {
                 });
             }
         };
+        let builder = match config.oauth.clone() {
+            Some(oauth) => builder.oauth(oauth),
+            None => builder,
+        };
         let auth = builder
             .account_flows(flows)
             .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))

@@ -120,6 +120,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Where messages go, and the account flows' settings.
     pub mail: crate::mail::MailConfig,
+    /// Sign-in with OAuth providers (`OAUTH_PROVIDERS`; see the `oauth`
+    /// module): `None` when unset.
+    pub oauth: Option<auth_core::service::OAuth>,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -238,6 +241,10 @@ impl Config {
             client_limit_window: Duration::from_secs(parsed("CLIENT_LIMIT_WINDOW_SECS", 60)?),
             trusted_proxies,
             redis_url: get("REDIS_URL"),
+            oauth: crate::oauth::from_lookup(
+                &get,
+                &get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            )?,
             mail: crate::mail::MailConfig::from_lookup(&get, &parsed)?,
             session_cache_ttl: Duration::from_secs(parsed(
                 "SESSION_CACHE_SECS",
@@ -299,6 +306,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("mail", &self.mail)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }

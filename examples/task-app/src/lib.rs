@@ -23,6 +23,7 @@ pub mod head;
 pub mod import;
 pub mod inline_reads;
 pub mod mail;
+mod oauth;
 pub mod openapi;
 pub mod page;
 pub mod path;

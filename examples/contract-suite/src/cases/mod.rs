@@ -20,6 +20,9 @@ mod email_sign_in;
 mod instances;
 mod launch;
 mod limits;
+mod oauth;
+mod oauth_accounts;
+mod oauth_callback;
 mod other;
 mod tasks;
 mod verification;
@@ -27,7 +30,7 @@ mod verification;
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
     bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, other::*, tasks::*, verification::*,
+    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, tasks::*, verification::*,
 };
 
 use serde_json::Value;
