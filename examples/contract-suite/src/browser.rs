@@ -5,22 +5,21 @@
 //! access token expiring while the page is open, two tabs refreshing at
 //! once, sign-out in one tab seen by the other, a password reset and an
 //! email verification opened from the outbox; and, with the test OpenID
-//! Connect provider of `tests/oidc` ([`TestProvider`]) configured as the
-//! server's one provider, signing in with it, linking and unlinking it.
-//! Screenshots of the main states go to
-//! `<target dir>/browser-screenshots/<server>/`.
+//! Connect provider ([`crate::oidc`]) as the server's one provider,
+//! signing in with it, linking and unlinking it. Screenshots of the main
+//! states go to `<target dir>/browser-screenshots/<server>/`.
 //!
 //! Without `node`, without `/usr/bin/chromium` or without
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`), the test
 //! says `skipped: ...` and passes, unless `AUTH_TEST_BROWSER=required` (as
-//! CI sets it), when it fails. Without `tests/oidc/node_modules`
-//! (`npm ci --prefix tests/oidc`) the same holds for the OAuth steps alone.
+//! CI sets it), when it fails. Without `tests/oidc/node_modules` (`npm ci
+//! --prefix tests/oidc`) the same holds for the OAuth steps alone, with
+//! `AUTH_TEST_OIDC`.
 
 use std::{
-    io::{BufRead as _, BufReader},
     path::{Path, PathBuf},
-    process::{Child, ChildStdin, Command, Output, Stdio},
-    sync::{Arc, Mutex, PoisonError, mpsc},
+    process::{Command, Output, Stdio},
+    sync::mpsc,
     time::Duration,
 };
 
@@ -43,15 +42,9 @@ pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 /// How long the whole scenario may take (it needs about 30 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The server's name for the test provider (`OAUTH_PROVIDERS`).
-pub const OAUTH_PROVIDER: &str = "mock";
-
-/// The test provider's display name (`OAUTH_MOCK_DISPLAY_NAME`): the page
-/// shows "Continue with Mock ID".
+/// The test provider's display name on the demo server
+/// (`OAUTH_MOCK_DISPLAY_NAME`): the page shows "Continue with Mock ID".
 pub const OAUTH_DISPLAY_NAME: &str = "Mock ID";
-
-/// How long the test provider may take to say where it listens.
-const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The workspace root (two levels above this crate).
 fn workspace() -> PathBuf {
@@ -79,133 +72,12 @@ pub fn screenshots_dir(server: &str) -> PathBuf {
         .join(server)
 }
 
-/// `tests/oidc` of the workspace: the test provider.
-fn oidc_dir() -> PathBuf {
-    workspace().join("tests/oidc")
-}
-
 /// Why the scenario cannot be run here, if it cannot.
 fn unavailable() -> Option<String> {
     if !Path::new(CHROMIUM).is_file() {
         return Some(format!("no {CHROMIUM} (Debian package `chromium`)"));
     }
     crate::server::node_package_missing(&browser_dir(), "playwright-core")
-}
-
-/// Why the test provider cannot be run here, if it cannot.
-fn provider_unavailable() -> Option<String> {
-    let script = oidc_dir().join("provider.mjs");
-    if !script.is_file() {
-        return Some(format!("no {}", script.display()));
-    }
-    crate::server::node_package_missing(&oidc_dir(), "oauth2-mock-server")
-}
-
-/// The test OpenID Connect provider, `node tests/oidc/provider.mjs --port
-/// 0`, which serves until its stdin closes; stopped (and killed) when
-/// dropped.
-pub struct TestProvider {
-    child: Child,
-    /// Closed on drop, which ends the provider.
-    stdin: Option<ChildStdin>,
-    /// What it printed on stderr.
-    errors: Arc<Mutex<String>>,
-    /// Its issuer URL, `http://127.0.0.1:PORT`.
-    pub issuer: String,
-    /// The client id it accepts.
-    pub client_id: String,
-    /// The client secret it accepts.
-    pub client_secret: String,
-}
-
-impl TestProvider {
-    /// Starts the provider and reads the JSON line it prints first.
-    pub fn start() -> Self {
-        let mut child = Command::new("node")
-            .args(["provider.mjs", "--port", "0"])
-            .current_dir(oidc_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start node provider.mjs: {error}"));
-        let stdin = child.stdin.take();
-        let errors = Arc::new(Mutex::new(String::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let errors = Arc::clone(&errors);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    let mut errors = errors.lock().unwrap_or_else(PoisonError::into_inner);
-                    errors.push_str(&line);
-                    errors.push('\n');
-                }
-            });
-        }
-        let (first, line) = mpsc::channel();
-        if let Some(stdout) = child.stdout.take() {
-            std::thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let _ = first.send(lines.next());
-                // Drained, so that the provider never blocks on a full pipe.
-                lines.for_each(drop);
-            });
-        }
-        let mut provider = Self {
-            child,
-            stdin,
-            errors,
-            issuer: String::new(),
-            client_id: String::new(),
-            client_secret: String::new(),
-        };
-        let line = match line.recv_timeout(PROVIDER_START_TIMEOUT) {
-            Ok(Some(Ok(line))) => line,
-            other => panic!(
-                "the test provider printed no first line ({other:?}); its stderr:\n{}",
-                provider.errors()
-            ),
-        };
-        let info: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|error| panic!("the test provider's first line {line:?}: {error}"));
-        let field = |name: &str| {
-            info[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {name:?} in the test provider's line {line}"))
-                .to_owned()
-        };
-        provider.issuer = field("issuer");
-        provider.client_id = field("client_id");
-        provider.client_secret = field("client_secret");
-        provider
-    }
-
-    /// What the provider printed on stderr so far.
-    pub fn errors(&self) -> String {
-        self.errors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The server's configuration for this provider, as [`OAUTH_PROVIDER`]
-    /// named [`OAUTH_DISPLAY_NAME`].
-    pub fn server_env(&self) -> [(&'static str, &str); 5] {
-        [
-            ("OAUTH_PROVIDERS", OAUTH_PROVIDER),
-            ("OAUTH_MOCK_ISSUER", &self.issuer),
-            ("OAUTH_MOCK_CLIENT_ID", &self.client_id),
-            ("OAUTH_MOCK_CLIENT_SECRET", &self.client_secret),
-            ("OAUTH_MOCK_DISPLAY_NAME", OAUTH_DISPLAY_NAME),
-        ]
-    }
-}
-
-impl Drop for TestProvider {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs the browser scenario against `binary` (named `server` in the
@@ -215,12 +87,7 @@ pub fn demo_page(binary: &Path, server: &str) {
     if crate::server::skip_unless_required(REQUIRED_VAR, unavailable(), "browser::demo_page") {
         return;
     }
-    let provider = (!crate::server::skip_unless_required(
-        REQUIRED_VAR,
-        provider_unavailable(),
-        "browser::demo_page's OAuth steps",
-    ))
-    .then(TestProvider::start);
+    let provider = crate::oidc::provider("browser::demo_page's OAuth steps");
     crate::__private::block_on(async {
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
@@ -231,8 +98,15 @@ pub fn demo_page(binary: &Path, server: &str) {
             ("PUBLIC_URL", &base_url),
             ("ACCESS_TOKEN_TTL_SECS", &ttl),
         ];
-        if let Some(provider) = &provider {
-            env.extend(provider.server_env());
+        // One provider, `mock`, the test provider's OpenID Connect side.
+        if let Some(provider) = provider {
+            env.extend([
+                ("OAUTH_PROVIDERS", "mock"),
+                ("OAUTH_MOCK_ISSUER", &provider.issuer),
+                ("OAUTH_MOCK_CLIENT_ID", &provider.client_id),
+                ("OAUTH_MOCK_CLIENT_SECRET", &provider.client_secret),
+                ("OAUTH_MOCK_DISPLAY_NAME", OAUTH_DISPLAY_NAME),
+            ]);
         }
         let server_process = Server::start(binary, Backend::Sqlite, &env).await;
         assert_eq!(server_process.base_url(), base_url, "the server's address");
@@ -256,7 +130,7 @@ pub fn demo_page(binary: &Path, server: &str) {
             server_process.outbox().dir(),
             &screenshots,
             (&verify_url, verifying.outbox().dir()),
-            provider.as_ref().map(|provider| provider.issuer.as_str()),
+            provider.map(|provider| provider.issuer.as_str()),
         );
         let text = format!(
             "{}{}",
@@ -265,20 +139,16 @@ pub fn demo_page(binary: &Path, server: &str) {
         );
         assert!(
             output.status.success(),
-            "the browser scenario failed ({}) against {server}:\n{text}\nscreenshots: {}{}",
+            "the browser scenario failed ({}) against {server}:\n{text}\nscreenshots: {}",
             output.status,
-            screenshots.display(),
-            provider
-                .as_ref()
-                .map(|provider| format!("\nthe test provider's stderr:\n{}", provider.errors()))
-                .unwrap_or_default()
+            screenshots.display()
         );
         let summary = text.lines().last().unwrap_or_default();
         say(&format!(
             "browser::demo_page on {server}: {summary}; screenshots in {}",
             screenshots.display()
         ));
-        drop((server_process, verifying, provider));
+        drop((server_process, verifying));
     });
 }
 
