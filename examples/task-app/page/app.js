@@ -334,19 +334,19 @@ function renderLinked(accounts) {
       return el('li', {}, el('strong', { textContent: name }), details, unlink);
     }),
   );
+  const unlinked = providers.filter(({ id }) => !linked.has(id));
+  $('#link-buttons').hidden = unlinked.length === 0;
   $('#link-buttons').replaceChildren(
-    ...providers
-      .filter(({ id }) => !linked.has(id))
-      .map(({ id, name }) => {
-        const button = el('button', { type: 'button', textContent: `Link ${name}` });
-        button.addEventListener('click', () =>
-          run(async () => {
-            const { authorize_url: url } = await api('POST', oauthPath(id, 'link'));
-            location.assign(url);
-          }),
-        );
-        return button;
-      }),
+    ...unlinked.map(({ id, name }) => {
+      const button = el('button', { type: 'button', textContent: `Link ${name}` });
+      button.addEventListener('click', () =>
+        run(async () => {
+          const { authorize_url: url } = await api('POST', oauthPath(id, 'link'));
+          location.assign(url);
+        }),
+      );
+      return button;
+    }),
   );
   $('#no-linked').hidden = accounts.length > 0;
   $('#linked-accounts').hidden = providers.length === 0 && accounts.length === 0;
