@@ -429,7 +429,7 @@ try {
       await view(tab).getByText(oauthEmail).first().waitFor({ timeout: TIMEOUT });
       await linkedAccounts(tab).filter({ hasText: provider }).filter({ hasText: oauthEmail }).waitFor({ timeout: TIMEOUT });
       assert((await linkedAccounts(tab).count()) === 1, 'one linked account');
-      assert(!(await tab.getByRole('button', { name: `Link ${provider}` }).isVisible()), 'no link button for a linked provider');
+      assert(!(await tab.getByRole('button', { name: `Link ${provider}`, exact: true }).isVisible()), 'no link button for a linked provider');
       assert(!(await tab.getByRole('heading', { name: 'Change password' }).isVisible()), 'no password to change');
       // The provider is this account's only way in: unlinking it is refused.
       await tab.getByRole('button', { name: `Unlink ${provider}` }).click();
@@ -450,7 +450,7 @@ try {
       await expectView(page, 'Account');
       await page.getByText('No accounts linked yet.').waitFor({ timeout: TIMEOUT });
       // The provider's default identity is the other user's already.
-      await page.getByRole('button', { name: `Link ${provider}` }).click();
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).click();
       await expectView(page, 'Account');
       await expectStatus(page, 'That account cannot be linked');
       assert(!page.url().includes('#'), `the error is gone from the address bar: ${page.url()}`);
@@ -469,7 +469,7 @@ try {
         { times: 1 },
       );
       // Keyboard only.
-      await page.getByRole('button', { name: `Link ${provider}` }).focus();
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).focus();
       await page.keyboard.press('Enter');
       await expectStatus(page, 'Account linked');
       await expectView(page, 'Account');
@@ -487,7 +487,7 @@ try {
       await page.getByRole('button', { name: `Unlink ${provider}` }).click();
       await expectStatus(page, `${provider} is unlinked.`);
       await expectFocused(page, 'Linked accounts');
-      await page.getByRole('button', { name: `Link ${provider}` }).waitFor({ timeout: TIMEOUT });
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).waitFor({ timeout: TIMEOUT });
       await page.getByText('No accounts linked yet.').waitFor({ timeout: TIMEOUT });
     });
   } else {
