@@ -383,7 +383,7 @@ async function oauthSignIn(code, restored) {
   } catch (error) {
     show(restored ? 'tasks' : 'sign-in');
     if (error.code !== 'invalid_token') return fail(error);
-    return say('That sign-in took too long to finish. Please try again.', true);
+    return say('That sign-in has expired or was used already. Please try again.', true);
   }
   if (answer.two_factor_required) {
     show(restored ? 'tasks' : 'sign-in');
