@@ -60,7 +60,7 @@ pub use import::ImportedUser;
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub use oauth::{
     ClientSecret, DEFAULT_PROVIDER_TIMEOUT, EXCHANGE_CODE_TTL, ExchangeRequest, LinkedAccount,
-    OAuth, OAuthProvider, ProviderInfo, STATE_COOKIE, STATE_TTL,
+    OAuth, OAuthProvider, ProviderInfo, ProviderTokens, STATE_COOKIE, STATE_TTL, TokenKey,
 };
 pub use principal::{CustomClaims, Principal};
 pub use verifier::Verifier;

@@ -178,6 +178,47 @@ pub async fn password_hash_updates_persist(stores: TestStores) -> Result<(), Aut
     Ok(())
 }
 
+/// An account without a password ([`PasswordHash::none`]) says so in
+/// every read, until a real hash is set.
+pub async fn accounts_without_password_say_so(stores: TestStores) -> Result<(), AuthError> {
+    let created = stores
+        .users
+        .create_user(crate::NewUser {
+            email: email("nopassword@example.com")?,
+            email_verified: true,
+            name: None,
+            password_hash: PasswordHash::none(),
+            created_at: base_time(),
+        })
+        .await?;
+    assert!(!created.has_password);
+    let found = stores
+        .users
+        .find_user_by_id(&created.id)
+        .await?
+        .ok_or_else(|| AuthError::internal("user vanished"))?;
+    assert!(!found.has_password);
+    let record = stores
+        .users
+        .find_user_by_email(&created.email)
+        .await?
+        .ok_or_else(|| AuthError::internal("user vanished"))?;
+    assert!(!record.user.has_password && !record.password_hash.is_set());
+    stores
+        .users
+        .update_password_hash(&created.id, &phc("bmV3aGFzaA")?, base_time())
+        .await?;
+    let found = stores
+        .users
+        .find_user_by_id(&created.id)
+        .await?
+        .ok_or_else(|| AuthError::internal("user vanished"))?;
+    assert!(found.has_password);
+    let with_password = create_user(&stores, "withpassword@example.com").await?;
+    assert!(with_password.has_password);
+    Ok(())
+}
+
 /// Updating the hash of a user that does not exist is
 /// [`AuthError::UserNotFound`].
 pub async fn password_hash_update_of_a_missing_user_fails(

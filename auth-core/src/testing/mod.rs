@@ -127,6 +127,7 @@ macro_rules! store_conformance_tests {
             users_are_found_by_email_and_id,
             unknown_and_foreign_ids_are_not_found,
             password_hash_updates_persist,
+            accounts_without_password_say_so,
             password_hash_update_of_a_missing_user_fails,
             sessions_need_an_existing_user,
             current_refresh_token_finds_its_session,

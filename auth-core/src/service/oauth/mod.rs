@@ -37,9 +37,11 @@ use crate::{
 
 mod provider;
 mod routes;
+mod sealed;
 
 pub(crate) use routes::ENDPOINTS;
 pub use routes::{ExchangeRequest, LinkedAccount, ProviderInfo};
+pub use sealed::{ProviderTokens, TokenKey};
 
 use provider::{Identity, Live};
 
@@ -215,6 +217,7 @@ pub struct OAuth {
     providers: Vec<OAuthProvider>,
     redirect_origins: Vec<String>,
     timeout: Duration,
+    keep_tokens: Option<TokenKey>,
 }
 
 impl OAuth {
@@ -228,7 +231,18 @@ impl OAuth {
             providers: Vec::new(),
             redirect_origins: Vec::new(),
             timeout: DEFAULT_PROVIDER_TIMEOUT,
+            keep_tokens: None,
         }
+    }
+
+    /// Keep each user's provider tokens from their last sign-in through
+    /// it, encrypted with `key` (XChaCha20-Poly1305), for
+    /// [`AuthService::provider_tokens`]. Off by default: nothing of the
+    /// provider's is kept but the identity.
+    #[must_use]
+    pub fn keep_provider_tokens(mut self, key: TokenKey) -> Self {
+        self.keep_tokens = Some(key);
+        self
     }
 
     /// Adds a provider.
@@ -320,6 +334,7 @@ impl OAuth {
             providers,
             origins,
             timeout: self.timeout,
+            keep_tokens: self.keep_tokens,
         })
     }
 }
@@ -331,6 +346,7 @@ pub(crate) struct Runtime {
     providers: Vec<Arc<Live>>,
     origins: Vec<String>,
     timeout: Duration,
+    keep_tokens: Option<TokenKey>,
 }
 
 impl Runtime {
@@ -422,6 +438,9 @@ struct Linked {
     provider: String,
     subject: String,
     email: Option<String>,
+    /// The provider's tokens, sealed, when the application keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tokens: Option<String>,
 }
 
 /// The values a pending sign-in's cookie secret derives.
@@ -653,6 +672,14 @@ impl AuthService {
             }
             None => self.user_of(&pending.provider, &identity).await,
         }?;
+        if let (Some(key), Some(tokens)) = (&oauth.keep_tokens, &identity.tokens)
+            && let Err(error) = self
+                .keep_tokens(key, &pending.provider, &identity.subject, tokens)
+                .await
+        {
+            // The sign-in stands; the application finds the older tokens.
+            tracing::warn!(%error, provider = %pending.provider, "could not keep the provider's tokens");
+        }
         self.exchange_code(&pending.provider, &user)
             .await
             .map_err(Err)
@@ -736,6 +763,7 @@ impl AuthService {
             provider: provider.to_owned(),
             subject: identity.subject.clone(),
             email: identity.email.clone(),
+            tokens: None,
         };
         let inserted = credentials
             .insert(NewCredential {
@@ -759,6 +787,56 @@ impl AuthService {
             Err(AuthError::UserNotFound) => Err(Ok(Failure::State)),
             Err(err) => Err(Err(err)),
         }
+    }
+
+    /// Seals `tokens` into the identity's row (compare-and-swap: of two
+    /// sign-ins at once, the later write may lose, and the earlier
+    /// tokens, as good, stay).
+    async fn keep_tokens(
+        &self,
+        key: &TokenKey,
+        provider: &str,
+        subject: &str,
+        tokens: &ProviderTokens,
+    ) -> Result<(), AuthError> {
+        let (_, credentials) = self.oauth()?;
+        let Some(lookup) = identity_lookup(provider, subject) else {
+            return Ok(());
+        };
+        let Some(row) = credentials.find(&IDENTITY, &lookup).await? else {
+            return Ok(());
+        };
+        let mut linked: Linked = serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
+        linked.tokens = Some(key.seal(&lookup, tokens)?);
+        let data = serde_json::to_vec(&linked).map_err(AuthError::internal)?;
+        credentials
+            .update(&row.id, row.version, &data, Some(self.inner.now()))
+            .await?;
+        Ok(())
+    }
+
+    /// The provider's tokens from the user's last sign-in through
+    /// `provider`, when the application
+    /// [keeps them](OAuth::keep_provider_tokens); `None` when not kept, or
+    /// sealed with another key.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when OAuth is not set up.
+    pub async fn provider_tokens(
+        &self,
+        user_id: &UserId,
+        provider: &str,
+    ) -> Result<Option<ProviderTokens>, AuthError> {
+        let (oauth, _) = self.oauth()?;
+        let Some(key) = &oauth.keep_tokens else {
+            return Ok(None);
+        };
+        Ok(self
+            .linked(user_id)
+            .await?
+            .into_iter()
+            .find(|(_, linked)| linked.provider == provider)
+            .and_then(|(_, linked)| key.open(&linked_lookup(&linked), linked.tokens.as_deref()?)))
     }
 
     async fn exchange_code(&self, provider: &str, user_id: &UserId) -> Result<String, AuthError> {
@@ -888,3 +966,6 @@ fn hash_hex(secret: &str) -> String {
 fn fragment(url: &str, name: &str, value: &str) -> String {
     format!("{url}#{name}={value}")
 }
+
+#[cfg(test)]
+mod tests;

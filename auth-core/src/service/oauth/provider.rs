@@ -13,7 +13,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 use time::OffsetDateTime;
 use tokio::{sync::Mutex, time::Instant};
 
-use super::{Failure, OAuthProvider, ProviderKind};
+use super::{Failure, OAuthProvider, ProviderKind, ProviderTokens};
 use crate::{
     AuthError, RemoteJwks,
     id::constant_time_eq,
@@ -36,6 +36,8 @@ pub(super) struct Identity {
     pub(super) email: Option<String>,
     pub(super) email_verified: bool,
     pub(super) name: Option<String>,
+    /// The provider's tokens, for an application that keeps them.
+    pub(super) tokens: Option<ProviderTokens>,
 }
 
 /// A provider's endpoints, discovered once (OpenID Connect) or given.
@@ -247,13 +249,21 @@ impl Live {
         let tokens = self
             .exchange(&endpoints, code, redirect_uri, verifier)
             .await?;
-        match &self.settings.kind {
+        let mut identity = match &self.settings.kind {
             ProviderKind::OpenId { .. } => {
                 self.id_token_identity(&endpoints, &tokens, nonce, now)
                     .await
             }
             ProviderKind::GitHub { api, .. } => self.github_identity(api, &tokens).await,
-        }
+        }?;
+        identity.tokens = tokens.access_token.map(|access| {
+            let expires_at = tokens
+                .expires_in
+                .and_then(|secs| i64::try_from(secs).ok())
+                .and_then(|secs| now.checked_add(time::Duration::seconds(secs)));
+            ProviderTokens::new(access, tokens.refresh_token, expires_at, tokens.scope)
+        });
+        Ok(identity)
     }
 
     async fn exchange(
@@ -370,6 +380,7 @@ impl Live {
             email: claims.email,
             email_verified: claims.email_verified.is_some_and(|v| v.0),
             name: claims.name,
+            tokens: None,
         };
         if identity.email.is_none()
             && let (Some(userinfo), Some(access)) = (&endpoints.userinfo, &tokens.access_token)
@@ -424,6 +435,7 @@ impl Live {
             email_verified: primary.as_ref().is_some_and(|email| email.verified),
             email: primary.map(|email| email.email),
             name: user.name.or(Some(user.login)),
+            tokens: None,
         })
     }
 
@@ -460,6 +472,9 @@ impl Live {
 struct TokenResponse {
     access_token: Option<String>,
     id_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+    scope: Option<String>,
     error: Option<String>,
 }
 
