@@ -582,7 +582,8 @@ impl Reply {
 }
 
 /// Panics unless `user` is a user object for `email`: a non-empty string
-/// `id`, the email, `created_at` in RFC 3339 UTC, and no password or hash.
+/// `id`, the email, `created_at` in RFC 3339 UTC, a boolean `has_password`,
+/// and no password or hash.
 pub fn expect_user(user: &Value, reply: &Reply, email: &str) {
     reply.check(user.is_object(), "expected a `user` object");
     reply.check(
@@ -598,9 +599,14 @@ pub fn expect_user(user: &Value, reply: &Reply, email: &str) {
         "`user.name` must be a string or null",
     );
     expect_utc_timestamp(&user["created_at"], reply, "user.created_at");
+    reply.check(
+        user["has_password"].is_boolean(),
+        "`user.has_password` must be a boolean",
+    );
+    // `has_password` says whether there is one; nothing else names it.
     let keys: Vec<&String> = user
         .as_object()
-        .map(|o| o.keys().collect())
+        .map(|o| o.keys().filter(|key| *key != "has_password").collect())
         .unwrap_or_default();
     reply.check(
         !keys.iter().any(|key| {

@@ -343,8 +343,9 @@ pub async fn oauth_redirect_to_is_checked(binary: &Path, backend: Backend) {
         .reply
         .check(landing.url.as_str() == deep, "it ends at redirect_to");
 
-    // OAUTH_REDIRECT_ORIGINS replaces the default.
-    let origins = format!("{},http://localhost:3000", s.public());
+    // OAUTH_REDIRECT_ORIGINS replaces the default: another server that
+    // lists the first one's origin and a front end's, not its own.
+    let origins = format!("http://localhost:3000,{}", s.public());
     let Some(other) = OAuthServer::start(
         binary,
         backend,
@@ -355,7 +356,7 @@ pub async fn oauth_redirect_to_is_checked(binary: &Path, backend: Backend) {
     else {
         return;
     };
-    for redirect_to in ["http://localhost:3000/app".to_owned(), other.at("/home")] {
+    for redirect_to in ["http://localhost:3000/app".to_owned(), s.at("/home")] {
         let landing = other
             .client
             .round_trip("mock", Some(&redirect_to), &Identity::fresh())
@@ -366,9 +367,14 @@ pub async fn oauth_redirect_to_is_checked(binary: &Path, backend: Backend) {
             "it ends at redirect_to",
         );
     }
-    other
-        .client
-        .authorize("mock", Some("http://localhost:3001/"))
-        .await
-        .expect_problem(400, "invalid_redirect");
+    for redirect_to in [other.at("/home"), "http://localhost:3001/".to_owned()] {
+        other
+            .client
+            .authorize("mock", Some(&redirect_to))
+            .await
+            .noted(format!(
+                "an origin OAUTH_REDIRECT_ORIGINS does not list: {redirect_to}"
+            ))
+            .expect_problem(400, "invalid_redirect");
+    }
 }
