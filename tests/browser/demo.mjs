@@ -3,12 +3,17 @@
 //
 //   node demo.mjs --base-url http://127.0.0.1:PORT --outbox DIR --screenshots DIR \
 //     [--verify-base-url http://127.0.0.1:PORT2 --verify-outbox DIR2]
+//     [--oauth-provider NAME --oauth-issuer URL]
 //
 // The server must run with PUBLIC_URL = the base URL (the reset link is
 // opened as the outbox has it) and a short ACCESS_TOKEN_TTL_SECS (3 s), so
 // that tokens expire while the page is open. The optional second server
 // runs with REQUIRE_EMAIL_VERIFICATION=true, for the "check your inbox"
-// sign-up. Prints one line per step;
+// sign-up. With --oauth-provider, the server has one OpenID Connect
+// provider of that display name, the test provider of tests/oidc at
+// --oauth-issuer (its authorize endpoint sends the browser straight back):
+// the OAuth steps sign in with it, link it and unlink it. Prints one line
+// per step;
 // exits non-zero on the first failure, saying what was expected.
 // contract-suite's browser.rs starts the server and runs this.
 
@@ -25,6 +30,8 @@ const { values: args } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
     'verify-base-url': { type: 'string' },
     'verify-outbox': { type: 'string' },
+    'oauth-provider': { type: 'string' },
+    'oauth-issuer': { type: 'string' },
   },
 });
 const base = args['base-url'];
@@ -151,6 +158,8 @@ try {
       (response.status() === 401 && pathname.startsWith('/api/')) ||
       // The wrong sign-in code the email sign-in step types on purpose.
       (response.status() === 400 && pathname === '/api/auth/email-sign-in/verify') ||
+      // Unlinking the only way an OAuth user signs in, on purpose.
+      (response.status() === 409 && pathname.startsWith('/api/auth/accounts/')) ||
       pathname === '/favicon.ico';
     if (response.status() >= 400 && !expected) problems.push(`${response.status()} ${pathname}`);
   });
@@ -394,6 +403,96 @@ try {
     await expectView(page, 'My tasks');
     await expectStatus(page, 'Signed in.');
   });
+
+  const provider = args['oauth-provider'];
+  if (provider) {
+    // The identity the test provider gives without `test_*` parameters.
+    const oauthEmail = 'oauth-user@example.com';
+    const linkedAccounts = (tab) => tab.getByRole('list', { name: 'Linked accounts' }).getByRole('listitem');
+
+    await step(`OAuth: sign in with ${provider}, see the linked account, sign out`, async () => {
+      const fresh = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const tab = await fresh.newPage();
+      watch(tab, 'tab 4');
+      await tab.goto(base);
+      await expectView(tab, 'Sign in');
+      await tab.getByRole('button', { name: `Continue with ${provider}` }).click();
+      // To the server, the provider, the server's callback and back here.
+      await expectView(tab, 'My tasks');
+      await expectStatus(tab, `Signed in as ${oauthEmail}.`);
+      await expectFocused(tab, 'My tasks');
+      assert(!tab.url().includes('#') && !tab.url().includes('code'), `the code is gone from the address bar: ${tab.url()}`);
+      await tab.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ timeout: TIMEOUT });
+      await shot(tab, '08-oauth-signed-in');
+      await tab.getByRole('button', { name: 'Account', exact: true }).click();
+      await expectView(tab, 'Account');
+      await view(tab).getByText(oauthEmail).first().waitFor({ timeout: TIMEOUT });
+      await linkedAccounts(tab).filter({ hasText: provider }).filter({ hasText: oauthEmail }).waitFor({ timeout: TIMEOUT });
+      assert((await linkedAccounts(tab).count()) === 1, 'one linked account');
+      assert(!(await tab.getByRole('button', { name: `Link ${provider}`, exact: true }).isVisible()), 'no link button for a linked provider');
+      assert(!(await tab.getByRole('heading', { name: 'Change password' }).isVisible()), 'no password to change');
+      // The provider is this account's only way in: unlinking it is refused.
+      await tab.getByRole('button', { name: `Unlink ${provider}` }).click();
+      await expectStatus(tab, 'This is the only way you can sign in, so it cannot be unlinked.');
+      await expectFocused(tab, 'Unlink');
+      await linkedAccounts(tab).filter({ hasText: provider }).waitFor({ timeout: TIMEOUT });
+      await shot(tab, '09-oauth-account');
+      await tab.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await expectView(tab, 'Sign in');
+      await expectStatus(tab, 'Signed out.');
+      await fresh.close();
+    });
+
+    await step(`OAuth: link ${provider} from the account panel, then unlink it`, async () => {
+      // `page` is signed in as Ada (password, verified address) since the
+      // email sign-in by code.
+      await page.getByRole('button', { name: 'Account', exact: true }).click();
+      await expectView(page, 'Account');
+      await page.getByText('No accounts linked yet.').waitFor({ timeout: TIMEOUT });
+      // The provider's default identity is the other user's already.
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).click();
+      await expectView(page, 'Account');
+      await expectStatus(page, 'That account cannot be linked');
+      assert(!page.url().includes('#'), `the error is gone from the address bar: ${page.url()}`);
+      await shot(page, '10-oauth-link-refused');
+      // Now as Ada at the provider: the test picks the identity by
+      // parameters of the provider's authorize URL.
+      const atProvider = (url) => url.href.startsWith(args['oauth-issuer']) && url.pathname.endsWith('/authorize');
+      await page.route(
+        atProvider,
+        (route) => {
+          const url = new URL(route.request().url());
+          url.searchParams.set('test_sub', 'ada-at-mock');
+          url.searchParams.set('test_email', email);
+          return route.fulfill({ status: 302, headers: { Location: url.href } });
+        },
+        { times: 1 },
+      );
+      // Keyboard only.
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await expectStatus(page, 'Account linked');
+      await expectView(page, 'Account');
+      await linkedAccounts(page).filter({ hasText: provider }).filter({ hasText: email }).waitFor({ timeout: TIMEOUT });
+      assert(!page.url().includes('#'), `the code is gone from the address bar: ${page.url()}`);
+      await shot(page, '11-oauth-linked');
+      // The round trip's session replaced the tab's: one session, which a
+      // reload keeps.
+      await page.reload();
+      await expectView(page, 'My tasks');
+      await page.getByRole('button', { name: 'Account', exact: true }).click();
+      await page.locator('#session-list li').first().waitFor({ timeout: TIMEOUT });
+      const sessions = await page.locator('#session-list li').allTextContents();
+      assert(sessions.length === 1 && sessions[0].includes('(this browser)'), `one session: ${sessions}`);
+      await page.getByRole('button', { name: `Unlink ${provider}` }).click();
+      await expectStatus(page, `${provider} is unlinked.`);
+      await expectFocused(page, 'Linked accounts');
+      await page.getByRole('button', { name: `Link ${provider}`, exact: true }).waitFor({ timeout: TIMEOUT });
+      await page.getByText('No accounts linked yet.').waitFor({ timeout: TIMEOUT });
+    });
+  } else {
+    console.log('skip the OAuth steps: the server has no provider (no --oauth-provider)');
+  }
 
   const verifyBase = args['verify-base-url'];
   if (verifyBase) {

@@ -4,13 +4,17 @@
 //! `tests/browser/package-lock.json`): sign-up, the task list, a reload, an
 //! access token expiring while the page is open, two tabs refreshing at
 //! once, sign-out in one tab seen by the other, a password reset and an
-//! email verification opened from the outbox. Screenshots of the main
+//! email verification opened from the outbox; and, with the test OpenID
+//! Connect provider ([`crate::oidc`]) as the server's one provider,
+//! signing in with it, linking and unlinking it. Screenshots of the main
 //! states go to `<target dir>/browser-screenshots/<server>/`.
 //!
 //! Without `node`, without `/usr/bin/chromium` or without
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`), the test
 //! says `skipped: ...` and passes, unless `AUTH_TEST_BROWSER=required` (as
-//! CI sets it), when it fails.
+//! CI sets it), when it fails. Without `tests/oidc/node_modules` (`npm ci
+//! --prefix tests/oidc`) the same holds for the OAuth steps alone, with
+//! `AUTH_TEST_OIDC`.
 
 use std::{
     path::{Path, PathBuf},
@@ -35,8 +39,12 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// tokens expire while the page is open and both tabs refresh often.
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 
-/// How long the whole scenario may take (it needs about 30 s).
+/// How long the whole scenario may take (it needs about 55 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The test provider's display name on the demo server
+/// (`OAUTH_MOCK_DISPLAY_NAME`): the page shows "Continue with Mock ID".
+pub const OAUTH_DISPLAY_NAME: &str = "Mock ID";
 
 /// The workspace root (two levels above this crate).
 fn workspace() -> PathBuf {
@@ -79,19 +87,28 @@ pub fn demo_page(binary: &Path, server: &str) {
     if crate::server::skip_unless_required(REQUIRED_VAR, unavailable(), "browser::demo_page") {
         return;
     }
+    let provider = crate::oidc::provider("browser::demo_page's OAuth steps");
     crate::__private::block_on(async {
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let server_process = Server::start(
-            binary,
-            Backend::Sqlite,
-            &[
-                ("BIND_ADDRESS", &format!("127.0.0.1:{port}")),
-                ("PUBLIC_URL", &base_url),
-                ("ACCESS_TOKEN_TTL_SECS", &ACCESS_TOKEN_TTL_SECS.to_string()),
-            ],
-        )
-        .await;
+        let bind = format!("127.0.0.1:{port}");
+        let ttl = ACCESS_TOKEN_TTL_SECS.to_string();
+        let mut env = vec![
+            ("BIND_ADDRESS", bind.as_str()),
+            ("PUBLIC_URL", &base_url),
+            ("ACCESS_TOKEN_TTL_SECS", &ttl),
+        ];
+        // One provider, `mock`, the test provider's OpenID Connect side.
+        if let Some(provider) = provider {
+            env.extend([
+                ("OAUTH_PROVIDERS", "mock"),
+                ("OAUTH_MOCK_ISSUER", &provider.issuer),
+                ("OAUTH_MOCK_CLIENT_ID", &provider.client_id),
+                ("OAUTH_MOCK_CLIENT_SECRET", &provider.client_secret),
+                ("OAUTH_MOCK_DISPLAY_NAME", OAUTH_DISPLAY_NAME),
+            ]);
+        }
+        let server_process = Server::start(binary, Backend::Sqlite, &env).await;
         assert_eq!(server_process.base_url(), base_url, "the server's address");
         let verify_port = free_port();
         let verify_url = format!("http://127.0.0.1:{verify_port}");
@@ -113,6 +130,7 @@ pub fn demo_page(binary: &Path, server: &str) {
             server_process.outbox().dir(),
             &screenshots,
             (&verify_url, verifying.outbox().dir()),
+            provider.map(|provider| provider.issuer.as_str()),
         );
         let text = format!(
             "{}{}",
@@ -134,14 +152,17 @@ pub fn demo_page(binary: &Path, server: &str) {
     });
 }
 
-/// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`].
+/// `node demo.mjs ...`, killed after [`SCENARIO_TIMEOUT`]; with the
+/// OAuth steps when the server has the test provider at `oauth_issuer`.
 fn run_scenario(
     base_url: &str,
     outbox: &Path,
     screenshots: &Path,
     (verify_url, verify_outbox): (&str, &Path),
+    oauth_issuer: Option<&str>,
 ) -> Output {
-    let child = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg("demo.mjs")
         .arg("--base-url")
         .arg(base_url)
@@ -154,7 +175,15 @@ fn run_scenario(
         .arg("--screenshots")
         .arg(screenshots)
         .arg("--chromium")
-        .arg(CHROMIUM)
+        .arg(CHROMIUM);
+    if let Some(issuer) = oauth_issuer {
+        command
+            .arg("--oauth-provider")
+            .arg(OAUTH_DISPLAY_NAME)
+            .arg("--oauth-issuer")
+            .arg(issuer);
+    }
+    let child = command
         .current_dir(browser_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -146,6 +146,9 @@ function fail(error) {
     invalid_credentials: 'Wrong email or password.',
     wrong_password: 'The current password is wrong.',
     email_not_verified: 'Please verify your email address first: follow the link we sent you.',
+    last_sign_in_method:
+      'This is the only way you can sign in, so it cannot be unlinked. Set a password first ' +
+      '(sign out, then use “Forgot your password?”), or link another account.',
     invalid_token: $('[data-view="email-code"]').hidden
       ? 'This link is invalid or has expired. Please ask for a new one.'
       : 'That code is wrong or has expired. Check it, or ask for a new one.',
@@ -172,6 +175,8 @@ function renderUser() {
   $('#account-email').textContent = auth.user.email;
   $('#account-verified').textContent = auth.user.email_verified ? 'Yes' : 'Not yet';
   $('#send-verification').hidden = auth.user.email_verified === true;
+  // An account made through a provider has no password to change.
+  $('#change-password').hidden = auth.user.has_password === false;
 }
 
 // ---- Tasks ----
@@ -250,12 +255,15 @@ function editForm(task, path) {
 // ---- Account ----
 
 async function loadAccount() {
-  const [{ user }, sessions] = await Promise.all([
+  await providersLoaded;
+  const [{ user }, sessions, accounts] = await Promise.all([
     api('GET', '/api/auth/me'),
     api('GET', '/api/auth/sessions'),
+    providers.length ? api('GET', '/api/auth/accounts') : [],
   ]);
   auth.user = user;
   renderUser();
+  renderLinked(accounts);
   $('#session-list').replaceChildren(
     ...sessions.map((session) => {
       const started = new Date(session.created_at).toLocaleString();
@@ -275,6 +283,118 @@ async function loadAccount() {
       return item;
     }),
   );
+}
+
+// ---- Other accounts (OAuth 2.0 / OpenID Connect) ----
+
+// The providers the server offers, [{ id, name }]: none when it offers
+// none or cannot say.
+let providers = [];
+
+const providerName = (id) => providers.find((provider) => provider.id === id)?.name || id;
+
+// A provider's round trip ends back here, with `#code=` or `#error=`.
+const oauthPath = (id, action) => {
+  const here = location.href.split('#')[0];
+  return `/api/auth/oauth/${encodeURIComponent(id)}/${action}?redirect_to=${encodeURIComponent(here)}`;
+};
+
+async function loadProviders() {
+  const list = await send('GET', '/api/auth/oauth/providers').catch(() => null);
+  providers = Array.isArray(list) ? list : [];
+  $('#provider-list').replaceChildren(
+    ...providers.map(({ id, name }) => {
+      const button = el('button', { type: 'button', textContent: `Continue with ${name}` });
+      button.addEventListener('click', () => location.assign(oauthPath(id, 'authorize')));
+      return button;
+    }),
+  );
+  $('#oauth-sign-in').hidden = providers.length === 0;
+}
+
+const providersLoaded = loadProviders();
+
+function renderLinked(accounts) {
+  const linked = new Set(accounts.map((account) => account.provider));
+  $('#linked-list').replaceChildren(
+    ...accounts.map((account) => {
+      const name = providerName(account.provider);
+      const since = new Date(account.linked_at).toLocaleDateString(undefined, { dateStyle: 'medium' });
+      const unlink = el('button', { type: 'button', textContent: 'Unlink' });
+      unlink.setAttribute('aria-label', `Unlink ${name}`);
+      unlink.addEventListener('click', () =>
+        run(async () => {
+          await api('DELETE', `/api/auth/accounts/${encodeURIComponent(account.provider)}`);
+          await loadAccount();
+          say(`${name} is unlinked.`);
+          $('#linked-heading').focus();
+        }),
+      );
+      const details = `${account.email ? ` (${account.email})` : ''}, linked ${since} `;
+      return el('li', {}, el('strong', { textContent: name }), details, unlink);
+    }),
+  );
+  const unlinked = providers.filter(({ id }) => !linked.has(id));
+  $('#link-buttons').hidden = unlinked.length === 0;
+  $('#link-buttons').replaceChildren(
+    ...unlinked.map(({ id, name }) => {
+      const button = el('button', { type: 'button', textContent: `Link ${name}` });
+      button.addEventListener('click', () =>
+        run(async () => {
+          const { authorize_url: url } = await api('POST', oauthPath(id, 'link'));
+          location.assign(url);
+        }),
+      );
+      return button;
+    }),
+  );
+  $('#no-linked').hidden = accounts.length > 0;
+  $('#linked-accounts').hidden = providers.length === 0 && accounts.length === 0;
+}
+
+const OAUTH_ERRORS = {
+  invalid_state: 'That sign-in expired or was started in another window. Please try again.',
+  provider_error: 'The provider did not sign you in (the request may have been cancelled). Please try again.',
+  provider_unavailable: 'The provider cannot be reached right now. Please try again later.',
+  invalid_id_token: 'The provider’s answer could not be verified, so you are not signed in. Please try again.',
+  account_exists:
+    'An account with this email address already exists. Sign in with your password first, ' +
+    'then link the provider from your account page.',
+};
+
+// Back from a provider with `#error=`; `linking` when a user was signed in
+// (the round trip was a link).
+function oauthFailed(code, linking) {
+  show(linking ? 'account' : 'sign-in');
+  let message = OAUTH_ERRORS[code] || 'Signing in with that provider did not work. Please try again.';
+  if (linking && code === 'account_exists') {
+    message = 'That account cannot be linked: it belongs to another user here, or you linked a different one from the same provider.';
+  }
+  say(message, true);
+}
+
+// Back from a provider with `#code=`: a sign-in, or the end of a link
+// (which signs the same user in again).
+async function oauthSignIn(code, restored) {
+  const before = restored ? auth : null;
+  let answer;
+  try {
+    answer = await send('POST', '/api/auth/oauth/exchange', { body: { code }, cookie: true });
+  } catch (error) {
+    show(restored ? 'tasks' : 'sign-in');
+    if (error.code !== 'invalid_token') return fail(error);
+    return say('That sign-in has expired or was used already. Please try again.', true);
+  }
+  if (answer.two_factor_required) {
+    show(restored ? 'tasks' : 'sign-in');
+    return say('Your account asks for a second factor, which this page cannot ask for yet, so you are not signed in.', true);
+  }
+  accept(answer);
+  // The round trip opened a session of its own: end the one this tab had
+  // (without the cookie header, which would clear the new session's cookie).
+  if (before) await send('POST', '/api/auth/sign-out', { token: before.token }).catch(() => {});
+  if (before?.user.id === answer.user.id) return show('account', 'Account linked: you can sign in with it from now on.');
+  show('tasks', `Signed in as ${answer.user.email}.`);
 }
 
 // ---- Wiring ----
@@ -441,11 +561,17 @@ $('#sign-out-everywhere').addEventListener('click', () =>
 async function start() {
   // The links in messages carry their token in the fragment; take it and
   // drop it from the address bar and the history.
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  // So do the ends of a provider's round trip, `#code=` or `#error=`.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const [token, code, oauthError] = ['token', 'code', 'error'].map((name) => fragment.get(name));
   const path = location.pathname;
-  if (token) history.replaceState(null, '', path);
+  if (token || code || oauthError) history.replaceState(null, '', path);
   const restored = await refresh().catch(() => false);
-  if (path === '/reset-password' && token) {
+  if (code) {
+    await oauthSignIn(code, restored);
+  } else if (oauthError) {
+    oauthFailed(oauthError, restored);
+  } else if (path === '/reset-password' && token) {
     resetToken = token;
     show('reset');
   } else if (path === '/email-sign-in' && token) {
