@@ -641,7 +641,7 @@ impl AuthService {
         if !state_ok {
             return Err(Ok(Failure::State));
         }
-        if params.error.is_some() || !live.accepts_iss(params.iss.as_deref()) {
+        if params.error.is_some() {
             return Err(Ok(Failure::Provider));
         }
         let Some(code) = params
@@ -651,13 +651,18 @@ impl AuthService {
             return Err(Ok(Failure::Provider));
         };
         let callback_url = oauth.callback_url(&pending.provider);
-        let work = live.identity(
-            &code,
-            &callback_url,
-            &derived.verifier,
-            &derived.nonce,
-            self.inner.clock.now(),
-        );
+        // The whole of the provider's part, discovery included, under one limit.
+        let work = async {
+            live.check_iss(params.iss.as_deref()).await?;
+            live.identity(
+                &code,
+                &callback_url,
+                &derived.verifier,
+                &derived.nonce,
+                self.inner.clock.now(),
+            )
+            .await
+        };
         let identity = match tokio::time::timeout(oauth.timeout, work).await {
             Ok(found) => found.map_err(Ok)?,
             Err(_) => {

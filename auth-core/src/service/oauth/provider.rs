@@ -226,13 +226,18 @@ impl Live {
 
     /// Whether the `iss` of the provider's answer (RFC 9207) is acceptable:
     /// the issuer's when sent, and sent when the provider says it sends it.
-    pub(super) fn accepts_iss(&self, iss: Option<&str>) -> bool {
-        let Some(endpoints) = self.cached() else {
-            return iss.is_none();
-        };
-        match iss {
+    /// Discovers the provider first if this server has not yet (another
+    /// instance may have sent the user there).
+    pub(super) async fn check_iss(&self, iss: Option<&str>) -> Result<(), Failure> {
+        let endpoints = self.endpoints().await?;
+        let fine = match iss {
             Some(iss) => !endpoints.issuer.is_empty() && iss == endpoints.issuer,
             None => !endpoints.sends_iss,
+        };
+        if fine {
+            Ok(())
+        } else {
+            Err(self.refused("the answer", "its `iss` is not the issuer's"))
         }
     }
 
@@ -308,13 +313,13 @@ impl Live {
             Failure::Unavailable
         })?;
         let status = response.status();
-        let body = read_limited(&mut response, MAX_BODY_BYTES)
-            .await
-            .map_err(|why| self.refused("the token answer", &why))?;
         if status.is_server_error() {
             tracing::warn!(provider = %settings.id, %status, "the token endpoint failed");
             return Err(Failure::Unavailable);
         }
+        let body = read_limited(&mut response, MAX_BODY_BYTES)
+            .await
+            .map_err(|why| self.refused("the token answer", &why))?;
         let tokens: TokenResponse = serde_json::from_slice(&body)
             .map_err(|_| self.refused("the token answer", "not the JSON expected"))?;
         if status != StatusCode::OK || tokens.error.is_some() {
