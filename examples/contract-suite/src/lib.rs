@@ -270,6 +270,8 @@ macro_rules! contract_tests {
                 // Account: the database, read directly.
                 delete_account_leaves_no_rows,
                 secrets_are_stored_hashed,
+                // OAuth: a callback on an instance that has not discovered the provider.
+                oauth_callback_on_another_instance,
             ];
         }
     };

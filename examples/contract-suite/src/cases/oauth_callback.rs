@@ -313,3 +313,56 @@ pub async fn oauth_exchange_code_is_single_use(binary: &Path, backend: Backend) 
         .expect_problem(400, "invalid_token");
     expect_no_tokens_in(&s.client.visited(), &[&access, &refresh]);
 }
+
+/// Behind a load balancer the callback may reach another instance than
+/// the one that sent the user to the provider, and one that has never
+/// discovered the provider (it just started): the pending sign-in is in
+/// the shared database, discovery happens then, the provider's `iss` is
+/// checked against it, and the code works on either instance.
+pub async fn oauth_callback_on_another_instance(binary: &Path, backend: Backend) {
+    let secret = crate::server::random_string(48);
+    let extra = [("JWT_SECRET", secret.clone())];
+    let Some(one) = OAuthServer::start(
+        binary,
+        backend,
+        "oauth_callback_on_another_instance",
+        &extra,
+    )
+    .await
+    else {
+        return;
+    };
+    let mut env: Vec<(String, Option<String>)> = vec![
+        ("JWT_SECRET".into(), Some(secret)),
+        ("PUBLIC_URL".into(), Some(one.public().to_owned())),
+        (
+            "DATABASE_URL".into(),
+            Some(one.server.database_url().to_owned()),
+        ),
+    ];
+    for (name, value) in one.provider.server_env() {
+        env.push((name.to_owned(), Some(value)));
+    }
+    let two = crate::Server::start_with(
+        binary,
+        Backend::PostgresIn(one.server.database_url().to_owned()),
+        env,
+    )
+    .await;
+    let other = oidc::OAuthClient::new(two.target().api());
+
+    let identity = Identity::fresh();
+    let started = one.client.start("mock", None).await;
+    let callback = one.client.at_provider(&started, &identity).await;
+    let on_two = callback.replacen(one.public(), two.base_url(), 1);
+    assert_ne!(
+        on_two, callback,
+        "the callback is on PUBLIC_URL: {callback}"
+    );
+    let landing = other
+        .callback("mock", &on_two, Some(&started.cookie.pair()))
+        .await;
+    let code = landing.expect_code();
+    let reply = one.client.exchange(&code).await;
+    reply.expect_auth_response(200, one.api().target(), &identity.email);
+}
