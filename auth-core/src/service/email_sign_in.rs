@@ -243,7 +243,8 @@ impl AuthService {
     /// never verified: whoever made it may not be the owner (an attacker
     /// can sign up with someone else's address and wait). Everything that
     /// maker could still use goes: their sessions, their password (now
-    /// none; a reset sets one), their second factors and pending
+    /// none; a reset sets one), their second factors, linked OAuth
+    /// identities and pending
     /// challenges, and pending reset and email-change links. Then the
     /// address is verified.
     async fn take_over_unverified(&self, user: &User) -> Result<User, AuthError> {
@@ -259,6 +260,7 @@ impl AuthService {
             .map_err(gone)?;
         self.sign_out_everywhere(&user.id).await?;
         self.remove_second_factors(&user.id).await?;
+        self.forget_linked_identities(&user.id).await?;
         self.void_tokens(
             &user.id,
             &[

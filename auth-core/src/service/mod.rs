@@ -371,6 +371,12 @@ impl AuthService {
     }
 
     /// The user with this id, or [`AuthError::UserNotFound`].
+    /// Without the `oauth` feature there is nothing to unlink.
+    #[cfg(not(feature = "oauth"))]
+    pub(super) async fn forget_linked_identities(&self, _: &UserId) -> Result<(), AuthError> {
+        Ok(())
+    }
+
     pub(super) async fn user_by_id(&self, user_id: &UserId) -> Result<User, AuthError> {
         self.inner
             .users

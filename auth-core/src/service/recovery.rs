@@ -93,6 +93,11 @@ impl AuthService {
         }
         self.set_password(&user, &request.new_password, None)
             .await?;
+        if !user.email_verified {
+            // Whoever made the account may not own the address: an OAuth
+            // identity they linked must not outlive the owner's reset.
+            self.forget_linked_identities(&user.id).await?;
+        }
         if let Some(throttle) = &self.inner.throttle
             && let Err(error) = throttle.clear(&user.email).await
         {

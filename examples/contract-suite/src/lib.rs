@@ -250,6 +250,8 @@ macro_rules! contract_tests {
                 oauth_bad_id_tokens_are_refused,
                 oauth_unavailable_provider_is_reported,
                 oauth_exchange_code_is_single_use,
+                oauth_exchange_is_bound_to_its_challenge,
+                oauth_identity_goes_when_the_owner_takes_the_account_back,
                 oauth_links_a_verified_account,
                 oauth_unverified_account_is_not_taken,
                 oauth_unverified_provider_address,

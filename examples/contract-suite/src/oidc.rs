@@ -420,7 +420,8 @@ impl OAuthClient {
         self.started(provider, reply, &url)
     }
 
-    fn started(&self, provider: &str, reply: Reply, url: &str) -> Started {
+    /// The [`Started`] of an authorize or link `reply` that sent the browser to `url`.
+    pub fn started(&self, provider: &str, reply: Reply, url: &str) -> Started {
         self.visit(url);
         let parsed = Url::parse(url);
         reply.check(parsed.is_ok(), "an absolute URL to the provider");

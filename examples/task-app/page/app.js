@@ -299,13 +299,27 @@ const oauthPath = (id, action) => {
   return `/api/auth/oauth/${encodeURIComponent(id)}/${action}?redirect_to=${encodeURIComponent(here)}`;
 };
 
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+// Starts a round trip with a fresh PKCE pair: the verifier stays in this
+// tab, the server binds the exchange code to its challenge. So a `#code=`
+// someone else made, planted in a link to this page, cannot sign this
+// browser into their account: the page exchanges only codes it asked for.
+async function oauthStart(id, action) {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  sessionStorage.setItem('oauth-verifier', verifier);
+  return `${oauthPath(id, action)}&code_challenge=${challenge}`;
+}
+
 async function loadProviders() {
   const list = await send('GET', '/api/auth/oauth/providers').catch(() => null);
   providers = Array.isArray(list) ? list : [];
   $('#provider-list').replaceChildren(
     ...providers.map(({ id, name }) => {
       const button = el('button', { type: 'button', textContent: `Continue with ${name}` });
-      button.addEventListener('click', () => location.assign(oauthPath(id, 'authorize')));
+      button.addEventListener('click', () => run(async () => location.assign(await oauthStart(id, 'authorize'))));
       return button;
     }),
   );
@@ -341,7 +355,7 @@ function renderLinked(accounts) {
       const button = el('button', { type: 'button', textContent: `Link ${name}` });
       button.addEventListener('click', () =>
         run(async () => {
-          const { authorize_url: url } = await api('POST', oauthPath(id, 'link'));
+          const { authorize_url: url } = await api('POST', await oauthStart(id, 'link'));
           location.assign(url);
         }),
       );
@@ -377,9 +391,15 @@ function oauthFailed(code, linking) {
 // (which signs the same user in again).
 async function oauthSignIn(code, restored) {
   const before = restored ? auth : null;
+  const verifier = sessionStorage.getItem('oauth-verifier');
+  sessionStorage.removeItem('oauth-verifier');
+  if (!verifier) {
+    show(restored ? 'tasks' : 'sign-in');
+    return say('That sign-in was not started from this page, so it was not used. Sign in again here if you meant to.', true);
+  }
   let answer;
   try {
-    answer = await send('POST', '/api/auth/oauth/exchange', { body: { code }, cookie: true });
+    answer = await send('POST', '/api/auth/oauth/exchange', { body: { code, code_verifier: verifier }, cookie: true });
   } catch (error) {
     show(restored ? 'tasks' : 'sign-in');
     if (error.code !== 'invalid_token') return fail(error);

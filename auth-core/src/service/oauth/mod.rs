@@ -294,6 +294,15 @@ impl OAuth {
                 self.public_url
             ));
         };
+        // The state cookie is `Secure`: over plain HTTP, browsers keep it
+        // for loopback hosts only, and every sign-in would fail.
+        if public.scheme() == "http" && !crate::token::remote::is_loopback(&public) {
+            return invalid(format!(
+                "the public URL {:?} must be https:// for OAuth (http:// only for loopback)",
+                self.public_url
+            ));
+        }
+        let public_path = public.path().trim_end_matches('/').to_owned();
         let mut origins = Vec::new();
         let given = if self.redirect_origins.is_empty() {
             vec![public.origin().ascii_serialization()]
@@ -330,6 +339,7 @@ impl OAuth {
         }
         Ok(Runtime {
             public_url: self.public_url,
+            public_path,
             prefix: self.prefix,
             providers,
             origins,
@@ -342,6 +352,8 @@ impl OAuth {
 /// OAuth at run time, in the service.
 pub(crate) struct Runtime {
     public_url: String,
+    /// The public URL's path, without a trailing `/` (often empty).
+    public_path: String,
     prefix: String,
     providers: Vec<Arc<Live>>,
     origins: Vec<String>,
@@ -357,12 +369,14 @@ impl Runtime {
             .ok_or(AuthError::NotFound)
     }
 
+    /// The callback's path as the browser sees it: under the public URL's
+    /// own path, if it has one (the state cookie's `Path`).
     fn callback_path(&self, id: &str) -> String {
-        format!("{}/oauth/{id}/callback", self.prefix)
+        format!("{}{}/oauth/{id}/callback", self.public_path, self.prefix)
     }
 
     fn callback_url(&self, id: &str) -> String {
-        format!("{}{}", self.public_url, self.callback_path(id))
+        format!("{}{}/oauth/{id}/callback", self.public_url, self.prefix)
     }
 
     /// Where a sign-in ends when no `redirect_to` can be trusted.
@@ -430,6 +444,32 @@ struct Pending {
     redirect_to: String,
     /// The signed-in user who asked to link, if any.
     link: Option<UserId>,
+    /// The front end's PKCE challenge for the exchange, if it sent one.
+    #[serde(default)]
+    code_challenge: Option<String>,
+}
+
+/// What an exchange code keeps.
+#[derive(Serialize, Deserialize)]
+struct Exchange {
+    provider: String,
+    code_challenge: Option<String>,
+}
+
+/// How a front end starts a sign-in: where it ends, and the S256
+/// challenge of a verifier it keeps for the exchange (optional).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Start<'a> {
+    pub(crate) redirect_to: Option<&'a str>,
+    pub(crate) code_challenge: Option<&'a str>,
+}
+
+/// Whether `value` can be an S256 `code_challenge`: 43 base64url characters.
+pub(crate) fn is_code_challenge(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What a linked identity keeps.
@@ -518,13 +558,19 @@ impl AuthService {
             .collect()
     }
 
-    /// Starts a sign-in with `provider` (or a link to `link`'s account).
+    /// Starts a sign-in with `provider` (or a link to `link`'s account);
+    /// `start.code_challenge`, when the front end sent one, binds the
+    /// exchange code to it.
     pub(crate) async fn oauth_authorize(
         &self,
         provider: &str,
-        redirect_to: Option<&str>,
+        start: Start<'_>,
         link: Option<UserId>,
     ) -> Result<Authorize, AuthError> {
+        let Start {
+            redirect_to,
+            code_challenge,
+        } = start;
         let (oauth, credentials) = self.oauth()?;
         let live = oauth.provider(provider)?;
         let redirect_to = oauth.redirect_to(redirect_to)?;
@@ -553,6 +599,7 @@ impl AuthService {
             provider: provider.to_owned(),
             redirect_to,
             link,
+            code_challenge: code_challenge.map(str::to_owned),
         };
         credentials
             .insert(NewCredential {
@@ -685,9 +732,7 @@ impl AuthService {
             // The sign-in stands; the application finds the older tokens.
             tracing::warn!(%error, provider = %pending.provider, "could not keep the provider's tokens");
         }
-        self.exchange_code(&pending.provider, &user)
-            .await
-            .map_err(Err)
+        self.exchange_code(&pending, &user).await
     }
 
     /// The account rules of the contract: the linked account, else the
@@ -844,35 +889,54 @@ impl AuthService {
             .and_then(|(_, linked)| key.open(&linked_lookup(&linked), linked.tokens.as_deref()?)))
     }
 
-    async fn exchange_code(&self, provider: &str, user_id: &UserId) -> Result<String, AuthError> {
-        let (_, credentials) = self.oauth()?;
-        let code = random_token::<32>()?;
+    async fn exchange_code(
+        &self,
+        pending: &Pending,
+        user_id: &UserId,
+    ) -> Result<String, Result<Failure, AuthError>> {
+        let (_, credentials) = self.oauth().map_err(Err)?;
+        let code = random_token::<32>().map_err(Err)?;
         let now = self.inner.now();
-        credentials
+        let exchange = Exchange {
+            provider: pending.provider.clone(),
+            code_challenge: pending.code_challenge.clone(),
+        };
+        let inserted = credentials
             .insert(NewCredential {
-                id: CredentialId::generate()?,
+                id: CredentialId::generate().map_err(Err)?,
                 kind: EXCHANGE,
                 lookup: hash_hex(&code),
                 user_id: Some(user_id.clone()),
-                data: provider.as_bytes().to_vec(),
+                data: serde_json::to_vec(&exchange).map_err(|e| Err(AuthError::internal(e)))?,
                 created_at: now,
-                expires_at: Some(expiry(now, EXCHANGE_CODE_TTL)?),
+                expires_at: Some(expiry(now, EXCHANGE_CODE_TTL).map_err(Err)?),
             })
-            .await?
-            .ok_or_else(|| AuthError::internal("a random exchange code was taken"))?;
-        Ok(code)
+            .await;
+        match inserted {
+            Ok(Some(_)) => Ok(code),
+            Ok(None) => Err(Err(AuthError::internal("a random exchange code was taken"))),
+            // Deleted during the callback: nobody to sign in.
+            Err(AuthError::UserNotFound) => Err(Ok(Failure::State)),
+            Err(err) => Err(Err(err)),
+        }
     }
 
     /// Turns an exchange code from a callback into a session, or a
-    /// challenge when the user has a second factor.
+    /// challenge when the user has a second factor. A code whose sign-in
+    /// was started with a `code_challenge` needs its `code_verifier`, and
+    /// one started without needs none: a page that always sends its
+    /// verifier cannot be made to exchange a code someone else started
+    /// (login CSRF by a planted `#code=`).
     ///
     /// # Errors
     /// [`AuthError::InvalidOneTimeToken`] for an unknown, used or expired
-    /// code; [`AuthError::EmailNotVerified`] when verification is required
+    /// code, or a wrong or missing verifier (the code is used up);
+    /// [`AuthError::EmailNotVerified`] when verification is required
     /// and the provider did not vouch for the address;
     /// [`AuthError::NotFound`] when OAuth is not set up.
-    pub async fn oauth_exchange(&self, code: &str) -> Result<SignIn, AuthError> {
+    pub async fn oauth_exchange(&self, request: &ExchangeRequest) -> Result<SignIn, AuthError> {
         let (_, credentials) = self.oauth()?;
+        let code = &request.code;
         if code.len() != 43 {
             return Err(AuthError::InvalidOneTimeToken);
         }
@@ -884,6 +948,18 @@ impl AuthService {
         if !credentials.consume(&row.id, row.version).await? {
             return Err(AuthError::InvalidOneTimeToken);
         }
+        let exchange: Exchange = serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
+        let bound = match (&exchange.code_challenge, &request.code_verifier) {
+            (None, None) => true,
+            (Some(challenge), Some(verifier)) => constant_time_eq(
+                base64url(&Sha256::digest(verifier.as_bytes())).as_bytes(),
+                challenge.as_bytes(),
+            ),
+            _ => false,
+        };
+        if !bound {
+            return Err(AuthError::InvalidOneTimeToken);
+        }
         let user_id = row.user_id.ok_or(AuthError::InvalidOneTimeToken)?;
         let user = match self.user_by_id(&user_id).await {
             Err(AuthError::UserNotFound) => return Err(AuthError::InvalidOneTimeToken),
@@ -893,6 +969,16 @@ impl AuthService {
             return Err(AuthError::EmailNotVerified);
         }
         self.finish_first_factor(user, FirstFactor::OAuth).await
+    }
+
+    /// Unlinks every identity of the user: the owner of an address took
+    /// back an account someone else made unverified under it, perhaps
+    /// through a provider that does not verify addresses.
+    pub(super) async fn forget_linked_identities(&self, user_id: &UserId) -> Result<(), AuthError> {
+        if let Ok((_, credentials)) = self.oauth() {
+            credentials.delete_for_user(user_id, &IDENTITY).await?;
+        }
+        Ok(())
     }
 
     async fn linked(&self, user_id: &UserId) -> Result<Vec<(Credential, Linked)>, AuthError> {

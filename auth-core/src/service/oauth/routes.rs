@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{CallbackParams, STATE_COOKIE, STATE_TTL};
+use super::{CallbackParams, STATE_COOKIE, STATE_TTL, Start, is_code_challenge};
 use crate::{
     AuthError, AuthService,
     endpoint::{
@@ -45,6 +45,17 @@ pub struct ExchangeRequest {
     /// The `#code=` of the callback's redirect.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub code: String,
+    /// The verifier of the `code_challenge` the sign-in was started with;
+    /// required then, refused otherwise (RFC 7636 characters).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 43,
+            max_length = 128,
+            pattern = "^[A-Za-z0-9._~-]{43,128}$"
+        )
+    )]
+    pub code_verifier: Option<String>,
 }
 
 impl std::fmt::Debug for ExchangeRequest {
@@ -161,10 +172,12 @@ fn providers(auth: &AuthService, _: Input<()>) -> Answer<'_> {
 fn authorize(auth: &AuthService, input: Input<()>) -> Answer<'_> {
     Box::pin(async move {
         let provider = input.path_param().unwrap_or_default();
-        let redirect_to = query_value(input.query(), "redirect_to")?;
-        let start = auth
-            .oauth_authorize(provider, redirect_to.as_deref(), None)
-            .await?;
+        let (redirect_to, challenge) = start_params(input.query())?;
+        let start = Start {
+            redirect_to: redirect_to.as_deref(),
+            code_challenge: challenge.as_deref(),
+        };
+        let start = auth.oauth_authorize(provider, start, None).await?;
         let mut reply = Reply::empty(302)
             .with_header("location", start.url)
             .with_header("cache-control", NO_STORE.to_owned());
@@ -191,7 +204,7 @@ fn callback(auth: &AuthService, input: Input<()>) -> Answer<'_> {
 
 fn exchange(auth: &AuthService, mut input: Input<ExchangeRequest>) -> Answer<'_> {
     Box::pin(async move {
-        let outcome = auth.oauth_exchange(&input.take_body()?.code).await?;
+        let outcome = auth.oauth_exchange(&input.take_body()?).await?;
         Ok(signed_in(auth, input.cookie.as_ref(), &outcome))
     })
 }
@@ -199,11 +212,13 @@ fn exchange(auth: &AuthService, mut input: Input<ExchangeRequest>) -> Answer<'_>
 fn link(auth: &AuthService, input: Input<()>) -> Answer<'_> {
     Box::pin(async move {
         let provider = input.path_param().unwrap_or_default();
-        let redirect_to = query_value(input.query(), "redirect_to")?;
+        let (redirect_to, challenge) = start_params(input.query())?;
+        let start = Start {
+            redirect_to: redirect_to.as_deref(),
+            code_challenge: challenge.as_deref(),
+        };
         let user = input.principal()?.user_id().clone();
-        let start = auth
-            .oauth_authorize(provider, redirect_to.as_deref(), Some(user))
-            .await?;
+        let start = auth.oauth_authorize(provider, start, Some(user)).await?;
         let mut reply = Reply::json(
             200,
             &AuthorizeUrl {
@@ -233,19 +248,43 @@ fn unlink(auth: &AuthService, input: Input<()>) -> Answer<'_> {
     })
 }
 
-/// The one value of `name` in a query; a name given twice is refused.
-fn query_value(query: Option<&str>, name: &str) -> Result<Option<String>, AuthError> {
+/// The one value of `name` in a query; `Err` when given twice.
+fn query_value(query: Option<&str>, name: &str) -> Result<Option<String>, ()> {
     let mut found = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if key == name {
             if found.is_some() {
-                return Err(AuthError::InvalidRedirect);
+                return Err(());
             }
             found = Some(value.into_owned());
         }
     }
     Ok(found)
 }
+
+/// `redirect_to` and `code_challenge` of `authorize` and `link`.
+fn start_params(query: Option<&str>) -> Result<(Option<String>, Option<String>), HttpError> {
+    let redirect_to = query_value(query, "redirect_to").map_err(|()| AuthError::InvalidRedirect)?;
+    let challenge =
+        query_value(query, "code_challenge")
+            .ok()
+            .and_then(|challenge| match challenge {
+                Some(value) if !is_code_challenge(&value) => None,
+                fine => Some(fine),
+            });
+    let Some(challenge) = challenge else {
+        return Err(crate::problem::Problem::new(
+            400,
+            INVALID_CODE_CHALLENGE,
+            "code_challenge must be one S256 challenge: 43 base64url characters".to_owned(),
+        )
+        .into());
+    };
+    Ok((redirect_to, challenge))
+}
+
+/// The `code` of a malformed `code_challenge`.
+const INVALID_CODE_CHALLENGE: &str = "invalid_code_challenge";
 
 /// A callback's parameters; each given twice counts as not given.
 fn callback_params(query: Option<&str>) -> CallbackParams {
@@ -324,13 +363,14 @@ fn providers_doc() {}
     params(
         ("provider" = String, Path, description = PROVIDER, pattern = "^[a-z0-9_-]{1,32}$"),
         ("redirect_to" = Option<String>, Query, description = "Where the sign-in ends: an absolute URL on an allowed origin (`OAUTH_REDIRECT_ORIGINS`), without fragment; default `PUBLIC_URL`", max_length = 2048),
+        ("code_challenge" = Option<String>, Query, description = "The S256 challenge of a verifier the front end keeps: the exchange then needs that `code_verifier`, so a `#code=` planted in the page by someone else cannot be exchanged", pattern = "^[A-Za-z0-9_-]{43}$"),
     ),
     responses(
         (status = 302, description = "To the provider; or, when it cannot be reached, to `redirect_to#error=provider_unavailable`", headers(
             ("Location" = String, description = "The provider's authorization URL (code flow, PKCE `S256`, `state`, `nonce`)"),
             ("Set-Cookie" = String, description = "`__Secure-auth_oauth_state=<secret>; Path=<callback path>; Max-Age=600; HttpOnly; Secure; SameSite=Lax`"))),
-        (status = 400, description = "`redirect_to` not allowed (`invalid_redirect`)", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`redirect_to` not allowed or given twice (`invalid_redirect`); `code_challenge` malformed or given twice (`invalid_code_challenge`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider, or OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`too_many_attempts`)", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ))]
@@ -348,7 +388,7 @@ fn authorize_doc() {}
     ),
     responses(
         (status = 302, description = "To `redirect_to#code=<exchange code>` (single use, 60 s), or `#error=` one of `invalid_state`, `provider_error`, `provider_unavailable`, `invalid_id_token`, `account_exists`; without a valid state cookie to `PUBLIC_URL#error=invalid_state`. Clears the state cookie", headers(("Location" = String, description = "Where the sign-in ends"))),
-        (status = 404, description = "No such provider", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider, or OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`too_many_attempts`)", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ))]
@@ -361,7 +401,7 @@ fn callback_doc() {}
     params(("X-Refresh-Cookie" = Option<String>, Header, description = "`1`: the cookie transport for a browser page on this origin")),
     responses(
         (status = 200, description = "Signed in (`AuthResponse`), or `SecondFactorRequired` when the user has a second factor", body = crate::sign_in::SignIn),
-        (status = 400, description = "Not JSON or `code` missing; or an unknown, used or expired code (`invalid_token`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON or `code` missing; or an unknown, used or expired code, or a `code_verifier` missing, wrong or not asked for (`invalid_token`; the code is used up)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The address must be verified first (`email_not_verified`); or a cross-site cookie-transport request (`cross_site_request`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -377,12 +417,15 @@ fn exchange_doc() {}
     params(
         ("provider" = String, Path, description = PROVIDER, pattern = "^[a-z0-9_-]{1,32}$"),
         ("redirect_to" = Option<String>, Query, description = "As for `authorize`", max_length = 2048),
+        ("code_challenge" = Option<String>, Query, description = "As for `authorize`", pattern = "^[A-Za-z0-9_-]{43}$"),
     ),
     responses(
         (status = 200, description = "Send the browser to `authorize_url`: the round trip links the identity to the caller and ends at `redirect_to#code=` (or `#error=account_exists` when it is another user's)", body = AuthorizeUrl, headers(("Set-Cookie" = String, description = "The state cookie, as for `authorize`"))),
-        (status = 400, description = "`redirect_to` not allowed (`invalid_redirect`), or a body that is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`redirect_to` not allowed (`invalid_redirect`), `code_challenge` malformed (`invalid_code_challenge`), or a body that is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider, or OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body that is not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`too_many_attempts`)", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ),
@@ -395,6 +438,7 @@ fn link_doc() {}
     responses(
         (status = 200, description = "The identities linked to the caller, oldest first", body = Vec<LinkedAccount>),
         (status = 401, description = "No valid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ),
     security(("bearer" = [])))]
@@ -407,7 +451,7 @@ fn accounts_doc() {}
     responses(
         (status = 204, description = "Unlinked"),
         (status = 401, description = "No valid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No identity of this provider is linked", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No identity of this provider is linked, or OAuth is not set up", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller has no password and no other identity (`last_sign_in_method`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ),
@@ -427,6 +471,12 @@ mod tests {
         let params = callback_params(Some("code=a&state=s&state=t"));
         assert_eq!((params.code.as_deref(), params.state), (Some("a"), None));
         assert!(query_value(Some("redirect_to=a&redirect_to=b"), "redirect_to").is_err());
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let (to, found) = start_params(Some(&format!("code_challenge={challenge}"))).unwrap();
+        assert_eq!((to, found.as_deref()), (None, Some(challenge)));
+        for bad in ["code_challenge=short", "code_challenge=a&code_challenge=b"] {
+            assert_eq!(start_params(Some(bad)).unwrap_err().status(), 400, "{bad}");
+        }
         assert_eq!(query_value(None, "redirect_to").unwrap(), None);
     }
 }

@@ -47,7 +47,8 @@ impl TokenKey {
         identity: &str,
         tokens: &ProviderTokens,
     ) -> Result<String, AuthError> {
-        let plain = Zeroizing::new(serde_json::to_vec(tokens).map_err(AuthError::internal)?);
+        let plain =
+            Zeroizing::new(serde_json::to_vec(&Stored::from(tokens)).map_err(AuthError::internal)?);
         let mut nonce = [0u8; 24];
         getrandom::fill(&mut nonce).map_err(|e| AuthError::internal(e.to_string()))?;
         let sealed = self
@@ -82,7 +83,9 @@ impl TokenKey {
                 )
                 .ok()?,
         );
-        serde_json::from_slice(&plain).ok()
+        serde_json::from_slice::<Stored>(&plain)
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -93,14 +96,46 @@ impl fmt::Debug for TokenKey {
 }
 
 /// A provider's tokens from the user's last sign-in through it, for an
-/// application that calls the provider's API on the user's behalf.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// application that calls the provider's API on the user's behalf. Not
+/// `Serialize`, and redacted in `Debug`: handing them on is a choice.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderTokens {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Option<OffsetDateTime>,
+    scope: Option<String>,
+}
+
+/// What is sealed.
+#[derive(Serialize, Deserialize)]
+struct Stored {
     access_token: String,
     refresh_token: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     expires_at: Option<OffsetDateTime>,
     scope: Option<String>,
+}
+
+impl From<&ProviderTokens> for Stored {
+    fn from(tokens: &ProviderTokens) -> Self {
+        Self {
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at: tokens.expires_at,
+            scope: tokens.scope.clone(),
+        }
+    }
+}
+
+impl From<Stored> for ProviderTokens {
+    fn from(stored: Stored) -> Self {
+        Self {
+            access_token: stored.access_token,
+            refresh_token: stored.refresh_token,
+            expires_at: stored.expires_at,
+            scope: stored.scope,
+        }
+    }
 }
 
 impl ProviderTokens {

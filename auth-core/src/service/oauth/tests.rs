@@ -60,6 +60,20 @@ async fn sign_up(auth: &AuthService, email: &str, verified: bool) -> UserId {
     user.id
 }
 
+fn exchange(code: &str, code_verifier: Option<&str>) -> ExchangeRequest {
+    ExchangeRequest {
+        code: code.to_owned(),
+        code_verifier: code_verifier.map(str::to_owned),
+    }
+}
+
+fn to(redirect_to: &str) -> Start<'_> {
+    Start {
+        redirect_to: Some(redirect_to),
+        code_challenge: None,
+    }
+}
+
 fn refused(outcome: Result<UserId, Result<Failure, AuthError>>) -> Failure {
     match outcome {
         Err(Ok(failure)) => failure,
@@ -163,6 +177,15 @@ async fn linking_refuses_another_users_identity_or_a_second_of_one_provider() {
     );
 }
 
+fn pending(code_challenge: Option<&str>) -> Pending {
+    Pending {
+        provider: "corp".into(),
+        redirect_to: "https://tasks.example.com/".into(),
+        link: None,
+        code_challenge: code_challenge.map(str::to_owned),
+    }
+}
+
 #[tokio::test]
 async fn exchange_codes_work_once() {
     let store = MemoryStore::new();
@@ -171,17 +194,63 @@ async fn exchange_codes_work_once() {
         .user_of("corp", &identity("s", "ada@example.com", true))
         .await
         .unwrap();
-    let code = auth.exchange_code("corp", &id).await.unwrap();
-    let SignIn::Complete(response) = auth.oauth_exchange(&code).await.unwrap() else {
+    let code = auth.exchange_code(&pending(None), &id).await.unwrap();
+    let SignIn::Complete(response) = auth.oauth_exchange(&exchange(&code, None)).await.unwrap()
+    else {
         panic!("no second factor is registered");
     };
     assert_eq!(response.user.id, id);
     for code in [code.as_str(), "", &"x".repeat(43), &"x".repeat(10_000)] {
         assert!(matches!(
-            auth.oauth_exchange(code).await,
+            auth.oauth_exchange(&exchange(code, None)).await,
             Err(AuthError::InvalidOneTimeToken)
         ));
     }
+}
+
+#[tokio::test]
+async fn a_front_ends_challenge_binds_its_exchange_code() {
+    let store = MemoryStore::new();
+    let auth = service(&store);
+    let id = auth
+        .user_of("corp", &identity("s", "ada@example.com", true))
+        .await
+        .unwrap();
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = base64url(&Sha256::digest(verifier.as_bytes()));
+    assert!(is_code_challenge(&challenge));
+    // A wrong or missing verifier uses the code up.
+    for sent in [None, Some("another verifier of the right length, 43 ch")] {
+        let code = auth
+            .exchange_code(&pending(Some(&challenge)), &id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            auth.oauth_exchange(&exchange(&code, sent)).await,
+            Err(AuthError::InvalidOneTimeToken)
+        ));
+        assert!(
+            auth.oauth_exchange(&exchange(&code, Some(verifier)))
+                .await
+                .is_err()
+        );
+    }
+    let code = auth
+        .exchange_code(&pending(Some(&challenge)), &id)
+        .await
+        .unwrap();
+    assert!(
+        auth.oauth_exchange(&exchange(&code, Some(verifier)))
+            .await
+            .is_ok()
+    );
+    // A page that always sends its verifier refuses a planted code.
+    let planted = auth.exchange_code(&pending(None), &id).await.unwrap();
+    assert!(matches!(
+        auth.oauth_exchange(&exchange(&planted, Some(verifier)))
+            .await,
+        Err(AuthError::InvalidOneTimeToken)
+    ));
 }
 
 #[tokio::test]
@@ -261,7 +330,7 @@ async fn redirects_stay_on_allowed_origins() {
         );
     }
     assert!(matches!(
-        auth.oauth_authorize("nope", None, None).await,
+        auth.oauth_authorize("nope", Start::default(), None).await,
         Err(AuthError::NotFound)
     ));
 }
@@ -272,7 +341,7 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
     let auth = service(&store);
     // GitHub's endpoints are known without discovery: no network here.
     let start = auth
-        .oauth_authorize("github", Some("https://tasks.example.com/app"), None)
+        .oauth_authorize("github", to("https://tasks.example.com/app"), None)
         .await
         .unwrap();
     let secret = start.cookie.expect("a cookie");
@@ -295,7 +364,7 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
             .is_none()
     );
     let start = auth
-        .oauth_authorize("github", Some("https://tasks.example.com/app"), None)
+        .oauth_authorize("github", to("https://tasks.example.com/app"), None)
         .await
         .unwrap();
     let secret = start.cookie.unwrap();
@@ -313,7 +382,10 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
             .is_none()
     );
     // A wrong state ends at redirect_to with invalid_state.
-    let start = auth.oauth_authorize("github", None, None).await.unwrap();
+    let start = auth
+        .oauth_authorize("github", Start::default(), None)
+        .await
+        .unwrap();
     let url = auth
         .oauth_callback(
             "github",
@@ -365,6 +437,8 @@ fn settings_are_checked() {
         OAuth::new("https://a.example").provider(OAuthProvider::github("", secret())),
         OAuth::new("https://a.example").redirect_origins(["nope"]),
         OAuth::new("https://a.example").provider_timeout(Duration::from_secs(60)),
+        // A `Secure` cookie is not kept over plain HTTP but for loopback.
+        OAuth::new("http://tasks.example.com"),
     ] {
         assert!(
             matches!(build(oauth.clone()), Err(AuthError::InvalidConfig(_))),
@@ -408,4 +482,26 @@ async fn provider_tokens_are_kept_sealed_only_when_asked() {
         "sealed at rest"
     );
     assert_eq!(keeping.provider_tokens(&id, "github").await.unwrap(), None);
+}
+
+#[test]
+fn a_public_path_is_in_the_callback_and_the_cookie_path() {
+    let auth = AuthService::with_store(MemoryStore::new())
+        .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
+        .oauth(
+            OAuth::new("https://example.com/tasks/")
+                .provider(OAuthProvider::github("c", ClientSecret::new("s"))),
+        )
+        .build()
+        .unwrap();
+    let (oauth, _) = auth.oauth().unwrap();
+    assert_eq!(
+        oauth.callback_url("github"),
+        "https://example.com/tasks/api/auth/oauth/github/callback"
+    );
+    assert_eq!(
+        oauth.callback_path("github"),
+        "/tasks/api/auth/oauth/github/callback"
+    );
+    assert_eq!(oauth.landing(), "https://example.com/tasks/");
 }

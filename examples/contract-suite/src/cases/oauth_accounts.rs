@@ -350,3 +350,66 @@ pub async fn oauth_github_preset(binary: &Path, backend: Backend) {
         .expect_error("provider_error", &redirect_to);
     expect_no_tokens_in(&client.visited(), &[&access, &refresh]);
 }
+
+/// Someone signs up through a provider that does not verify addresses,
+/// under an address that is not theirs: the account is made unverified.
+/// When the address's owner signs in by email, the account is taken back,
+/// and the squatter's identity goes with everything else they could use:
+/// signing in with it again finds the (now verified) account and is
+/// refused (`account_exists`), and the owner sees no linked identity.
+pub async fn oauth_identity_goes_when_the_owner_takes_the_account_back(
+    binary: &Path,
+    backend: Backend,
+) {
+    let Some(s) = OAuthServer::start(
+        binary,
+        backend,
+        "oauth_identity_goes_when_the_owner_takes_the_account_back",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let api = s.api();
+    let squatter = Identity::fresh().unverified();
+    let made = s.client.sign_in("mock", &squatter, &squatter.email).await;
+    let user_id = made["user"]["id"].clone();
+    assert_eq!(
+        made["user"]["email_verified"], false,
+        "as the provider says"
+    );
+
+    api.json(
+        Method::POST,
+        "/api/auth/email-sign-in",
+        None,
+        &serde_json::json!({ "email": squatter.email }),
+    )
+    .await
+    .expect_status(202);
+    let token = s
+        .server
+        .outbox()
+        .wait_for(&squatter.email, "email_sign_in")
+        .await
+        .expect_token();
+    let owner = api
+        .json(
+            Method::POST,
+            "/api/auth/email-sign-in/verify",
+            None,
+            &serde_json::json!({ "token": token }),
+        )
+        .await;
+    let body = owner.expect_json(200);
+    assert_eq!(body["user"]["id"], user_id, "the same account, taken back");
+    let (owner_access, _) = tokens_of(&body);
+    let (reply, linked) = accounts(api, &owner_access).await;
+    reply.check(linked.is_empty(), "the squatter's identity is gone");
+
+    s.client
+        .round_trip("mock", None, &squatter)
+        .await
+        .expect_error("account_exists", s.public());
+}

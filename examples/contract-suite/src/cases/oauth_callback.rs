@@ -366,3 +366,85 @@ pub async fn oauth_callback_on_another_instance(binary: &Path, backend: Backend)
     let reply = one.client.exchange(&code).await;
     reply.expect_auth_response(200, one.api().target(), &identity.email);
 }
+
+/// A front end may start a sign-in with an S256 `code_challenge`; its
+/// exchange code then needs the `code_verifier` (RFC 7636's example pair
+/// here), and a code started without one refuses a verifier, so a page
+/// that always sends its own cannot be made to exchange a planted
+/// `#code=`. A wrong or missing verifier uses the code up. A malformed
+/// challenge is 400 `invalid_code_challenge`.
+pub async fn oauth_exchange_is_bound_to_its_challenge(binary: &Path, backend: Backend) {
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let Some(s) = OAuthServer::start(
+        binary,
+        backend,
+        "oauth_exchange_is_bound_to_its_challenge",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let api = s.api();
+    let authorize = |challenge: &'static str| {
+        api.send(
+            api.request(Method::GET, "/api/auth/oauth/mock/authorize")
+                .query(&[("code_challenge", challenge)]),
+        )
+    };
+    for bad in ["short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c+"] {
+        authorize(bad)
+            .await
+            .noted(format!("code_challenge={bad}"))
+            .expect_problem(400, "invalid_code_challenge");
+    }
+    let identity = Identity::fresh();
+    let code_for = |challenge: Option<&'static str>| {
+        let (client, identity) = (&s.client, &identity);
+        async move {
+            let reply = match challenge {
+                Some(challenge) => authorize(challenge).await,
+                None => client.authorize("mock", None).await,
+            };
+            reply.expect_status(302);
+            let location = reply.header("location").unwrap_or_default();
+            let started = client.started("mock", reply, &location);
+            client
+                .finish("mock", &started, identity)
+                .await
+                .expect_code()
+        }
+    };
+    let exchange = |code: String, verifier: Option<&'static str>| async move {
+        let body = match verifier {
+            Some(verifier) => json!({ "code": code, "code_verifier": verifier }),
+            None => json!({ "code": code }),
+        };
+        api.json(Method::POST, "/api/auth/oauth/exchange", None, &body)
+            .await
+    };
+    let code = code_for(Some(CHALLENGE)).await;
+    exchange(code.clone(), None)
+        .await
+        .noted("no verifier for a bound code")
+        .expect_problem(400, "invalid_token");
+    exchange(code, Some(VERIFIER))
+        .await
+        .noted("the right verifier, after the code was used up")
+        .expect_problem(400, "invalid_token");
+    let code = code_for(Some(CHALLENGE)).await;
+    exchange(code, Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"))
+        .await
+        .noted("a wrong verifier")
+        .expect_problem(400, "invalid_token");
+    let code = code_for(Some(CHALLENGE)).await;
+    exchange(code, Some(VERIFIER))
+        .await
+        .expect_auth_response(200, api.target(), &identity.email);
+    let planted = code_for(None).await;
+    exchange(planted, Some(VERIFIER))
+        .await
+        .noted("a code started without a challenge, sent with a verifier")
+        .expect_problem(400, "invalid_token");
+}
