@@ -443,6 +443,18 @@ try {
       await fresh.close();
     });
 
+    await step('OAuth: a #code= this page did not ask for signs nobody in', async () => {
+      // An attacker's link to the page with a code of their own sign-in.
+      const fresh = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const tab = await fresh.newPage();
+      watch(tab, 'tab 5');
+      await tab.goto(`${base}/#code=${'A'.repeat(43)}`);
+      await expectView(tab, 'Sign in');
+      await expectStatus(tab, 'That sign-in was not started from this page');
+      assert(!tab.url().includes('#'), `the planted code is gone from the address bar: ${tab.url()}`);
+      await fresh.close();
+    });
+
     await step(`OAuth: link ${provider} from the account panel, then unlink it`, async () => {
       // `page` is signed in as Ada (password, verified address) since the
       // email sign-in by code.
