@@ -125,14 +125,26 @@ mod tests {
         assert!(js.contains("'X-Refresh-Cookie': '1'"));
         assert!(js.contains("credentials: 'same-origin'"));
         assert!(js.contains("navigator.locks.request('auth-refresh'"));
-        for banned in [
-            "localStorage",
-            "sessionStorage",
-            "document.cookie",
-            "innerHTML",
-            "eval(",
-        ] {
+        for banned in ["localStorage", "document.cookie", "innerHTML", "eval("] {
             assert!(!js.contains(banned), "{banned}");
+        }
+        // One exception, in this tab only: an OAuth round trip's PKCE
+        // verifier, which exchanges nothing without the code the provider
+        // sends back to this page.
+        let uses: Vec<&str> = js.split("sessionStorage.").skip(1).collect();
+        assert_eq!(uses.len(), 3, "set, get and remove the verifier only");
+        for usage in uses {
+            assert!(
+                [
+                    "setItem('oauth-verifier'",
+                    "getItem('oauth-verifier'",
+                    "removeItem('oauth-verifier'"
+                ]
+                .iter()
+                .any(|call| usage.starts_with(call)),
+                "sessionStorage.{}",
+                usage.chars().take(40).collect::<String>()
+            );
         }
     }
 }
