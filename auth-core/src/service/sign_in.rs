@@ -46,8 +46,9 @@ impl AuthService {
             throttle.begin_attempt(&email).await?;
         }
         let Some(record) = inner.users.find_user_by_email(&email).await? else {
-            let dummy = self.dummy_hash().await?;
-            inner.hasher.verify(&request.password, dummy).await?;
+            // As long as a wrong password takes.
+            self.verify_password(&request.password, &PasswordHash::none())
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
         match self

@@ -483,6 +483,13 @@ struct Linked {
     tokens: Option<String>,
 }
 
+impl Linked {
+    /// The row's lookup ([`identity_lookup`] made it, so it is valid).
+    fn lookup(&self) -> String {
+        identity_lookup(&self.provider, &self.subject).unwrap_or_default()
+    }
+}
+
 /// The values a pending sign-in's cookie secret derives.
 struct Derived {
     lookup: String,
@@ -501,7 +508,7 @@ fn derive(secret: &str) -> Derived {
         base64url(&digest)
     };
     Derived {
-        lookup: crate::TokenHash::from_bytes(Sha256::digest(secret.as_bytes()).into()).to_hex(),
+        lookup: hash_hex(secret),
         state: part("state"),
         verifier: part("pkce"),
         nonce: part("nonce"),
@@ -629,12 +636,12 @@ impl AuthService {
     ) -> Result<String, AuthError> {
         let (oauth, _) = self.oauth()?;
         let live = oauth.provider(provider)?;
-        let Some((secret, pending)) = self.take_pending(provider, cookies).await? else {
+        let Some((derived, pending)) = self.take_pending(provider, cookies).await? else {
             return Ok(fragment(&oauth.landing(), "error", Failure::State.code()));
         };
         let landing = pending.redirect_to.clone();
         let outcome = self
-            .finish_callback(oauth, live, &secret, pending, params)
+            .finish_callback(oauth, live, &derived, pending, params)
             .await;
         Ok(match outcome {
             Ok(code) => fragment(&landing, "code", &code),
@@ -648,14 +655,15 @@ impl AuthService {
         &self,
         provider: &str,
         cookies: &[String],
-    ) -> Result<Option<(String, Pending)>, AuthError> {
+    ) -> Result<Option<(Derived, Pending)>, AuthError> {
         let (_, credentials) = self.oauth()?;
         let now = self.inner.now();
         for secret in cookies.iter().take(4) {
             if secret.len() != 43 {
                 continue;
             }
-            let Some(row) = credentials.find(&PENDING, &derive(secret).lookup).await? else {
+            let derived = derive(secret);
+            let Some(row) = credentials.find(&PENDING, &derived.lookup).await? else {
                 continue;
             };
             if row.is_expired_at(now) || !credentials.consume(&row.id, row.version).await? {
@@ -664,7 +672,7 @@ impl AuthService {
             let pending: Pending =
                 serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
             if pending.provider == provider {
-                return Ok(Some((secret.clone(), pending)));
+                return Ok(Some((derived, pending)));
             }
         }
         Ok(None)
@@ -676,11 +684,10 @@ impl AuthService {
         &self,
         oauth: &Runtime,
         live: &Live,
-        secret: &str,
+        derived: &Derived,
         pending: Pending,
         params: CallbackParams,
     ) -> Result<String, Result<Failure, AuthError>> {
-        let derived = derive(secret);
         let state_ok = params
             .state
             .as_deref()
@@ -829,7 +836,7 @@ impl AuthService {
         match inserted {
             Ok(Some(_)) => Ok(user_id.clone()),
             // Linked by a racing callback: to this user is fine.
-            Ok(None) => match credentials.find(&IDENTITY, &linked_lookup(&linked)).await {
+            Ok(None) => match credentials.find(&IDENTITY, &linked.lookup()).await {
                 Ok(Some(row)) if theirs(&row) => Ok(user_id.clone()),
                 Ok(_) => Err(Ok(Failure::AccountExists)),
                 Err(err) => Err(Err(err)),
@@ -886,7 +893,7 @@ impl AuthService {
             .await?
             .into_iter()
             .find(|(_, linked)| linked.provider == provider)
-            .and_then(|(_, linked)| key.open(&linked_lookup(&linked), linked.tokens.as_deref()?)))
+            .and_then(|(_, linked)| key.open(&linked.lookup(), linked.tokens.as_deref()?)))
     }
 
     async fn exchange_code(
@@ -1042,10 +1049,6 @@ impl AuthService {
 fn identity_lookup(provider: &str, subject: &str) -> Option<String> {
     let lookup = format!("{provider}:{subject}");
     (!subject.is_empty() && NewCredential::is_valid_lookup(&lookup)).then_some(lookup)
-}
-
-fn linked_lookup(linked: &Linked) -> String {
-    format!("{}:{}", linked.provider, linked.subject)
 }
 
 fn hash_hex(secret: &str) -> String {

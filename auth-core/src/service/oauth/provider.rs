@@ -90,7 +90,7 @@ impl Live {
                 api,
             } => {
                 let given = |url: &str| allowed_url(url).map_err(AuthError::InvalidConfig);
-                allowed_url(api).map_err(AuthError::InvalidConfig)?;
+                given(api)?;
                 Some(Arc::new(Endpoints {
                     issuer: String::new(),
                     authorization: given(authorize)?,
