@@ -34,10 +34,13 @@ async fn verify(api: &Api, body: &Value) -> Reply {
 }
 
 /// The 6-digit code of a sign-in message: the only run of exactly six
-/// digits in its text.
+/// digits in its text besides the link (whose random token may hold one).
 fn code_of(mail: &Mail) -> String {
-    let codes: Vec<&str> = mail
-        .text
+    let text = match &mail.link {
+        Some(link) => mail.text.replace(link.as_str(), ""),
+        None => mail.text.clone(),
+    };
+    let codes: Vec<&str> = text
         .split(|c: char| !c.is_ascii_digit())
         .filter(|run| run.len() == 6)
         .collect();
