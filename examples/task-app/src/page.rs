@@ -21,9 +21,11 @@ pub struct Asset {
 }
 
 /// What the page may load and where it may send things: only its own
-/// script, style and API, no inline code, never framed.
+/// script, style and API, no inline code, never framed. Images may also be
+/// `data:` URLs: the two-factor setup's QR code comes as one, an SVG drawn
+/// by the server (an `<img>` runs no script in it).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; \
+     style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
 
 /// Revalidated on every load: the files change with the binary, and
