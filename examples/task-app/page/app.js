@@ -9,6 +9,9 @@
 // Refresh tokens are single use and a second use of a rotated one revokes
 // the session, so refreshes are serialised: one promise per tab, and a
 // Web Lock across the tabs of this origin, which share the cookie.
+//
+// Two-factor: a sign-in's challenge token lives in this module's memory
+// only while its view is open; no storage ever holds it.
 
 const COOKIE_MODE = { 'X-Refresh-Cookie': '1' };
 
@@ -123,6 +126,12 @@ function signedOut(message) {
 
 function show(view, message = '') {
   if (!auth && (view === 'tasks' || view === 'account')) view = 'sign-in';
+  // A challenge belongs to its view: leaving it forgets the challenge and
+  // what was typed.
+  if (view !== 'two-factor') {
+    challenge = null;
+    $('#two-factor-form').reset();
+  }
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.dataset.view !== view;
   }
@@ -145,6 +154,9 @@ function fail(error) {
     email_taken: 'That email address is already registered.',
     invalid_credentials: 'Wrong email or password.',
     wrong_password: 'The current password is wrong.',
+    invalid_code: $('#two-factor-backup').hidden
+      ? 'That code is wrong. Enter the newest code your authenticator app shows.'
+      : 'That backup code is wrong or has been used already. Each backup code works once.',
     email_not_verified: 'Please verify your email address first: follow the link we sent you.',
     last_sign_in_method:
       'This is the only way you can sign in, so it cannot be unlinked. Set a password first ' +
@@ -177,6 +189,42 @@ function renderUser() {
   $('#send-verification').hidden = auth.user.email_verified === true;
   // An account made through a provider has no password to change.
   $('#change-password').hidden = auth.user.has_password === false;
+}
+
+// ---- The second factor at sign-in ----
+
+// The sign-in waiting for its second factor, { token, done }: set by
+// `signIn`, dropped by `show` as soon as another view is on screen.
+let challenge = null;
+
+// Every way of signing in ends here with the server's answer: tokens, or
+// a challenge for the second factor first. `done` runs once signed in,
+// with the final answer.
+async function signIn(answer, done) {
+  if (!answer.two_factor_required) {
+    accept(answer);
+    return done(answer);
+  }
+  show('two-factor');
+  challenge = { token: answer.challenge_token, done };
+  const methods = Array.isArray(answer.methods) ? answer.methods : ['totp', 'backup_code'];
+  $('#two-factor-switch').hidden = !(methods.includes('totp') && methods.includes('backup_code'));
+  useBackupCode(!methods.includes('totp'));
+}
+
+// Switches the second step between the app's code and a backup code, and
+// puts the focus in the field that is now shown.
+function useBackupCode(backup) {
+  $('#two-factor-totp').hidden = backup;
+  $('#two-factor-backup').hidden = !backup;
+  // A disabled field is neither validated nor sent.
+  $('#two-factor-code').disabled = backup;
+  $('#two-factor-backup-code').disabled = !backup;
+  $('#two-factor-intro').textContent = backup
+    ? 'Enter one of the backup codes you saved when you set up two-factor authentication.'
+    : 'Your account asks for a second step. Open your authenticator app and enter the code it shows for Tasks.';
+  $('#two-factor-switch').textContent = backup ? 'Use your authenticator app instead' : 'Use a backup code instead';
+  $(backup ? '#two-factor-backup-code' : '#two-factor-code').focus();
 }
 
 // ---- Tasks ----
@@ -405,16 +453,13 @@ async function oauthSignIn(code, restored) {
     if (error.code !== 'invalid_token') return fail(error);
     return say('That sign-in has expired or was used already. Please try again.', true);
   }
-  if (answer.two_factor_required) {
-    show(restored ? 'tasks' : 'sign-in');
-    return say('Your account asks for a second factor, which this page cannot ask for yet, so you are not signed in.', true);
-  }
-  accept(answer);
-  // The round trip opened a session of its own: end the one this tab had
-  // (without the cookie header, which would clear the new session's cookie).
-  if (before) await send('POST', '/api/auth/sign-out', { token: before.token }).catch(() => {});
-  if (before?.user.id === answer.user.id) return show('account', 'Account linked: you can sign in with it from now on.');
-  show('tasks', `Signed in as ${answer.user.email}.`);
+  await signIn(answer, async ({ user }) => {
+    // The round trip opened a session of its own: end the one this tab had
+    // (without the cookie header, which would clear the new session's cookie).
+    if (before) await send('POST', '/api/auth/sign-out', { token: before.token }).catch(() => {});
+    if (before?.user.id === user.id) return show('account', 'Account linked: you can sign in with it from now on.');
+    show('tasks', `Signed in as ${user.email}.`);
+  });
 }
 
 // ---- Wiring ----
@@ -452,16 +497,19 @@ function checkInbox(email, message) {
   show('check-inbox', message);
 }
 
+const showTasks = () => show('tasks', 'Signed in.');
+
 onSubmit('#sign-in-form', async ({ email, password }, form) => {
+  let answer;
   try {
-    accept(await send('POST', '/api/auth/sign-in', { body: { email, password }, cookie: true }));
+    answer = await send('POST', '/api/auth/sign-in', { body: { email, password }, cookie: true });
   } catch (error) {
     if (error.code !== 'email_not_verified') throw error;
     form.reset();
     return checkInbox(email, 'Please verify your email address first.');
   }
   form.reset();
-  show('tasks', 'Signed in.');
+  await signIn(answer, showTasks);
 });
 
 onSubmit('#sign-up-form', async ({ email, name, password }, form) => {
@@ -501,9 +549,37 @@ onSubmit('#email-sign-in-form', async ({ email }, form) => {
 
 onSubmit('#email-code-form', async ({ code }, form) => {
   const body = { email: codeEmail, code: code.trim() };
-  accept(await send('POST', '/api/auth/email-sign-in/verify', { body, cookie: true }));
+  const answer = await send('POST', '/api/auth/email-sign-in/verify', { body, cookie: true });
   form.reset();
-  show('tasks', 'Signed in.');
+  await signIn(answer, showTasks);
+});
+
+onSubmit('#two-factor-form', async ({ code, backup_code: backupCode }, form) => {
+  const pending = challenge;
+  // Spaces are for reading; the server ignores dashes too.
+  const body = { challenge_token: pending?.token };
+  if (backupCode === undefined) body.code = code.replace(/\s/g, '');
+  else body.backup_code = backupCode.trim();
+  let answer;
+  try {
+    answer = await send('POST', '/api/auth/two-factor/verify', { body, cookie: true });
+  } catch (error) {
+    if (error.code === 'invalid_token') {
+      show('sign-in');
+      return say('This sign-in has expired or had too many wrong codes. Please sign in again.', true);
+    }
+    // Ready for the next try: typing replaces the wrong code.
+    if (error.code === 'invalid_code') form.querySelector('input:enabled').select();
+    throw error;
+  }
+  form.reset();
+  accept(answer);
+  await pending.done(answer);
+});
+
+$('#two-factor-switch').addEventListener('click', () => {
+  say('');
+  useBackupCode($('#two-factor-backup').hidden);
 });
 
 onSubmit('#forgot-form', async ({ email }) => {
@@ -595,13 +671,14 @@ async function start() {
     resetToken = token;
     show('reset');
   } else if (path === '/email-sign-in' && token) {
+    let answer;
     try {
-      accept(await send('POST', '/api/auth/email-sign-in/verify', { body: { token }, cookie: true }));
-      show('tasks', 'Signed in.');
+      answer = await send('POST', '/api/auth/email-sign-in/verify', { body: { token }, cookie: true });
     } catch (error) {
       show(restored ? 'tasks' : 'sign-in');
       fail(error);
     }
+    if (answer) await signIn(answer, showTasks);
   } else if (path === '/verify-email' && token) {
     show('verify');
     try {
