@@ -10,8 +10,9 @@
 // the session, so refreshes are serialised: one promise per tab, and a
 // Web Lock across the tabs of this origin, which share the cookie.
 //
-// Two-factor: a sign-in's challenge token lives in this module's memory
-// only while its view is open; no storage ever holds it.
+// Two-factor: a sign-in's challenge token, a new TOTP secret and backup
+// codes live in this module's memory and on screen only while their view
+// or panel is open; no storage ever holds them.
 
 const COOKIE_MODE = { 'X-Refresh-Cookie': '1' };
 
@@ -126,12 +127,13 @@ function signedOut(message) {
 
 function show(view, message = '') {
   if (!auth && (view === 'tasks' || view === 'account')) view = 'sign-in';
-  // A challenge belongs to its view: leaving it forgets the challenge and
-  // what was typed.
+  // A challenge belongs to its view, and a shown secret to its panel:
+  // leaving them forgets both, and what was typed.
   if (view !== 'two-factor') {
     challenge = null;
     $('#two-factor-form').reset();
   }
+  closeTwoFactorPanel();
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.dataset.view !== view;
   }
@@ -154,9 +156,15 @@ function fail(error) {
     email_taken: 'That email address is already registered.',
     invalid_credentials: 'Wrong email or password.',
     wrong_password: 'The current password is wrong.',
-    invalid_code: $('#two-factor-backup').hidden
-      ? 'That code is wrong. Enter the newest code your authenticator app shows.'
-      : 'That backup code is wrong or has been used already. Each backup code works once.',
+    invalid_code: !$('[data-view="account"]').hidden
+      ? 'That code is wrong. Enter the newest code your app shows for Tasks, and check that ' +
+        'this device’s clock is right.'
+      : $('#two-factor-backup').hidden
+        ? 'That code is wrong. Enter the newest code your authenticator app shows.'
+        : 'That backup code is wrong or has been used already. Each backup code works once.',
+    reauthentication_required:
+      'For your safety this needs a recent sign-in. Sign out, sign in again, then try again ' +
+      'within 10 minutes.',
     email_not_verified: 'Please verify your email address first: follow the link we sent you.',
     last_sign_in_method:
       'This is the only way you can sign in, so it cannot be unlinked. Set a password first ' +
@@ -189,6 +197,7 @@ function renderUser() {
   $('#send-verification').hidden = auth.user.email_verified === true;
   // An account made through a provider has no password to change.
   $('#change-password').hidden = auth.user.has_password === false;
+  renderTwoFactor();
 }
 
 // ---- The second factor at sign-in ----
@@ -331,6 +340,156 @@ async function loadAccount() {
       return item;
     }),
   );
+}
+
+// ---- Two-factor authentication (account panel) ----
+
+// What the panel shows besides its buttons: null, or 'confirm', 'enrol'
+// or 'codes' while a step is open.
+let twoFactorStep = null;
+// The step the confirm form is for: a key of TWO_FACTOR_ACTIONS.
+let confirming = null;
+// The backup codes on screen, for the download.
+let shownCodes = [];
+
+function renderTwoFactor() {
+  const on = auth.user.two_factor_enabled;
+  // A server without two-factor says nothing about it.
+  $('#two-factor').hidden = typeof on !== 'boolean';
+  $('#two-factor-state').textContent = on
+    ? 'On: signing in asks for a code from your authenticator app (or a backup code).'
+    : 'Off: signing in takes one step.';
+  $('#two-factor-actions').hidden = twoFactorStep !== null;
+  $('#two-factor-setup').hidden = on;
+  $('#two-factor-disable').hidden = !on;
+  $('#two-factor-regenerate').hidden = !on;
+}
+
+// Closes any open step and wipes the secret and codes it showed.
+function closeTwoFactorPanel() {
+  twoFactorStep = null;
+  confirming = null;
+  shownCodes = [];
+  for (const form of ['#two-factor-confirm-form', '#two-factor-enable-form']) {
+    $(form).reset();
+    $(form).hidden = true;
+  }
+  $('#two-factor-enrol').hidden = true;
+  $('#two-factor-qr').removeAttribute('src');
+  $('#two-factor-secret').textContent = '';
+  $('#two-factor-link').removeAttribute('href');
+  $('#backup-code-list').replaceChildren();
+  $('#backup-codes').hidden = true;
+  if (auth) renderTwoFactor();
+}
+
+function openTwoFactorStep(step) {
+  closeTwoFactorPanel();
+  twoFactorStep = step;
+  renderTwoFactor();
+}
+
+// The panel's buttons: each asks for the password (a fresh sign-in stands
+// in for it when the account has none), then calls the server.
+const TWO_FACTOR_ACTIONS = {
+  setup: {
+    text: 'Setting up two-factor authentication starts with your password.',
+    button: 'Continue',
+    run: setUpTwoFactor,
+  },
+  disable: {
+    text: 'Without two-factor authentication, your password alone signs you in again.',
+    button: 'Turn off two-factor',
+    async run(body) {
+      await api('POST', '/api/auth/two-factor/disable', body);
+      await twoFactorChanged('Two-factor authentication is off.');
+    },
+  },
+  regenerate: {
+    text: 'New backup codes replace your current ones, which then stop working.',
+    button: 'Make new backup codes',
+    async run(body) {
+      const { backup_codes: codes } = await api('POST', '/api/auth/two-factor/backup-codes', body);
+      openTwoFactorStep('codes');
+      showBackupCodes(codes, 'Your new backup codes', true);
+      say('New backup codes are ready. The old ones no longer work.');
+      $('#backup-codes-heading').focus();
+    },
+  },
+};
+
+function askToConfirm(action) {
+  const hasPassword = auth.user.has_password !== false;
+  if (action === 'setup' && !hasPassword) return run(() => setUpTwoFactor({}));
+  openTwoFactorStep('confirm');
+  confirming = action;
+  const { text, button } = TWO_FACTOR_ACTIONS[action];
+  $('#two-factor-confirm-text').textContent = hasPassword ? `${text} Please enter it to confirm.` : text;
+  $('#two-factor-password-field').hidden = !hasPassword;
+  $('#two-factor-password').disabled = !hasPassword;
+  $('#two-factor-confirm').textContent = button;
+  $('#two-factor-confirm-form').hidden = false;
+  $(hasPassword ? '#two-factor-password' : '#two-factor-confirm').focus();
+}
+
+async function setUpTwoFactor(body) {
+  const setup = await api('POST', '/api/auth/two-factor/setup', body);
+  openTwoFactorStep('enrol');
+  const qr = $('#two-factor-qr');
+  // Only a picture: the policy allows `data:` images, and nothing else.
+  const picture = typeof setup.qr_code_data_url === 'string' && setup.qr_code_data_url.startsWith('data:image/');
+  if (picture) qr.src = setup.qr_code_data_url;
+  qr.hidden = !picture;
+  // Groups of four are easier to copy by hand; apps ignore the spaces.
+  $('#two-factor-secret').textContent = setup.secret.match(/.{1,4}/g).join(' ');
+  if (setup.otpauth_url?.startsWith('otpauth://')) $('#two-factor-link').href = setup.otpauth_url;
+  $('#two-factor-link').hidden = !$('#two-factor-link').href;
+  showBackupCodes(setup.backup_codes, '2. Save your backup codes', false);
+  $('#two-factor-enrol').hidden = false;
+  $('#two-factor-enable-form').hidden = false;
+  say('Two-factor authentication is not on yet: add it to your app, save your backup codes, then enter a code.');
+  // The step starts with the picture and the key, before its one field.
+  $('#two-factor-enrol-heading').focus();
+}
+
+function showBackupCodes(codes, title, closable) {
+  shownCodes = codes;
+  $('#backup-codes-heading').textContent = title;
+  $('#backup-code-list').replaceChildren(...codes.map((code) => el('li', {}, el('code', { textContent: code }))));
+  $('#backup-codes-done').hidden = !closable;
+  $('#backup-codes').hidden = false;
+}
+
+// A text file of the codes on screen, made in this tab: a Blob and a
+// temporary link, nothing sent anywhere.
+function downloadBackupCodes() {
+  const text = [
+    'Backup codes for Tasks',
+    `Account: ${auth.user.email}`,
+    `Made: ${new Date().toLocaleString()}`,
+    '',
+    'Each code signs you in once, in place of a code from your authenticator app.',
+    'Making new codes voids these.',
+    '',
+    ...shownCodes,
+    '',
+  ].join('\n');
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+  const link = el('a', { href: url, download: 'tasks-backup-codes.txt' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Late enough for the download to have read it.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// After a change the server made: the user again (with the new state),
+// the panel closed, the focus on its heading.
+async function twoFactorChanged(message) {
+  closeTwoFactorPanel();
+  await loadAccount();
+  say(message);
+  $('#two-factor-heading').focus();
 }
 
 // ---- Other accounts (OAuth 2.0 / OpenID Connect) ----
@@ -609,6 +768,39 @@ onSubmit('#password-form', async ({ current, new: fresh }, form) => {
   await loadAccount();
   say('Password changed. Your other sessions were signed out.');
 });
+
+$('#two-factor-setup').addEventListener('click', () => askToConfirm('setup'));
+$('#two-factor-disable').addEventListener('click', () => askToConfirm('disable'));
+$('#two-factor-regenerate').addEventListener('click', () => askToConfirm('regenerate'));
+
+onSubmit('#two-factor-confirm-form', async ({ password }, form) => {
+  try {
+    await TWO_FACTOR_ACTIONS[confirming].run(password === undefined ? {} : { password });
+  } catch (error) {
+    if (error.code === 'wrong_password') form.querySelector('input').select();
+    throw error;
+  }
+});
+
+onSubmit('#two-factor-enable-form', async ({ code }, form) => {
+  try {
+    await api('POST', '/api/auth/two-factor/enable', { code: code.replace(/\s/g, '') });
+  } catch (error) {
+    if (error.code === 'invalid_code') form.querySelector('input').select();
+    throw error;
+  }
+  await twoFactorChanged('Two-factor authentication is on. Signing in now asks for a code from your app.');
+});
+
+$('#backup-codes-download').addEventListener('click', downloadBackupCodes);
+
+for (const button of [...document.querySelectorAll('.two-factor-cancel'), $('#backup-codes-done')]) {
+  button.addEventListener('click', () => {
+    closeTwoFactorPanel();
+    say('');
+    $('#two-factor-heading').focus();
+  });
+}
 
 for (const select of ['status', 'sort']) {
   $(`#filter-${select}`).addEventListener('change', (event) => {
