@@ -12,11 +12,14 @@
 // sign-up. With --oauth-provider, the server has one OpenID Connect
 // provider of that display name, the test provider of tests/oidc at
 // --oauth-issuer (its authorize endpoint sends the browser straight back):
-// the OAuth steps sign in with it, link it and unlink it. Prints one line
-// per step;
+// the OAuth steps sign in with it, link it and unlink it. The two-factor
+// steps (issue 27) turn it on from the account panel, computing the
+// authenticator app's codes here from the key the page shows, then sign
+// in with a code and with backup codes. Prints one line per step;
 // exits non-zero on the first failure, saying what was expected.
 // contract-suite's browser.rs starts the server and runs this.
 
+import { createHmac } from 'node:crypto';
 import { readdir, readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +49,8 @@ const started = Date.now();
 const email = `ada-${Date.now()}@example.com`;
 const oldPassword = 'correct horse battery staple';
 const newPassword = 'a brand new passphrase';
+// After "change the password".
+const lastPassword = 'yet another passphrase';
 
 function assert(condition, message) {
   if (!condition) throw new Error(`expected: ${message}`);
@@ -79,6 +84,47 @@ async function expectFocused(page, name) {
   const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
   assert(focused === name, `focus on “${name}”, found “${focused}”`);
 }
+
+// Panics unless the focused element is a field labelled `label`.
+async function expectFocusedField(page, label) {
+  const focused = await page.evaluate(() => document.activeElement?.labels?.[0]?.textContent?.trim());
+  assert(focused === label, `focus in the field “${label}”, found “${focused}”`);
+}
+
+// An authenticator app, as RFC 6238 has it: HMAC-SHA-1 over the number
+// of 30 s steps since 1970, dynamic truncation, 6 digits. The key comes
+// as base32 (RFC 4648, spaces and padding ignored).
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const digit = alphabet.indexOf(char);
+    assert(digit >= 0, `a base32 key, found “${text}”`);
+    value = ((value << 5) | digit) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+const totpStep = (at = Date.now()) => Math.floor(at / 30_000);
+
+function totp(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+// RFC 6238's SHA-1 test vector (the key "12345678901234567890", 59 s):
+// its 8 digits are 94287082.
+assert(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', totpStep(59_000)) === '287082', 'the TOTP of RFC 6238');
 
 const tasks = (page) => page.locator('#task-list > li > label');
 
@@ -160,6 +206,9 @@ try {
       (response.status() === 400 && pathname === '/api/auth/email-sign-in/verify') ||
       // Unlinking the only way an OAuth user signs in, on purpose.
       (response.status() === 409 && pathname.startsWith('/api/auth/accounts/')) ||
+      // The wrong password and the wrong code the two-factor steps type.
+      (response.status() === 403 && pathname === '/api/auth/two-factor/setup') ||
+      (response.status() === 400 && pathname === '/api/auth/two-factor/enable') ||
       pathname === '/favicon.ico';
     if (response.status() >= 400 && !expected) problems.push(`${response.status()} ${pathname}`);
   });
@@ -505,6 +554,202 @@ try {
   } else {
     console.log('skip the OAuth steps: the server has no provider (no --oauth-provider)');
   }
+
+  // Two-factor authentication. `page` is signed in as Ada, who has a
+  // password (`lastPassword`), since the email sign-in by code (and the
+  // OAuth steps, which end signed in as her too).
+  const codeField = (tab) => view(tab).getByLabel('Code from your authenticator app');
+  const backupField = (tab) => view(tab).getByLabel('Backup code');
+  let secret;
+  let backupCodes;
+  // The step whose code turned two-factor on: used up from then on.
+  let enabledStep;
+
+  async function signInWithPassword(tab) {
+    await view(tab).getByLabel('Email', { exact: true }).fill(email);
+    await view(tab).getByLabel('Password', { exact: true }).fill(lastPassword);
+    await view(tab).getByLabel('Password', { exact: true }).press('Enter');
+    await expectView(tab, 'Two-factor authentication');
+    await expectFocusedField(tab, 'Code from your authenticator app');
+    assert(await tab.locator('#nav').isHidden(), 'not signed in before the second step');
+  }
+
+  async function signOut(tab) {
+    await tab.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expectView(tab, 'Sign in');
+    await expectStatus(tab, 'Signed out.');
+  }
+
+  await step('two-factor: set up on the account panel, backup codes downloaded, turned on', async () => {
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await expectView(page, 'Account');
+    await view(page).getByText('Off: signing in takes one step.').waitFor({ timeout: TIMEOUT });
+    await page.getByRole('button', { name: 'Set up two-factor' }).click();
+    await expectFocusedField(page, 'Your password');
+    await page.keyboard.type('not my password');
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'The current password is wrong.');
+    await view(page).getByLabel('Your password').fill(lastPassword);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    const enrol = view(page).getByRole('heading', { name: '1. Add Tasks to your authenticator app' });
+    await enrol.waitFor({ timeout: TIMEOUT });
+    await expectFocused(page, '1. Add Tasks to your authenticator app');
+    const qr = view(page).getByRole('img', { name: 'QR code for your authenticator app' });
+    await qr.waitFor({ timeout: TIMEOUT });
+    // A picture the policy blocked would still count as visible.
+    assert(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code is drawn');
+    const key = await view(page).locator('#two-factor-secret').innerText();
+    assert(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/.test(key), `the key in groups of four: “${key}”`);
+    secret = key.replace(/ /g, '');
+    assert(secret.length >= 26, `a key of at least 128 bits: ${secret}`);
+    backupCodes = await view(page).getByRole('list', { name: 'Backup codes' }).getByRole('listitem').allInnerTexts();
+    assert(
+      backupCodes.length === 10 && backupCodes.every((code) => /^\d{4}-\d{4}-\d{4}-\d{4}$/.test(code)),
+      `10 backup codes like 1234-5678-9012-3456: ${backupCodes}`,
+    );
+    assert(new Set(backupCodes).size === 10, 'ten different codes');
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: TIMEOUT }),
+      page.getByRole('button', { name: 'Download backup codes' }).click(),
+    ]);
+    assert(download.suggestedFilename() === 'tasks-backup-codes.txt', `a .txt: ${download.suggestedFilename()}`);
+    const saved = await readFile(await download.path(), 'utf8');
+    assert(backupCodes.every((code) => saved.includes(code)), `every code in the file:\n${saved}`);
+    await shot(page, '12-two-factor-setup');
+    // A wrong code first (not the code of any step the server accepts now).
+    enabledStep = totpStep();
+    const near = [-1, 0, 1, 2].map((offset) => totp(secret, enabledStep + offset));
+    const wrong = ['000000', '111111', '222222'].find((code) => !near.includes(code));
+    await codeField(page).fill(wrong);
+    await codeField(page).press('Enter');
+    await expectStatus(page, 'That code is wrong.');
+    await expectFocusedField(page, 'Code from your authenticator app');
+    enabledStep = totpStep();
+    await page.keyboard.type(totp(secret, enabledStep));
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'Two-factor authentication is on.');
+    await view(page).getByText('On: signing in asks for a code').waitFor({ timeout: TIMEOUT });
+    await expectFocused(page, 'Two-factor authentication');
+    // Shown once: the key and the codes are gone from the page.
+    assert(!(await view(page).getByText(backupCodes[0]).isVisible()), 'the backup codes are no longer shown');
+    assert(!(await qr.isVisible()), 'the QR code is no longer shown');
+  });
+
+  await step('two-factor: the password sign-in asks for the app’s code', async () => {
+    await signOut(page);
+    await signInWithPassword(page);
+    const field = codeField(page);
+    assert((await field.getAttribute('autocomplete')) === 'one-time-code', 'autocomplete="one-time-code"');
+    assert((await field.getAttribute('inputmode')) === 'numeric', 'inputmode="numeric"');
+    await shot(page, '13-two-factor-sign-in');
+    // The step after the one that turned it on: the server refuses a
+    // step it accepted before, and allows one step of drift.
+    await page.keyboard.type(totp(secret, enabledStep + 1));
+    await page.keyboard.press('Enter');
+    await expectView(page, 'My tasks');
+    await expectStatus(page, 'Signed in.');
+  });
+
+  await step('two-factor: a used app code is refused, a backup code signs in', async () => {
+    await signOut(page);
+    await signInWithPassword(page);
+    await page.keyboard.type(totp(secret, enabledStep + 1));
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'That code is wrong.');
+    await expectView(page, 'Two-factor authentication');
+    await expectFocusedField(page, 'Code from your authenticator app');
+    // Keyboard only: Tab past "Verify" to the switch.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await expectFocused(page, 'Use a backup code instead');
+    await page.keyboard.press('Enter');
+    await expectFocusedField(page, 'Backup code');
+    assert(!(await codeField(page).isVisible()), 'no app code field beside the backup code');
+    const field = backupField(page);
+    assert((await field.getAttribute('autocomplete')) === 'one-time-code', 'autocomplete="one-time-code"');
+    assert((await field.getAttribute('inputmode')) === 'numeric', 'inputmode="numeric"');
+    await page.keyboard.type(backupCodes[0]);
+    await page.keyboard.press('Enter');
+    await expectView(page, 'My tasks');
+    await expectStatus(page, 'Signed in.');
+  });
+
+  await step('two-factor: after an email code too; a used backup code is refused', async () => {
+    await signOut(page);
+    const seen = await outboxNow();
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Email me a link and code' }).click();
+    await expectView(page, 'Enter your code');
+    const text = await mailed('email_sign_in', email, seen);
+    const code = (text.match(/\b\d{6}\b/) || [])[0];
+    assert(code, `a 6-digit code in the message:\n${text}`);
+    await view(page).getByLabel('Code', { exact: true }).fill(code);
+    await page.keyboard.press('Enter');
+    await expectView(page, 'Two-factor authentication');
+    await expectFocusedField(page, 'Code from your authenticator app');
+    await page.getByRole('button', { name: 'Use a backup code instead' }).click();
+    await backupField(page).fill(backupCodes[0]);
+    await backupField(page).press('Enter');
+    await expectStatus(page, 'That backup code is wrong or has been used already.');
+    await expectView(page, 'Two-factor authentication');
+    assert(await page.locator('#nav').isHidden(), 'not signed in');
+    await shot(page, '14-two-factor-used-backup-code');
+    // A challenge that ended meanwhile (expired, or 5 wrong codes): the
+    // server's answer, faked once, leads back to the sign-in.
+    await page.route(
+      (url) => url.pathname === '/api/auth/two-factor/verify',
+      (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/problem+json',
+          body: JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'invalid_token' }),
+        }),
+      { times: 1 },
+    );
+    await backupField(page).fill(backupCodes[1]);
+    await backupField(page).press('Enter');
+    await expectView(page, 'Sign in');
+    await expectStatus(page, 'This sign-in has expired or had too many wrong codes. Please sign in again.');
+  });
+
+  await step('two-factor: a backup code typed with spaces signs in', async () => {
+    await signInWithPassword(page);
+    await page.getByRole('button', { name: 'Use a backup code instead' }).click();
+    await expectFocusedField(page, 'Backup code');
+    await page.keyboard.type(backupCodes[1].replace(/-/g, ' '));
+    await page.keyboard.press('Enter');
+    await expectView(page, 'My tasks');
+    await expectStatus(page, 'Signed in.');
+  });
+
+  await step('two-factor: new backup codes, then turned off', async () => {
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await expectView(page, 'Account');
+    await page.getByRole('button', { name: 'New backup codes' }).click();
+    await expectFocusedField(page, 'Your password');
+    await page.keyboard.type(lastPassword);
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'New backup codes are ready. The old ones no longer work.');
+    await expectFocused(page, 'Your new backup codes');
+    const fresh = await view(page).getByRole('list', { name: 'Backup codes' }).getByRole('listitem').allInnerTexts();
+    assert(fresh.length === 10 && fresh.every((code) => !backupCodes.includes(code)), `10 new codes: ${fresh}`);
+    await page.getByRole('button', { name: 'Download backup codes' }).waitFor({ timeout: TIMEOUT });
+    await shot(page, '15-two-factor-new-backup-codes');
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    assert(!(await view(page).getByText(fresh[0]).isVisible()), 'the new codes are no longer shown');
+    await page.getByRole('button', { name: 'Turn off', exact: true }).click();
+    await expectFocusedField(page, 'Your password');
+    await page.keyboard.type(lastPassword);
+    await page.keyboard.press('Enter');
+    await expectStatus(page, 'Two-factor authentication is off.');
+    await view(page).getByText('Off: signing in takes one step.').waitFor({ timeout: TIMEOUT });
+    await signOut(page);
+    await view(page).getByLabel('Email', { exact: true }).fill(email);
+    await view(page).getByLabel('Password', { exact: true }).fill(lastPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectView(page, 'My tasks');
+  });
 
   const verifyBase = args['verify-base-url'];
   if (verifyBase) {

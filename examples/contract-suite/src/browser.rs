@@ -6,8 +6,12 @@
 //! once, sign-out in one tab seen by the other, a password reset and an
 //! email verification opened from the outbox; and, with the test OpenID
 //! Connect provider ([`crate::oidc`]) as the server's one provider,
-//! signing in with it, linking and unlinking it. Screenshots of the main
-//! states go to `<target dir>/browser-screenshots/<server>/`.
+//! signing in with it, linking and unlinking it; two-factor
+//! authentication turned on from the account panel (the scenario computes
+//! the authenticator app's codes from the key the page shows), then
+//! sign-ins with a code and with backup codes, a used one refused.
+//! Screenshots of the main states go to
+//! `<target dir>/browser-screenshots/<server>/`.
 //!
 //! Without `node`, without `/usr/bin/chromium` or without
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`), the test
