@@ -43,7 +43,7 @@ pub(super) fn normalise(typed: &str, digits: usize) -> Option<Zeroizing<String>>
 
 /// A TOTP secret: 160 random bits (RFC 4226's recommendation).
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub(super) struct TotpSecret(pub(super) [u8; 20]);
+pub(crate) struct TotpSecret(pub(super) [u8; 20]);
 
 impl TotpSecret {
     pub(super) fn generate() -> Result<Self, AuthError> {
@@ -82,9 +82,16 @@ impl TotpSecret {
         Ok(self.totp()?.check(code, unix_time))
     }
 
-    /// The code of the step `unix_time` falls in (for tests and benches).
-    #[cfg(test)]
-    pub(super) fn code_at(&self, unix_time: u64) -> String {
+    /// The secret a setup showed in base32 (for tests).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn from_base32(text: &str) -> Option<Self> {
+        let secret = Secret::try_from_base32(text).ok()?;
+        Some(Self(secret.as_bytes().try_into().ok()?))
+    }
+
+    /// The code of the step `unix_time` falls in (for tests).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn code_at(&self, unix_time: u64) -> String {
         self.totp()
             .map(|totp| totp.generate(unix_time).to_string())
             .unwrap_or_default()

@@ -19,7 +19,7 @@ use crate::{
     NewCredential, Password, User, UserId, sign_in::SecondFactor, store::Credential,
 };
 
-mod codes;
+pub(crate) mod codes;
 pub(crate) mod routes;
 #[cfg(test)]
 mod tests;

@@ -74,12 +74,7 @@ async fn sign_in(auth: &AuthService) -> SignIn {
 
 /// The TOTP code of `secret` (base32) at `unix`.
 fn code(secret: &str, unix: u64) -> String {
-    let bytes: [u8; 20] = totp_rs::Secret::try_from_base32(secret)
-        .unwrap()
-        .as_bytes()
-        .try_into()
-        .unwrap();
-    TotpSecret(bytes).code_at(unix)
+    TotpSecret::from_base32(secret).unwrap().code_at(unix)
 }
 
 /// Ada with two-factor on; her secret and backup codes.
