@@ -346,6 +346,9 @@ try {
     });
     await expectView(page, 'Sign in');
     await expectStatus(page, 'Your session has ended');
+    // Tab 1 in front again: Chromium throttles a background tab's animation
+    // frames, and every click waits for two of them (about 2 s each).
+    await page.bringToFront();
   });
 
   await step('forgot password: the link from the outbox resets it', async () => {

@@ -43,7 +43,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// tokens expire while the page is open and both tabs refresh often.
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 
-/// How long the whole scenario may take (it needs about 55 s).
+/// How long the whole scenario may take (it needs about 30 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The test provider's display name on the demo server
