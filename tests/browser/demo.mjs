@@ -594,13 +594,14 @@ try {
     await expectStatus(page, 'The current password is wrong.');
     await view(page).getByLabel('Your password').fill(lastPassword);
     await page.getByRole('button', { name: 'Continue', exact: true }).click();
-    const enrol = view(page).getByRole('heading', { name: '1. Add Tasks to your authenticator app' });
+    const enrol = view(page).getByRole('heading', { name: '1. Add this account to your authenticator app' });
     await enrol.waitFor({ timeout: TIMEOUT });
-    await expectFocused(page, '1. Add Tasks to your authenticator app');
+    await expectFocused(page, '1. Add this account to your authenticator app');
     const qr = view(page).getByRole('img', { name: 'QR code for your authenticator app' });
     await qr.waitFor({ timeout: TIMEOUT });
     // A picture the policy blocked would still count as visible.
     assert(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code is drawn');
+    await view(page).getByText(/The app lists it as “.+”\./).waitFor({ timeout: TIMEOUT });
     const key = await view(page).locator('#two-factor-secret').innerText();
     assert(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/.test(key), `the key in groups of four: “${key}”`);
     secret = key.replace(/ /g, '');

@@ -157,7 +157,7 @@ function fail(error) {
     invalid_credentials: 'Wrong email or password.',
     wrong_password: 'The current password is wrong.',
     invalid_code: !$('[data-view="account"]').hidden
-      ? 'That code is wrong. Enter the newest code your app shows for Tasks, and check that ' +
+      ? 'That code is wrong. Enter the newest code your app shows for this account, and check that ' +
         'this device’s clock is right.'
       : $('#two-factor-backup').hidden
         ? 'That code is wrong. Enter the newest code your authenticator app shows.'
@@ -231,7 +231,7 @@ function useBackupCode(backup) {
   $('#two-factor-backup-code').disabled = !backup;
   $('#two-factor-intro').textContent = backup
     ? 'Enter one of the backup codes you saved when you set up two-factor authentication.'
-    : 'Your account asks for a second step. Open your authenticator app and enter the code it shows for Tasks.';
+    : 'Your account asks for a second step. Open your authenticator app and enter the code it shows for this account.';
   $('#two-factor-switch').textContent = backup ? 'Use your authenticator app instead' : 'Use a backup code instead';
   $(backup ? '#two-factor-backup-code' : '#two-factor-code').focus();
 }
@@ -377,6 +377,7 @@ function closeTwoFactorPanel() {
   $('#two-factor-enrol').hidden = true;
   $('#two-factor-qr').removeAttribute('src');
   $('#two-factor-secret').textContent = '';
+  $('#two-factor-issuer').textContent = '';
   $('#two-factor-link').removeAttribute('href');
   $('#backup-code-list').replaceChildren();
   $('#backup-codes').hidden = true;
@@ -432,6 +433,15 @@ function askToConfirm(action) {
   $(hasPassword ? '#two-factor-password' : '#two-factor-confirm').focus();
 }
 
+const otpauthUrl = (text) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'otpauth:' ? url : null;
+  } catch {
+    return null;
+  }
+};
+
 async function setUpTwoFactor(body) {
   const setup = await api('POST', '/api/auth/two-factor/setup', body);
   openTwoFactorStep('enrol');
@@ -442,8 +452,12 @@ async function setUpTwoFactor(body) {
   qr.hidden = !picture;
   // Groups of four are easier to copy by hand; apps ignore the spaces.
   $('#two-factor-secret').textContent = setup.secret.match(/.{1,4}/g).join(' ');
-  if (setup.otpauth_url?.startsWith('otpauth://')) $('#two-factor-link').href = setup.otpauth_url;
-  $('#two-factor-link').hidden = !$('#two-factor-link').href;
+  const app = otpauthUrl(setup.otpauth_url);
+  if (app) $('#two-factor-link').href = app.href;
+  $('#two-factor-link').hidden = !app;
+  // The name the app lists the account under is the server's to choose.
+  const issuer = app?.searchParams.get('issuer');
+  $('#two-factor-issuer').textContent = issuer ? `The app lists it as “${issuer}”.` : '';
   showBackupCodes(setup.backup_codes, '2. Save your backup codes', false);
   $('#two-factor-enrol').hidden = false;
   $('#two-factor-enable-form').hidden = false;
