@@ -755,6 +755,44 @@ try {
     await expectView(page, 'My tasks');
   });
 
+  if (provider) {
+    await step(`two-factor: an account without a password, signing in with ${provider}`, async () => {
+      const fresh = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const tab = await fresh.newPage();
+      watch(tab, 'tab 6');
+      await tab.goto(base);
+      await tab.getByRole('button', { name: `Continue with ${provider}` }).click();
+      await expectView(tab, 'My tasks');
+      await tab.getByRole('button', { name: 'Account', exact: true }).click();
+      await expectView(tab, 'Account');
+      // No password to ask for: the sign-in a moment ago stands in for it.
+      await tab.getByRole('button', { name: 'Set up two-factor' }).click();
+      await view(tab).getByRole('heading', { name: '1. Add this account to your authenticator app' }).waitFor({ timeout: TIMEOUT });
+      await expectFocused(tab, '1. Add this account to your authenticator app');
+      const key = (await view(tab).locator('#two-factor-secret').innerText()).replace(/ /g, '');
+      const turnedOn = totpStep();
+      await codeField(tab).fill(totp(key, turnedOn));
+      await codeField(tab).press('Enter');
+      await expectStatus(tab, 'Two-factor authentication is on.');
+      await tab.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await expectView(tab, 'Sign in');
+      await tab.getByRole('button', { name: `Continue with ${provider}` }).click();
+      await expectView(tab, 'Two-factor authentication');
+      await expectFocusedField(tab, 'Code from your authenticator app');
+      await tab.keyboard.type(totp(key, turnedOn + 1));
+      await tab.keyboard.press('Enter');
+      await expectView(tab, 'My tasks');
+      await expectStatus(tab, 'Signed in as oauth-user@example.com.');
+      await tab.getByRole('button', { name: 'Account', exact: true }).click();
+      await tab.getByRole('button', { name: 'Turn off', exact: true }).click();
+      assert(!(await view(tab).getByLabel('Your password').isVisible()), 'no password field');
+      await expectFocused(tab, 'Turn off two-factor');
+      await tab.keyboard.press('Enter');
+      await expectStatus(tab, 'Two-factor authentication is off.');
+      await fresh.close();
+    });
+  }
+
   const verifyBase = args['verify-base-url'];
   if (verifyBase) {
     await step('a server that requires a verified address: check your inbox, then sign in', async () => {
