@@ -631,7 +631,7 @@ try {
     enabledStep = totpStep();
     await page.keyboard.type(totp(secret, enabledStep));
     await page.keyboard.press('Enter');
-    await expectStatus(page, 'Two-factor authentication is on.');
+    await expectStatus(page, 'Two-factor authentication is on: signing in now asks for a code');
     await view(page).getByText('On: signing in asks for a code').waitFor({ timeout: TIMEOUT });
     await expectFocused(page, 'Two-factor authentication');
     // Shown once: the key and the codes are gone from the page.
@@ -773,7 +773,7 @@ try {
       const turnedOn = totpStep();
       await codeField(tab).fill(totp(key, turnedOn));
       await codeField(tab).press('Enter');
-      await expectStatus(tab, 'Two-factor authentication is on.');
+      await expectStatus(tab, 'Two-factor authentication is on: signing in now asks for a code');
       await tab.getByRole('button', { name: 'Sign out', exact: true }).click();
       await expectView(tab, 'Sign in');
       await tab.getByRole('button', { name: `Continue with ${provider}` }).click();

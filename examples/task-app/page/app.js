@@ -803,7 +803,12 @@ onSubmit('#two-factor-enable-form', async ({ code }, form) => {
     if (error.code === 'invalid_code') form.querySelector('input').select();
     throw error;
   }
-  await twoFactorChanged('Two-factor authentication is on. Signing in now asks for a code from your app.');
+  // The server signs the user's other sessions out: they were opened
+  // without the second factor.
+  await twoFactorChanged(
+    'Two-factor authentication is on: signing in now asks for a code from your app. ' +
+      'Your other sessions were signed out.',
+  );
 });
 
 $('#backup-codes-download').addEventListener('click', downloadBackupCodes);
