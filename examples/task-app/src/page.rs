@@ -119,6 +119,24 @@ mod tests {
         assert!(!html.contains("http://") && !html.contains("https://"));
     }
 
+    /// Every field for a code sent or shown elsewhere (the email code,
+    /// the authenticator app's and the backup codes) lets the browser
+    /// fill it in and brings up a digit keyboard.
+    #[test]
+    fn code_fields_are_numeric_one_time_codes() {
+        let fields: Vec<&str> = INDEX
+            .body
+            .split("<input")
+            .skip(1)
+            .filter_map(|rest| rest.split('>').next())
+            .filter(|tag| tag.contains(r#"autocomplete="one-time-code""#))
+            .collect();
+        assert_eq!(fields.len(), 4, "email, app, backup and setup codes");
+        for tag in fields {
+            assert!(tag.contains(r#"inputmode="numeric""#), "<input{tag}>");
+        }
+    }
+
     /// The script keeps to the transport the servers offer and never
     /// stores a token where another script or a later visit could read it.
     #[test]
