@@ -11,7 +11,7 @@
 #![no_main]
 
 use std::sync::{
-    OnceLock,
+    Mutex, OnceLock,
     atomic::{AtomicBool, Ordering},
 };
 
@@ -57,6 +57,9 @@ fn fixture() -> &'static Fixture {
                 .and_then(auth_core::SignUp::signed_in)
                 .unwrap();
             let bearer = format!("Bearer {}", session.access_token.expose_secret());
+            auth.mark_email_verified(&session.user.id, &session.user.email)
+                .await
+                .unwrap();
             let principal = auth
                 .authenticate(session.access_token.expose_secret())
                 .await
@@ -96,10 +99,28 @@ fn fixture() -> &'static Fixture {
 /// Whether some input's setup answered 200 (then a pending setup exists).
 static SET_UP: AtomicBool = AtomicBool::new(false);
 
+/// The live challenge the verify inputs share until it is used up (a
+/// right code, or 5 wrong ones): a fresh one per input would pile up in
+/// the store, since the fixture's clock never lets them expire.
+static CHALLENGE: Mutex<Option<String>> = Mutex::new(None);
+
+async fn live_challenge() -> String {
+    if let Some(token) = CHALLENGE.lock().unwrap().clone() {
+        return token;
+    }
+    let fixture = fixture();
+    let SignIn::SecondFactorRequired(challenge) =
+        fixture.auth.finish_sign_in(&fixture.user).await.unwrap()
+    else {
+        panic!("two-factor is on")
+    };
+    let token = challenge.challenge_token.expose_secret().to_owned();
+    *CHALLENGE.lock().unwrap() = Some(token.clone());
+    token
+}
+
 fn digits(code: &str) -> String {
-    code.chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
-        .collect()
+    code.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
 }
 
 async fn call(path: &str, request: Request, body: &[u8]) -> Reply {
@@ -112,6 +133,12 @@ async fn call(path: &str, request: Request, body: &[u8]) -> Reply {
     };
     assert!(reply.status() < 500, "{path} answered {}", reply.status());
     reply
+}
+
+/// The `code` of a problem+json reply.
+fn problem_code(reply: &Reply) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(reply.body()).ok()?;
+    body["code"].as_str().map(str::to_owned)
 }
 
 /// Whether `typed` is one of the user's codes for `field`.
@@ -135,14 +162,18 @@ fuzz_target!(|data: &[u8]| {
     runtime().block_on(async {
         match mode % 3 {
             0 => {
-                let SignIn::SecondFactorRequired(challenge) =
-                    fixture.auth.finish_sign_in(&fixture.user).await.unwrap()
-                else {
-                    panic!("two-factor is on")
-                };
-                let body = String::from_utf8_lossy(rest)
-                    .replace("CHALLENGE", challenge.challenge_token.expose_secret());
+                let token = live_challenge().await;
+                let body = String::from_utf8_lossy(rest).replace("CHALLENGE", &token);
                 let reply = call("/two-factor/verify", Request::new(None), body.as_bytes()).await;
+                if body.contains(&token) && matches!(reply.status(), 200 | 401) {
+                    // Possibly used up: ask whether it still takes tries.
+                    let probe = format!(r#"{{"challenge_token":"{token}","code":"x"}}"#);
+                    let again =
+                        call("/two-factor/verify", Request::new(None), probe.as_bytes()).await;
+                    if problem_code(&again) == Some("invalid_token".to_owned()) {
+                        *CHALLENGE.lock().unwrap() = None;
+                    }
+                }
                 if reply.status() == 200 {
                     let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
                     let right = ["code", "backup_code"].iter().any(|field| {
