@@ -36,6 +36,7 @@ pub mod oidc;
 pub mod outbox;
 pub mod server;
 pub mod tokens;
+pub mod totp;
 
 pub use client::{Account, Api, Reply};
 pub use outbox::{Mail, Outbox};
