@@ -133,6 +133,18 @@ pub enum AuthError {
     /// and no other linked identity.
     #[error("this is the account's last way to sign in; set a password or link another first")]
     LastSignInMethod,
+    /// The code that should turn two-factor on is wrong or malformed, or
+    /// there is no pending setup (`two-factor/enable`: 400, where a wrong
+    /// code at sign-in is [`InvalidCode`](Self::InvalidCode)'s 401).
+    #[error("the code is wrong, or two-factor was not set up first")]
+    InvalidSetupCode,
+    /// The account has no password, and its session was not signed in
+    /// recently enough to change a second factor: sign in again.
+    #[error("sign in again to do this")]
+    ReauthenticationRequired,
+    /// Two-factor authentication is not on for the account.
+    #[error("two-factor authentication is not on")]
+    TwoFactorNotEnabled,
 }
 
 impl AuthError {
@@ -184,6 +196,9 @@ pub(crate) mod tests {
             AuthError::InvalidCode,
             AuthError::InvalidRedirect,
             AuthError::LastSignInMethod,
+            AuthError::InvalidSetupCode,
+            AuthError::ReauthenticationRequired,
+            AuthError::TwoFactorNotEnabled,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -216,9 +231,12 @@ pub(crate) mod tests {
             AuthError::InvalidCode => 24,
             AuthError::InvalidRedirect => 25,
             AuthError::LastSignInMethod => 26,
+            AuthError::InvalidSetupCode => 27,
+            AuthError::ReauthenticationRequired => 28,
+            AuthError::TwoFactorNotEnabled => 29,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=26).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=29).collect(), "every variant, once");
         all
     }
 }

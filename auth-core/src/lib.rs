@@ -147,6 +147,7 @@
 //! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |
 //! | `remote-jwks` | no | [`RemoteJwks`]: another issuer's keys fetched from its JWKS URL and kept fresh, for [`Verifier::trusted`] (reqwest with rustls) |
 //! | `oauth` | no | sign-in with OAuth 2.0 / OpenID Connect providers and GitHub (`service::OAuth`), over `remote-jwks`'s client; provider tokens sealed with XChaCha20-Poly1305 when kept |
+//! | `two-factor` | no | TOTP and backup codes as second factors (`service::TwoFactor`; totp-rs, the secret sealed with XChaCha20-Poly1305, the QR code drawn by `qrcode`) |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -175,6 +176,8 @@ pub mod openapi;
 pub mod password;
 pub mod problem;
 mod rate_limit;
+#[cfg(any(feature = "oauth", feature = "two-factor"))]
+mod sealing;
 pub mod service;
 mod session;
 mod session_cache;
@@ -197,6 +200,9 @@ pub use id::{SessionId, UserId};
 pub use mail::OutboxMailer;
 pub use memory::MemoryStore;
 pub use password::Password;
+#[cfg(any(feature = "oauth", feature = "two-factor"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "oauth", feature = "two-factor"))))]
+pub use sealing::EncryptionKey;
 pub use service::{AccountFlows, AuthService, EmailSignIn, Principal, Verifier};
 pub use sign_in::SignIn;
 #[cfg(feature = "remote-jwks")]

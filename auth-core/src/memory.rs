@@ -109,6 +109,7 @@ impl UserStore for MemoryStore {
             email_verified: new.email_verified,
             name: new.name,
             has_password: new.password_hash.is_set(),
+            two_factor_enabled: false,
             created_at: new.created_at,
             updated_at: new.created_at,
         };

@@ -8,7 +8,8 @@ use crate::{Email, PasswordHash, UserId};
 /// A user as clients may see it: no password, no hash.
 ///
 /// Serialises to the contract's user object (`{"id", "email",
-/// "email_verified", "name", "has_password", "created_at", "updated_at"}`, RFC 3339 UTC).
+/// "email_verified", "name", "has_password", "two_factor_enabled",
+/// "created_at", "updated_at"}`, RFC 3339 UTC).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -28,6 +29,12 @@ pub struct User {
     /// sign-in or an OAuth provider, until a password reset sets one.
     #[serde(default = "has_password_default")]
     pub has_password: bool,
+    /// Whether a second factor is on, so that sign-in asks for it. Stores
+    /// return `false`; the service fills it in from the registered
+    /// [second factors](crate::sign_in::SecondFactor) before a user
+    /// reaches a client.
+    #[serde(default)]
+    pub two_factor_enabled: bool,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -38,6 +38,7 @@ impl<T: DbTime> UserRow<T> {
             email_verified: self.email_verified,
             name: self.name,
             has_password: self.has_password,
+            two_factor_enabled: false,
             created_at: self.created_at.into_datetime()?,
             updated_at: self.updated_at.into_datetime()?,
         })

@@ -102,6 +102,7 @@ macro_rules! sql_store_impls {
                     email: new.email,
                     email_verified: new.email_verified,
                     has_password: new.password_hash.is_set(),
+                    two_factor_enabled: false,
                     name: new.name,
                     created_at: new.created_at,
                     updated_at: new.created_at,

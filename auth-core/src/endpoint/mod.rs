@@ -163,6 +163,17 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         .chain(account::ENDPOINTS)
         .chain(crate::service::email_sign_in::ENDPOINTS)
         .chain(oauth_endpoints())
+        .chain(two_factor_endpoints())
+}
+
+#[cfg(feature = "two-factor")]
+fn two_factor_endpoints() -> &'static [Endpoint] {
+    crate::service::two_factor::routes::ENDPOINTS
+}
+
+#[cfg(not(feature = "two-factor"))]
+fn two_factor_endpoints() -> &'static [Endpoint] {
+    &[]
 }
 
 #[cfg(feature = "oauth")]

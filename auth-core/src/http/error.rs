@@ -32,12 +32,15 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `RefreshTokenReused` | 401 | `refresh_token_reused` | `WWW-Authenticate: Bearer` |
 /// | `InvalidOneTimeToken` | 400 | `invalid_token` | |
 /// | `InvalidRedirect` | 400 | `invalid_redirect` | |
+/// | `InvalidSetupCode` | 400 | `invalid_code` | |
 /// | `Forbidden` | 403 | `forbidden` | |
 /// | `WrongPassword` | 403 | `wrong_password` | |
 /// | `EmailNotVerified` | 403 | `email_not_verified` | |
+/// | `ReauthenticationRequired` | 403 | `reauthentication_required` | |
 /// | `NotFound` | 404 | `not_found` | |
 /// | `EmailTaken` | 409 | `email_taken` | |
 /// | `LastSignInMethod` | 409 | `last_sign_in_method` | |
+/// | `TwoFactorNotEnabled` | 409 | `two_factor_not_enabled` | |
 /// | `InvalidEmail` | 422 | `invalid_email` | |
 /// | `PasswordTooShort` | 422 | `password_too_short` | |
 /// | `PasswordTooLong` | 422 | `password_too_long` | |
@@ -221,12 +224,15 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::InvalidCode => (401, "invalid_code"),
         AuthError::InvalidOneTimeToken => (400, "invalid_token"),
         AuthError::InvalidRedirect => (400, "invalid_redirect"),
+        AuthError::InvalidSetupCode => (400, "invalid_code"),
         AuthError::Forbidden => (403, "forbidden"),
         AuthError::WrongPassword => (403, "wrong_password"),
         AuthError::EmailNotVerified => (403, "email_not_verified"),
+        AuthError::ReauthenticationRequired => (403, "reauthentication_required"),
         AuthError::NotFound => (404, "not_found"),
         AuthError::EmailTaken => (409, "email_taken"),
         AuthError::LastSignInMethod => (409, "last_sign_in_method"),
+        AuthError::TwoFactorNotEnabled => (409, "two_factor_not_enabled"),
         AuthError::InvalidEmail => (422, "invalid_email"),
         AuthError::PasswordTooShort { .. } => (422, "password_too_short"),
         AuthError::PasswordTooLong { .. } => (422, "password_too_long"),

@@ -85,6 +85,10 @@ pub enum MessageKind {
     EmailChanged,
     /// A notice after the password was changed or reset.
     PasswordChanged,
+    /// A notice after two-factor authentication was turned on.
+    TwoFactorEnabled,
+    /// A notice after two-factor authentication was turned off.
+    TwoFactorDisabled,
     /// A message of an application's own flow (a magic link, say), named
     /// by a short snake_case word.
     Custom(&'static str),
@@ -93,7 +97,8 @@ pub enum MessageKind {
 impl MessageKind {
     /// The stable snake_case name (`password_reset`, `email_verification`,
     /// `email_change`, `email_in_use`, `email_change_requested`,
-    /// `email_changed`, `password_changed`, or
+    /// `email_changed`, `password_changed`, `two_factor_enabled`,
+    /// `two_factor_disabled`, or
     /// a [`Custom`](Self::Custom) name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,6 +109,8 @@ impl MessageKind {
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
             Self::PasswordChanged => "password_changed",
+            Self::TwoFactorEnabled => "two_factor_enabled",
+            Self::TwoFactorDisabled => "two_factor_disabled",
             Self::Custom(name) => name,
         }
     }

@@ -20,10 +20,11 @@ impl AuthService {
     ) -> Result<User, AuthError> {
         let inner = &self.inner;
         let name = normalise_name(name, inner.max_name_chars)?;
-        inner
+        let user = inner
             .users
             .update_name(principal.user_id(), name.as_deref(), inner.now())
-            .await
+            .await?;
+        self.with_second_factors(user).await
     }
 
     /// Changes the principal's password. Every other session of the user
@@ -133,7 +134,7 @@ impl AuthService {
         password: &Password,
     ) -> Result<UserRecord, AuthError> {
         let inner = &self.inner;
-        let user = self.current_user(principal).await?;
+        let user = self.user_by_id(principal.user_id()).await?;
         if let Some(throttle) = &inner.throttle {
             throttle.begin_attempt(&user.email).await?;
         }

@@ -254,6 +254,18 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
             "The password of your account was changed, and your other sessions were \
              signed out. If you did not do this, reset your password now.",
         ),
+        MessageKind::TwoFactorEnabled => (
+            "Two-factor authentication is on",
+            "Two-factor authentication was turned on for your account: signing in now \
+             also asks for a code from your authenticator app, and your other sessions \
+             were signed out. If you did not do this, reset your password and contact us.",
+        ),
+        MessageKind::TwoFactorDisabled => (
+            "Two-factor authentication is off",
+            "Two-factor authentication was turned off for your account: signing in no \
+             longer asks for a code. If you did not do this, reset your password, turn \
+             it on again and contact us.",
+        ),
         // The core composes only its own kinds; an app writes its own text.
         MessageKind::Custom(_) => ("Your account", "There is news about your account."),
     };

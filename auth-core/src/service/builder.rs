@@ -66,6 +66,8 @@ pub struct AuthServiceBuilder {
     hooks: Option<Arc<dyn AccountHooks>>,
     #[cfg(feature = "oauth")]
     oauth: Option<super::oauth::OAuth>,
+    #[cfg(feature = "two-factor")]
+    two_factor: Option<super::two_factor::TwoFactor>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -135,6 +137,8 @@ impl AuthServiceBuilder {
             second_factors: Vec::new(),
             #[cfg(feature = "oauth")]
             oauth: None,
+            #[cfg(feature = "two-factor")]
+            two_factor: None,
             hooks: None,
         }
     }
@@ -316,7 +320,19 @@ impl AuthServiceBuilder {
         self
     }
 
-    /// Registers a second factor (TOTP, backup codes; several may be
+    /// TOTP and backup codes as second factors, with the routes that set
+    /// them up ([`TwoFactor`](super::TwoFactor)). Their state, and sign-in
+    /// challenges, are kept in the [`credentials`](Self::credentials)
+    /// store, which [`build`](Self::build) therefore requires.
+    #[cfg(feature = "two-factor")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "two-factor")))]
+    pub fn two_factor(mut self, two_factor: super::two_factor::TwoFactor) -> Self {
+        self.two_factor = Some(two_factor);
+        self
+    }
+
+    /// Registers a second factor of the application's own (TOTP and backup
+    /// codes come with [`two_factor`](Self::two_factor); several may be
     /// registered, each with its own [`method`](SecondFactor::method)).
     /// A user who has one enabled then signs in in two steps: see
     /// [`SignIn::SecondFactorRequired`](crate::sign_in::SignIn::SecondFactorRequired).
@@ -369,7 +385,7 @@ impl AuthServiceBuilder {
     /// so that sign-ins for unknown emails arriving after start-up take as
     /// long as real ones (one arriving while it is still being computed
     /// waits for it).
-    pub fn build(self) -> Result<AuthService, AuthError> {
+    pub fn build(#[allow(unused_mut)] mut self) -> Result<AuthService, AuthError> {
         let invalid = |reason: &str| Err(AuthError::InvalidConfig(reason.to_owned()));
         let Some(codec) = self.tokens else {
             return invalid(
@@ -467,6 +483,19 @@ impl AuthServiceBuilder {
         {
             return invalid("email sign-in needs a credentials store");
         }
+        #[cfg(feature = "two-factor")]
+        let two_factor = match (self.two_factor, &self.credentials) {
+            (None, _) => None,
+            (Some(_), None) => return invalid("two-factor needs a credentials store"),
+            (Some(settings), Some(store)) => {
+                settings.check().map_err(AuthError::InvalidConfig)?;
+                let (runtime, factors) = settings.start(Arc::clone(store), Arc::clone(&clock));
+                let mut second_factors: Vec<Box<dyn SecondFactor>> = factors.into();
+                second_factors.append(&mut self.second_factors);
+                self.second_factors = second_factors;
+                Some(runtime)
+            }
+        };
         if self.credentials.is_none() && !self.second_factors.is_empty() {
             return invalid("second factors need a credentials store");
         }
@@ -518,6 +547,8 @@ impl AuthServiceBuilder {
                 second_factors: self.second_factors,
                 #[cfg(feature = "oauth")]
                 oauth,
+                #[cfg(feature = "two-factor")]
+                two_factor,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

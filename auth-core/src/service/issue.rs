@@ -50,6 +50,7 @@ impl AuthService {
     }
 
     pub(super) async fn open_session_for(&self, user: User) -> Result<AuthResponse, AuthError> {
+        let user = self.with_second_factors(user).await?;
         let inner = &self.inner;
         let refresh_token = RefreshToken::generate()?;
         let now = inner.now();

@@ -43,6 +43,8 @@ pub(crate) mod second_factor;
 mod sign_in;
 mod sign_out;
 mod sign_up;
+#[cfg(feature = "two-factor")]
+pub(crate) mod two_factor;
 mod verification;
 mod verifier;
 
@@ -60,9 +62,15 @@ pub use import::ImportedUser;
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub use oauth::{
     ClientSecret, DEFAULT_PROVIDER_TIMEOUT, EXCHANGE_CODE_TTL, ExchangeRequest, LinkedAccount,
-    OAuth, OAuthProvider, ProviderInfo, ProviderTokens, STATE_COOKIE, STATE_TTL, TokenKey,
+    OAuth, OAuthProvider, ProviderInfo, ProviderTokens, STATE_COOKIE, STATE_TTL,
 };
 pub use principal::{CustomClaims, Principal};
+#[cfg(feature = "two-factor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "two-factor")))]
+pub use two_factor::{
+    BACKUP_CODE_COUNT, BackupCodes, EnableTwoFactorRequest, PasswordConfirmation,
+    REAUTHENTICATION_WINDOW, SETUP_TTL, Shown, TwoFactor, TwoFactorSetup, TwoFactorVerifyRequest,
+};
 pub use verifier::Verifier;
 
 enum Revoked<'a> {
@@ -113,6 +121,9 @@ struct Inner {
     /// Sign-in with OAuth providers, when set up.
     #[cfg(feature = "oauth")]
     oauth: Option<oauth::Runtime>,
+    /// TOTP and backup codes, when set up.
+    #[cfg(feature = "two-factor")]
+    two_factor: Option<Arc<two_factor::Runtime>>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
@@ -367,7 +378,8 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::UserNotFound`] if the account is gone.
     pub async fn current_user(&self, principal: &Principal) -> Result<User, AuthError> {
-        self.user_by_id(principal.user_id()).await
+        let user = self.user_by_id(principal.user_id()).await?;
+        self.with_second_factors(user).await
     }
 
     /// The user with this id, or [`AuthError::UserNotFound`].

@@ -92,6 +92,7 @@ impl AuthService {
         if !rotated {
             return Err(AuthError::InvalidRefreshToken);
         }
+        let user = self.with_second_factors(user).await?;
         self.respond(user, &session.id, session.expires_at, next, now)
     }
 }

@@ -343,6 +343,18 @@ impl AuthService {
         Ok(false)
     }
 
+    /// `user` with [`User::two_factor_enabled`] filled in from the
+    /// registered factors.
+    pub(super) async fn with_second_factors(&self, mut user: User) -> Result<User, AuthError> {
+        for factor in &self.inner.second_factors {
+            if factor.is_enabled(&user.id).await? {
+                user.two_factor_enabled = true;
+                break;
+            }
+        }
+        Ok(user)
+    }
+
     /// Voids `user`'s pending challenges (sign-out everywhere, a password
     /// change or reset).
     pub(super) async fn void_challenges(&self, user_id: &UserId) -> Result<(), AuthError> {

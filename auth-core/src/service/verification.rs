@@ -12,7 +12,7 @@ impl AuthService {
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
         self.settings()?;
-        let user = self.current_user(principal).await?;
+        let user = self.user_by_id(principal.user_id()).await?;
         self.limit_mail(&user.email).await?;
         if user.email_verified {
             return Ok(());
@@ -97,7 +97,7 @@ impl AuthService {
             tracing::info!(user_id = %user.id, "email address changed");
         }
         inner.hooks.email_verified(&user).await;
-        Ok(user)
+        self.with_second_factors(user).await
     }
 
     /// Marks `email` verified for `user_id`, if it is still the user's

@@ -10,7 +10,8 @@
 //! ones, and won by exactly one of racing consumers; credentials unique
 //! per kind and lookup, replaced, updated and consumed by compare-and-swap
 //! (one winner of racing inserts, updates and consumptions), deleted only
-//! by their owner and with them. [`MemoryStore`](crate::MemoryStore) runs it
+//! by their owner and with them; one TOTP code or backup code sent by many
+//! sign-ins at once signs in one of them. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -34,6 +35,7 @@ pub mod cases;
 mod credential_cases;
 mod credential_race_cases;
 mod one_time_cases;
+mod two_factor_cases;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 
@@ -176,6 +178,8 @@ macro_rules! store_conformance_tests {
             racing_credential_updates_have_one_winner,
             racing_credential_consumptions_have_one_winner,
             racing_credential_replacements_leave_one,
+            racing_totp_codes_have_one_winner,
+            racing_backup_codes_have_one_winner,
         );
     };
 }

@@ -305,6 +305,16 @@ impl Server {
             ("BIND_ADDRESS".into(), Some("127.0.0.1:0".into())),
             ("DATABASE_URL".into(), Some(database_url.clone())),
             ("JWT_SECRET".into(), Some(random_string(48))),
+            // PostgreSQL keeps no key file: two-factor needs one given (32
+            // bytes in base64url, so the 43rd character must end in two zero
+            // bits, as `A` does).
+            // SQLite servers generate theirs beside the database.
+            (
+                "TWO_FACTOR_KEY".into(),
+                database_url
+                    .starts_with("postgres")
+                    .then(|| format!("{}A", random_string(42))),
+            ),
             ("JWT_ISSUER".into(), Some(ISSUER.into())),
             ("JWT_AUDIENCE".into(), Some(AUDIENCE.into())),
             ("CORS_ORIGINS".into(), Some(ALLOWED_ORIGIN.into())),

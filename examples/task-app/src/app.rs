@@ -193,6 +193,18 @@ impl App {
             Some(oauth) => builder.oauth(oauth),
             None => builder,
         };
+        let builder = match &config.two_factor {
+            Some(two_factor) => {
+                let settings = two_factor
+                    .load()
+                    .map_err(|(path, source)| StartError::File { path, source })?;
+                builder.two_factor(settings)
+            }
+            None => {
+                tracing::warn!("two-factor is off: set TWO_FACTOR_KEY to turn it on");
+                builder
+            }
+        };
         let auth = builder
             .account_flows(flows)
             .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))

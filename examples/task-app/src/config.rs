@@ -123,6 +123,9 @@ pub struct Config {
     /// Sign-in with OAuth providers (`OAUTH_PROVIDERS`; see the `oauth`
     /// module): `None` when unset.
     pub oauth: Option<auth_core::service::OAuth>,
+    /// Two-factor (`TWO_FACTOR_KEY`, `TWO_FACTOR_ISSUER`; see the
+    /// `two_factor` module): `None` with PostgreSQL and no key.
+    pub two_factor: Option<crate::two_factor::TwoFactorConfig>,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -246,6 +249,7 @@ impl Config {
                 &get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
             )?,
             mail: crate::mail::MailConfig::from_lookup(&get, &parsed)?,
+            two_factor: crate::two_factor::from_lookup(&get, &database_url)?,
             session_cache_ttl: Duration::from_secs(parsed(
                 "SESSION_CACHE_SECS",
                 if database_url.starts_with("postgres") {
@@ -307,6 +311,7 @@ impl std::fmt::Debug for Config {
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("mail", &self.mail)
             .field("oauth", &self.oauth)
+            .field("two_factor", &self.two_factor)
             .finish()
     }
 }

@@ -31,6 +31,7 @@ pub mod runtime;
 pub mod secret;
 pub mod signing;
 pub mod tasks;
+pub mod two_factor;
 pub mod write_timeout;
 
 pub use app::{App, Ready, StartError, prepare};

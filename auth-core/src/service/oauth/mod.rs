@@ -39,9 +39,10 @@ mod provider;
 mod routes;
 mod sealed;
 
+use crate::EncryptionKey;
 pub(crate) use routes::ENDPOINTS;
 pub use routes::{ExchangeRequest, LinkedAccount, ProviderInfo};
-pub use sealed::{ProviderTokens, TokenKey};
+pub use sealed::ProviderTokens;
 
 use provider::{Identity, Live};
 
@@ -217,7 +218,7 @@ pub struct OAuth {
     providers: Vec<OAuthProvider>,
     redirect_origins: Vec<String>,
     timeout: Duration,
-    keep_tokens: Option<TokenKey>,
+    keep_tokens: Option<EncryptionKey>,
 }
 
 impl OAuth {
@@ -240,7 +241,7 @@ impl OAuth {
     /// [`AuthService::provider_tokens`]. Off by default: nothing of the
     /// provider's is kept but the identity.
     #[must_use]
-    pub fn keep_provider_tokens(mut self, key: TokenKey) -> Self {
+    pub fn keep_provider_tokens(mut self, key: EncryptionKey) -> Self {
         self.keep_tokens = Some(key);
         self
     }
@@ -358,7 +359,7 @@ pub(crate) struct Runtime {
     providers: Vec<Arc<Live>>,
     origins: Vec<String>,
     timeout: Duration,
-    keep_tokens: Option<TokenKey>,
+    keep_tokens: Option<EncryptionKey>,
 }
 
 impl Runtime {
@@ -851,7 +852,7 @@ impl AuthService {
     /// tokens, as good, stay).
     async fn keep_tokens(
         &self,
-        key: &TokenKey,
+        key: &EncryptionKey,
         provider: &str,
         subject: &str,
         tokens: &ProviderTokens,
@@ -864,7 +865,7 @@ impl AuthService {
             return Ok(());
         };
         let mut linked: Linked = serde_json::from_slice(&row.data).map_err(AuthError::internal)?;
-        linked.tokens = Some(key.seal(&lookup, tokens)?);
+        linked.tokens = Some(tokens.seal(key, &lookup)?);
         let data = serde_json::to_vec(&linked).map_err(AuthError::internal)?;
         credentials
             .update(&row.id, row.version, &data, Some(self.inner.now()))
@@ -893,7 +894,9 @@ impl AuthService {
             .await?
             .into_iter()
             .find(|(_, linked)| linked.provider == provider)
-            .and_then(|(_, linked)| key.open(&linked.lookup(), linked.tokens.as_deref()?)))
+            .and_then(|(_, linked)| {
+                ProviderTokens::open(key, &linked.lookup(), linked.tokens.as_deref()?)
+            }))
     }
 
     async fn exchange_code(

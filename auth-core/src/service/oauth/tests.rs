@@ -12,7 +12,7 @@ fn service(store: &MemoryStore) -> AuthService {
 
 /// A service with `corp` (OpenID Connect) and `github`, keeping provider
 /// tokens with `key` if given.
-fn service_keeping(store: &MemoryStore, key: Option<TokenKey>) -> AuthService {
+fn service_keeping(store: &MemoryStore, key: Option<crate::EncryptionKey>) -> AuthService {
     let mut oauth = OAuth::new("https://tasks.example.com")
         .provider(OAuthProvider::openid(
             "corp",
@@ -466,7 +466,7 @@ async fn provider_tokens_are_kept_sealed_only_when_asked() {
     let id = plain.user_of("corp", &ada).await.unwrap();
     assert_eq!(plain.provider_tokens(&id, "corp").await.unwrap(), None);
 
-    let key = TokenKey::generate().unwrap();
+    let key = crate::EncryptionKey::generate().unwrap();
     let keeping = service_keeping(&store, Some(key.clone()));
     let tokens = ada.tokens.clone().unwrap();
     keeping
