@@ -226,6 +226,7 @@ macro_rules! contract_tests {
                 two_factor_enable_checks_code,
                 two_factor_enable_ends_other_sessions,
                 two_factor_disable_checks_password,
+                two_factor_new_phone_replaces_the_secret,
                 two_factor_new_backup_codes_void_old,
                 two_factor_routes_need_token,
                 openapi_lists_two_factor_routes,

@@ -102,9 +102,33 @@ pub async fn two_factor_enable_checks_code(target: &Target) {
             .expect_problem(400, "invalid_code");
     }
     expect_me_two_factor(&api, &account.access_token, false).await;
+    // The right code twice at once, with a space and with a dash: the
+    // setup is turned on once.
     let (_, code) = setup.totp.next_code().await;
-    let spaced = format!("{} {}", &code[..3], &code[3..]);
-    expect_no_content(&enable(&api, &account, &spaced).await);
+    let mut requests = tokio::task::JoinSet::new();
+    for spelled in [
+        format!("{} {}", &code[..3], &code[3..]),
+        format!("{}-{}", &code[..3], &code[3..]),
+    ] {
+        let (api, account) = (api.clone(), account.clone());
+        requests.spawn(async move { enable(&api, &account, &spelled).await });
+    }
+    let mut statuses = Vec::new();
+    while let Some(reply) = requests.join_next().await {
+        let reply = reply.expect("a concurrent enable");
+        if reply.code() == 204 {
+            expect_no_content(&reply);
+        } else {
+            reply.expect_problem(400, "invalid_code");
+        }
+        statuses.push(reply.code());
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [204, 400],
+        "one setup, enabled by one of two requests at once"
+    );
     expect_me_two_factor(&api, &account.access_token, true).await;
 }
 
@@ -129,7 +153,7 @@ pub async fn two_factor_enable_ends_other_sessions(target: &Target) {
 
 /// Disable with a wrong password is 403 `wrong_password` and changes
 /// nothing; with the right one it is 204, mails `two_factor_disabled`,
-/// and sign-in asks for no code. The old secret and backup codes are gone:
+/// voids the pending challenge, and sign-in asks for no code. The old secret and backup codes are gone:
 /// enable needs a new setup, and new backup codes are 409.
 pub async fn two_factor_disable_checks_password(target: &Target) {
     let api = target.api();
@@ -148,6 +172,7 @@ pub async fn two_factor_disable_checks_password(target: &Target) {
     .expect_problem(403, "wrong_password");
     expect_me_two_factor(&api, &account.access_token, true).await;
 
+    let pending = challenge(&api, account).await;
     let reply = post(
         &api,
         DISABLE,
@@ -158,6 +183,10 @@ pub async fn two_factor_disable_checks_password(target: &Target) {
     expect_no_content(&reply);
     outbox.wait_for(&account.email, "two_factor_disabled").await;
     expect_me_two_factor(&api, &account.access_token, false).await;
+    verify(&api, &pending, "backup_code", &enrolled.backup_codes[0])
+        .await
+        .noted("a challenge pending when two-factor was turned off")
+        .expect_problem(401, "invalid_token");
     let reply = api.sign_in(&account.email, &account.password).await;
     let body = reply.expect_auth_response(200, target, &account.email);
     expect_two_factor(&reply, &body["user"], false);
@@ -242,6 +271,39 @@ pub async fn two_factor_new_backup_codes_void_old(target: &Target) {
         &new[1].replace('-', ""),
     )
     .await;
+    expect_signed_in(&reply, target, &account.email);
+}
+
+/// A new phone: setup while two-factor is on changes nothing until its
+/// code enables it (the old secret still signs in); then the old secret's
+/// codes and the old backup codes are void, the new ones work.
+pub async fn two_factor_new_phone_replaces_the_secret(target: &Target) {
+    let api = target.api();
+    let mut old = enrolled(&api).await;
+    let account = old.account.clone();
+    let mut new = setup(&api, &account).await;
+    let before = challenge(&api, &account).await;
+    let (_, code) = old.totp.next_code().await;
+    let reply = verify(&api, &before, "code", &code)
+        .await
+        .noted("the old phone, while the new one is being set up");
+    expect_signed_in(&reply, target, &account.email);
+
+    let (_, code) = new.totp.next_code().await;
+    expect_no_content(&enable(&api, &account, &code).await);
+    let after = challenge(&api, &account).await;
+    let (_, old_code) = old.totp.next_code().await;
+    if old_code != new.totp.offset(0) {
+        verify(&api, &after, "code", &old_code)
+            .await
+            .noted("the old phone, after the new one is on")
+            .expect_problem(401, "invalid_code");
+    }
+    verify(&api, &after, "backup_code", &old.backup_code())
+        .await
+        .noted("an old backup code, after the new setup is on")
+        .expect_problem(401, "invalid_code");
+    let reply = verify(&api, &after, "backup_code", &new.backup_codes[0]).await;
     expect_signed_in(&reply, target, &account.email);
 }
 
