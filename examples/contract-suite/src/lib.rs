@@ -301,8 +301,9 @@ macro_rules! contract_tests {
                 secrets_are_stored_hashed,
                 // OAuth: a callback on an instance that has not discovered the provider.
                 oauth_callback_on_another_instance,
-                // Two-factor: the database, read directly.
+                // Two-factor: the database, read and aged directly.
                 two_factor_secrets_are_not_stored_in_clear,
+                two_factor_challenges_and_sign_ins_go_stale,
             ];
         }
     };
