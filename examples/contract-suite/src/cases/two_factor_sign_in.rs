@@ -16,6 +16,7 @@ use crate::{
 use super::{
     account::{REVOKED, expect_no_content, expect_session_gone},
     account_tokens::{reset_password, reset_token, verification_token, verify_email},
+    cookie::{cookie_request, expect_cookie_tokens},
     email_sign_in,
     two_factor::{
         Enrolled, challenge, enroll, enrolled, expect_challenge, expect_me_two_factor,
@@ -458,4 +459,54 @@ pub async fn two_factor_of_an_unverified_account_goes_with_it(target: &Target) {
         .unwrap_or_default()
         .to_owned();
     expect_me_two_factor(&api, &owner, false).await;
+}
+
+/// The demo page's cookie mode (`X-Refresh-Cookie: 1`): a sign-in that
+/// asks for a code sets no cookie; `verify` in that mode answers as a
+/// cookie sign-in does (the refresh token in the cookie only), and the
+/// cookie refreshes.
+pub async fn two_factor_in_cookie_mode(target: &Target) {
+    let api = target.api();
+    let mut enrolled = enrolled(&api).await;
+    let account = enrolled.account.clone();
+    let body = json!({ "email": account.email, "password": account.password });
+    let reply = cookie_request(
+        &api,
+        Method::POST,
+        "/api/auth/sign-in",
+        None,
+        None,
+        Some(body),
+    )
+    .await
+    .noted("a cookie-mode sign-in of a user with two-factor");
+    let challenge_token = expect_challenge(&reply);
+    reply.check(
+        reply.headers.get("set-cookie").is_none(),
+        "no cookie before the second factor",
+    );
+    let body = json!({ "challenge_token": challenge_token, "backup_code": enrolled.backup_code() });
+    let reply = cookie_request(
+        &api,
+        Method::POST,
+        super::two_factor::VERIFY,
+        None,
+        None,
+        Some(body),
+    )
+    .await
+    .noted("verify in cookie mode");
+    let (access, refresh) = expect_cookie_tokens(&reply, 200);
+    expect_me_two_factor(&api, &access, true).await;
+    let reply = cookie_request(
+        &api,
+        Method::POST,
+        "/api/auth/refresh",
+        None,
+        Some(&refresh),
+        None,
+    )
+    .await
+    .noted("refresh with the cookie that verify set");
+    expect_cookie_tokens(&reply, 200);
 }
