@@ -343,7 +343,8 @@ pub async fn two_factor_routes_need_token(target: &Target) {
 }
 
 /// `GET /api/openapi.json` describes the five two-factor routes with their
-/// success and error statuses, and a user with `two_factor_enabled`.
+/// success and error statuses, a 200 of every first factor that may be
+/// `SecondFactorRequired`, and a user with `two_factor_enabled`.
 pub async fn openapi_lists_two_factor_routes(target: &Target) {
     let api = target.api();
     let reply = api.get("/api/openapi.json", None).await;
@@ -378,15 +379,47 @@ pub async fn openapi_lists_two_factor_routes(target: &Target) {
             );
         }
     }
-    let text = reply.text();
-    for name in [
-        "two_factor_enabled",
-        "two_factor_required",
-        "challenge_token",
+    // Every first factor's 200 may be a challenge: its schema says so.
+    let schemas = &doc["components"]["schemas"];
+    let schema_of = |path: &str| {
+        let schema = &doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        let name = schema["$ref"]
+            .as_str()
+            .and_then(|reference| reference.rsplit('/').next())
+            .unwrap_or_default();
+        (name.to_owned(), schemas[name].to_string())
+    };
+    for path in [
+        "/api/auth/sign-in",
+        "/api/auth/email-sign-in/verify",
+        "/api/auth/oauth/exchange",
     ] {
+        let (name, schema) = schema_of(path);
         reply.check(
-            text.contains(&format!("\"{name}\"")),
-            &format!("the document's schemas name `{name}`"),
+            schema.contains("SecondFactorRequired"),
+            &format!("POST {path}'s 200 ({name}) must include SecondFactorRequired: {schema}"),
         );
     }
+    let (name, _) = schema_of(VERIFY);
+    reply.check(
+        name == "AuthResponse",
+        &format!("POST {VERIFY}'s 200 is an AuthResponse, not {name:?}"),
+    );
+    let required = &schemas["SecondFactorRequired"]["properties"];
+    for field in [
+        "two_factor_required",
+        "challenge_token",
+        "methods",
+        "expires_in",
+    ] {
+        reply.check(
+            required[field].is_object(),
+            &format!("SecondFactorRequired describes `{field}`: {required}"),
+        );
+    }
+    reply.check(
+        schemas["User"]["properties"]["two_factor_enabled"]["type"] == "boolean",
+        "the User schema has a boolean `two_factor_enabled`",
+    );
 }
