@@ -74,6 +74,9 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .signed_in()
             .unwrap();
+        auth.mark_email_verified(&session.user.id, &session.user.email)
+            .await
+            .unwrap();
         let principal = auth
             .authenticate(session.access_token.expose_secret())
             .await

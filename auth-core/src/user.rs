@@ -29,10 +29,9 @@ pub struct User {
     /// sign-in or an OAuth provider, until a password reset sets one.
     #[serde(default = "has_password_default")]
     pub has_password: bool,
-    /// Whether a second factor is on, so that sign-in asks for it. Stores
-    /// return `false`; the service fills it in from the registered
-    /// [second factors](crate::sign_in::SecondFactor) before a user
-    /// reaches a client.
+    /// Whether a second factor is on, so that sign-in asks for it.
+    //  (Stores return `false`; the service fills it in from the registered
+    //  second factors before a user reaches a client.)
     #[serde(default)]
     pub two_factor_enabled: bool,
     /// When the account was created.

@@ -29,15 +29,13 @@ fn service() -> &'static AuthService {
         let _guard = runtime().enter();
         AuthService::with_store(MemoryStore::new())
             .token_codec(single_key_codec())
-            .oauth(
-                OAuth::new(PUBLIC).provider(
-                    OAuthProvider::github("client", ClientSecret::new("secret")).github_endpoints(
-                        format!("{PROVIDER}/authorize"),
-                        format!("{PROVIDER}/token"),
-                        PROVIDER,
-                    ),
+            .oauth(OAuth::new(PUBLIC).provider(
+                OAuthProvider::github("client", ClientSecret::new("secret")).github_endpoints(
+                    format!("{PROVIDER}/authorize"),
+                    format!("{PROVIDER}/token"),
+                    PROVIDER,
                 ),
-            )
+            ))
             .build()
             .unwrap()
     })
@@ -116,12 +114,19 @@ fuzz_target!(|data: &[u8]| {
                 let reply = call(Method::Get, "/oauth/{provider}/callback", request, b"").await;
                 assert_eq!(reply.status(), 302);
                 let to = location(&reply);
-                assert!(to.starts_with(&format!("{PUBLIC}/#error=")), "callback ended at {to}");
+                assert!(
+                    to.starts_with(&format!("{PUBLIC}/#error=")),
+                    "callback ended at {to}"
+                );
             }
             _ => {
                 let request = Request::new(None).header("content-type", b"application/json");
                 let reply = call(Method::Post, "/oauth/exchange", request, rest).await;
-                assert!(matches!(reply.status(), 400 | 415), "exchange answered {}", reply.status());
+                assert!(
+                    matches!(reply.status(), 400 | 415),
+                    "exchange answered {}",
+                    reply.status()
+                );
             }
         }
     });

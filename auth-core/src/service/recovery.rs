@@ -98,7 +98,14 @@ impl AuthService {
             // identity they linked must not outlive the owner's reset.
             self.forget_linked_identities(&user.id).await?;
         }
+        // With a second factor on, the throttle also counts its codes: a
+        // reset (which needs only the mailbox) must not buy new guesses.
+        let second_factor = self
+            .with_second_factors(user.clone())
+            .await?
+            .two_factor_enabled;
         if let Some(throttle) = &self.inner.throttle
+            && !second_factor
             && let Err(error) = throttle.clear(&user.email).await
         {
             tracing::warn!(%error, "could not clear the sign-in throttle after a reset");

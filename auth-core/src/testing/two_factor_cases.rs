@@ -44,6 +44,8 @@ async fn with_two_factor(
         })
         .await?
         .signed_in()?;
+    auth.mark_email_verified(&session.user.id, &session.user.email)
+        .await?;
     let principal = auth
         .authenticate(session.access_token.expose_secret())
         .await?;

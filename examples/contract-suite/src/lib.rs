@@ -36,6 +36,7 @@ pub mod oidc;
 pub mod outbox;
 pub mod server;
 pub mod tokens;
+pub mod totp;
 
 pub use client::{Account, Api, Reply};
 pub use outbox::{Mail, Outbox};
@@ -220,6 +221,27 @@ macro_rules! contract_tests {
                 email_sign_in_unknown_address,
                 email_sign_in_takes_back_an_unverified_account,
                 email_codes_are_limited_per_address,
+                // Two-factor: management
+                two_factor_setup_returns_secret_and_codes,
+                two_factor_enable_checks_code,
+                two_factor_enable_ends_other_sessions,
+                two_factor_disable_checks_password,
+                two_factor_new_phone_replaces_the_secret,
+                two_factor_new_backup_codes_void_old,
+                two_factor_routes_need_token,
+                openapi_lists_two_factor_routes,
+                // Two-factor: signing in
+                two_factor_password_sign_in_asks_for_a_code,
+                two_factor_codes_are_normalised,
+                two_factor_totp_codes_are_single_use,
+                two_factor_concurrent_totp_code_one_wins,
+                two_factor_concurrent_backup_code_one_wins,
+                two_factor_challenge_allows_five_wrong_codes,
+                two_factor_challenge_is_bound_to_its_user,
+                two_factor_survives_password_reset,
+                two_factor_email_sign_in_asks_for_a_code,
+                two_factor_of_an_unverified_account_goes_with_it,
+                two_factor_in_cookie_mode,
             ];
             server: [
                 logs_hold_no_secrets,
@@ -258,6 +280,12 @@ macro_rules! contract_tests {
                 oauth_link_while_signed_in,
                 oauth_unlink_rules,
                 oauth_github_preset,
+                // Two-factor
+                two_factor_oauth_sign_in_asks_for_a_code,
+                two_factor_bad_input_is_4xx,
+                two_factor_verify_counts_toward_sign_in_throttle,
+                two_factor_verify_is_limited_per_client,
+                two_factor_logs_hold_no_secrets,
             ];
             sqlite_only: [
                 restart_keeps_tokens,
@@ -274,6 +302,9 @@ macro_rules! contract_tests {
                 secrets_are_stored_hashed,
                 // OAuth: a callback on an instance that has not discovered the provider.
                 oauth_callback_on_another_instance,
+                // Two-factor: the database, read and aged directly.
+                two_factor_secrets_are_not_stored_in_clear,
+                two_factor_challenges_and_sign_ins_go_stale,
             ];
         }
     };

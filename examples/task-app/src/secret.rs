@@ -81,8 +81,9 @@ fn create(path: &Path, secret: &str) -> Result<String, std::io::Error> {
         Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
-                "generated a token-signing secret (JWT_SECRET or JWT_SIGNING_KEYS_DIR unset) \
-                 and saved it to this file; configure one in production"
+                "generated a secret (a JWT secret or signing key, or the two-factor key) \
+                 because its variable is unset, and saved it owner-only to this file; \
+                 keep it, and configure one in production"
             );
             Ok(secret.trim().to_owned())
         }

@@ -32,12 +32,8 @@ pub(super) fn normalise(typed: &str, digits: usize) -> Option<Zeroizing<String>>
     if typed.len() > MAX_TYPED_LEN {
         return None;
     }
-    let code: Zeroizing<String> = Zeroizing::new(
-        typed
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
-            .collect(),
-    );
+    let code: Zeroizing<String> =
+        Zeroizing::new(typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect());
     (code.len() == digits && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
@@ -202,8 +198,8 @@ pub(super) fn new_backup_code() -> Result<Shown, AuthError> {
     }
 }
 
-/// The lookup a backup code is stored under: HMAC-SHA256, keyed with the
-/// [`EncryptionKey`], of its owner and its digits. 53 bits are few enough
+/// The lookup a backup code is stored under: HMAC-SHA256, keyed with a
+/// key derived from the [`EncryptionKey`], of its owner and its digits. 53 bits are few enough
 /// to try them all against a plain hash; without the key a stolen table
 /// gives nothing, and a check costs one HMAC instead of a password hash.
 pub(super) fn backup_code_lookup(
@@ -211,9 +207,14 @@ pub(super) fn backup_code_lookup(
     user: &UserId,
     digits: &str,
 ) -> Result<String, AuthError> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret())
+    // A key of its own, derived from the encryption key, so that no key
+    // serves two algorithms.
+    let mut derive = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret())
         .map_err(|e| AuthError::internal(e.to_string()))?;
-    mac.update(b"auth-core backup code\0");
+    derive.update(b"auth-core backup codes v1");
+    let subkey = Zeroizing::new(derive.finalize().into_bytes());
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&subkey)
+        .map_err(|e| AuthError::internal(e.to_string()))?;
     mac.update(user.as_str().as_bytes());
     mac.update(b"\0");
     mac.update(digits.as_bytes());

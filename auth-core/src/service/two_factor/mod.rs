@@ -317,10 +317,11 @@ impl SecondFactor for BackupCodeFactor {
     }
 }
 
-/// What [`AuthService::setup_two_factor`] shows, once: the TOTP secret
-/// (for typing), its `otpauth://` URL and that URL as a QR code (an SVG
-/// `data:` URL, for an `<img>`), and 10 backup codes. Serialises to the
-/// contract's setup body; every field is redacted in `Debug`.
+/// A new TOTP secret, shown once: the secret (for typing), its
+/// `otpauth://` URL and that URL as a QR code (an SVG `data:` URL, for an
+/// `<img>`), and 10 backup codes.
+//  What `AuthService::setup_two_factor` returns; every field is redacted
+//  in `Debug`.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorSetup {
@@ -355,10 +356,17 @@ impl AuthService {
     /// `password` is the account's; an account without one passes `None`
     /// and must have signed in within [`REAUTHENTICATION_WINDOW`].
     ///
+    /// The account's address must be verified: the owner of an address
+    /// takes back an unverified account by email sign-in, second factors
+    /// and all (see
+    /// [`verify_email_sign_in`](Self::verify_email_sign_in)), so a second
+    /// factor there would not hold.
+    ///
     /// # Errors
     /// [`AuthError::WrongPassword`]; [`AuthError::ReauthenticationRequired`];
-    /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] when
-    /// two-factor is not set up on this service.
+    /// [`AuthError::EmailNotVerified`]; [`AuthError::TooManyAttempts`];
+    /// [`AuthError::NotFound`] when two-factor is not set up on this
+    /// service.
     pub async fn setup_two_factor(
         &self,
         principal: &Principal,
@@ -366,6 +374,9 @@ impl AuthService {
     ) -> Result<TwoFactorSetup, AuthError> {
         let runtime = self.two_factor()?;
         let user = self.reauthenticate(principal, password).await?;
+        if !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         let secret = codes::TotpSecret::generate()?;
         let enrolment = secret.enrolment(&runtime.settings.issuer, user.email.as_str())?;
         let (backup_codes, lookups) = runtime.new_backup_codes(&user.id)?;
@@ -402,8 +413,9 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::InvalidSetupCode`] for a wrong or malformed code, or
-    /// no pending setup; [`AuthError::NotFound`] when two-factor is not
-    /// set up on this service.
+    /// no pending setup; [`AuthError::EmailNotVerified`] if the address
+    /// is no longer verified; [`AuthError::NotFound`] when two-factor is
+    /// not set up on this service.
     pub async fn enable_two_factor(
         &self,
         principal: &Principal,
@@ -411,6 +423,9 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let runtime = self.two_factor()?;
         let user = self.user_by_id(principal.user_id()).await?;
+        if !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         let pending_row = runtime
             .row(&TOTP_SETUP, &user.id)
             .await?

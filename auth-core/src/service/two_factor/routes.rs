@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Shown, TwoFactorSetup};
+use super::Shown;
 use crate::{
     AuthService, Password, SignIn,
     endpoint::{
@@ -15,12 +15,13 @@ use crate::{
 
 /// The body of `setup`, `disable` and `backup-codes`: the account's
 /// password, or `{}` for an account without one (which must have signed
-/// in within the last 10 minutes).
+/// in within the last 10 minutes). An account with a password that sends
+/// none gets 403 `wrong_password`, as for a wrong one.
 #[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordConfirmation {
     /// The account's password; left out by an account without one.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 4096))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub password: Option<Password>,
 }
 
@@ -218,25 +219,28 @@ fn described<P: utoipa::Path, B: utoipa::ToSchema>() -> crate::endpoint::Describ
     use utoipa::{PartialSchema, ToSchema};
     let (methods, path, operation, mut schemas) = crate::endpoint::operation_with::<P, B>();
     schemas.push((
-        TwoFactorSetup::name().into_owned(),
-        TwoFactorSetup::schema(),
+        super::TwoFactorSetup::name().into_owned(),
+        super::TwoFactorSetup::schema(),
     ));
     schemas.push((BackupCodes::name().into_owned(), BackupCodes::schema()));
     (methods, path, operation, schemas)
 }
 
 #[cfg(feature = "openapi")]
-const CONFIRM_403: &str = "Wrong password (`wrong_password`), or, for an account without a password, a sign-in older than 10 minutes (`reauthentication_required`)";
+const CONFIRM_403: &str = "Wrong or missing password (`wrong_password`), or, for an account without a password, a sign-in older than 10 minutes (`reauthentication_required`)";
+
+#[cfg(feature = "openapi")]
+const CONFIRM_SETUP_403: &str = "Wrong or missing password (`wrong_password`); for an account without a password, a sign-in older than 10 minutes (`reauthentication_required`); an address not verified yet (`email_not_verified`)";
 
 #[cfg(feature = "openapi")]
 #[utoipa::path(post, path = "/two-factor/setup", tag = "two-factor",
     security(("bearer" = [])),
     request_body = PasswordConfirmation,
     responses(
-        (status = 200, description = "A new TOTP secret and 10 backup codes, shown once; not active until `two-factor/enable` gets a code of it", body = TwoFactorSetup),
+        (status = 200, description = "A new TOTP secret and 10 backup codes, shown once; not active until `two-factor/enable` gets a code of it", body = super::TwoFactorSetup),
         (status = 400, description = "Not JSON, or a field mistyped", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = CONFIRM_403, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = CONFIRM_SETUP_403, body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Two-factor is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -254,6 +258,7 @@ fn setup_doc() {}
         (status = 204, description = "Two-factor is on; the setup's backup codes replace any others, and every other session of the user is signed out"),
         (status = 400, description = "Not JSON or `code` missing (`malformed_body`); a wrong or malformed code, or no pending setup (`invalid_code`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The address is not verified (`email_not_verified`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Two-factor is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),

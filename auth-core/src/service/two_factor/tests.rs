@@ -51,16 +51,23 @@ fn service() -> (AuthService, MemoryStore, TestClock) {
     (auth, store, clock)
 }
 
+/// Ada, signed up with her address verified (two-factor needs it).
 async fn sign_up(auth: &AuthService) -> crate::AuthResponse {
-    auth.sign_up(SignUpRequest {
-        email: "ada@example.com".into(),
-        password: Password::new(PASSWORD),
-        name: None,
-    })
-    .await
-    .unwrap()
-    .signed_in()
-    .unwrap()
+    let mut session = auth
+        .sign_up(SignUpRequest {
+            email: "ada@example.com".into(),
+            password: Password::new(PASSWORD),
+            name: None,
+        })
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
+    session.user = auth
+        .mark_email_verified(&session.user.id, &session.user.email)
+        .await
+        .unwrap();
+    session
 }
 
 async fn sign_in(auth: &AuthService) -> SignIn {
@@ -98,6 +105,36 @@ async fn enabled(auth: &AuthService, clock: &TestClock) -> (crate::Principal, St
         .map(|code| code.expose_secret().to_owned())
         .collect();
     (principal, secret, codes)
+}
+
+#[tokio::test]
+async fn an_unverified_address_gets_no_second_factor() {
+    // Its owner takes such an account back by email sign-in, factors and
+    // all: a factor there would not hold.
+    let (auth, _, _) = service();
+    let session = auth
+        .sign_up(SignUpRequest {
+            email: "eve@example.com".into(),
+            password: Password::new(PASSWORD),
+            name: None,
+        })
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
+    let principal = auth
+        .authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.setup_two_factor(&principal, Some(&Password::new(PASSWORD)))
+            .await,
+        Err(AuthError::EmailNotVerified)
+    ));
+    assert!(matches!(
+        auth.enable_two_factor(&principal, "123456").await,
+        Err(AuthError::EmailNotVerified)
+    ));
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ const ATTRIBUTES: &str = "; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age="
 
 /// `path` with `X-Refresh-Cookie: 1`, an optional `Cookie` and
 /// `Sec-Fetch-Site`, and a JSON `body` (none when `None`).
-async fn cookie_request(
+pub(super) async fn cookie_request(
     api: &Api,
     method: Method,
     path: &str,
@@ -38,7 +38,7 @@ async fn cookie_request(
 
 /// The refresh token a reply set as a cookie, after checking the body has
 /// none and the cookie has every attribute and the default 30-day Max-Age.
-fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
+pub(super) fn expect_cookie_tokens(reply: &Reply, status: u16) -> (String, String) {
     let body = reply.expect_json(status);
     reply.check(
         body.get("refresh_token").is_none(),

@@ -18,7 +18,7 @@ use super::account::{expect_accepted, expect_no_store, expect_verified};
 /// The `X-Auth-Message` of a sign-in message.
 const KIND: &str = "email_sign_in";
 
-async fn request(api: &Api, email: &str) -> Reply {
+pub(super) async fn request(api: &Api, email: &str) -> Reply {
     api.json(
         Method::POST,
         "/api/auth/email-sign-in",
@@ -28,7 +28,7 @@ async fn request(api: &Api, email: &str) -> Reply {
     .await
 }
 
-async fn verify(api: &Api, body: &Value) -> Reply {
+pub(super) async fn verify(api: &Api, body: &Value) -> Reply {
     api.json(Method::POST, "/api/auth/email-sign-in/verify", None, body)
         .await
 }
@@ -49,7 +49,7 @@ fn code_of(mail: &Mail) -> String {
 }
 
 /// The link's token and the code of the `n`-th sign-in message to `email`.
-async fn nth_message(outbox: &Outbox, email: &str, n: usize) -> (String, String) {
+pub(super) async fn nth_message(outbox: &Outbox, email: &str, n: usize) -> (String, String) {
     let mail = outbox.wait_for_nth(email, KIND, n).await;
     let link = mail.link.clone().unwrap_or_default();
     assert!(

@@ -25,12 +25,19 @@ mod oauth_accounts;
 mod oauth_callback;
 mod other;
 mod tasks;
+mod two_factor;
+mod two_factor_database;
+mod two_factor_server;
+mod two_factor_setup;
+mod two_factor_sign_in;
 mod verification;
 
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
     bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, tasks::*, verification::*,
+    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, tasks::*,
+    two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
+    verification::*,
 };
 
 use serde_json::Value;
