@@ -386,6 +386,9 @@ try {
     const seen = await outboxNow();
     await page.getByRole('button', { name: 'Account', exact: true }).click();
     await expectView(page, 'Account');
+    // Two-factor waits for a verified address.
+    await view(page).getByText('To set it up, verify your email address first.').waitFor({ timeout: TIMEOUT });
+    assert(!(await page.getByRole('button', { name: 'Set up two-factor' }).isVisible()), 'no two-factor setup yet');
     await page.getByRole('button', { name: 'Send me a verification email' }).click();
     await expectStatus(page, 'verification link is on its way');
     const link = await mailedLink('email_verification', email, seen);
@@ -397,6 +400,7 @@ try {
     await expectView(page, 'My tasks');
     await page.getByRole('button', { name: 'Account', exact: true }).click();
     await page.locator('#account-verified', { hasText: 'Yes' }).waitFor({ timeout: TIMEOUT });
+    await page.getByRole('button', { name: 'Set up two-factor' }).waitFor({ timeout: TIMEOUT });
   });
 
   await step('change the password', async () => {

@@ -165,7 +165,9 @@ function fail(error) {
     reauthentication_required:
       'For your safety this needs a recent sign-in. Sign out, sign in again, then try again ' +
       'within 10 minutes.',
-    email_not_verified: 'Please verify your email address first: follow the link we sent you.',
+    email_not_verified: $('[data-view="account"]').hidden
+      ? 'Please verify your email address first: follow the link we sent you.'
+      : 'Two-factor authentication needs a verified email address. Verify yours first.',
     last_sign_in_method:
       'This is the only way you can sign in, so it cannot be unlinked. Set a password first ' +
       '(sign out, then use “Forgot your password?”), or link another account.',
@@ -356,11 +358,14 @@ function renderTwoFactor() {
   const on = auth.user.two_factor_enabled;
   // A server without two-factor says nothing about it.
   $('#two-factor').hidden = typeof on !== 'boolean';
+  // The server sets it up for verified addresses only: whoever holds an
+  // unverified address could take the account over by email sign-in.
+  const verified = auth.user.email_verified !== false;
   $('#two-factor-state').textContent = on
     ? 'On: signing in asks for a code from your authenticator app (or a backup code).'
-    : 'Off: signing in takes one step.';
+    : `Off: signing in takes one step.${verified ? '' : ' To set it up, verify your email address first.'}`;
   $('#two-factor-actions').hidden = twoFactorStep !== null;
-  $('#two-factor-setup').hidden = on;
+  $('#two-factor-setup').hidden = on || !verified;
   $('#two-factor-disable').hidden = !on;
   $('#two-factor-regenerate').hidden = !on;
 }
