@@ -3,7 +3,7 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `TWO_FACTOR_KEY` | the key that seals TOTP secrets: 32 bytes in base64url; without it, with SQLite, a generated key kept in `<database file>.two-factor-key` (owner-only); with PostgreSQL, two-factor is off |
-//! | `TWO_FACTOR_ISSUER` | the name authenticator apps show (default `Task app`) |
+//! | `TWO_FACTOR_ISSUER` | the name authenticator apps show (default `Tasks`, the demo page's name) |
 //!
 //! Losing the key makes every TOTP secret and backup code unusable: see
 //! `AuthService::reset_two_factor` for the way back.
@@ -57,7 +57,7 @@ pub(crate) fn from_lookup(
             None => return Ok(None),
         },
     };
-    let issuer = get("TWO_FACTOR_ISSUER").unwrap_or_else(|| "Task app".into());
+    let issuer = get("TWO_FACTOR_ISSUER").unwrap_or_else(|| "Tasks".into());
     if issuer.contains(':') || issuer.len() > 64 {
         return Err(ConfigError {
             variable: "TWO_FACTOR_ISSUER",
