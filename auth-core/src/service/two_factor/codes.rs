@@ -61,21 +61,29 @@ impl TotpSecret {
     }
 
     /// RFC 6238 with the parameters every authenticator app supports:
-    /// SHA-1, 6 digits, 30 s steps, one step of drift either way.
+    /// SHA-1, 6 digits, 30 s steps. The drift of one step either way is
+    /// [`steps_of`](Self::steps_of)'s, which checks each step alone.
     fn totp(&self) -> Result<Totp, AuthError> {
         Builder::new()
             .with_algorithm(Algorithm::SHA1)
             .with_digits(6)
-            .with_skew(1)
+            .with_skew(0)
             .with_step_duration(TOTP_STEP_SECS)
             .with_secret(Secret::new_stack(self.0))
             .build()
             .map_err(|e| AuthError::internal(e.to_string()))
     }
 
-    /// The step of `code` (normalised) within one step of `unix_time`.
-    pub(super) fn step_of(&self, code: &str, unix_time: u64) -> Result<Option<u64>, AuthError> {
-        Ok(self.totp()?.check(code, unix_time))
+    /// The steps within one of `unix_time`'s whose code `code`
+    /// (normalised) is, oldest first. Usually none or one; two when
+    /// neighbouring steps share a code (one in a million), and then the
+    /// caller takes the first one not used yet.
+    pub(super) fn steps_of(&self, code: &str, unix_time: u64) -> Result<Vec<u64>, AuthError> {
+        let totp = self.totp()?;
+        let now = unix_time / TOTP_STEP_SECS;
+        Ok((now.saturating_sub(1)..=now + 1)
+            .filter(|step| totp.check(code, step * TOTP_STEP_SECS).is_some())
+            .collect())
     }
 
     /// The secret a setup showed in base32 (for tests).
@@ -281,15 +289,19 @@ mod tests {
         assert_eq!(secret.code_at(59), "287082");
         assert_eq!(secret.code_at(1_111_111_109), "081804");
         assert_eq!(secret.code_at(2_000_000_000), "279037");
-        assert_eq!(secret.step_of("287082", 59).unwrap(), Some(1));
+        assert_eq!(secret.steps_of("287082", 59).unwrap(), [1]);
         assert_eq!(
-            secret.step_of("287082", 59 + 30).unwrap(),
-            Some(1),
+            secret.steps_of("287082", 59 + 30).unwrap(),
+            [1],
             "one step late"
         );
         assert_eq!(
-            secret.step_of("287082", 59 + 60).unwrap(),
-            None,
+            secret.steps_of("287082", 59 - 30).unwrap(),
+            [1],
+            "one step early"
+        );
+        assert!(
+            secret.steps_of("287082", 59 + 60).unwrap().is_empty(),
             "two steps late"
         );
     }

@@ -187,12 +187,13 @@ impl Runtime {
                 tracing::warn!(user_id = %user, "a TOTP secret does not open: was the encryption key changed?");
                 return Ok(false);
             };
-            let Some(step) = secret.step_of(&code, now)? else {
+            let Some(step) = secret
+                .steps_of(&code, now)?
+                .into_iter()
+                .find(|step| state.last_step.is_none_or(|last| *step > last))
+            else {
                 return Ok(false);
             };
-            if state.last_step.is_some_and(|last| step <= last) {
-                return Ok(false);
-            }
             state.last_step = Some(step);
             let data = serde_json::to_vec(&state).map_err(AuthError::internal)?;
             if self
@@ -305,7 +306,10 @@ impl SecondFactor for BackupCodeFactor {
     }
 
     async fn is_enabled(&self, user: &UserId) -> Result<bool, AuthError> {
-        Ok(!self.0.store.list(user, &BACKUP_CODE).await?.is_empty())
+        // One lookup for the many users without two-factor; the list only
+        // for those with it.
+        Ok(self.0.row(&TOTP, user).await?.is_some()
+            && !self.0.store.list(user, &BACKUP_CODE).await?.is_empty())
     }
 
     async fn verify(&self, user: &UserId, code: &str) -> Result<bool, AuthError> {
@@ -436,7 +440,9 @@ impl AuthService {
             .ok_or(AuthError::InvalidSetupCode)?;
         let code = codes::normalise(code, codes::TOTP_DIGITS).ok_or(AuthError::InvalidSetupCode)?;
         let step = secret
-            .step_of(&code, runtime.unix_now())?
+            .steps_of(&code, runtime.unix_now())?
+            .into_iter()
+            .next()
             .ok_or(AuthError::InvalidSetupCode)?;
         if !runtime
             .store
