@@ -273,16 +273,18 @@ impl AuthService {
         if let Some(throttle) = &self.inner.throttle {
             throttle.begin_attempt(&user.email).await?;
         }
-        let tries = self.count_try(credentials, &lookup, &user_id, row).await?;
+        // A challenge whose tries are all counted takes no more, so the
+        // 5th wrong code leaves it dead without deleting it: a right code
+        // counted before it, still being checked, can then end it and sign
+        // in (deleting it there would refuse that code, whose step or
+        // backup code is spent by then). It expires with its lifetime.
+        self.count_try(credentials, &lookup, &user_id, row).await?;
         if self.second_factor_accepts(&user_id, method, code).await? {
             if !self.end_challenge(credentials, &lookup, &user_id).await? {
                 return Err(AuthError::InvalidToken);
             }
             Self::clear_throttle(self.inner.throttle.as_ref(), &user.email).await;
             return self.open_session_for(user).await;
-        }
-        if tries >= MAX_WRONG_CODES {
-            self.end_challenge(credentials, &lookup, &user_id).await?;
         }
         Err(AuthError::InvalidCode)
     }
