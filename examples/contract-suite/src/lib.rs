@@ -240,7 +240,6 @@ macro_rules! contract_tests {
                 two_factor_challenge_is_bound_to_its_user,
                 two_factor_survives_password_reset,
                 two_factor_email_sign_in_asks_for_a_code,
-                two_factor_of_an_unverified_account_goes_with_it,
                 two_factor_in_cookie_mode,
             ];
             server: [

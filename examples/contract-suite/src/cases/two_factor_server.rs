@@ -15,7 +15,7 @@ use super::{
     two_factor::{
         BACKUP_CODES, DISABLE, ENABLE, SETUP, VERIFY, challenge, enable, enrolled,
         expect_backup_codes, expect_challenge, expect_setup, expect_signed_in, expect_two_factor,
-        post, verify,
+        post, verified_account, verify,
     },
 };
 
@@ -330,27 +330,29 @@ async fn post_from(api: &Api, path: &str, client: &str, body: &Value) -> Reply {
         .noted(format!("from X-Forwarded-For: {client}"))
 }
 
-/// Behind a trusted proxy with `CLIENT_LIMIT_REQUESTS=3`, a client's
-/// sign-in and its tries on `two-factor/verify` share one budget: the
-/// fourth request is 429 `too_many_attempts`, the right code included,
-/// and is not counted on the challenge, which another client then
-/// finishes.
+/// Behind a trusted proxy with `CLIENT_LIMIT_REQUESTS=5`, a client's
+/// sign-in and its tries on `two-factor/verify` share one budget: after
+/// the sign-in and four wrong codes, the sixth request is 429
+/// `too_many_attempts`, the right code included, and is not counted on
+/// the challenge (as a fifth wrong code it would void it), which another
+/// client then finishes.
 pub async fn two_factor_verify_is_limited_per_client(binary: &Path, backend: Backend) {
     let env = [
-        ("CLIENT_LIMIT_REQUESTS", "3"),
+        ("CLIENT_LIMIT_REQUESTS", "5"),
         ("TRUSTED_PROXIES", "127.0.0.1"),
     ];
     let server = Server::start(binary, backend, &env).await;
     let target = server.target();
     let api = target.api();
-    // The proxy's own budget: sign-up, setup and enable.
+    // The proxy's own budget: sign-up, send-verification-email,
+    // verify-email, setup and enable.
     let mut enrolled = enrolled(&api).await;
     let account = enrolled.account.clone();
     let (guesser, other) = ("198.51.100.1", "198.51.100.2");
     let sign_in = json!({ "email": account.email, "password": account.password });
     let reply = post_from(&api, "/api/auth/sign-in", guesser, &sign_in).await;
     let challenge_token = expect_challenge(&reply);
-    for attempt in 1..=2 {
+    for attempt in 1..=4 {
         let body =
             json!({ "challenge_token": challenge_token, "code": enrolled.totp.wrong_code() });
         post_from(&api, VERIFY, guesser, &body)
@@ -363,7 +365,7 @@ pub async fn two_factor_verify_is_limited_per_client(binary: &Path, backend: Bac
     expect_limited(
         &post_from(&api, VERIFY, guesser, &body)
             .await
-            .noted("the client's fourth request"),
+            .noted("the client's sixth request"),
     );
     let reply = post_from(&api, VERIFY, other, &body)
         .await
@@ -378,7 +380,7 @@ pub async fn two_factor_logs_hold_no_secrets(binary: &Path, backend: Backend) {
     let server = Server::start(binary, backend, &[]).await;
     let target = server.target();
     let api = target.api();
-    let account = api.sign_up().await;
+    let account = verified_account(&api).await;
     let token = Some(account.access_token.as_str());
     let mut setup = super::two_factor::setup(&api, &account).await;
     let (_, code) = setup.totp.next_code().await;

@@ -14,7 +14,7 @@ use super::{
     two_factor::{
         BACKUP_CODES, DISABLE, ENABLE, SETUP, VERIFY, challenge, enable, enroll, enrolled,
         expect_backup_codes, expect_me_two_factor, expect_signed_in, expect_two_factor, post,
-        setup, verify,
+        setup, verified_account, verify,
     },
 };
 
@@ -30,7 +30,7 @@ pub async fn two_factor_setup_returns_secret_and_codes(target: &Target) {
     let reply = api.sign_up_as(&email, &fresh_password(), None).await;
     let body = reply.expect_json(201);
     expect_two_factor(&reply, &body["user"], false);
-    let account = api.sign_up().await;
+    let account = verified_account(&api).await;
     expect_me_two_factor(&api, &account.access_token, false).await;
 
     post(
@@ -76,7 +76,7 @@ pub async fn two_factor_setup_returns_secret_and_codes(target: &Target) {
 /// right code written with a space or a dash enables.
 pub async fn two_factor_enable_checks_code(target: &Target) {
     let api = target.api();
-    let account = api.sign_up().await;
+    let account = verified_account(&api).await;
     enable(&api, &account, "123456")
         .await
         .noted("enable without setup")
@@ -137,7 +137,7 @@ pub async fn two_factor_enable_checks_code(target: &Target) {
 pub async fn two_factor_enable_ends_other_sessions(target: &Target) {
     let api = target.api();
     let outbox = target.outbox();
-    let caller = api.sign_up().await;
+    let caller = verified_account(&api).await;
     let other = api.new_session(&caller).await;
     let enrolled = enroll(&api, caller).await;
     let caller = &enrolled.account;
@@ -214,7 +214,7 @@ pub async fn two_factor_disable_checks_password(target: &Target) {
 /// once.
 pub async fn two_factor_new_backup_codes_void_old(target: &Target) {
     let api = target.api();
-    let account = api.sign_up().await;
+    let account = verified_account(&api).await;
     let token = Some(account.access_token.as_str());
     let body = json!({ "password": account.password });
     post(&api, BACKUP_CODES, token, &body)
