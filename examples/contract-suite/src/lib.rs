@@ -223,6 +223,7 @@ macro_rules! contract_tests {
                 email_codes_are_limited_per_address,
                 // Two-factor: management
                 two_factor_setup_returns_secret_and_codes,
+                two_factor_needs_a_verified_address,
                 two_factor_enable_checks_code,
                 two_factor_enable_ends_other_sessions,
                 two_factor_disable_checks_password,

@@ -32,10 +32,12 @@ fn expect_client_error(reply: &Reply) {
     );
 }
 
-/// A user without a password (made by the OAuth test provider) sets
-/// two-factor up, gets new backup codes and disables it with `{}` (their
-/// session's sign-in is fresh); while it is on, the OAuth exchange ends in
-/// a challenge, which a code finishes.
+/// A user without a password (made by the OAuth test provider, which
+/// vouches for the address) sets two-factor up, gets new backup codes and
+/// disables it with `{}` (their session's sign-in is fresh); while it is
+/// on, the OAuth exchange ends in a challenge, which a code finishes. A
+/// user the provider made with an address it does not vouch for gets 403
+/// `email_not_verified` from setup and enable.
 pub async fn two_factor_oauth_sign_in_asks_for_a_code(binary: &Path, backend: Backend) {
     let Some(s) = OAuthServer::start(
         binary,
@@ -86,6 +88,22 @@ pub async fn two_factor_oauth_sign_in_asks_for_a_code(binary: &Path, backend: Ba
         again["user"]["two_factor_enabled"], false,
         "after disable, the exchange signs in at once"
     );
+
+    let unvouched = Identity::fresh().unverified();
+    let made = client.sign_in("mock", &unvouched, &unvouched.email).await;
+    assert_eq!(
+        made["user"]["email_verified"], false,
+        "as the provider says"
+    );
+    let access = made["access_token"].as_str().unwrap_or_default();
+    post(api, SETUP, Some(access), &json!({}))
+        .await
+        .noted("setup, the provider not vouching for the address")
+        .expect_problem(403, "email_not_verified");
+    post(api, ENABLE, Some(access), &json!({ "code": "123456" }))
+        .await
+        .noted("enable, the provider not vouching for the address")
+        .expect_problem(403, "email_not_verified");
 }
 
 /// Bad input to the two-factor routes is a 4xx problem, never a 5xx: broken
