@@ -284,6 +284,7 @@ macro_rules! contract_tests {
                 two_factor_oauth_sign_in_asks_for_a_code,
                 two_factor_bad_input_is_4xx,
                 two_factor_verify_counts_toward_sign_in_throttle,
+                two_factor_reset_keeps_the_sign_in_throttle,
                 two_factor_verify_is_limited_per_client,
                 two_factor_logs_hold_no_secrets,
             ];

@@ -7,10 +7,15 @@ use std::{path::Path, time::Duration};
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 
-use crate::{Backend, Reply, Server, client::Api, oidc::Identity};
+use crate::{
+    Backend, Reply, Server,
+    client::{Api, fresh_password},
+    oidc::Identity,
+};
 
 use super::{
     account::expect_no_content,
+    account_tokens::{reset_password, reset_token},
     oauth::OAuthServer,
     two_factor::{
         BACKUP_CODES, DISABLE, ENABLE, SETUP, VERIFY, challenge, enable, enrolled,
@@ -275,8 +280,8 @@ pub async fn two_factor_verify_counts_toward_sign_in_throttle(binary: &Path, bac
     let server = Server::start(binary, backend, &env).await;
     let target = server.target();
     let api = target.api();
+    let bystander = enrolled(&api).await.account;
     let mut enrolled = enrolled(&api).await;
-    let bystander = enrolled_bystander(&api).await;
     let account = enrolled.account.clone();
 
     // A right code clears the count: sign-in, a wrong code, the right one.
@@ -317,9 +322,47 @@ pub async fn two_factor_verify_counts_toward_sign_in_throttle(binary: &Path, bac
     expect_signed_in(&reply, &target, &account.email);
 }
 
-/// A second user with two-factor on, for cases that need a bystander.
-async fn enrolled_bystander(api: &Api) -> crate::Account {
-    enrolled(api).await.account
+/// With `SIGN_IN_MAX_FAILURES=3` (and the default 15-minute window), a
+/// password reset clears the address's sign-in throttle for a user without
+/// two-factor, but not for one with it (the mailbox alone must not buy new
+/// code guesses): after three wrong passwords and a 429, the new password
+/// signs the first in and is still 429 `too_many_attempts` for the second.
+pub async fn two_factor_reset_keeps_the_sign_in_throttle(binary: &Path, backend: Backend) {
+    let server = Server::start(binary, backend, &[("SIGN_IN_MAX_FAILURES", "3")]).await;
+    let target = server.target();
+    let api = target.api();
+    let outbox = server.outbox();
+    let without = verified_account(&api).await;
+    let with = enrolled(&api).await.account;
+    let mut new_passwords = Vec::new();
+    for account in [&without, &with] {
+        for attempt in 1..=3 {
+            api.sign_in(&account.email, "a-wrong-password-1")
+                .await
+                .noted(format!("wrong password #{attempt}"))
+                .expect_unauthorized_without_token("invalid_credentials");
+        }
+        let reply = api
+            .sign_in(&account.email, &account.password)
+            .await
+            .noted("the right password, past the throttle");
+        expect_limited(&reply);
+        let token = reset_token(&api, &outbox, &account.email, 1).await;
+        let new_password = fresh_password();
+        expect_no_content(&reset_password(&api, &token, &new_password).await);
+        new_passwords.push(new_password);
+    }
+    let reply = api
+        .sign_in(&without.email, &new_passwords[0])
+        .await
+        .noted("after the reset, a user without two-factor");
+    let body = reply.expect_auth_response(200, &target, &without.email);
+    expect_two_factor(&reply, &body["user"], false);
+    let reply = api
+        .sign_in(&with.email, &new_passwords[1])
+        .await
+        .noted("after the reset, a user with two-factor");
+    expect_limited(&reply);
 }
 
 /// Panics unless `reply` is 429 `too_many_attempts` with a `Retry-After`
