@@ -223,6 +223,7 @@ macro_rules! contract_tests {
                 email_codes_are_limited_per_address,
                 // Two-factor: management
                 two_factor_setup_returns_secret_and_codes,
+                two_factor_needs_a_verified_address,
                 two_factor_enable_checks_code,
                 two_factor_enable_ends_other_sessions,
                 two_factor_disable_checks_password,
@@ -240,7 +241,6 @@ macro_rules! contract_tests {
                 two_factor_challenge_is_bound_to_its_user,
                 two_factor_survives_password_reset,
                 two_factor_email_sign_in_asks_for_a_code,
-                two_factor_of_an_unverified_account_goes_with_it,
                 two_factor_in_cookie_mode,
             ];
             server: [
@@ -284,6 +284,7 @@ macro_rules! contract_tests {
                 two_factor_oauth_sign_in_asks_for_a_code,
                 two_factor_bad_input_is_4xx,
                 two_factor_verify_counts_toward_sign_in_throttle,
+                two_factor_reset_keeps_the_sign_in_throttle,
                 two_factor_verify_is_limited_per_client,
                 two_factor_logs_hold_no_secrets,
             ];

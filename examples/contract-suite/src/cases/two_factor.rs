@@ -5,6 +5,11 @@
 //! `two_factor_server.rs` (those that start their own servers: OAuth,
 //! bad input, limits, logs, storage).
 //!
+//! Two-factor is only for a verified address (403 `email_not_verified`
+//! otherwise), so every account that sets it up first verifies its
+//! address as a client would ([`verify_address`], [`verified_account`]),
+//! or comes from the OpenID test provider with a verified one.
+//!
 //! Codes are computed as an authenticator app would ([`crate::totp`]). A
 //! server accepts each time step once, and only a step later than the last
 //! one it accepted (the enabling code counts); one step of drift either
@@ -20,7 +25,10 @@ use crate::{
     totp::{Totp, base32_decode},
 };
 
-use super::account::{expect_no_content, expect_no_store};
+use super::{
+    account::{expect_no_content, expect_no_store, expect_verified},
+    account_tokens::{verification_token, verify_email},
+};
 
 /// `POST /api/auth/two-factor/setup`.
 pub(super) const SETUP: &str = "/api/auth/two-factor/setup";
@@ -309,7 +317,30 @@ impl Enrolled {
     }
 }
 
-/// Sets up and enables two-factor for `account` (whose session stays).
+/// Verifies `account`'s address as a client would: `send-verification-email`
+/// with its Bearer token, the link of the first `email_verification`
+/// message to it, and `verify-email` with the link's token; checked to be
+/// a 200 whose user has `email_verified: true`.
+pub(super) async fn verify_address(api: &Api, account: &Account) {
+    let outbox = api.target().outbox();
+    let token = verification_token(api, &outbox, account, 1).await;
+    let reply = verify_email(api, &token)
+        .await
+        .noted("verify the address, as two-factor needs");
+    let body = reply.expect_json(200);
+    expect_verified(&reply, &body["user"], true);
+}
+
+/// A new password account whose address is verified: one that may set
+/// two-factor up.
+pub(super) async fn verified_account(api: &Api) -> Account {
+    let account = api.sign_up().await;
+    verify_address(api, &account).await;
+    account
+}
+
+/// Sets up and enables two-factor for `account`, whose address must be
+/// verified (see [`verified_account`]); its session stays.
 pub(super) async fn enroll(api: &Api, account: Account) -> Enrolled {
     let Setup {
         mut totp,
@@ -325,8 +356,8 @@ pub(super) async fn enroll(api: &Api, account: Account) -> Enrolled {
     }
 }
 
-/// A new account with two-factor on.
+/// A new account, its address verified, with two-factor on.
 pub(super) async fn enrolled(api: &Api) -> Enrolled {
-    let account = api.sign_up().await;
+    let account = verified_account(api).await;
     enroll(api, account).await
 }

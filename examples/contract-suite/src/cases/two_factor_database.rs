@@ -16,7 +16,7 @@ use super::{
     email_sign_in,
     two_factor::{
         BACKUP_CODES, DISABLE, SETUP, challenge, enable, enrolled, expect_challenge, expect_setup,
-        expect_signed_in, post, setup, verify,
+        expect_signed_in, post, setup, verified_account, verify,
     },
 };
 
@@ -85,7 +85,7 @@ pub async fn two_factor_challenges_and_sign_ins_go_stale(binary: &Path, backend:
     let reply = verify(&api, &fresh, "backup_code", &user.backup_code()).await;
     expect_signed_in(&reply, &target, &account.email);
 
-    let later = api.sign_up().await;
+    let later = verified_account(&api).await;
     let mut pending = setup(&api, &later).await;
     assert!(change(&mut db, EXPIRE_CREDENTIALS, &later.user_id).await >= 1);
     let (_, code) = pending.totp.next_code().await;
@@ -94,7 +94,8 @@ pub async fn two_factor_challenges_and_sign_ins_go_stale(binary: &Path, backend:
         .noted("the code of an expired setup")
         .expect_problem(400, "invalid_code");
 
-    // A user without a password: made by an email sign-in.
+    // A user without a password: made by an email sign-in, which
+    // verifies the address.
     let email = fresh_email();
     expect_accepted(&email_sign_in::request(&api, &email).await);
     let (link, _) = email_sign_in::nth_message(&outbox, &email, 1).await;
@@ -148,12 +149,12 @@ pub async fn two_factor_secrets_are_not_stored_in_clear(binary: &Path, backend: 
     );
     let server = Server::start(binary, backend, &[]).await;
     let api = server.target().api();
-    let on = api.sign_up().await;
+    let on = verified_account(&api).await;
     let mut active = super::two_factor::setup(&api, &on).await;
     let (_, code) = active.totp.next_code().await;
     expect_no_content(&enable(&api, &on, &code).await);
     let pending_challenge = challenge(&api, &on).await;
-    let later = api.sign_up().await;
+    let later = verified_account(&api).await;
     let pending = super::two_factor::setup(&api, &later).await;
 
     let mut needles: Vec<(String, Vec<u8>)> = Vec::new();

@@ -7,15 +7,20 @@ use std::{path::Path, time::Duration};
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 
-use crate::{Backend, Reply, Server, client::Api, oidc::Identity};
+use crate::{
+    Backend, Reply, Server,
+    client::{Api, fresh_password},
+    oidc::Identity,
+};
 
 use super::{
     account::expect_no_content,
+    account_tokens::{reset_password, reset_token},
     oauth::OAuthServer,
     two_factor::{
         BACKUP_CODES, DISABLE, ENABLE, SETUP, VERIFY, challenge, enable, enrolled,
         expect_backup_codes, expect_challenge, expect_setup, expect_signed_in, expect_two_factor,
-        post, verify,
+        post, verified_account, verify,
     },
 };
 
@@ -32,10 +37,12 @@ fn expect_client_error(reply: &Reply) {
     );
 }
 
-/// A user without a password (made by the OAuth test provider) sets
-/// two-factor up, gets new backup codes and disables it with `{}` (their
-/// session's sign-in is fresh); while it is on, the OAuth exchange ends in
-/// a challenge, which a code finishes.
+/// A user without a password (made by the OAuth test provider, which
+/// vouches for the address) sets two-factor up, gets new backup codes and
+/// disables it with `{}` (their session's sign-in is fresh); while it is
+/// on, the OAuth exchange ends in a challenge, which a code finishes. A
+/// user the provider made with an address it does not vouch for gets 403
+/// `email_not_verified` from setup and enable.
 pub async fn two_factor_oauth_sign_in_asks_for_a_code(binary: &Path, backend: Backend) {
     let Some(s) = OAuthServer::start(
         binary,
@@ -86,6 +93,22 @@ pub async fn two_factor_oauth_sign_in_asks_for_a_code(binary: &Path, backend: Ba
         again["user"]["two_factor_enabled"], false,
         "after disable, the exchange signs in at once"
     );
+
+    let unvouched = Identity::fresh().unverified();
+    let made = client.sign_in("mock", &unvouched, &unvouched.email).await;
+    assert_eq!(
+        made["user"]["email_verified"], false,
+        "as the provider says"
+    );
+    let access = made["access_token"].as_str().unwrap_or_default();
+    post(api, SETUP, Some(access), &json!({}))
+        .await
+        .noted("setup, the provider not vouching for the address")
+        .expect_problem(403, "email_not_verified");
+    post(api, ENABLE, Some(access), &json!({ "code": "123456" }))
+        .await
+        .noted("enable, the provider not vouching for the address")
+        .expect_problem(403, "email_not_verified");
 }
 
 /// Bad input to the two-factor routes is a 4xx problem, never a 5xx: broken
@@ -257,8 +280,8 @@ pub async fn two_factor_verify_counts_toward_sign_in_throttle(binary: &Path, bac
     let server = Server::start(binary, backend, &env).await;
     let target = server.target();
     let api = target.api();
+    let bystander = enrolled(&api).await.account;
     let mut enrolled = enrolled(&api).await;
-    let bystander = enrolled_bystander(&api).await;
     let account = enrolled.account.clone();
 
     // A right code clears the count: sign-in, a wrong code, the right one.
@@ -299,9 +322,47 @@ pub async fn two_factor_verify_counts_toward_sign_in_throttle(binary: &Path, bac
     expect_signed_in(&reply, &target, &account.email);
 }
 
-/// A second user with two-factor on, for cases that need a bystander.
-async fn enrolled_bystander(api: &Api) -> crate::Account {
-    enrolled(api).await.account
+/// With `SIGN_IN_MAX_FAILURES=3` (and the default 15-minute window), a
+/// password reset clears the address's sign-in throttle for a user without
+/// two-factor, but not for one with it (the mailbox alone must not buy new
+/// code guesses): after three wrong passwords and a 429, the new password
+/// signs the first in and is still 429 `too_many_attempts` for the second.
+pub async fn two_factor_reset_keeps_the_sign_in_throttle(binary: &Path, backend: Backend) {
+    let server = Server::start(binary, backend, &[("SIGN_IN_MAX_FAILURES", "3")]).await;
+    let target = server.target();
+    let api = target.api();
+    let outbox = server.outbox();
+    let without = verified_account(&api).await;
+    let with = enrolled(&api).await.account;
+    let mut new_passwords = Vec::new();
+    for account in [&without, &with] {
+        for attempt in 1..=3 {
+            api.sign_in(&account.email, "a-wrong-password-1")
+                .await
+                .noted(format!("wrong password #{attempt}"))
+                .expect_unauthorized_without_token("invalid_credentials");
+        }
+        let reply = api
+            .sign_in(&account.email, &account.password)
+            .await
+            .noted("the right password, past the throttle");
+        expect_limited(&reply);
+        let token = reset_token(&api, &outbox, &account.email, 1).await;
+        let new_password = fresh_password();
+        expect_no_content(&reset_password(&api, &token, &new_password).await);
+        new_passwords.push(new_password);
+    }
+    let reply = api
+        .sign_in(&without.email, &new_passwords[0])
+        .await
+        .noted("after the reset, a user without two-factor");
+    let body = reply.expect_auth_response(200, &target, &without.email);
+    expect_two_factor(&reply, &body["user"], false);
+    let reply = api
+        .sign_in(&with.email, &new_passwords[1])
+        .await
+        .noted("after the reset, a user with two-factor");
+    expect_limited(&reply);
 }
 
 /// Panics unless `reply` is 429 `too_many_attempts` with a `Retry-After`
@@ -330,27 +391,29 @@ async fn post_from(api: &Api, path: &str, client: &str, body: &Value) -> Reply {
         .noted(format!("from X-Forwarded-For: {client}"))
 }
 
-/// Behind a trusted proxy with `CLIENT_LIMIT_REQUESTS=3`, a client's
-/// sign-in and its tries on `two-factor/verify` share one budget: the
-/// fourth request is 429 `too_many_attempts`, the right code included,
-/// and is not counted on the challenge, which another client then
-/// finishes.
+/// Behind a trusted proxy with `CLIENT_LIMIT_REQUESTS=5`, a client's
+/// sign-in and its tries on `two-factor/verify` share one budget: after
+/// the sign-in and four wrong codes, the sixth request is 429
+/// `too_many_attempts`, the right code included, and is not counted on
+/// the challenge (as a fifth wrong code it would void it), which another
+/// client then finishes.
 pub async fn two_factor_verify_is_limited_per_client(binary: &Path, backend: Backend) {
     let env = [
-        ("CLIENT_LIMIT_REQUESTS", "3"),
+        ("CLIENT_LIMIT_REQUESTS", "5"),
         ("TRUSTED_PROXIES", "127.0.0.1"),
     ];
     let server = Server::start(binary, backend, &env).await;
     let target = server.target();
     let api = target.api();
-    // The proxy's own budget: sign-up, setup and enable.
+    // The proxy's own budget: sign-up, send-verification-email,
+    // verify-email, setup and enable.
     let mut enrolled = enrolled(&api).await;
     let account = enrolled.account.clone();
     let (guesser, other) = ("198.51.100.1", "198.51.100.2");
     let sign_in = json!({ "email": account.email, "password": account.password });
     let reply = post_from(&api, "/api/auth/sign-in", guesser, &sign_in).await;
     let challenge_token = expect_challenge(&reply);
-    for attempt in 1..=2 {
+    for attempt in 1..=4 {
         let body =
             json!({ "challenge_token": challenge_token, "code": enrolled.totp.wrong_code() });
         post_from(&api, VERIFY, guesser, &body)
@@ -363,7 +426,7 @@ pub async fn two_factor_verify_is_limited_per_client(binary: &Path, backend: Bac
     expect_limited(
         &post_from(&api, VERIFY, guesser, &body)
             .await
-            .noted("the client's fourth request"),
+            .noted("the client's sixth request"),
     );
     let reply = post_from(&api, VERIFY, other, &body)
         .await
@@ -378,7 +441,7 @@ pub async fn two_factor_logs_hold_no_secrets(binary: &Path, backend: Backend) {
     let server = Server::start(binary, backend, &[]).await;
     let target = server.target();
     let api = target.api();
-    let account = api.sign_up().await;
+    let account = verified_account(&api).await;
     let token = Some(account.access_token.as_str());
     let mut setup = super::two_factor::setup(&api, &account).await;
     let (_, code) = setup.totp.next_code().await;
