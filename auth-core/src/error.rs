@@ -72,7 +72,7 @@ pub enum AuthError {
     WrongPassword,
     /// Sign-in with the right password to an account whose address is not
     /// verified yet, while verification is required.
-    #[error("the email address must be verified before signing in")]
+    #[error("the email address must be verified first")]
     EmailNotVerified,
     /// No such resource for this user (a session id of someone else's is
     /// not found either), or a flow this service is not set up for.
