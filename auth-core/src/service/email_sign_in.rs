@@ -298,10 +298,7 @@ impl AuthService {
             wrong: 0,
         };
         let now = self.inner.now();
-        let expires_at = time::Duration::try_from(method.ttl)
-            .ok()
-            .and_then(|ttl| now.checked_add(ttl))
-            .ok_or_else(|| AuthError::internal("expiry out of range"))?;
+        let expires_at = super::expiry(now, method.ttl)?;
         credentials
             .replace(NewCredential {
                 id: id.clone(),

@@ -46,11 +46,14 @@ impl AuthService {
     /// [`AuthError::UserNotFound`] if there is no such user.
     pub async fn open_session(&self, user_id: &UserId) -> Result<AuthResponse, AuthError> {
         let user = self.user_by_id(user_id).await?;
+        let user = self.with_second_factors(user).await?;
         self.open_session_for(user).await
     }
 
+    /// Opens a session for `user`, whose
+    /// [`two_factor_enabled`](User::two_factor_enabled) the caller has
+    /// filled in.
     pub(super) async fn open_session_for(&self, user: User) -> Result<AuthResponse, AuthError> {
-        let user = self.with_second_factors(user).await?;
         let inner = &self.inner;
         let refresh_token = RefreshToken::generate()?;
         let now = inner.now();

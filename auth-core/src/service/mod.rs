@@ -397,3 +397,11 @@ impl AuthService {
             .ok_or(AuthError::UserNotFound)
     }
 }
+
+/// `now + ttl`, for the expiry of a stored credential.
+pub(super) fn expiry(now: OffsetDateTime, ttl: StdDuration) -> Result<OffsetDateTime, AuthError> {
+    Duration::try_from(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add(ttl))
+        .ok_or_else(|| AuthError::internal("expiry out of range"))
+}

@@ -171,10 +171,12 @@ impl AuthService {
     /// else a session.
     pub(crate) async fn finish_first_factor(
         &self,
-        user: User,
+        mut user: User,
         factor: FirstFactor,
     ) -> Result<SignIn, AuthError> {
-        if !factor.proves_two_factors() {
+        if factor.proves_two_factors() {
+            user = self.with_second_factors(user).await?;
+        } else {
             let mut methods = Vec::new();
             for second in &self.inner.second_factors {
                 if second.is_enabled(&user.id).await? {
@@ -187,6 +189,8 @@ impl AuthService {
                     .await
                     .map(SignIn::SecondFactorRequired);
             }
+            // Every factor was asked just now: none is on.
+            user.two_factor_enabled = false;
         }
         self.open_session_for(user).await.map(SignIn::Complete)
     }
@@ -200,10 +204,7 @@ impl AuthService {
         let credentials = self.challenges()?;
         let token = ChallengeToken::generate()?;
         let now = self.inner.now();
-        let expires_at = time::Duration::try_from(CHALLENGE_TTL)
-            .ok()
-            .and_then(|ttl| now.checked_add(ttl))
-            .ok_or_else(|| AuthError::internal("expiry out of range"))?;
+        let expires_at = super::expiry(now, CHALLENGE_TTL)?;
         let challenge = Challenge {
             first_factor,
             tries: 0,
@@ -284,6 +285,9 @@ impl AuthService {
                 return Err(AuthError::InvalidToken);
             }
             Self::clear_throttle(self.inner.throttle.as_ref(), &user.email).await;
+            // The factor that took the code is on.
+            let mut user = user;
+            user.two_factor_enabled = true;
             return self.open_session_for(user).await;
         }
         Err(AuthError::InvalidCode)

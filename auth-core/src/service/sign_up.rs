@@ -42,6 +42,7 @@ impl AuthService {
                 email_verification_required: true,
             }));
         }
+        let user = self.with_second_factors(user).await?;
         self.open_session_for(user).await.map(SignUp::SignedIn)
     }
 }

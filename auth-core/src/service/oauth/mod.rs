@@ -25,7 +25,6 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use super::{AuthService, second_factor::FirstFactor};
 use crate::{
@@ -521,13 +520,6 @@ fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn expiry(now: OffsetDateTime, ttl: Duration) -> Result<OffsetDateTime, AuthError> {
-    time::Duration::try_from(ttl)
-        .ok()
-        .and_then(|ttl| now.checked_add(ttl))
-        .ok_or_else(|| AuthError::internal("expiry out of range"))
-}
-
 /// The answer of `authorize` and `link`: where to send the browser, and
 /// the cookie's secret (`None` when the provider cannot be reached: the
 /// URL is then `redirect_to#error=provider_unavailable`).
@@ -617,7 +609,7 @@ impl AuthService {
                 user_id: None,
                 data: serde_json::to_vec(&pending).map_err(AuthError::internal)?,
                 created_at: now,
-                expires_at: Some(expiry(now, STATE_TTL)?),
+                expires_at: Some(super::expiry(now, STATE_TTL)?),
             })
             .await?
             .ok_or_else(|| AuthError::internal("a random state was taken"))?;
@@ -919,7 +911,7 @@ impl AuthService {
                 user_id: Some(user_id.clone()),
                 data: serde_json::to_vec(&exchange).map_err(|e| Err(AuthError::internal(e)))?,
                 created_at: now,
-                expires_at: Some(expiry(now, EXCHANGE_CODE_TTL).map_err(Err)?),
+                expires_at: Some(super::expiry(now, EXCHANGE_CODE_TTL).map_err(Err)?),
             })
             .await;
         match inserted {

@@ -226,8 +226,7 @@ pub(super) fn backup_code_lookup(
     mac.update(user.as_str().as_bytes());
     mac.update(b"\0");
     mac.update(digits.as_bytes());
-    let tag = mac.finalize().into_bytes();
-    Ok(tag.iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(crate::TokenHash::from_bytes(mac.finalize().into_bytes().into()).to_hex())
 }
 
 #[cfg(test)]

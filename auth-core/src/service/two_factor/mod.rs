@@ -398,7 +398,7 @@ impl AuthService {
                 user_id: Some(user.id.clone()),
                 data: serde_json::to_vec(&pending).map_err(AuthError::internal)?,
                 created_at: now,
-                expires_at: Some(expiry(now, SETUP_TTL)?),
+                expires_at: Some(super::expiry(now, SETUP_TTL)?),
             })
             .await?;
         Ok(TwoFactorSetup {
@@ -587,12 +587,4 @@ impl AuthService {
         }
         Ok(user)
     }
-}
-
-/// `now + ttl`.
-fn expiry(now: time::OffsetDateTime, ttl: StdDuration) -> Result<time::OffsetDateTime, AuthError> {
-    time::Duration::try_from(ttl)
-        .ok()
-        .and_then(|ttl| now.checked_add(ttl))
-        .ok_or_else(|| AuthError::internal("expiry out of range"))
 }
