@@ -496,13 +496,7 @@ pub async fn secrets_are_stored_hashed(binary: &Path, backend: Backend) {
     let mut db = PgConnection::connect(server.database_url())
         .await
         .expect("the server's database");
-    let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text \
-         FROM information_schema.columns WHERE table_schema = current_schema()",
-    )
-    .fetch_all(&mut db)
-    .await
-    .expect("the schema's columns");
+    let columns = schema_columns(&mut db).await;
     assert!(
         columns.iter().any(|(table, _, _)| table == "auth_sessions"),
         "the schema has the auth tables: {columns:?}"
@@ -543,4 +537,16 @@ pub async fn secrets_are_stored_hashed(binary: &Path, backend: Backend) {
         }
     }
     let _ = db.close().await;
+}
+
+/// Every column of the server's schema: table, column and data type, for
+/// the cases that search the stored rows for secrets.
+pub(super) async fn schema_columns(db: &mut PgConnection) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = current_schema()",
+    )
+    .fetch_all(db)
+    .await
+    .expect("the schema's columns")
 }

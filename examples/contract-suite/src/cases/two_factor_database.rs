@@ -188,13 +188,7 @@ pub async fn two_factor_secrets_are_not_stored_in_clear(binary: &Path, backend: 
     let mut db = PgConnection::connect(server.database_url())
         .await
         .expect("the server's database");
-    let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text \
-         FROM information_schema.columns WHERE table_schema = current_schema()",
-    )
-    .fetch_all(&mut db)
-    .await
-    .expect("the schema's columns");
+    let columns = super::account_server::schema_columns(&mut db).await;
     assert!(
         columns
             .iter()
