@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod server;
 pub mod tokens;
 pub mod totp;
+pub mod webauthn;
 
 pub use client::{Account, Api, Reply};
 pub use outbox::{Mail, Outbox};
