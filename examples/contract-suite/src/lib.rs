@@ -243,6 +243,23 @@ macro_rules! contract_tests {
                 two_factor_survives_password_reset,
                 two_factor_email_sign_in_asks_for_a_code,
                 two_factor_in_cookie_mode,
+                // Passkeys: management
+                passkey_register_sign_in_delete,
+                passkey_names,
+                passkey_needs_a_verified_address,
+                passkey_exclude_list_and_duplicates,
+                passkey_registration_ceremony_failures,
+                passkey_list_holds_no_secrets,
+                passkey_delete_is_per_user,
+                passkey_goes_with_the_account,
+                passkey_routes_need_token,
+                openapi_lists_passkey_routes,
+                // Passkeys: signing in
+                passkey_sign_in_ceremony_failures,
+                passkey_challenges_are_single_use,
+                passkey_sign_counter_must_go_up,
+                passkey_is_bound_to_its_owner,
+                passkey_user_verification_and_two_factor,
             ];
             server: [
                 logs_hold_no_secrets,
@@ -288,6 +305,11 @@ macro_rules! contract_tests {
                 two_factor_reset_keeps_the_sign_in_throttle,
                 two_factor_verify_is_limited_per_client,
                 two_factor_logs_hold_no_secrets,
+                // Passkeys
+                passkey_bad_input_is_4xx,
+                passkey_rp_id_and_origins_are_configurable,
+                // With the OpenID test provider, for a user without a password.
+                passkey_last_sign_in_method,
             ];
             sqlite_only: [
                 restart_keeps_tokens,

@@ -24,6 +24,11 @@ mod oauth;
 mod oauth_accounts;
 mod oauth_callback;
 mod other;
+mod passkeys;
+mod passkeys_manage;
+mod passkeys_register;
+mod passkeys_server;
+mod passkeys_sign_in;
 mod tasks;
 mod two_factor;
 mod two_factor_database;
@@ -35,7 +40,8 @@ mod verification;
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
     bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, tasks::*,
+    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, passkeys_manage::*,
+    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, tasks::*,
     two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
     verification::*,
 };
