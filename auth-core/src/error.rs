@@ -145,6 +145,14 @@ pub enum AuthError {
     /// Two-factor authentication is not on for the account.
     #[error("two-factor authentication is not on")]
     TwoFactorNotEnabled,
+    /// A passkey ceremony failed: an unknown, used or expired challenge, a
+    /// wrong origin, RP id or signature, a sign counter that went
+    /// backwards, or a credential that is not the user's.
+    #[error("the passkey could not be verified")]
+    InvalidCredential,
+    /// The user has as many passkeys as allowed: delete one first.
+    #[error("this account has the most passkeys allowed; delete one first")]
+    TooManyPasskeys,
 }
 
 impl AuthError {
@@ -199,6 +207,8 @@ pub(crate) mod tests {
             AuthError::InvalidSetupCode,
             AuthError::ReauthenticationRequired,
             AuthError::TwoFactorNotEnabled,
+            AuthError::InvalidCredential,
+            AuthError::TooManyPasskeys,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -234,9 +244,11 @@ pub(crate) mod tests {
             AuthError::InvalidSetupCode => 27,
             AuthError::ReauthenticationRequired => 28,
             AuthError::TwoFactorNotEnabled => 29,
+            AuthError::InvalidCredential => 30,
+            AuthError::TooManyPasskeys => 31,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=29).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=31).collect(), "every variant, once");
         all
     }
 }

@@ -36,11 +36,14 @@ pub(crate) mod name;
 #[cfg(feature = "oauth")]
 pub(crate) mod oauth;
 mod one_time;
+#[cfg(feature = "passkeys")]
+pub(crate) mod passkeys;
 mod principal;
 mod recovery;
 mod refresh;
 pub(crate) mod second_factor;
 mod sign_in;
+mod sign_in_methods;
 mod sign_out;
 mod sign_up;
 #[cfg(feature = "two-factor")]
@@ -64,12 +67,22 @@ pub use oauth::{
     ClientSecret, DEFAULT_PROVIDER_TIMEOUT, EXCHANGE_CODE_TTL, ExchangeRequest, LinkedAccount,
     OAuth, OAuthProvider, ProviderInfo, ProviderTokens, STATE_COOKIE, STATE_TTL,
 };
+#[cfg(feature = "passkeys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "passkeys")))]
+pub use passkeys::{
+    AssertionResponse, AttestationResponse, AuthenticationResponse, Base64Url,
+    CHALLENGE_TTL as PASSKEY_CHALLENGE_TTL, DEFAULT_PASSKEY_NAME, MAX_PASSKEY_NAME_CHARS,
+    MAX_PASSKEYS, PasskeyCreationOptions, PasskeyInfo, PasskeyRequestOptions, PasskeySignInRequest,
+    Passkeys, RegisterPasskeyRequest, RegistrationResponse,
+};
 pub use principal::{CustomClaims, Principal};
+pub use sign_in_methods::REAUTHENTICATION_WINDOW;
+use sign_in_methods::{OAUTH_IDENTITY, PASSKEY, PASSKEY_REGISTRATION};
 #[cfg(feature = "two-factor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "two-factor")))]
 pub use two_factor::{
-    BACKUP_CODE_COUNT, BackupCodes, EnableTwoFactorRequest, PasswordConfirmation,
-    REAUTHENTICATION_WINDOW, SETUP_TTL, Shown, TwoFactor, TwoFactorSetup, TwoFactorVerifyRequest,
+    BACKUP_CODE_COUNT, BackupCodes, EnableTwoFactorRequest, PasswordConfirmation, SETUP_TTL, Shown,
+    TwoFactor, TwoFactorSetup, TwoFactorVerifyRequest,
 };
 pub use verifier::Verifier;
 
@@ -124,6 +137,9 @@ struct Inner {
     /// TOTP and backup codes, when set up.
     #[cfg(feature = "two-factor")]
     two_factor: Option<Arc<two_factor::Runtime>>,
+    /// Passkeys, when set up.
+    #[cfg(feature = "passkeys")]
+    passkeys: Option<passkeys::Runtime>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
