@@ -147,7 +147,7 @@ pub async fn passkey_names(target: &Target) {
         "tab\there",
         "nul\u{0}",
         "del\u{7f}",
-        "c1\u{85}",
+        "c1\u{85}x",
     ];
     let mut last = None;
     for name in refused {

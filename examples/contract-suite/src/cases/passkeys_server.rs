@@ -38,13 +38,21 @@ fn expect_bad_credential(reply: &Reply) {
     }
 }
 
-/// `credential` with the string at `pointer` (a JSON pointer) replaced by
-/// `value`.
+/// `credential` with the value at `pointer` (a JSON pointer) replaced by
+/// `value`; `/id` stands for both `id` and `rawId` (which name the
+/// credential together).
 fn with(credential: &Value, pointer: &str, value: Value) -> Value {
     let mut changed = credential.clone();
-    *changed
-        .pointer_mut(pointer)
-        .unwrap_or_else(|| panic!("{pointer} is in {credential}")) = value;
+    let pointers: &[&str] = if pointer == "/id" {
+        &["/id", "/rawId"]
+    } else {
+        &[pointer]
+    };
+    for pointer in pointers {
+        *changed
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer} is in {credential}")) = value.clone();
+    }
     changed
 }
 
