@@ -329,6 +329,8 @@ macro_rules! contract_tests {
                 // Two-factor: the database, read and aged directly.
                 two_factor_secrets_are_not_stored_in_clear,
                 two_factor_challenges_and_sign_ins_go_stale,
+                // Passkeys: challenges aged in the database.
+                passkey_challenges_expire,
             ];
         }
     };

@@ -25,6 +25,7 @@ mod oauth_accounts;
 mod oauth_callback;
 mod other;
 mod passkeys;
+mod passkeys_database;
 mod passkeys_manage;
 mod passkeys_register;
 mod passkeys_server;
@@ -40,8 +41,8 @@ mod verification;
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
     bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, passkeys_manage::*,
-    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, tasks::*,
+    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*,
+    passkeys_manage::*, passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, tasks::*,
     two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
     verification::*,
 };
