@@ -145,6 +145,11 @@ pub enum AuthError {
     /// Two-factor authentication is not on for the account.
     #[error("two-factor authentication is not on")]
     TwoFactorNotEnabled,
+    /// A passkey ceremony failed: an unknown, used or expired challenge, a
+    /// wrong origin, RP id or signature, a sign counter that went
+    /// backwards, or a credential that is not the user's.
+    #[error("the passkey could not be verified")]
+    InvalidCredential,
 }
 
 impl AuthError {
@@ -199,6 +204,7 @@ pub(crate) mod tests {
             AuthError::InvalidSetupCode,
             AuthError::ReauthenticationRequired,
             AuthError::TwoFactorNotEnabled,
+            AuthError::InvalidCredential,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -234,9 +240,10 @@ pub(crate) mod tests {
             AuthError::InvalidSetupCode => 27,
             AuthError::ReauthenticationRequired => 28,
             AuthError::TwoFactorNotEnabled => 29,
+            AuthError::InvalidCredential => 30,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=29).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=30).collect(), "every variant, once");
         all
     }
 }

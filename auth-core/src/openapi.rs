@@ -339,7 +339,9 @@ pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
     tags(
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
         (name = "account", description = "The signed-in user's account, password reset and email verification"),
-        (name = "oauth", description = "Sign-in with OAuth 2.0 / OpenID Connect providers, and linked accounts")
+        (name = "oauth", description = "Sign-in with OAuth 2.0 / OpenID Connect providers, and linked accounts"),
+        (name = "two-factor", description = "TOTP and backup codes as a second factor"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): registration, the list, and usernameless sign-in")
     )
 )]
 struct Shared;

@@ -164,6 +164,17 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         .chain(crate::service::email_sign_in::ENDPOINTS)
         .chain(oauth_endpoints())
         .chain(two_factor_endpoints())
+        .chain(passkey_endpoints())
+}
+
+#[cfg(feature = "passkeys")]
+fn passkey_endpoints() -> &'static [Endpoint] {
+    crate::service::passkeys::routes::ENDPOINTS
+}
+
+#[cfg(not(feature = "passkeys"))]
+fn passkey_endpoints() -> &'static [Endpoint] {
+    &[]
 }
 
 #[cfg(feature = "two-factor")]

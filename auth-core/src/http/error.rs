@@ -28,6 +28,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `SessionExpired` | 401 | `session_expired` | the same |
 /// | `UserNotFound` | 401 | `user_not_found` | the same |
 /// | `InvalidCode` | 401 | `invalid_code` | `WWW-Authenticate: Bearer` |
+/// | `InvalidCredential` | 401 | `invalid_credential` | `WWW-Authenticate: Bearer` |
 /// | `InvalidRefreshToken` | 401 | `invalid_refresh_token` | `WWW-Authenticate: Bearer` |
 /// | `RefreshTokenReused` | 401 | `refresh_token_reused` | `WWW-Authenticate: Bearer` |
 /// | `InvalidOneTimeToken` | 400 | `invalid_token` | |
@@ -222,6 +223,7 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::RefreshTokenReused => (401, "refresh_token_reused"),
         AuthError::UserNotFound => (401, "user_not_found"),
         AuthError::InvalidCode => (401, "invalid_code"),
+        AuthError::InvalidCredential => (401, "invalid_credential"),
         AuthError::InvalidOneTimeToken => (400, "invalid_token"),
         AuthError::InvalidRedirect => (400, "invalid_redirect"),
         AuthError::InvalidSetupCode => (400, "invalid_code"),
@@ -258,7 +260,8 @@ fn www_authenticate(err: &AuthError) -> Option<&'static str> {
         | AuthError::InvalidCredentials
         | AuthError::InvalidRefreshToken
         | AuthError::RefreshTokenReused
-        | AuthError::InvalidCode => Some("Bearer"),
+        | AuthError::InvalidCode
+        | AuthError::InvalidCredential => Some("Bearer"),
         _ => None,
     }
 }

@@ -68,6 +68,8 @@ pub struct AuthServiceBuilder {
     oauth: Option<super::oauth::OAuth>,
     #[cfg(feature = "two-factor")]
     two_factor: Option<super::two_factor::TwoFactor>,
+    #[cfg(feature = "passkeys")]
+    passkeys: Option<super::passkeys::Passkeys>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -139,6 +141,8 @@ impl AuthServiceBuilder {
             oauth: None,
             #[cfg(feature = "two-factor")]
             two_factor: None,
+            #[cfg(feature = "passkeys")]
+            passkeys: None,
             hooks: None,
         }
     }
@@ -331,6 +335,18 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// Passkeys (WebAuthn) as a sign-in method, with their routes
+    /// ([`Passkeys`](super::Passkeys)). Passkeys and their pending
+    /// ceremonies are kept in the [`credentials`](Self::credentials)
+    /// store, which [`build`](Self::build) therefore requires; `build`
+    /// also refuses an RP id that does not cover every origin.
+    #[cfg(feature = "passkeys")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "passkeys")))]
+    pub fn passkeys(mut self, passkeys: super::passkeys::Passkeys) -> Self {
+        self.passkeys = Some(passkeys);
+        self
+    }
+
     /// Registers a second factor of the application's own (TOTP and backup
     /// codes come with [`two_factor`](Self::two_factor); several may be
     /// registered, each with its own [`method`](SecondFactor::method)).
@@ -513,6 +529,15 @@ impl AuthServiceBuilder {
                 )));
             }
         }
+        #[cfg(feature = "passkeys")]
+        let passkeys = match (self.passkeys, &self.credentials) {
+            (None, _) => None,
+            (Some(_), None) => return invalid("passkeys need a credentials store"),
+            (Some(settings), Some(store)) => {
+                let origins = settings.check().map_err(AuthError::InvalidConfig)?;
+                Some(settings.start(origins, Arc::clone(store), Arc::clone(&clock)))
+            }
+        };
         #[cfg(feature = "oauth")]
         let oauth = match self.oauth {
             Some(_) if self.credentials.is_none() => {
@@ -549,6 +574,8 @@ impl AuthServiceBuilder {
                 oauth,
                 #[cfg(feature = "two-factor")]
                 two_factor,
+                #[cfg(feature = "passkeys")]
+                passkeys,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

@@ -109,18 +109,26 @@ pub(crate) enum FirstFactor {
     /// An OAuth 2.0 / OpenID Connect provider.
     #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
     OAuth,
+    /// A passkey without user verification: something the user has.
+    #[cfg_attr(not(feature = "passkeys"), allow(dead_code))]
+    Passkey,
+    /// A passkey with user verification (a PIN or biometric on the
+    /// device): something the user has, and knows or is.
+    #[cfg_attr(not(feature = "passkeys"), allow(dead_code))]
+    VerifiedPasskey,
 }
 
 impl FirstFactor {
-    /// Whether it proves two factors by itself, and so needs no second
-    /// (a passkey with user verification will).
+    /// Whether it proves two factors by itself, and so needs no second.
     fn proves_two_factors(self) -> bool {
         match self {
             Self::Password
             | Self::EmailLink
             | Self::EmailCode
             | Self::Application
-            | Self::OAuth => false,
+            | Self::OAuth
+            | Self::Passkey => false,
+            Self::VerifiedPasskey => true,
         }
     }
 }

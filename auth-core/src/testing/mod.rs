@@ -35,7 +35,10 @@ pub mod cases;
 mod credential_cases;
 mod credential_race_cases;
 mod one_time_cases;
+mod passkey;
 mod two_factor_cases;
+
+pub use passkey::SoftAuthenticator;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 

@@ -205,6 +205,19 @@ impl App {
                 builder
             }
         };
+        let builder = match config.passkeys.clone() {
+            Some(passkeys) => {
+                tracing::info!(rp_id = passkeys.rp_id(), "passkeys are on");
+                builder.passkeys(passkeys)
+            }
+            None => {
+                tracing::warn!(
+                    "passkeys are off: PUBLIC_URL names an IP address; set WEBAUTHN_RP_ID \
+                     and WEBAUTHN_ORIGINS"
+                );
+                builder
+            }
+        };
         let auth = builder
             .account_flows(flows)
             .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))

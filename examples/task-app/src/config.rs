@@ -126,6 +126,10 @@ pub struct Config {
     /// Two-factor (`TWO_FACTOR_KEY`, `TWO_FACTOR_ISSUER`; see the
     /// `two_factor` module): `None` with PostgreSQL and no key.
     pub two_factor: Option<crate::two_factor::TwoFactorConfig>,
+    /// Passkeys (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`, else from
+    /// `PUBLIC_URL`; see the `passkeys` module): `None` when `PUBLIC_URL`
+    /// names a non-loopback IP address and no RP id is given.
+    pub passkeys: Option<auth_core::service::Passkeys>,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -172,6 +176,7 @@ impl Config {
                 problem: "expected host:port, such as 127.0.0.1:8080".into(),
             })?;
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let public_url = get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         let tokens = crate::signing::TokenConfig::from_lookup(&get, &database_url)?;
         let window = parsed("SIGN_IN_WINDOW_SECS", 900)?;
         let at_least_one = |name: &'static str, value: u64| {
@@ -244,10 +249,8 @@ impl Config {
             client_limit_window: Duration::from_secs(parsed("CLIENT_LIMIT_WINDOW_SECS", 60)?),
             trusted_proxies,
             redis_url: get("REDIS_URL"),
-            oauth: crate::oauth::from_lookup(
-                &get,
-                &get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
-            )?,
+            oauth: crate::oauth::from_lookup(&get, &public_url)?,
+            passkeys: crate::passkeys::from_lookup(&get, &public_url)?,
             mail: crate::mail::MailConfig::from_lookup(&get, &parsed)?,
             two_factor: crate::two_factor::from_lookup(&get, &database_url)?,
             session_cache_ttl: Duration::from_secs(parsed(
@@ -312,6 +315,7 @@ impl std::fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("oauth", &self.oauth)
             .field("two_factor", &self.two_factor)
+            .field("passkeys", &self.passkeys)
             .finish()
     }
 }

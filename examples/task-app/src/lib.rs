@@ -26,6 +26,7 @@ pub mod mail;
 mod oauth;
 pub mod openapi;
 pub mod page;
+mod passkeys;
 pub mod path;
 pub mod runtime;
 pub mod secret;

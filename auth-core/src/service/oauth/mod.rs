@@ -59,7 +59,7 @@ pub const STATE_COOKIE: &str = "__Secure-auth_oauth_state";
 
 const PENDING: CredentialKind = CredentialKind::new("oauth_state");
 const EXCHANGE: CredentialKind = CredentialKind::new("oauth_exchange");
-const IDENTITY: CredentialKind = CredentialKind::new("oauth_identity");
+const IDENTITY: CredentialKind = super::OAUTH_IDENTITY;
 
 /// The most a `redirect_to` may be, in bytes.
 const MAX_REDIRECT_BYTES: usize = 2048;
@@ -1018,8 +1018,8 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::NotFound`] when none is linked;
-    /// [`AuthError::LastSignInMethod`] when the user has no password and
-    /// no other identity.
+    /// [`AuthError::LastSignInMethod`] when the user has no password, no
+    /// other identity and no passkey.
     pub async fn unlink_account(&self, user_id: &UserId, provider: &str) -> Result<(), AuthError> {
         let (_, credentials) = self.oauth()?;
         let linked = self.linked(user_id).await?;
@@ -1030,7 +1030,7 @@ impl AuthService {
             return Err(AuthError::NotFound);
         };
         let user = self.user_by_id(user_id).await?;
-        if !user.has_password && linked.len() < 2 {
+        if self.is_last_sign_in_method(&user).await? {
             return Err(AuthError::LastSignInMethod);
         }
         if !credentials.delete(user_id, &row.id).await? {

@@ -35,10 +35,6 @@ pub const BACKUP_CODE_COUNT: usize = 10;
 /// How long a setup waits for the code that turns it on: 15 minutes.
 pub const SETUP_TTL: StdDuration = StdDuration::from_secs(15 * 60);
 
-/// How recent the sign-in of a user without a password must be to change
-/// a second factor without one: 10 minutes.
-pub const REAUTHENTICATION_WINDOW: StdDuration = StdDuration::from_secs(10 * 60);
-
 /// The longest issuer name, in bytes.
 const MAX_ISSUER_LEN: usize = 64;
 
@@ -358,7 +354,7 @@ impl AuthService {
     /// older pending one.
     ///
     /// `password` is the account's; an account without one passes `None`
-    /// and must have signed in within [`REAUTHENTICATION_WINDOW`].
+    /// and must have signed in within [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW).
     ///
     /// The account's address must be verified: the owner of an address
     /// takes back an unverified account by email sign-in, second factors
@@ -556,7 +552,7 @@ impl AuthService {
 
     /// The principal's user, once they have shown it is them: the
     /// account's password, or, for an account without one, a session
-    /// signed in within [`REAUTHENTICATION_WINDOW`].
+    /// signed in within [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW).
     pub(super) async fn reauthenticate(
         &self,
         principal: &Principal,
@@ -567,24 +563,7 @@ impl AuthService {
             let password = password.ok_or(AuthError::WrongPassword)?;
             return Ok(self.check_password(principal, password).await?.user);
         }
-        let session = principal
-            .session_id()
-            .ok_or(AuthError::ReauthenticationRequired)?;
-        let now = self.inner.now();
-        let signed_in_at = self
-            .inner
-            .sessions
-            .list_active_sessions(&user.id, now)
-            .await?
-            .into_iter()
-            .find(|active| &active.id == session)
-            .map(|active| active.created_at)
-            .ok_or(AuthError::ReauthenticationRequired)?;
-        let window =
-            time::Duration::try_from(REAUTHENTICATION_WINDOW).map_err(AuthError::internal)?;
-        if now - signed_in_at > window {
-            return Err(AuthError::ReauthenticationRequired);
-        }
+        self.require_recent_sign_in(principal).await?;
         Ok(user)
     }
 }
