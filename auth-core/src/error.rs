@@ -150,6 +150,9 @@ pub enum AuthError {
     /// backwards, or a credential that is not the user's.
     #[error("the passkey could not be verified")]
     InvalidCredential,
+    /// The user has as many passkeys as allowed: delete one first.
+    #[error("this account has the most passkeys allowed; delete one first")]
+    TooManyPasskeys,
 }
 
 impl AuthError {
@@ -205,6 +208,7 @@ pub(crate) mod tests {
             AuthError::ReauthenticationRequired,
             AuthError::TwoFactorNotEnabled,
             AuthError::InvalidCredential,
+            AuthError::TooManyPasskeys,
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -241,9 +245,10 @@ pub(crate) mod tests {
             AuthError::ReauthenticationRequired => 28,
             AuthError::TwoFactorNotEnabled => 29,
             AuthError::InvalidCredential => 30,
+            AuthError::TooManyPasskeys => 31,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=30).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=31).collect(), "every variant, once");
         all
     }
 }

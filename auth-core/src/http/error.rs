@@ -42,6 +42,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `EmailTaken` | 409 | `email_taken` | |
 /// | `LastSignInMethod` | 409 | `last_sign_in_method` | |
 /// | `TwoFactorNotEnabled` | 409 | `two_factor_not_enabled` | |
+/// | `TooManyPasskeys` | 409 | `too_many_passkeys` | |
 /// | `InvalidEmail` | 422 | `invalid_email` | |
 /// | `PasswordTooShort` | 422 | `password_too_short` | |
 /// | `PasswordTooLong` | 422 | `password_too_long` | |
@@ -235,6 +236,7 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::EmailTaken => (409, "email_taken"),
         AuthError::LastSignInMethod => (409, "last_sign_in_method"),
         AuthError::TwoFactorNotEnabled => (409, "two_factor_not_enabled"),
+        AuthError::TooManyPasskeys => (409, "too_many_passkeys"),
         AuthError::InvalidEmail => (422, "invalid_email"),
         AuthError::PasswordTooShort { .. } => (422, "password_too_short"),
         AuthError::PasswordTooLong { .. } => (422, "password_too_long"),

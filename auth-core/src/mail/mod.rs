@@ -89,6 +89,8 @@ pub enum MessageKind {
     TwoFactorEnabled,
     /// A notice after two-factor authentication was turned off.
     TwoFactorDisabled,
+    /// A notice after a passkey was added to the account.
+    PasskeyAdded,
     /// A message of an application's own flow (a magic link, say), named
     /// by a short snake_case word.
     Custom(&'static str),
@@ -98,7 +100,7 @@ impl MessageKind {
     /// The stable snake_case name (`password_reset`, `email_verification`,
     /// `email_change`, `email_in_use`, `email_change_requested`,
     /// `email_changed`, `password_changed`, `two_factor_enabled`,
-    /// `two_factor_disabled`, or
+    /// `two_factor_disabled`, `passkey_added`, or
     /// a [`Custom`](Self::Custom) name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -111,6 +113,7 @@ impl MessageKind {
             Self::PasswordChanged => "password_changed",
             Self::TwoFactorEnabled => "two_factor_enabled",
             Self::TwoFactorDisabled => "two_factor_disabled",
+            Self::PasskeyAdded => "passkey_added",
             Self::Custom(name) => name,
         }
     }

@@ -191,6 +191,7 @@ impl AuthService {
         )
         .await?;
         self.void_challenges(&user.id).await?;
+        self.void_passkey_ceremonies(&user.id).await?;
         self.post(compose(MessageKind::PasswordChanged, &user.email, None))
             .await;
         inner.hooks.password_changed(user).await;

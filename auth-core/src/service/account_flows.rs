@@ -266,6 +266,12 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
              longer asks for a code. If you did not do this, reset your password, turn \
              it on again and contact us.",
         ),
+        MessageKind::PasskeyAdded => (
+            "A passkey was added",
+            "A passkey was added to your account: it signs in without your password. \
+             If you did not do this, sign in, delete it in your account's passkeys, \
+             reset your password and contact us.",
+        ),
         // The core composes only its own kinds; an app writes its own text.
         MessageKind::Custom(_) => ("Your account", "There is news about your account."),
     };

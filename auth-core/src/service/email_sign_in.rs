@@ -260,6 +260,7 @@ impl AuthService {
             .map_err(gone)?;
         self.sign_out_everywhere(&user.id).await?;
         self.remove_second_factors(&user.id).await?;
+        self.remove_passkeys(&user.id).await?;
         self.forget_linked_identities(&user.id).await?;
         self.void_tokens(
             &user.id,

@@ -18,9 +18,9 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AccountHooks, AuthError, ClientRateLimit, Clock, CredentialKind, CredentialStore, Email,
-    PasswordHash, PasswordHasher, PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec,
-    User, UserId, UserStore,
+    AccountHooks, AuthError, ClientRateLimit, Clock, CredentialStore, Email, PasswordHash,
+    PasswordHasher, PasswordPolicy, RateLimiter, SessionId, SessionStore, TokenCodec, User, UserId,
+    UserStore,
     client_ip::{TrustedProxies, client_key},
     session_cache::SessionCache,
     throttle::Throttle,
@@ -43,6 +43,7 @@ mod recovery;
 mod refresh;
 pub(crate) mod second_factor;
 mod sign_in;
+mod sign_in_methods;
 mod sign_out;
 mod sign_up;
 #[cfg(feature = "two-factor")]
@@ -71,10 +72,12 @@ pub use oauth::{
 pub use passkeys::{
     AssertionResponse, AttestationResponse, AuthenticationResponse, Base64Url,
     CHALLENGE_TTL as PASSKEY_CHALLENGE_TTL, DEFAULT_PASSKEY_NAME, MAX_PASSKEY_NAME_CHARS,
-    PasskeyCreationOptions, PasskeyInfo, PasskeyRequestOptions, PasskeySignInRequest, Passkeys,
-    RegisterPasskeyRequest, RegistrationResponse,
+    MAX_PASSKEYS, PasskeyCreationOptions, PasskeyInfo, PasskeyRequestOptions, PasskeySignInRequest,
+    Passkeys, RegisterPasskeyRequest, RegistrationResponse,
 };
 pub use principal::{CustomClaims, Principal};
+pub use sign_in_methods::REAUTHENTICATION_WINDOW;
+use sign_in_methods::{OAUTH_IDENTITY, PASSKEY, PASSKEY_REGISTRATION};
 #[cfg(feature = "two-factor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "two-factor")))]
 pub use two_factor::{
@@ -412,68 +415,6 @@ impl AuthService {
 }
 
 /// `now + ttl`, for the expiry of a stored credential.
-/// A user's identity at an OAuth provider (see `oauth`).
-const OAUTH_IDENTITY: CredentialKind = CredentialKind::new("oauth_identity");
-
-/// A user's passkey (see `passkeys`).
-const PASSKEY: CredentialKind = CredentialKind::new("passkey");
-
-/// How recent a session's sign-in must be for a change that a stolen
-/// access token should not be able to make: a second factor changed
-/// without a password, a passkey added. 10 minutes.
-pub const REAUTHENTICATION_WINDOW: StdDuration = StdDuration::from_secs(10 * 60);
-
-impl AuthService {
-    /// Refuses a principal whose session was signed in more than
-    /// [`REAUTHENTICATION_WINDOW`] ago (refreshes do not count), or that
-    /// has no session here.
-    #[cfg_attr(
-        not(any(feature = "two-factor", feature = "passkeys")),
-        allow(dead_code)
-    )]
-    /// Whether one of `user`'s sign-in credentials (a linked identity, a
-    /// passkey) is their last way to sign in: they have no password and
-    /// no second such credential.
-    #[cfg_attr(not(any(feature = "oauth", feature = "passkeys")), allow(dead_code))]
-    pub(super) async fn is_last_sign_in_method(&self, user: &User) -> Result<bool, AuthError> {
-        if user.has_password {
-            return Ok(false);
-        }
-        let Some(store) = &self.inner.credentials else {
-            return Ok(true);
-        };
-        let mut count = 0;
-        for kind in [&OAUTH_IDENTITY, &PASSKEY] {
-            count += store.list(&user.id, kind).await?.len();
-        }
-        Ok(count < 2)
-    }
-
-    pub(super) async fn require_recent_sign_in(
-        &self,
-        principal: &Principal,
-    ) -> Result<(), AuthError> {
-        let session = principal
-            .session_id()
-            .ok_or(AuthError::ReauthenticationRequired)?;
-        let now = self.inner.now();
-        let signed_in_at = self
-            .inner
-            .sessions
-            .list_active_sessions(principal.user_id(), now)
-            .await?
-            .into_iter()
-            .find(|active| &active.id == session)
-            .map(|active| active.created_at)
-            .ok_or(AuthError::ReauthenticationRequired)?;
-        let window = Duration::try_from(REAUTHENTICATION_WINDOW).map_err(AuthError::internal)?;
-        if now - signed_in_at > window {
-            return Err(AuthError::ReauthenticationRequired);
-        }
-        Ok(())
-    }
-}
-
 pub(super) fn expiry(now: OffsetDateTime, ttl: StdDuration) -> Result<OffsetDateTime, AuthError> {
     Duration::try_from(ttl)
         .ok()

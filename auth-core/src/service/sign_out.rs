@@ -30,6 +30,7 @@ impl AuthService {
         self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
             .await?;
         self.void_challenges(user_id).await?;
+        self.void_passkey_ceremonies(user_id).await?;
         Ok(revoked)
     }
 }

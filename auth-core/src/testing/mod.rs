@@ -11,7 +11,8 @@
 //! per kind and lookup, replaced, updated and consumed by compare-and-swap
 //! (one winner of racing inserts, updates and consumptions), deleted only
 //! by their owner and with them; one TOTP code or backup code sent by many
-//! sign-ins at once signs in one of them. [`MemoryStore`](crate::MemoryStore) runs it
+//! sign-ins at once signs in one of them, and so does one passkey sign
+//! counter. [`SoftAuthenticator`] answers passkey ceremonies for tests. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -36,6 +37,7 @@ mod credential_cases;
 mod credential_race_cases;
 mod one_time_cases;
 mod passkey;
+mod passkey_cases;
 mod two_factor_cases;
 
 pub use passkey::SoftAuthenticator;
@@ -183,6 +185,7 @@ macro_rules! store_conformance_tests {
             racing_credential_replacements_leave_one,
             racing_totp_codes_have_one_winner,
             racing_backup_codes_have_one_winner,
+            racing_passkey_assertions_have_one_winner,
         );
     };
 }

@@ -1021,22 +1021,15 @@ impl AuthService {
     /// [`AuthError::LastSignInMethod`] when the user has no password, no
     /// other identity and no passkey.
     pub async fn unlink_account(&self, user_id: &UserId, provider: &str) -> Result<(), AuthError> {
-        let (_, credentials) = self.oauth()?;
         let linked = self.linked(user_id).await?;
         let Some((row, _)) = linked
-            .iter()
+            .into_iter()
             .find(|(_, linked)| linked.provider == provider)
         else {
             return Err(AuthError::NotFound);
         };
         let user = self.user_by_id(user_id).await?;
-        if self.is_last_sign_in_method(&user).await? {
-            return Err(AuthError::LastSignInMethod);
-        }
-        if !credentials.delete(user_id, &row.id).await? {
-            return Err(AuthError::NotFound);
-        }
-        Ok(())
+        self.remove_sign_in_credential(&user, row).await
     }
 }
 

@@ -42,6 +42,10 @@ pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
 /// The name of a passkey registered without one.
 pub const DEFAULT_PASSKEY_NAME: &str = "Passkey";
 
+/// The most passkeys one user may have: each is offered in every
+/// registration's exclude list.
+pub const MAX_PASSKEYS: usize = 25;
+
 /// Rounds of compare-and-swap on a passkey's counter: each lost round is
 /// another sign-in with the same passkey.
 const MAX_ROUNDS: usize = 8;
@@ -49,7 +53,7 @@ const MAX_ROUNDS: usize = 8;
 /// WebAuthn's largest user handle, in bytes.
 const MAX_USER_HANDLE: usize = 64;
 
-const REGISTRATION: CredentialKind = CredentialKind::new("passkey_registration");
+const REGISTRATION: CredentialKind = super::PASSKEY_REGISTRATION;
 const SIGN_IN: CredentialKind = CredentialKind::new("passkey_sign_in");
 
 /// Passkeys as a sign-in method: registration by a signed-in user, and
@@ -300,7 +304,8 @@ impl AuthService {
     /// in more than [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW)
     /// ago: a stolen access token must not be enough to add a lasting
     /// way in; [`AuthError::EmailNotVerified`] until the address is
-    /// verified; [`AuthError::NotFound`] when passkeys are not set up.
+    /// verified; [`AuthError::TooManyPasskeys`] at [`MAX_PASSKEYS`];
+    /// [`AuthError::NotFound`] when passkeys are not set up.
     pub async fn passkey_registration_options(
         &self,
         principal: &Principal,
@@ -317,8 +322,12 @@ impl AuthService {
                 "a passkey user handle (the user id) has at most 64 bytes",
             ));
         }
+        let rows = runtime.store.list(&user.id, &super::PASSKEY).await?;
+        if rows.len() >= MAX_PASSKEYS {
+            return Err(AuthError::TooManyPasskeys);
+        }
         let mut exclude = Vec::new();
-        for row in runtime.store.list(&user.id, &super::PASSKEY).await? {
+        for row in rows {
             let stored = Stored::parse(&row)?;
             let id = URL_SAFE_NO_PAD
                 .decode(&stored.credential_id)
@@ -345,13 +354,17 @@ impl AuthService {
     }
 
     /// Registers the passkey the browser created for the options of
-    /// `challenge_id`, named `name` (or [`DEFAULT_PASSKEY_NAME`]).
+    /// `challenge_id`, named `name` (or [`DEFAULT_PASSKEY_NAME`]), and
+    /// mails the user that a passkey was added. The session must still be
+    /// recent and the address verified, as for the options.
     ///
     /// # Errors
     /// [`AuthError::InvalidCredential`] when the ceremony fails (an
     /// unknown, used, expired or another user's challenge; a wrong
     /// origin, RP id or challenge; no user verification; a credential id
-    /// already registered); [`AuthError::InvalidName`] for a bad name.
+    /// already registered); [`AuthError::InvalidName`] for a bad name;
+    /// [`AuthError::ReauthenticationRequired`],
+    /// [`AuthError::EmailNotVerified`] as for the options.
     pub async fn register_passkey(
         &self,
         principal: &Principal,
@@ -361,7 +374,12 @@ impl AuthService {
     ) -> Result<PasskeyInfo, AuthError> {
         let runtime = self.passkey_runtime()?;
         let name = passkey_name(name)?;
-        let user_id = principal.user_id();
+        self.require_recent_sign_in(principal).await?;
+        let user = self.user_by_id(principal.user_id()).await?;
+        if !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
+        let user_id = &user.id;
         let row = self
             .take_ceremony(runtime, REGISTRATION, challenge_id, Some(user_id))
             .await?;
@@ -393,6 +411,12 @@ impl AuthService {
             })
             .await?
             .ok_or(AuthError::InvalidCredential)?;
+        self.post(super::account_flows::compose(
+            crate::MessageKind::PasskeyAdded,
+            &user.email,
+            None,
+        ))
+        .await;
         Ok(stored.info(&row))
     }
 
@@ -419,22 +443,23 @@ impl AuthService {
     /// sign in (no password, no other passkey or linked identity).
     pub async fn delete_passkey(&self, user_id: &UserId, id: &str) -> Result<(), AuthError> {
         let runtime = self.passkey_runtime()?;
-        let id = CredentialId::new(id);
-        let owned =
-            runtime.store.get(&id).await?.is_some_and(|row| {
-                row.kind == super::PASSKEY && row.user_id.as_ref() == Some(user_id)
-            });
-        if !owned {
+        // Ids are made by `CredentialId::generate`: anything else (a NUL a
+        // SQL store could not even look up) names no passkey.
+        let well_formed = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
             return Err(AuthError::NotFound);
         }
+        let row = runtime
+            .store
+            .get(&CredentialId::new(id))
+            .await?
+            .filter(|row| row.kind == super::PASSKEY && row.user_id.as_ref() == Some(user_id))
+            .ok_or(AuthError::NotFound)?;
         let user = self.user_by_id(user_id).await?;
-        if self.is_last_sign_in_method(&user).await? {
-            return Err(AuthError::LastSignInMethod);
-        }
-        if !runtime.store.delete(user_id, &id).await? {
-            return Err(AuthError::NotFound);
-        }
-        Ok(())
+        self.remove_sign_in_credential(&user, row).await
     }
 
     /// The options of a usernameless sign-in: a challenge, no allowed
@@ -520,10 +545,6 @@ impl AuthService {
                 .filter(|row| row.kind == super::PASSKEY)
                 .ok_or(AuthError::InvalidCredential)?;
             let user_id = row.user_id.clone().ok_or(AuthError::InvalidCredential)?;
-            let handle = credential.response.user_handle.as_ref();
-            if handle.map(|handle| handle.0.as_slice()) != Some(user_id.as_str().as_bytes()) {
-                return Err(refused("the user handle is not the passkey's owner"));
-            }
             let mut stored = Stored::parse(&row)?;
             let assertion = runtime
                 .rp
@@ -539,6 +560,12 @@ impl AuthService {
                     }
                     refused(why)
                 })?;
+            // After the signature, so that its timing tells nothing of
+            // whose the credential id is.
+            let handle = credential.response.user_handle.as_ref();
+            if handle.map(|handle| handle.0.as_slice()) != Some(user_id.as_str().as_bytes()) {
+                return Err(refused("the user handle is not the passkey's owner"));
+            }
             stored.counter = assertion.counter;
             stored.backed_up = assertion.backed_up;
             let data = serde_json::to_vec(&stored).map_err(AuthError::internal)?;

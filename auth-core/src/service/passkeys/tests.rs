@@ -464,3 +464,33 @@ fn the_rp_id_must_cover_every_origin() {
         .build();
     assert!(matches!(refused, Err(AuthError::InvalidConfig(_))));
 }
+
+#[tokio::test]
+async fn a_registration_begun_before_signing_out_everywhere_does_not_finish() {
+    let (auth, _) = service();
+    let ada = signed_up(&auth, "ada@example.com").await;
+    let mut authenticator = SoftAuthenticator::new(RP_ID, ORIGIN);
+    let options = auth.passkey_registration_options(&ada).await.unwrap();
+    let answer = registration(authenticator.create(&options.options));
+    auth.sign_out_everywhere(ada.user_id()).await.unwrap();
+    assert!(matches!(
+        auth.register_passkey(&ada, &options.challenge_id, &answer, None)
+            .await,
+        Err(AuthError::ReauthenticationRequired)
+    ));
+    assert!(auth.passkeys(ada.user_id()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_has_at_most_25_passkeys() {
+    let (auth, _) = service();
+    let ada = signed_up(&auth, "ada@example.com").await;
+    for _ in 0..super::MAX_PASSKEYS {
+        let mut authenticator = SoftAuthenticator::new(RP_ID, ORIGIN);
+        register(&auth, &ada, &mut authenticator).await.unwrap();
+    }
+    assert!(matches!(
+        auth.passkey_registration_options(&ada).await,
+        Err(AuthError::TooManyPasskeys)
+    ));
+}

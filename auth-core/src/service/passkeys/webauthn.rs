@@ -24,6 +24,7 @@ const USER_VERIFIED: u8 = 0x04;
 const BACKUP_ELIGIBLE: u8 = 0x08;
 const BACKED_UP: u8 = 0x10;
 const ATTESTED_DATA: u8 = 0x40;
+const EXTENSION_DATA: u8 = 0x80;
 
 /// The longest credential id WebAuthn allows.
 const MAX_CREDENTIAL_ID: usize = 1023;
@@ -271,6 +272,9 @@ impl RelyingParty {
         }
         let key: Cbor =
             ciborium::from_reader(&mut key_bytes).map_err(|_| "the public key is not CBOR")?;
+        if !key_bytes.is_empty() && !data.has(EXTENSION_DATA) {
+            return Err("bytes after the public key");
+        }
         Ok(NewPasskey {
             credential_id: credential_id.to_vec(),
             public_key: PublicKey::from_cose(&key)?,
@@ -370,6 +374,12 @@ pub(super) const COUNTER_WENT_BACK: Refusal = "the sign counter did not go up";
 impl PublicKey {
     /// A COSE_Key (RFC 9053) of one of the offered algorithms.
     fn from_cose(key: &Cbor) -> Result<Self, Refusal> {
+        let entries = key.as_map().ok_or("the public key is not a map")?;
+        for (at, (label, _)) in entries.iter().enumerate() {
+            if entries[..at].iter().any(|(earlier, _)| earlier == label) {
+                return Err("a public key with a label twice");
+            }
+        }
         let int = |label: i64| {
             cose_get(key, label)
                 .and_then(Cbor::as_integer)
@@ -382,6 +392,9 @@ impl PublicKey {
                 let (Some(x), Some(y)) = (bytes(-2), bytes(-3)) else {
                     return Err("an EC2 key without x and y");
                 };
+                if x.len() != 32 || y.len() != 32 {
+                    return Err("P-256 coordinates are 32 bytes each");
+                }
                 let mut sec1 = vec![4u8];
                 sec1.extend_from_slice(x);
                 sec1.extend_from_slice(y);
@@ -393,7 +406,11 @@ impl PublicKey {
             (Some(1), Some(EDDSA)) if int(-1) == Some(6) => {
                 let x = bytes(-2).ok_or("an OKP key without x")?;
                 let x: [u8; 32] = x.as_slice().try_into().map_err(|_| "not an Ed25519 key")?;
-                ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| "not an Ed25519 key")?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
+                    .map_err(|_| "not an Ed25519 key")?;
+                if key.is_weak() {
+                    return Err("an Ed25519 key of small order");
+                }
                 Ok(Self::Ed25519(URL_SAFE_NO_PAD.encode(x)))
             }
             // kty RSA.
@@ -401,9 +418,16 @@ impl PublicKey {
                 let (Some(n), Some(e)) = (bytes(-1), bytes(-2)) else {
                     return Err("an RSA key without n and e");
                 };
+                let significant = |bytes: &[u8]| -> Vec<u8> {
+                    bytes
+                        .iter()
+                        .copied()
+                        .skip_while(|byte| *byte == 0)
+                        .collect()
+                };
                 let key = Self::Rs256 {
-                    n: URL_SAFE_NO_PAD.encode(n),
-                    e: URL_SAFE_NO_PAD.encode(e),
+                    n: URL_SAFE_NO_PAD.encode(significant(n)),
+                    e: URL_SAFE_NO_PAD.encode(significant(e)),
                 };
                 key.rsa()?;
                 Ok(key)
@@ -451,8 +475,11 @@ impl PublicKey {
         };
         let n = URL_SAFE_NO_PAD.decode(n).map_err(|_| "a corrupt RSA key")?;
         let e = URL_SAFE_NO_PAD.decode(e).map_err(|_| "a corrupt RSA key")?;
-        let significant = n.iter().skip_while(|byte| **byte == 0).count();
-        if significant * 8 < MIN_RSA_BITS || significant > 1024 {
+        let bits = match n.iter().position(|byte| *byte != 0) {
+            Some(first) => (n.len() - first) * 8 - n[first].leading_zeros() as usize,
+            None => 0,
+        };
+        if !(MIN_RSA_BITS..=8192).contains(&bits) || e.len() > 8 {
             return Err("an RSA key of the wrong size");
         }
         let key = rsa::pkcs1::RsaPublicKey {
@@ -477,4 +504,145 @@ fn cose_get(map: &Cbor, label: i64) -> Option<&Cbor> {
         .iter()
         .find(|(key, _)| key.as_integer().and_then(|key| i64::try_from(key).ok()) == Some(label))
         .map(|(_, value)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use ciborium::Value as Cbor;
+
+    use super::*;
+
+    const MESSAGE: &[u8] = b"authenticator data and client data hash";
+
+    fn cose(entries: Vec<(i64, Cbor)>) -> Cbor {
+        Cbor::Map(
+            entries
+                .into_iter()
+                .map(|(label, value)| (Cbor::Integer(label.into()), value))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn es256_keys_verify_der_signatures() {
+        use p256::ecdsa::{DerSignature, SigningKey, signature::Signer as _};
+        let signing = SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let point = signing.verifying_key().to_sec1_point(false);
+        let key = PublicKey::from_cose(&cose(vec![
+            (1, Cbor::Integer(2.into())),
+            (3, Cbor::Integer(ES256.into())),
+            (-1, Cbor::Integer(1.into())),
+            (-2, Cbor::Bytes(point.x().unwrap().to_vec())),
+            (-3, Cbor::Bytes(point.y().unwrap().to_vec())),
+        ]))
+        .unwrap();
+        let signature: DerSignature = signing.sign(MESSAGE);
+        assert!(key.verify(MESSAGE, signature.as_bytes()).is_ok());
+        assert!(
+            key.verify(b"another message", signature.as_bytes())
+                .is_err()
+        );
+        assert!(key.verify(MESSAGE, &[0x30, 0x00]).is_err());
+        // A point off the curve is no key.
+        let off_curve = cose(vec![
+            (1, Cbor::Integer(2.into())),
+            (3, Cbor::Integer(ES256.into())),
+            (-1, Cbor::Integer(1.into())),
+            (-2, Cbor::Bytes(vec![1; 32])),
+            (-3, Cbor::Bytes(vec![2; 32])),
+        ]);
+        assert!(PublicKey::from_cose(&off_curve).is_err());
+    }
+
+    #[test]
+    fn ed25519_keys_verify_strictly() {
+        use ed25519_dalek::{Signer as _, SigningKey};
+        let signing = SigningKey::from_bytes(&[9u8; 32]);
+        let key = PublicKey::from_cose(&cose(vec![
+            (1, Cbor::Integer(1.into())),
+            (3, Cbor::Integer(EDDSA.into())),
+            (-1, Cbor::Integer(6.into())),
+            (-2, Cbor::Bytes(signing.verifying_key().to_bytes().to_vec())),
+        ]))
+        .unwrap();
+        let signature = signing.sign(MESSAGE).to_bytes();
+        assert!(key.verify(MESSAGE, &signature).is_ok());
+        let mut tampered = signature;
+        tampered[3] ^= 1;
+        assert!(key.verify(MESSAGE, &tampered).is_err());
+        assert!(key.verify(MESSAGE, &signature[..63]).is_err());
+    }
+
+    #[test]
+    fn rs256_keys_verify_and_small_ones_are_refused() {
+        use rsa::{
+            pkcs8::DecodePrivateKey as _, signature::SignatureEncoding as _,
+            traits::PublicKeyParts as _,
+        };
+        let pem = include_str!("../../../tests/keys/openssl/rsa2048-pkcs8.pem");
+        let private = rsa::PrivateKey::from_pkcs8_pem(pem).unwrap();
+        let public = private.to_public_key();
+        let n = public.n().to_be_bytes().to_vec();
+        let e = public.e().to_be_bytes().to_vec();
+        let rsa_key = |n: Vec<u8>| {
+            cose(vec![
+                (1, Cbor::Integer(3.into())),
+                (3, Cbor::Integer(RS256.into())),
+                (-1, Cbor::Bytes(n)),
+                (-2, Cbor::Bytes(e.clone())),
+            ])
+        };
+        let key = PublicKey::from_cose(&rsa_key(n.clone())).unwrap();
+        let signing = rsa::pkcs1v15::SigningKey::<Sha256>::new(private);
+        let signature = rsa::signature::Signer::sign(&signing, MESSAGE).to_vec();
+        assert!(key.verify(MESSAGE, &signature).is_ok());
+        assert!(key.verify(b"another message", &signature).is_err());
+        let small = include_str!("../../../tests/keys/openssl/rsa1024-pkcs8.pem");
+        let small = rsa::PrivateKey::from_pkcs8_pem(small)
+            .unwrap()
+            .to_public_key();
+        assert!(PublicKey::from_cose(&rsa_key(small.n().to_be_bytes().to_vec())).is_err());
+    }
+
+    #[test]
+    fn other_keys_and_garbage_are_refused() {
+        // EC2 with ES384's number, an unknown kty, a map without labels.
+        for key in [
+            cose(vec![
+                (1, Cbor::Integer(2.into())),
+                (3, Cbor::Integer((-35).into())),
+            ]),
+            cose(vec![
+                (1, Cbor::Integer(4.into())),
+                (3, Cbor::Integer(ES256.into())),
+            ]),
+            Cbor::Map(Vec::new()),
+            Cbor::Text("key".into()),
+        ] {
+            assert!(PublicKey::from_cose(&key).is_err());
+        }
+        assert!(AuthData::parse(&[0u8; 36]).is_err());
+        let rp = RelyingParty {
+            id: "example.com".into(),
+            name: "Example".into(),
+            origins: vec!["https://example.com".into()],
+        };
+        // Backed up but not backup eligible.
+        let mut data = Sha256::digest(b"example.com").to_vec();
+        data.extend_from_slice(&[USER_PRESENT | BACKED_UP, 0, 0, 0, 1]);
+        assert!(
+            rp.check_auth_data(&AuthData::parse(&data).unwrap())
+                .is_err()
+        );
+        data[32] = USER_PRESENT | BACKED_UP | BACKUP_ELIGIBLE;
+        assert!(rp.check_auth_data(&AuthData::parse(&data).unwrap()).is_ok());
+        data[32] = USER_VERIFIED;
+        assert!(
+            rp.check_auth_data(&AuthData::parse(&data).unwrap())
+                .is_err(),
+            "not present"
+        );
+    }
 }
