@@ -120,6 +120,7 @@ const ADD_REFUSALS = {
   email_not_verified: 'Passkeys need a verified email address. Verify yours first, then add one.',
   invalid_credential: 'The server did not accept that passkey, so none was added. Please try again.',
   invalid_name: 'A passkey name is at most 64 characters, on one line. Choose another, or leave it empty.',
+  too_many_passkeys: 'Your account has as many passkeys as it can have. Delete one you no longer use, then add this one.',
 };
 
 // ---- The page's side ----
