@@ -15,8 +15,10 @@
 // the OAuth steps sign in with it, link it and unlink it. The two-factor
 // steps (issue 27) turn it on from the account panel, computing the
 // authenticator app's codes here from the key the page shows, then sign
-// in with a code and with backup codes. Prints one line per step;
-// exits non-zero on the first failure, saying what was expected.
+// in with a code and with backup codes. The passkey steps (passkeys.mjs)
+// use Chromium's virtual authenticator at http://localhost:PORT, where the
+// page at the base URL links. Prints one line per step; exits non-zero on
+// the first failure, saying what was expected.
 // contract-suite's browser.rs starts the server and runs this.
 
 import { createHmac } from 'node:crypto';
@@ -24,6 +26,17 @@ import { readdir, readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import {
+  TIMEOUT,
+  assert,
+  view,
+  heading,
+  expectView,
+  expectStatus,
+  expectFocused,
+  expectFocusedField,
+} from './helpers.mjs';
+import { passkeySteps } from './passkeys.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,17 +57,12 @@ if (!base || !args.outbox || !args.screenshots) {
 }
 await mkdir(args.screenshots, { recursive: true });
 
-const TIMEOUT = 10_000;
 const started = Date.now();
 const email = `ada-${Date.now()}@example.com`;
 const oldPassword = 'correct horse battery staple';
 const newPassword = 'a brand new passphrase';
 // After "change the password".
 const lastPassword = 'yet another passphrase';
-
-function assert(condition, message) {
-  if (!condition) throw new Error(`expected: ${message}`);
-}
 
 async function step(name, body) {
   const at = Date.now();
@@ -64,31 +72,6 @@ async function step(name, body) {
 
 async function shot(page, name) {
   await page.screenshot({ path: join(args.screenshots, `${name}.png`), fullPage: true });
-}
-
-// The view on screen: every label lookup is scoped to it, since the
-// hidden views have fields with the same labels.
-const view = (page) => page.locator('section:not([hidden])');
-const heading = (page) => view(page).locator('h1');
-
-async function expectView(page, title) {
-  await heading(page).filter({ hasText: title }).waitFor({ timeout: TIMEOUT });
-}
-
-async function expectStatus(page, text) {
-  await page.locator('#status', { hasText: text }).waitFor({ timeout: TIMEOUT });
-}
-
-// Panics unless the focused element is a button named `name`.
-async function expectFocused(page, name) {
-  const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
-  assert(focused === name, `focus on “${name}”, found “${focused}”`);
-}
-
-// Panics unless the focused element is a field labelled `label`.
-async function expectFocusedField(page, label) {
-  const focused = await page.evaluate(() => document.activeElement?.labels?.[0]?.textContent?.trim());
-  assert(focused === label, `focus in the field “${label}”, found “${focused}”`);
 }
 
 // An authenticator app, as RFC 6238 has it: HMAC-SHA-1 over the number
@@ -796,6 +779,8 @@ try {
       await fresh.close();
     });
   }
+
+  await passkeySteps({ browser, base, step, shot, watch, mailedLink, outboxNow, password: oldPassword });
 
   const verifyBase = args['verify-base-url'];
   if (verifyBase) {

@@ -9,7 +9,11 @@
 //! signing in with it, linking and unlinking it; two-factor
 //! authentication turned on from the account panel (the scenario computes
 //! the authenticator app's codes from the key the page shows), then
-//! sign-ins with a code and with backup codes, a used one refused.
+//! sign-ins with a code and with backup codes, a used one refused; and
+//! passkeys (`tests/browser/passkeys.mjs`) with Chromium's virtual
+//! authenticator: the server's relying party for a loopback `PUBLIC_URL`
+//! is `localhost` (WebAuthn takes no IP address), so those steps follow
+//! the page's link to `http://localhost:{port}` and run there.
 //! Screenshots of the main states go to
 //! `<target dir>/browser-screenshots/<server>/`.
 //!
@@ -43,7 +47,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// tokens expire while the page is open and both tabs refresh often.
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 3;
 
-/// How long the whole scenario may take (it needs about 30 s).
+/// How long the whole scenario may take (it needs about 45 s).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The test provider's display name on the demo server

@@ -13,6 +13,10 @@
 // Two-factor: a sign-in's challenge token, a new TOTP secret and backup
 // codes live in this module's memory and on screen only while their view
 // or panel is open; no storage ever holds them.
+//
+// Passkeys: passkeys.js, which this module lends its helpers.
+
+import { setUpPasskeys } from './passkeys.js';
 
 const COOKIE_MODE = { 'X-Refresh-Cookie': '1' };
 
@@ -57,13 +61,14 @@ async function send(method, path, { body, token, cookie } = {}) {
 
 // A call with the access token: on a 401 `token_expired` (a tab whose timer
 // was throttled in the background, say) refresh once and retry; any other
-// 401 means the session is over (signed out elsewhere, revoked).
+// 401 means the session is over (signed out elsewhere, revoked), except
+// `invalid_credential`: a passkey the server refused.
 async function api(method, path, body) {
   if (!auth) throw Object.assign(new ApiError(401, {}), { handled: true });
   try {
     return await send(method, path, { body, token: auth.token });
   } catch (error) {
-    if (error.status !== 401) throw error;
+    if (error.status !== 401 || error.code === 'invalid_credential') throw error;
     if (error.code === 'token_expired' && (await refresh())) {
       try {
         return await send(method, path, { body, token: auth.token });
@@ -134,9 +139,11 @@ function show(view, message = '') {
     $('#two-factor-form').reset();
   }
   closeTwoFactorPanel();
+  passkeys.reset();
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.dataset.view !== view;
   }
+  if (view === 'sign-in') passkeys.showSignIn();
   const heading = $(`[data-view="${view}"] h1`);
   document.title = `${heading.textContent} – Tasks`;
   heading.focus();
@@ -200,6 +207,7 @@ function renderUser() {
   // An account made through a provider has no password to change.
   $('#change-password').hidden = auth.user.has_password === false;
   renderTwoFactor();
+  passkeys.renderUser(auth.user);
 }
 
 // ---- The second factor at sign-in ----
@@ -315,14 +323,16 @@ function editForm(task, path) {
 
 async function loadAccount() {
   await providersLoaded;
-  const [{ user }, sessions, accounts] = await Promise.all([
+  const [{ user }, sessions, accounts, keys] = await Promise.all([
     api('GET', '/api/auth/me'),
     api('GET', '/api/auth/sessions'),
     providers.length ? api('GET', '/api/auth/accounts') : [],
+    passkeys.load(),
   ]);
   auth.user = user;
   renderUser();
   renderLinked(accounts);
+  passkeys.renderList(keys);
   $('#session-list').replaceChildren(
     ...sessions.map((session) => {
       const started = new Date(session.created_at).toLocaleString();
@@ -676,6 +686,16 @@ function checkInbox(email, message) {
 }
 
 const showTasks = () => show('tasks', 'Signed in.');
+
+const passkeys = setUpPasskeys({
+  send,
+  api,
+  run,
+  say,
+  el,
+  signIn,
+  signedInView: (message) => show('tasks', message),
+});
 
 onSubmit('#sign-in-form', async ({ email, password }, form) => {
   let answer;

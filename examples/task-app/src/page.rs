@@ -1,4 +1,4 @@
-//! The demo page both servers serve at `/`: three static files from
+//! The demo page both servers serve at `/`: four static files from
 //! `examples/task-app/page/`, compiled into the binary so that a user needs
 //! no build step and the server no files at run time.
 //!
@@ -33,12 +33,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub const CACHE_CONTROL: &str = "no-cache";
 
 /// The paths served, each answering `GET` and `HEAD`.
-pub const PATHS: [&str; 6] = [
+pub const PATHS: [&str; 7] = [
     "/",
     "/reset-password",
     "/verify-email",
     "/email-sign-in",
     "/app.js",
+    "/passkeys.js",
     "/app.css",
 ];
 
@@ -49,6 +50,12 @@ const INDEX: Asset = Asset {
 
 const SCRIPT: Asset = Asset {
     body: include_str!("../page/app.js"),
+    content_type: "text/javascript; charset=utf-8",
+};
+
+/// The passkey (WebAuthn) part of the script, a module `app.js` imports.
+const PASSKEYS: Asset = Asset {
+    body: include_str!("../page/passkeys.js"),
     content_type: "text/javascript; charset=utf-8",
 };
 
@@ -68,6 +75,7 @@ pub fn asset(path: &str) -> Option<Asset> {
     match path {
         "/" | "/reset-password" | "/verify-email" | "/email-sign-in" => Some(INDEX),
         "/app.js" => Some(SCRIPT),
+        "/passkeys.js" => Some(PASSKEYS),
         "/app.css" => Some(STYLE),
         _ => None,
     }
@@ -99,6 +107,27 @@ mod tests {
             asset("/app.js").map(|a| a.content_type),
             Some(SCRIPT.content_type)
         );
+        assert_eq!(
+            asset("/passkeys.js").map(|a| a.content_type),
+            Some(SCRIPT.content_type)
+        );
+    }
+
+    /// `app.js` loads the passkey module from this origin, by the path
+    /// served, and the page preloads it.
+    #[test]
+    fn the_passkey_module_is_imported_from_its_path() {
+        assert!(
+            SCRIPT
+                .body
+                .contains("import { setUpPasskeys } from './passkeys.js';")
+        );
+        assert!(
+            INDEX
+                .body
+                .contains(r#"<link rel="modulepreload" href="/passkeys.js">"#)
+        );
+        assert!(!PASSKEYS.body.contains("import "), "no further imports");
     }
 
     /// The policy forbids inline code, so the page must have none: an
@@ -147,6 +176,18 @@ mod tests {
         assert!(js.contains("navigator.locks.request('auth-refresh'"));
         for banned in ["localStorage", "document.cookie", "innerHTML", "eval("] {
             assert!(!js.contains(banned), "{banned}");
+        }
+        // The passkey module keeps nothing anywhere: its challenges live
+        // in memory until their one use.
+        for banned in [
+            "localStorage",
+            "sessionStorage",
+            "indexedDB",
+            "document.cookie",
+            "innerHTML",
+            "eval(",
+        ] {
+            assert!(!PASSKEYS.body.contains(banned), "passkeys.js: {banned}");
         }
         // One exception, in this tab only: an OAuth round trip's PKCE
         // verifier, which exchanges nothing without the code the provider

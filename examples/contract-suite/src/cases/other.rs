@@ -25,6 +25,7 @@ pub async fn demo_page_is_served(target: &Target) {
         ("/reset-password", "text/html"),
         ("/verify-email", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/passkeys.js", "text/javascript"),
         ("/app.css", "text/css"),
     ] {
         let reply = api.get(path, None).await;
