@@ -77,7 +77,6 @@ pub use passkeys::{
 };
 pub use principal::{CustomClaims, Principal};
 pub use sign_in_methods::REAUTHENTICATION_WINDOW;
-use sign_in_methods::{OAUTH_IDENTITY, PASSKEY, PASSKEY_REGISTRATION};
 #[cfg(feature = "two-factor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "two-factor")))]
 pub use two_factor::{

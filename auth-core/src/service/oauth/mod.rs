@@ -59,7 +59,7 @@ pub const STATE_COOKIE: &str = "__Secure-auth_oauth_state";
 
 const PENDING: CredentialKind = CredentialKind::new("oauth_state");
 const EXCHANGE: CredentialKind = CredentialKind::new("oauth_exchange");
-const IDENTITY: CredentialKind = super::OAUTH_IDENTITY;
+const IDENTITY: CredentialKind = super::sign_in_methods::OAUTH_IDENTITY;
 
 /// The most a `redirect_to` may be, in bytes.
 const MAX_REDIRECT_BYTES: usize = 2048;

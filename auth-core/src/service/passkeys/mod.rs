@@ -53,7 +53,8 @@ const MAX_ROUNDS: usize = 8;
 /// WebAuthn's largest user handle, in bytes.
 const MAX_USER_HANDLE: usize = 64;
 
-const REGISTRATION: CredentialKind = super::PASSKEY_REGISTRATION;
+const PASSKEY: CredentialKind = super::sign_in_methods::PASSKEY;
+const REGISTRATION: CredentialKind = super::sign_in_methods::PASSKEY_REGISTRATION;
 const SIGN_IN: CredentialKind = CredentialKind::new("passkey_sign_in");
 
 /// Passkeys as a sign-in method: registration by a signed-in user, and
@@ -322,7 +323,7 @@ impl AuthService {
                 "a passkey user handle (the user id) has at most 64 bytes",
             ));
         }
-        let rows = runtime.store.list(&user.id, &super::PASSKEY).await?;
+        let rows = runtime.store.list(&user.id, &PASSKEY).await?;
         if rows.len() >= MAX_PASSKEYS {
             return Err(AuthError::TooManyPasskeys);
         }
@@ -402,7 +403,7 @@ impl AuthService {
             .store
             .insert(NewCredential {
                 id: CredentialId::generate()?,
-                kind: super::PASSKEY,
+                kind: PASSKEY,
                 lookup: passkey_lookup(&passkey.credential_id),
                 user_id: Some(user_id.clone()),
                 data: serde_json::to_vec(&stored).map_err(AuthError::internal)?,
@@ -428,7 +429,7 @@ impl AuthService {
         let runtime = self.passkey_runtime()?;
         runtime
             .store
-            .list(user_id, &super::PASSKEY)
+            .list(user_id, &PASSKEY)
             .await?
             .iter()
             .map(|row| Ok(Stored::parse(row)?.info(row)))
@@ -456,7 +457,7 @@ impl AuthService {
             .store
             .get(&CredentialId::new(id))
             .await?
-            .filter(|row| row.kind == super::PASSKEY && row.user_id.as_ref() == Some(user_id))
+            .filter(|row| row.kind == PASSKEY && row.user_id.as_ref() == Some(user_id))
             .ok_or(AuthError::NotFound)?;
         let user = self.user_by_id(user_id).await?;
         self.remove_sign_in_credential(&user, row).await
@@ -540,9 +541,9 @@ impl AuthService {
         for _ in 0..MAX_ROUNDS {
             let row = runtime
                 .store
-                .find(&super::PASSKEY, lookup)
+                .find(&PASSKEY, lookup)
                 .await?
-                .filter(|row| row.kind == super::PASSKEY)
+                .filter(|row| row.kind == PASSKEY)
                 .ok_or(AuthError::InvalidCredential)?;
             let user_id = row.user_id.clone().ok_or(AuthError::InvalidCredential)?;
             let mut stored = Stored::parse(&row)?;

@@ -305,7 +305,7 @@ fn sign_in_options_doc() {}
 #[utoipa::path(post, path = "/passkeys/sign-in", tag = "passkeys",
     request_body = PasskeySignInRequest,
     responses(
-        (status = 200, description = "Signed in, as `sign-in` answers: tokens; or, for an assertion without user verification by a user with a second factor, `two_factor_required`", body = crate::AuthResponse),
+        (status = 200, description = "Signed in, as `sign-in` answers: tokens; or, for an assertion without user verification by a user with a second factor, `two_factor_required`", body = crate::sign_in::SignIn),
         (status = 400, description = "Not JSON, or a field missing or mistyped, including malformed base64url in `credential` (`malformed_body`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = FAILED, body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Passkeys are not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
