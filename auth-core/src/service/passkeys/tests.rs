@@ -2,8 +2,6 @@
 //! authenticator and a clock the tests move.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
-
 use async_trait::async_trait;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
@@ -11,28 +9,13 @@ use time::OffsetDateTime;
 
 use super::{AuthenticationResponse, Passkeys, RegistrationResponse};
 use crate::{
-    AuthError, AuthService, Clock, JwtCodec, MemoryStore, Password, PasswordHash, Principal,
-    SignIn, SignUpRequest, UserId, service::ImportedUser, sign_in::SecondFactor,
+    AuthError, AuthService, JwtCodec, MemoryStore, Password, PasswordHash, Principal, SignIn,
+    SignUpRequest, UserId, clock::ManualClock, service::ImportedUser, sign_in::SecondFactor,
     testing::SoftAuthenticator,
 };
 
 const RP_ID: &str = "example.com";
 const ORIGIN: &str = "https://example.com";
-
-#[derive(Clone)]
-struct TestClock(Arc<Mutex<OffsetDateTime>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl TestClock {
-    fn advance(&self, seconds: i64) {
-        *self.0.lock().unwrap() += time::Duration::seconds(seconds);
-    }
-}
 
 /// A second factor that `grace@example.com` has: a passkey without user
 /// verification must still ask for it.
@@ -56,11 +39,9 @@ impl SecondFactor for GraceHasOne {
     }
 }
 
-fn service() -> (AuthService, TestClock) {
+fn service() -> (AuthService, ManualClock) {
     let store = MemoryStore::new();
-    let clock = TestClock(Arc::new(Mutex::new(
-        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
-    )));
+    let clock = ManualClock::new(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
     let auth = AuthService::builder(store.clone(), store.clone())
         .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
         .credentials(store.clone())
@@ -244,7 +225,7 @@ async fn registration_needs_user_verification_a_verified_address_and_a_recent_si
         Err(AuthError::EmailNotVerified)
     ));
 
-    clock.advance(11 * 60);
+    clock.advance(time::Duration::minutes(11));
     assert!(matches!(
         auth.passkey_registration_options(&ada).await,
         Err(AuthError::ReauthenticationRequired)
@@ -337,7 +318,7 @@ async fn a_failed_ceremony_is_invalid_credential() {
     // And lasts 5 minutes.
     let options = auth.passkey_sign_in_options().await.unwrap();
     let answer = assertion(authenticator.get(&serde_json::to_value(&options.options).unwrap()));
-    clock.advance(5 * 60 + 1);
+    clock.advance(time::Duration::seconds(5 * 60 + 1));
     assert!(matches!(
         auth.sign_in_with_passkey(&options.challenge_id, &answer)
             .await,
