@@ -303,8 +303,9 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::ReauthenticationRequired`] when the session was signed
     /// in more than [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW)
-    /// ago: a stolen access token must not be enough to add a lasting
-    /// way in; [`AuthError::EmailNotVerified`] until the address is
+    /// ago, so that only a fresh session's token can add a lasting way in
+    /// (SECURITY.md says what remains); [`AuthError::EmailNotVerified`]
+    /// until the address is
     /// verified; [`AuthError::TooManyPasskeys`] at [`MAX_PASSKEYS`];
     /// [`AuthError::NotFound`] when passkeys are not set up.
     pub async fn passkey_registration_options(
