@@ -132,9 +132,9 @@ pub struct Passkey {
     pub rp_id: String,
     /// The user handle it was made for (the options' `user.id`, base64url).
     pub user_handle: String,
-    /// The counter it last put in `authenticatorData`; [`assertion`]
-    /// (Self::assertion) counts up from it unless it is 0 (an authenticator
-    /// without a counter, which always says 0).
+    /// The counter it last put in `authenticatorData`;
+    /// [`assertion`](Self::assertion) counts up from it unless it is 0 (an
+    /// authenticator without a counter, which always says 0).
     pub sign_count: u32,
 }
 
