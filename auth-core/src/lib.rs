@@ -134,7 +134,7 @@
 //!   for token rotation") trades some theft detection for clients that
 //!   work: several tabs refreshing at once, a response lost on a flaky
 //!   network and retried, all get a new pair of the same session (up to
-//!   [`MAX_REFRESH_REUSES`](service::MAX_REFRESH_REUSES) per token)
+//!   [`service::MAX_REFRESH_REUSES`] per token)
 //!   instead of signing the user out everywhere. What it gives up: a
 //!   thief who replays a stolen refresh token within those seconds gets a
 //!   pair too, and nothing is revoked; replays after it are still caught.

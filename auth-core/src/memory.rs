@@ -18,7 +18,7 @@ use crate::{
     User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
+/// A [`UserStore`], [`SessionStore`](crate::SessionStore), [`OneTimeTokenStore`] and
 /// [`CredentialStore`](crate::CredentialStore) in one process's memory.
 ///
 /// Everything is lost when the process ends, so it suits tests, examples and

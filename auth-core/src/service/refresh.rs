@@ -20,7 +20,7 @@ impl AuthService {
     /// (default 10 s) of its rotation. Then it is taken for a second tab or
     /// a retry, not a theft: it gets a new pair of the same session, and the
     /// pair of the first rotation stays valid too, up to
-    /// [`MAX_REFRESH_REUSES`](crate::service::MAX_REFRESH_REUSES) times per
+    /// [`MAX_REFRESH_REUSES`] times per
     /// token. So refreshes that present one token at once all succeed.
     /// The price: a thief who replays a stolen token within the interval
     /// gets a pair too, and nothing is revoked. With a zero interval

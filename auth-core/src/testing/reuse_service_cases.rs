@@ -22,7 +22,7 @@ use crate::{
 /// bound lets succeed (one rotation and nine reuses).
 const TABS: usize = 10;
 
-/// [`TABS`] refreshes through an [`AuthService`] on the stores, presenting
+/// Ten refreshes through an [`AuthService`] on the stores, presenting
 /// one refresh token at once: all succeed with the same session, every new
 /// refresh token and access token works, and the session stays alive.
 ///
