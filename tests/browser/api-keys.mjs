@@ -3,12 +3,13 @@
 //
 // The user creates a key with the keyboard alone, sees it once and copies
 // it (the clipboard, then the fallback that selects it when the browser
-// refuses); the key then works on the task routes from outside the
-// browser (Node's fetch) and shows the user's tasks. After a reload the
-// key is shown nowhere, and the list says it was used. A blank name and a
-// full account (a 409, faked) get sentences; a second key with an expiry
-// lists its date. Deleting a key stops it at once (401). Last, a server
-// without API keys (its routes answer 404) shows no section.
+// refuses), then closes it; the key then works on the task routes from
+// outside the browser (Node's fetch) and shows the user's tasks. After a
+// reload the key is shown nowhere, and the list says it was used. A blank
+// name and a full account (a 409, faked) get sentences; a second key with
+// an expiry lists its date, and leaving the account view forgets it.
+// Deleting a key stops it at once (401). Last, a server without API keys
+// (its routes answer 404) shows no section.
 
 import { TIMEOUT, assert, view, expectView, expectStatus, expectFocused, expectFocusedField } from './helpers.mjs';
 
@@ -90,7 +91,7 @@ export async function apiKeySteps(t) {
     await shot(page, '20-api-key-created');
   });
 
-  await step('API keys: a browser that refuses the clipboard gets the key selected', async () => {
+  await step('API keys: a refused clipboard gets the key selected; saved, it is gone', async () => {
     await page.evaluate(() => {
       navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));
     });
@@ -99,6 +100,11 @@ export async function apiKeySteps(t) {
     await expectFocusedField(page, 'API key');
     assert(await wholeSelection(), 'the whole key selected');
     assert(!(await view(page).getByText('Copied.').isVisible()), 'no “Copied.”');
+    // Saved: the box closes, the focus goes back to the section.
+    await page.getByRole('button', { name: 'I have saved it' }).click();
+    await expectFocused(page, 'API keys');
+    assert(!(await keyField().isVisible()), 'the key is no longer shown');
+    assert((await keyField().inputValue()) === '', 'the key is gone from its field');
   });
 
   await step('API keys: the key works from a script, as its user', async () => {
@@ -169,10 +175,13 @@ export async function apiKeySteps(t) {
     await expires.waitFor({ timeout: TIMEOUT });
     assert(!(await expires.innerText()).includes('never expires'), 'an expiry date');
     assert((await view(page).getByLabel('Key name', { exact: true }).inputValue()) === '', 'the form is cleared');
-    // Saved: the box closes, the focus goes back to the section.
-    await page.getByRole('button', { name: 'I have saved it' }).click();
-    await expectFocused(page, 'API keys');
+    // Leaving the account view forgets the key.
+    await page.getByRole('button', { name: 'My tasks', exact: true }).click();
+    await expectView(page, 'My tasks');
+    await openAccount(page);
+    await keyItem(other).waitFor({ timeout: TIMEOUT });
     assert(!(await keyField().isVisible()), 'the key is no longer shown');
+    assert((await keyField().inputValue()) === '', 'the key is gone from its field');
   });
 
   await step('API keys: delete one; it stops working at once', async () => {

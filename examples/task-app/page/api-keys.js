@@ -11,16 +11,16 @@
 
 const $ = (selector) => document.querySelector(selector);
 
+const EXPIRY_RULE = 'The expiry is a whole number of days from 1 to 365, or empty for a key that never expires.';
+
 // The server's refusals of a new key, in words.
 const CREATE_REFUSALS = {
   invalid_name:
     'An API key needs a name of 1 to 64 characters, on one line, for example “Backup script”. ' +
     'Choose another one.',
+  invalid_expiry: EXPIRY_RULE,
   too_many_api_keys: 'Your account has as many API keys as it can have. Delete one you no longer use, then create this one.',
-  email_not_verified: 'API keys need a verified email address. Verify yours first, then create one.',
 };
-
-const EXPIRY_RULE = 'The expiry is a whole number of days from 1 to 365, or empty for a key that never expires.';
 
 // `page` is what app.js lends this module: `api`, `run`, `say` and `el`.
 export function setUpApiKeys(page) {
@@ -139,8 +139,9 @@ export function setUpApiKeys(page) {
       } catch (error) {
         const field = error.code === 'invalid_name' ? form.elements.name : form.elements.expires_in_days;
         const refused = error.status === 400 || error.status === 422;
-        // A refusal of the values other than the name's is the expiry's.
-        const message = CREATE_REFUSALS[error.code] || (refused && days ? EXPIRY_RULE : null);
+        // A 400 with an expiry: not a whole number (the field's own check
+        // says so first, where the browser has it).
+        const message = CREATE_REFUSALS[error.code] || (error.status === 400 && days ? EXPIRY_RULE : null);
         if (!message) throw error;
         if (refused) {
           field.focus();
