@@ -10,7 +10,10 @@ use crate::AuthRejection;
 
 /// The signed-in user of a request: the verified principal of its
 /// `Authorization: Bearer` access token, with its session checked by
-/// [`AuthService::authenticate`].
+/// [`AuthService::authenticate`]. With API keys on (auth-core's
+/// `api-keys`), a key is taken too, as its user:
+/// [`Principal::api_key_id`] tells such a request from a session's, for a
+/// route that must refuse keys.
 ///
 /// A request without a valid token is refused with [`AuthRejection`] (401
 /// problem+json with `WWW-Authenticate`). [`MaybeAuthenticated`] is the

@@ -12,7 +12,10 @@ use crate::AuthRejection;
 /// `Authorization: Bearer` access token, checked by the state's
 /// [`Verifier`] (for an [`AuthService`], with its session: see
 /// [`AuthService::authenticate`]). The state is an [`AuthService`], a
-/// [`Verifier`], or your own type implementing [`AuthState`].
+/// [`Verifier`], or your own type implementing [`AuthState`]. With API
+/// keys on (auth-core's `api-keys`), a key is taken too, as its user:
+/// [`Principal::api_key_id`] tells such a request from a session's, for a
+/// route that must refuse keys.
 ///
 /// A request without a valid token is refused with [`AuthRejection`] (401
 /// problem+json with `WWW-Authenticate`). As `Option<Authenticated>` it is

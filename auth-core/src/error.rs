@@ -154,6 +154,20 @@ pub enum AuthError {
     /// The user has as many passkeys as allowed: delete one first.
     #[error("this account has the most passkeys allowed; delete one first")]
     TooManyPasskeys,
+    /// An API key was sent where only a signed-in session's access token
+    /// will do: a key reaches the application's own routes and the
+    /// current user, never the account, its keys, sessions or factors.
+    #[error("an API key cannot be used here; sign in instead")]
+    ApiKeyNotAllowed,
+    /// The user has as many API keys as allowed: delete one first.
+    #[error("this account has the most API keys allowed; delete one first")]
+    TooManyApiKeys,
+    /// An API key's lifetime in days is out of the allowed range.
+    #[error("expires_in_days must be a whole number from 1 to {max_days}")]
+    InvalidExpiry {
+        /// The longest lifetime allowed, in days.
+        max_days: u32,
+    },
 }
 
 impl AuthError {
@@ -210,6 +224,9 @@ pub(crate) mod tests {
             AuthError::TwoFactorNotEnabled,
             AuthError::InvalidCredential,
             AuthError::TooManyPasskeys,
+            AuthError::ApiKeyNotAllowed,
+            AuthError::TooManyApiKeys,
+            AuthError::InvalidExpiry { max_days: 365 },
         ];
         // Each arm numbers its variant; no wildcard, so a new variant must
         // get an arm (and a number) before this compiles, and then must be
@@ -247,9 +264,12 @@ pub(crate) mod tests {
             AuthError::TwoFactorNotEnabled => 29,
             AuthError::InvalidCredential => 30,
             AuthError::TooManyPasskeys => 31,
+            AuthError::ApiKeyNotAllowed => 32,
+            AuthError::TooManyApiKeys => 33,
+            AuthError::InvalidExpiry { .. } => 34,
         };
         let numbers: std::collections::BTreeSet<i32> = all.iter().map(number).collect();
-        assert_eq!(numbers, (0..=31).collect(), "every variant, once");
+        assert_eq!(numbers, (0..=34).collect(), "every variant, once");
         all
     }
 }

@@ -139,6 +139,12 @@
 //!   thief who replays a stolen refresh token within those seconds gets a
 //!   pair too, and nothing is revoked; replays after it are still caught.
 //!   `refresh_reuse_interval(Duration::ZERO)` is strict rotation.
+//! * API keys (feature `api-keys`, opt-in): 256 random bits, stored as
+//!   SHA-256 only (a fast hash: nothing to guess in 256 bits, and a slow
+//!   one would cost every request); accepted by the application's routes
+//!   and `GET /me` only, never to manage the account; they outlive
+//!   sign-out and a password reset, and end when deleted, when they
+//!   expire or with their user (see `service::ApiKeys` for why).
 //! * Passwords, hashes, tokens and keys are redacted in `Debug`; passwords
 //!   and refresh tokens are zeroed on drop.
 //!
@@ -165,6 +171,7 @@
 //! | `oauth` | no | sign-in with OAuth 2.0 / OpenID Connect providers and GitHub (`service::OAuth`), over `remote-jwks`'s client; provider tokens sealed with XChaCha20-Poly1305 when kept |
 //! | `two-factor` | no | TOTP and backup codes as second factors (`service::TwoFactor`; totp-rs, the secret sealed with XChaCha20-Poly1305, the QR code drawn by `qrcode`) |
 //! | `passkeys` | no | passkeys (WebAuthn) as a sign-in method (`service::Passkeys`): usernameless, ES256 / EdDSA / RS256 checked with the RustCrypto crates above, CBOR read by `ciborium` |
+//! | `api-keys` | no | API keys for scripts and services (`service::ApiKeys`): keys a signed-in user makes and deletes, taken by [`Verifier::authenticate`] and `GET /me`, refused by every other auth route; kept as SHA-256, no new dependency |
 //!
 //! See the [`token`] module for how the crypto backend is chosen.
 #![cfg_attr(docsrs, feature(doc_cfg))]

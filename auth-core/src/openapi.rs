@@ -341,7 +341,8 @@ pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
         (name = "account", description = "The signed-in user's account, password reset and email verification"),
         (name = "oauth", description = "Sign-in with OAuth 2.0 / OpenID Connect providers, and linked accounts"),
         (name = "two-factor", description = "TOTP and backup codes as a second factor"),
-        (name = "passkeys", description = "Passkeys (WebAuthn): registration, the list, and usernameless sign-in")
+        (name = "passkeys", description = "Passkeys (WebAuthn): registration, the list, and usernameless sign-in"),
+        (name = "api-keys", description = "API keys for scripts and services: made, listed and deleted with a session; sent as the bearer to the application's routes and `GET /me`")
     )
 )]
 struct Shared;
@@ -355,6 +356,16 @@ impl Modify for BearerSecurity {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
+        #[cfg(feature = "api-keys")]
+        {
+            scheme.description = Some(
+                "An access token (a JWT). With API keys on, `GET /me` and the application's \
+                 own routes also take an API key (`<prefix><65 base64url characters>`); every \
+                 other route that needs a session refuses one with 403 \
+                 `api_key_not_allowed`."
+                    .to_owned(),
+            );
+        }
         components.add_security_scheme(BEARER_SCHEME, SecurityScheme::Http(scheme));
     }
 }
@@ -441,8 +452,8 @@ pub(crate) fn sign_out() {}
     get, path = "/me", tag = "auth",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The signed-in user", body = MeResponse),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The signed-in user; with API keys on, also the user of an API key sent as the bearer", body = MeResponse),
+        (status = 401, description = "Missing or invalid access token (or an unknown, deleted, expired or altered API key)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
@@ -1134,6 +1145,155 @@ mod rule_tests {
                 );
                 assert_eq!(in_schema, length_ok, "{chars} characters");
             }
+        }
+    }
+}
+
+/// The API-key routes' account of themselves, and of the keys that the
+/// other routes refuse.
+#[cfg(all(test, feature = "api-keys"))]
+mod api_key_tests {
+    use super::{ecma::Pattern, rule_tests::telling_chars, *};
+    use crate::endpoint::{Needs, endpoints};
+
+    /// Every route that needs a session lists a 403 that names
+    /// `api_key_not_allowed`; the others do not.
+    #[test]
+    fn session_routes_document_refused_keys() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        for endpoint in endpoints() {
+            let method = endpoint.method().as_str().to_ascii_lowercase();
+            let operation = &doc["paths"][endpoint.path()][&method];
+            let forbidden = operation["responses"]["403"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            let refuses = matches!(endpoint.needs(), Needs::Session | Needs::SessionIfSent);
+            assert_eq!(
+                forbidden.contains("api_key_not_allowed"),
+                refuses,
+                "{endpoint:?}: {forbidden}"
+            );
+            if refuses {
+                let schema = &operation["responses"]["403"]["content"]["application/problem+json"]
+                    ["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/Problem", "{endpoint:?}");
+            }
+        }
+        let statuses = |path: &str, method: &str| -> Vec<String> {
+            doc["paths"][path][method]["responses"]
+                .as_object()
+                .map(|responses| responses.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            statuses("/api-keys", "post"),
+            [
+                "201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"
+            ]
+        );
+        assert_eq!(
+            statuses("/api-keys", "get"),
+            ["200", "401", "403", "404", "503"]
+        );
+        assert_eq!(
+            statuses("/api-keys/{id}", "delete"),
+            ["204", "401", "403", "404", "503"]
+        );
+        let created = &doc["components"]["schemas"]["CreatedApiKey"];
+        for field in [
+            "id",
+            "name",
+            "key",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+        ] {
+            assert!(
+                created["properties"][field].is_object(),
+                "{field}: {created}"
+            );
+        }
+        let info = &doc["components"]["schemas"]["ApiKeyInfo"]["properties"];
+        assert!(info["key"].is_null(), "{info}");
+        let days =
+            &doc["components"]["schemas"]["CreateApiKeyRequest"]["properties"]["expires_in_days"];
+        assert_eq!(
+            (&days["minimum"], &days["maximum"]),
+            (&1.into(), &365.into())
+        );
+    }
+
+    /// The key's and the prefix's patterns match what the service makes.
+    #[tokio::test]
+    async fn key_patterns_match_made_keys() {
+        use crate::{JwtCodec, MemoryStore, Password, SignUpRequest, service::ApiKeys};
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        let created = &doc["components"]["schemas"]["CreatedApiKey"]["properties"];
+        let key = Pattern::new(created["key"]["pattern"].as_str().unwrap_or_default());
+        let prefix = Pattern::new(created["prefix"]["pattern"].as_str().unwrap_or_default());
+        let id = Pattern::new(created["id"]["pattern"].as_str().unwrap_or_default());
+        for configured in ["ak_", "x", "abcdefghijklmnop"] {
+            let auth = crate::AuthService::with_store(MemoryStore::new())
+                .token_codec(
+                    JwtCodec::hs256(b"an example secret of 32+ bytes!!", "a", "b").unwrap(),
+                )
+                .api_keys(ApiKeys::new().prefix(configured))
+                .build()
+                .unwrap();
+            let session = auth
+                .sign_up(SignUpRequest {
+                    email: "ada@example.com".into(),
+                    password: Password::new("correct horse battery"),
+                    name: None,
+                })
+                .await
+                .unwrap()
+                .signed_in()
+                .unwrap();
+            let principal = auth
+                .authenticate(session.access_token.expose_secret())
+                .await
+                .unwrap();
+            let made = auth.create_api_key(&principal, "k", None).await.unwrap();
+            assert!(key.is_match(made.key.expose_secret()));
+            assert!(prefix.is_match(&made.prefix));
+            assert!(id.is_match(&made.id));
+            assert!(!key.is_match(&made.prefix));
+        }
+    }
+
+    /// The name's pattern is the service's rule: trimmed, 1 to 64
+    /// characters, no control character.
+    #[test]
+    fn name_pattern_is_the_services_rule() {
+        let doc = serde_json::to_value(AuthApi::openapi()).unwrap_or_default();
+        let field = &doc["components"]["schemas"]["CreateApiKeyRequest"]["properties"]["name"];
+        let pattern = Pattern::new(field["pattern"].as_str().unwrap_or_default());
+        let valid = |name: &str| crate::service::api_keys::api_key_name(name).is_ok();
+        let forms: [fn(char) -> String; 4] = [
+            |c| format!("{c}"),
+            |c| format!("{c}key"),
+            |c| format!("key{c}"),
+            |c| format!("k{c}ey"),
+        ];
+        for form in forms {
+            for c in telling_chars(|c| valid(&form(c))) {
+                let name = form(c);
+                assert_eq!(pattern.is_match(&name), valid(&name), "{name:?}");
+            }
+        }
+        for name in [
+            String::new(),
+            " \t ".to_owned(),
+            "a".repeat(64),
+            "a".repeat(65),
+            format!("  {}\n", "é".repeat(64)),
+            format!("a{}a", " ".repeat(62)),
+            format!("a{}a", " ".repeat(63)),
+            "tab\tinside".to_owned(),
+        ] {
+            assert_eq!(pattern.is_match(&name), valid(&name), "{name:?}");
         }
     }
 }

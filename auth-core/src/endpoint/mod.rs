@@ -92,10 +92,15 @@ impl Method {
 pub enum Needs {
     /// Anyone.
     Nothing,
-    /// A valid access token (401 otherwise).
+    /// A valid access token (401 otherwise). With API keys on, a key is
+    /// refused (403 `api_key_not_allowed`).
     Session,
-    /// An access token if one is sent: none is fine, a bad one is a 401.
+    /// An access token if one is sent: none is fine, a bad one is a 401,
+    /// an API key a 403 as for [`Session`](Self::Session).
     SessionIfSent,
+    /// A valid access token or, with API keys on, a valid API key (401
+    /// otherwise): the routes a script may call, such as `GET /me`.
+    SessionOrApiKey,
 }
 
 /// What a route's request body must be.
@@ -165,6 +170,17 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         .chain(oauth_endpoints())
         .chain(two_factor_endpoints())
         .chain(passkey_endpoints())
+        .chain(api_key_endpoints())
+}
+
+#[cfg(feature = "api-keys")]
+fn api_key_endpoints() -> &'static [Endpoint] {
+    crate::service::api_keys::routes::ENDPOINTS
+}
+
+#[cfg(not(feature = "api-keys"))]
+fn api_key_endpoints() -> &'static [Endpoint] {
+    &[]
 }
 
 #[cfg(feature = "passkeys")]
@@ -248,11 +264,19 @@ impl Endpoint {
         self.cookie
     }
 
-    /// Its OpenAPI operation.
+    /// Its OpenAPI operation. With the `api-keys` feature, the 403 of a
+    /// route that needs a session also says that an API key is refused
+    /// there (`api_key_not_allowed`).
     #[cfg(feature = "openapi")]
     #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
     pub fn operation(&self) -> utoipa::openapi::path::Operation {
-        (self.operation)().2
+        #[allow(unused_mut)]
+        let mut operation = (self.operation)().2;
+        #[cfg(feature = "api-keys")]
+        if matches!(self.needs, Needs::Session | Needs::SessionIfSent) {
+            refuses_api_keys(&mut operation);
+        }
+        operation
     }
 
     /// The schemas its operation refers to (its request body's).
@@ -292,6 +316,10 @@ impl Endpoint {
                 Err(AuthError::MissingToken) => None,
                 Err(err) => return Err(err.into()),
             },
+            Needs::SessionOrApiKey => {
+                let token = bearer_token(request.get("authorization"))?;
+                Some(auth.authenticate_token_or_key(token).await?)
+            }
         };
         // A route that takes its credential from the cookie reads it now:
         // the cookie sent twice is a 400 before the body or the limit.
@@ -548,6 +576,32 @@ impl<T: DeserializeOwned + Send + 'static> Handle for Typed<T> {
             };
             (self.0)(auth, input).await.unwrap_or_else(Reply::error)
         })
+    }
+}
+
+/// Adds to an operation's 403 (or adds a 403) that an API key is refused.
+#[cfg(all(feature = "openapi", feature = "api-keys"))]
+fn refuses_api_keys(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const REFUSED: &str = "an API key instead of an access token (`api_key_not_allowed`): a key \
+        reaches the application's routes and `GET /me` only";
+    let responses = &mut operation.responses.responses;
+    match responses.get_mut("403") {
+        Some(RefOr::T(response)) => {
+            response.description = format!("{}; or {REFUSED}", response.description);
+        }
+        _ => {
+            let response = ResponseBuilder::new()
+                .description(format!("With API keys on, {REFUSED}"))
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            responses.insert("403".to_owned(), RefOr::T(response));
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: Method::Get,
         path: "/me",
-        needs: Needs::Session,
+        needs: Needs::SessionOrApiKey,
         admit_client: false,
         body: BodyRule::None,
         cookie: false,

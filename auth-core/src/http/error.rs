@@ -38,16 +38,19 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// | `WrongPassword` | 403 | `wrong_password` | |
 /// | `EmailNotVerified` | 403 | `email_not_verified` | |
 /// | `ReauthenticationRequired` | 403 | `reauthentication_required` | |
+/// | `ApiKeyNotAllowed` | 403 | `api_key_not_allowed` | |
 /// | `NotFound` | 404 | `not_found` | |
 /// | `EmailTaken` | 409 | `email_taken` | |
 /// | `LastSignInMethod` | 409 | `last_sign_in_method` | |
 /// | `TwoFactorNotEnabled` | 409 | `two_factor_not_enabled` | |
 /// | `TooManyPasskeys` | 409 | `too_many_passkeys` | |
+/// | `TooManyApiKeys` | 409 | `too_many_api_keys` | |
 /// | `InvalidEmail` | 422 | `invalid_email` | |
 /// | `PasswordTooShort` | 422 | `password_too_short` | |
 /// | `PasswordTooLong` | 422 | `password_too_long` | |
 /// | `PasswordTooCommon` | 422 | `password_too_common` | |
 /// | `InvalidName` | 422 | `invalid_name` | |
+/// | `InvalidExpiry` | 422 | `invalid_expiry` | |
 /// | `TooManyAttempts` | 429 | `too_many_attempts` | `Retry-After` (at least 1 s) |
 /// | `InvalidConfig`, `Internal` | 500 | `internal_error` | |
 /// | `Unavailable` | 503 | `service_unavailable` | `Retry-After: 5` |
@@ -232,16 +235,19 @@ fn status_and_code(err: &AuthError) -> (u16, &'static str) {
         AuthError::WrongPassword => (403, "wrong_password"),
         AuthError::EmailNotVerified => (403, "email_not_verified"),
         AuthError::ReauthenticationRequired => (403, "reauthentication_required"),
+        AuthError::ApiKeyNotAllowed => (403, "api_key_not_allowed"),
         AuthError::NotFound => (404, "not_found"),
         AuthError::EmailTaken => (409, "email_taken"),
         AuthError::LastSignInMethod => (409, "last_sign_in_method"),
         AuthError::TwoFactorNotEnabled => (409, "two_factor_not_enabled"),
         AuthError::TooManyPasskeys => (409, "too_many_passkeys"),
+        AuthError::TooManyApiKeys => (409, "too_many_api_keys"),
         AuthError::InvalidEmail => (422, "invalid_email"),
         AuthError::PasswordTooShort { .. } => (422, "password_too_short"),
         AuthError::PasswordTooLong { .. } => (422, "password_too_long"),
         AuthError::PasswordTooCommon => (422, "password_too_common"),
         AuthError::InvalidName { .. } => (422, "invalid_name"),
+        AuthError::InvalidExpiry { .. } => (422, "invalid_expiry"),
         AuthError::TooManyAttempts { .. } => (429, "too_many_attempts"),
         AuthError::Unavailable(_) => (503, "service_unavailable"),
         AuthError::InvalidConfig(_) | AuthError::Internal(_) => (500, "internal_error"),

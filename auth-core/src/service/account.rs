@@ -72,7 +72,7 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let record = self.check_password(principal, password).await?;
         self.inner.hooks.deleting_user(&record.user).await?;
-        let _forget = self.forget_when_done(Revoked::User(principal.user_id()));
+        let _forget = self.forget_when_done(Revoked::Deleted(principal.user_id()));
         self.inner.users.delete_user(principal.user_id()).await?;
         tracing::info!(user_id = %principal.user_id(), "account deleted");
         Ok(())

@@ -77,6 +77,8 @@ pub struct AuthServiceBuilder {
     two_factor: Option<super::two_factor::TwoFactor>,
     #[cfg(feature = "passkeys")]
     passkeys: Option<super::passkeys::Passkeys>,
+    #[cfg(feature = "api-keys")]
+    api_keys: Option<super::api_keys::ApiKeys>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -150,6 +152,8 @@ impl AuthServiceBuilder {
             two_factor: None,
             #[cfg(feature = "passkeys")]
             passkeys: None,
+            #[cfg(feature = "api-keys")]
+            api_keys: None,
             hooks: None,
         }
     }
@@ -375,6 +379,21 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// API keys for scripts and services, with their routes
+    /// ([`ApiKeys`](super::ApiKeys)): a signed-in user makes keys that
+    /// [`Verifier::authenticate`](crate::Verifier::authenticate) (the
+    /// adapters' extractor) accepts as the user. Keys are kept in the
+    /// [`credentials`](Self::credentials) store, which
+    /// [`build`](Self::build) therefore requires; keys found good are
+    /// trusted for the [session cache](Self::session_cache_ttl)'s lifetime
+    /// (not at all when it is off).
+    #[cfg(feature = "api-keys")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
+    pub fn api_keys(mut self, api_keys: super::api_keys::ApiKeys) -> Self {
+        self.api_keys = Some(api_keys);
+        self
+    }
+
     /// Registers a second factor of the application's own (TOTP and backup
     /// codes come with [`two_factor`](Self::two_factor); several may be
     /// registered, each with its own [`method`](SecondFactor::method)).
@@ -566,6 +585,15 @@ impl AuthServiceBuilder {
                 Some(settings.start(origins, Arc::clone(store), Arc::clone(&clock)))
             }
         };
+        #[cfg(feature = "api-keys")]
+        let api_keys = match (self.api_keys, &self.credentials) {
+            (None, _) => None,
+            (Some(_), None) => return invalid("API keys need a credentials store"),
+            (Some(settings), Some(store)) => {
+                settings.check().map_err(AuthError::InvalidConfig)?;
+                Some(settings.start(Arc::clone(store), session_cache_ttl))
+            }
+        };
         #[cfg(feature = "oauth")]
         let oauth = match self.oauth {
             Some(_) if self.credentials.is_none() => {
@@ -604,6 +632,8 @@ impl AuthServiceBuilder {
                 two_factor,
                 #[cfg(feature = "passkeys")]
                 passkeys,
+                #[cfg(feature = "api-keys")]
+                api_keys,
                 hooks: self.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,

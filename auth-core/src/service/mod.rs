@@ -28,6 +28,8 @@ use crate::{
 
 mod account;
 mod account_flows;
+#[cfg(feature = "api-keys")]
+pub(crate) mod api_keys;
 mod builder;
 pub(crate) mod email_sign_in;
 mod import;
@@ -54,6 +56,13 @@ mod verifier;
 pub use account_flows::{
     AccountFlows, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
     DEFAULT_PASSWORD_RESET_TTL,
+};
+#[cfg(feature = "api-keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
+pub use api_keys::{
+    ApiKeyInfo, ApiKeySecret, ApiKeys, CreateApiKeyRequest, CreatedApiKey, DEFAULT_API_KEY_PREFIX,
+    DEFAULT_MAX_API_KEYS, DEFAULT_MAX_EXPIRES_IN_DAYS,
+    LAST_USED_INTERVAL as API_KEY_LAST_USED_INTERVAL, MAX_API_KEY_NAME_CHARS,
 };
 pub use builder::*;
 pub use email_sign_in::{
@@ -88,19 +97,28 @@ pub use verifier::Verifier;
 enum Revoked<'a> {
     Session(&'a SessionId),
     User(&'a UserId),
+    /// The user is deleted: their sessions and their API keys go.
+    Deleted(&'a UserId),
 }
 
 struct ForgetOnDrop<'a> {
-    cache: Option<&'a SessionCache>,
+    auth: &'a Inner,
     revoked: Revoked<'a>,
 }
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        match (self.cache, &self.revoked) {
+        let cache = self.auth.session_cache.as_ref();
+        match (cache, &self.revoked) {
             (Some(cache), Revoked::Session(session_id)) => cache.forget(session_id),
-            (Some(cache), Revoked::User(user_id)) => cache.forget_user(user_id),
+            (Some(cache), Revoked::User(user_id) | Revoked::Deleted(user_id)) => {
+                cache.forget_user(user_id);
+            }
             (None, _) => {}
+        }
+        #[cfg(feature = "api-keys")]
+        if let (Some(keys), Revoked::Deleted(user_id)) = (&self.auth.api_keys, &self.revoked) {
+            keys.forget_user(user_id);
         }
     }
 }
@@ -140,6 +158,9 @@ struct Inner {
     /// Passkeys, when set up.
     #[cfg(feature = "passkeys")]
     passkeys: Option<passkeys::Runtime>,
+    /// API keys, when set up.
+    #[cfg(feature = "api-keys")]
+    api_keys: Option<api_keys::Runtime>,
     hooks: Arc<dyn AccountHooks>,
     client_limit: Option<ClientRateLimit>,
     trusted_proxies: TrustedProxies,
@@ -307,7 +328,7 @@ impl AuthService {
     /// cancelled request, must not leave a revoked session cached.
     fn forget_when_done<'a>(&'a self, revoked: Revoked<'a>) -> ForgetOnDrop<'a> {
         ForgetOnDrop {
-            cache: self.inner.session_cache.as_ref(),
+            auth: &self.inner,
             revoked,
         }
     }
@@ -318,17 +339,49 @@ impl AuthService {
     /// the [session cache](AuthServiceBuilder::session_cache_ttl) remembers
     /// the session as active.
     ///
+    /// This is the check of the routes that need a session: with [API
+    /// keys](AuthServiceBuilder::api_keys) on, a bearer shaped like a key
+    /// is refused here ([`AuthError::ApiKeyNotAllowed`]), before any
+    /// lookup. [`Verifier::authenticate`] takes both.
+    ///
     /// # Errors
     /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] (also for a
     /// token whose `sub` is not its session's user),
     /// [`AuthError::SessionRevoked`] (signed out, revoked, or past its
-    /// absolute lifetime).
+    /// absolute lifetime); [`AuthError::ApiKeyNotAllowed`] for an API key.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        #[cfg(feature = "api-keys")]
+        if self.is_api_key(access_token) {
+            return Err(AuthError::ApiKeyNotAllowed);
+        }
+        self.authenticate_session(access_token).await
+    }
+
+    /// The principal of an access token or, with API keys on, of an API
+    /// key: what [`Verifier::authenticate`] and `GET /me` take.
+    ///
+    /// # Errors
+    /// Those of [`authenticate`](Self::authenticate) and of
+    /// `authenticate_api_key`.
+    pub(crate) async fn authenticate_token_or_key(
+        &self,
+        token: &str,
+    ) -> Result<Principal, AuthError> {
+        #[cfg(feature = "api-keys")]
+        if self.is_api_key(token) {
+            return self.authenticate_api_key(token).await;
+        }
+        self.authenticate_session(token).await
+    }
+
+    /// [`authenticate`](Self::authenticate) for what is not an API key.
+    async fn authenticate_session(&self, access_token: &str) -> Result<Principal, AuthError> {
         // One clock read serves both checks: cheaper, and both judge the
         // same instant.
         let now = self.inner.now();
         let principal = Principal {
             claims: self.inner.codec.verify(access_token, now)?,
+            api_key: None,
         };
         if !self.inner.check_sessions {
             return Ok(principal);
@@ -370,7 +423,10 @@ impl AuthService {
 
     fn verify_at(&self, access_token: &str, now: OffsetDateTime) -> Result<Principal, AuthError> {
         let claims = self.inner.codec.verify(access_token, now)?;
-        Ok(Principal { claims })
+        Ok(Principal {
+            claims,
+            api_key: None,
+        })
     }
 
     /// Deletes sessions that expired or were revoked more than `older_than`

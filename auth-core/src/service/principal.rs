@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{AccessClaims, AuthError, SessionId, User, UserId};
+use crate::{AccessClaims, AuthError, CredentialId, SessionId, User, UserId};
 
 /// a tenant, …). Registered claim names (`sub`, `exp`, …) are ignored.
 ///
@@ -21,10 +21,15 @@ where
     }
 }
 
-/// Who made a request: the verified claims of its access token.
+/// Who made a request: the verified claims of its access token, or, for
+/// a request that sent an [API key](crate::service::ApiKeys), claims the
+/// service made from the key (its user as `sub`, no `sid`, no custom
+/// claims; see [`api_key_id`](Self::api_key_id)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub(super) claims: AccessClaims,
+    /// The id of the API key the request sent, if it sent one.
+    pub(super) api_key: Option<CredentialId>,
 }
 
 impl Principal {
@@ -34,9 +39,19 @@ impl Principal {
     }
 
     /// The session the token belongs to; `None` for a
-    /// [`TrustedIssuer`](crate::TrustedIssuer)'s token, which has none here.
+    /// [`TrustedIssuer`](crate::TrustedIssuer)'s token, which has none here,
+    /// and for an API key.
     pub fn session_id(&self) -> Option<&SessionId> {
         self.claims.sid.as_ref()
+    }
+
+    /// The id of the API key that authenticated the request (the `id` its
+    /// owner sees in the list of keys); `None` for an access token. A
+    /// route of the application's that must not be reached with a key
+    /// (one that changes the account, say) refuses a principal that has
+    /// one.
+    pub fn api_key_id(&self) -> Option<&CredentialId> {
+        self.api_key.as_ref()
     }
 
     /// All claims, including custom ones.

@@ -97,18 +97,27 @@ impl Verifier {
 
     /// The signed-in principal of `access_token`: the whole
     /// [`AuthService::authenticate`] check for our own tokens (signature,
-    /// claims, and the session), the issuer's for a trusted one.
+    /// claims, and the session), the issuer's for a trusted one. With
+    /// [API keys](crate::AuthServiceBuilder::api_keys) on, an API key
+    /// is taken too (`AuthService::authenticate_api_key`; the principal's
+    /// [`api_key_id`](Principal::api_key_id) says which): this is the
+    /// check of the application's own routes. An access token costs one
+    /// prefix comparison more, no allocation.
     ///
     /// # Errors
-    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`],
+    /// [`AuthError::TokenExpired`], [`AuthError::InvalidToken`] (also for
+    /// an unknown, deleted, expired or tampered API key),
     /// [`AuthError::SessionRevoked`]; [`AuthError::Unavailable`] when a
     /// store or the issuer's keys cannot be reached.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         match &self.0 {
-            Source::Own(auth) => auth.authenticate(access_token).await,
+            Source::Own(auth) => auth.authenticate_token_or_key(access_token).await,
             Source::Trusted { issuer, clock, .. } => {
                 let claims = issuer.verify(access_token, clock.now()).await?;
-                Ok(Principal { claims })
+                Ok(Principal {
+                    claims,
+                    api_key: None,
+                })
             }
         }
     }

@@ -15,7 +15,8 @@
 //! (one winner of racing inserts, updates and consumptions), deleted only
 //! by their owner and with them; one TOTP code or backup code sent by many
 //! sign-ins at once signs in one of them, and so does one passkey sign
-//! counter. [`SoftAuthenticator`] answers passkey ceremonies for tests. [`MemoryStore`](crate::MemoryStore) runs it
+//! counter; an API key used by many requests at once has its last use
+//! written once. [`SoftAuthenticator`] answers passkey ceremonies for tests. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -35,6 +36,7 @@
 //! Each case is also a public async function in [`cases`], to call directly.
 
 mod account_cases;
+mod api_key_cases;
 pub mod cases;
 mod credential_cases;
 mod credential_race_cases;
@@ -198,6 +200,7 @@ macro_rules! store_conformance_tests {
             racing_totp_codes_have_one_winner,
             racing_backup_codes_have_one_winner,
             racing_passkey_assertions_have_one_winner,
+            racing_api_key_uses_write_last_used_once,
         );
     };
 }

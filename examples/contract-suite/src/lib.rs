@@ -260,6 +260,21 @@ macro_rules! contract_tests {
                 passkey_sign_counter_must_go_up,
                 passkey_is_bound_to_its_owner,
                 passkey_user_verification_and_two_factor,
+                // API keys
+                api_key_create_shape,
+                api_key_list_holds_no_secrets,
+                api_key_delete_stops_it_at_once,
+                api_key_delete_is_per_user,
+                api_key_outlives_sessions,
+                api_key_goes_with_the_account,
+                api_key_tampered_is_401,
+                api_key_last_used_at_is_set,
+                api_key_cap_is_409,
+                api_key_works_on_task_routes,
+                api_key_refused_on_session_routes,
+                api_key_bad_bodies_are_4xx,
+                api_key_routes_need_token,
+                openapi_lists_api_key_routes,
             ];
             server: [
                 logs_hold_no_secrets,
@@ -315,6 +330,9 @@ macro_rules! contract_tests {
                 passkey_rp_id_and_origins_are_configurable,
                 // With the OpenID test provider, for a user without a password.
                 passkey_last_sign_in_method,
+                // API keys
+                api_key_logs_hold_no_key,
+                api_keys_can_be_off,
             ];
             sqlite_only: [
                 restart_keeps_tokens,
@@ -338,6 +356,8 @@ macro_rules! contract_tests {
                 two_factor_challenges_and_sign_ins_go_stale,
                 // Passkeys: challenges aged in the database.
                 passkey_challenges_expire,
+                // API keys: rows read and aged in the database.
+                api_keys_are_hashed_and_expire,
             ];
         }
     };

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use auth_core::{
     AccountFlows, AuthError, AuthService, EmailSignIn, JwtCodec, RemoteJwks, Verifier,
     limits::{ClientRateLimit, SignInThrottle},
+    service::ApiKeys,
     store::OneTimeTokenStore,
 };
 use auth_sqlx::{
@@ -217,6 +218,12 @@ impl App {
                 );
                 builder
             }
+        };
+        let builder = if config.api_keys {
+            builder.api_keys(ApiKeys::new())
+        } else {
+            tracing::info!("API keys are off (API_KEYS=false)");
+            builder
         };
         let auth = builder
             .account_flows(flows)

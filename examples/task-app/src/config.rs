@@ -135,6 +135,11 @@ pub struct Config {
     /// `PUBLIC_URL`; see the `passkeys` module): `None` when `PUBLIC_URL`
     /// names a non-loopback IP address and no RP id is given.
     pub passkeys: Option<auth_core::service::Passkeys>,
+    /// `API_KEYS` (default `true`): the API-key routes, and keys as the
+    /// bearer of the task routes and `GET /api/auth/me`; `false` turns
+    /// them off (the routes answer 404, and a key is an ordinary bad
+    /// token).
+    pub api_keys: bool,
 }
 
 /// The default database: a SQLite file under `data/`, created on start.
@@ -183,6 +188,19 @@ impl Config {
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         let public_url = get("PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         let tokens = crate::signing::TokenConfig::from_lookup(&get, &database_url)?;
+        let api_keys = match get("API_KEYS")
+            .map(|value| value.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "API_KEYS",
+                    problem: "expected true or false".into(),
+                });
+            }
+        };
         let window = parsed("SIGN_IN_WINDOW_SECS", 900)?;
         let at_least_one = |name: &'static str, value: u64| {
             if value == 0 {
@@ -264,6 +282,7 @@ impl Config {
             redis_url: get("REDIS_URL"),
             oauth: crate::oauth::from_lookup(&get, &public_url)?,
             passkeys: crate::passkeys::from_lookup(&get, &public_url)?,
+            api_keys,
             mail: crate::mail::MailConfig::from_lookup(&get, &parsed)?,
             two_factor: crate::two_factor::from_lookup(&get, &database_url)?,
             session_cache_ttl: Duration::from_secs(parsed(
@@ -330,6 +349,7 @@ impl std::fmt::Debug for Config {
             .field("oauth", &self.oauth)
             .field("two_factor", &self.two_factor)
             .field("passkeys", &self.passkeys)
+            .field("api_keys", &self.api_keys)
             .finish()
     }
 }

@@ -11,6 +11,9 @@ mod account;
 mod account_email;
 mod account_server;
 mod account_tokens;
+mod api_keys;
+mod api_keys_access;
+mod api_keys_server;
 mod auth;
 mod bodies;
 mod connections;
@@ -40,12 +43,12 @@ mod two_factor_sign_in;
 mod verification;
 
 pub use self::{
-    access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
-    bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*,
-    passkeys_manage::*, passkeys_register::*, passkeys_server::*, passkeys_sign_in::*,
-    refresh_reuse::*, tasks::*, two_factor_database::*, two_factor_server::*, two_factor_setup::*,
-    two_factor_sign_in::*, verification::*,
+    access::*, account::*, account_email::*, account_server::*, account_tokens::*, api_keys::*,
+    api_keys_access::*, api_keys_server::*, auth::*, bodies::*, connections::*, cookie::*,
+    database::*, email_sign_in::*, instances::*, launch::*, limits::*, oauth::*, oauth_accounts::*,
+    oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*, passkeys_register::*,
+    passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*, tasks::*, two_factor_database::*,
+    two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*, verification::*,
 };
 
 use serde_json::Value;
