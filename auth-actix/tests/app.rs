@@ -23,8 +23,11 @@ use serde_json::{Value, json};
 async fn auth_service() -> AuthService {
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
+    // Strict rotation: a replayed refresh cookie is reuse at once (the
+    // reuse interval is auth-core's, tested there).
     AuthService::builder(store.clone(), store)
         .token_codec(JwtCodec::hs256(b"actix-test-secret-of-32-bytes!!!", "api", "app").unwrap())
+        .refresh_reuse_interval(std::time::Duration::ZERO)
         .build()
         .unwrap()
 }

@@ -20,8 +20,11 @@ use tower::ServiceExt;
 
 fn app() -> Router {
     let store = MemoryStore::new();
+    // Strict rotation: a replayed refresh cookie is reuse at once (the
+    // reuse interval is auth-core's, tested there).
     let auth = AuthService::builder(store.clone(), store)
         .token_codec(JwtCodec::hs256(b"router-test-secret-of-32-bytes!!", "api", "app").unwrap())
+        .refresh_reuse_interval(std::time::Duration::ZERO)
         .build()
         .unwrap();
     Router::new()

@@ -110,7 +110,9 @@ pub struct AuthResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// The refresh token; single use. Over HTTP it is left out of the body
+    /// The refresh token, rotated by its next use (see
+    /// [`AuthService::refresh`](crate::AuthService::refresh) for the reuse
+    /// interval). Over HTTP it is left out of the body
     /// when the request asked for the refresh cookie
     /// ([`CookieAuthResponse`](crate::http::CookieAuthResponse)), hence
     /// optional in the OpenAPI schema.

@@ -53,8 +53,9 @@ pub enum AuthError {
     /// concurrent refresh with the same token.
     #[error("the refresh token is invalid")]
     InvalidRefreshToken,
-    /// An already-rotated refresh token was presented again: the whole
-    /// session has been revoked, since the token may have been stolen.
+    /// An already-rotated refresh token was presented again, after the
+    /// reuse interval or once too often within it: the whole session has
+    /// been revoked, since the token may have been stolen.
     #[error("the refresh token was already used; the session has been revoked")]
     RefreshTokenReused,
     /// The token is valid but its user no longer exists.

@@ -31,12 +31,14 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), AuthError> {
 //! let store = MemoryStore::new();
+//! # let clock = auth_core::clock::ManualClock::new(time::OffsetDateTime::now_utc());
 //! let auth = AuthService::with_store(store)
 //!     .token_codec(JwtCodec::hs256(
 //!         b"load me from the environment, 32+ bytes",
 //!         "https://api.example.com",
 //!         "todo-app",
 //!     )?)
+//! #   .clock(clock.clone())
 //!     .build()?;
 //!
 //! // Sign up: a user, a session, an access token and a refresh token.
@@ -74,8 +76,13 @@
 //! // Refresh rotates the refresh token; the old one is used up.
 //! let refreshed = auth.refresh(session.refresh_token.expose_secret()).await?;
 //! assert_ne!(refreshed.refresh_token, session.refresh_token);
-//! // Presenting the old one again means a copy exists: the whole session is
-//! // revoked, including the tokens the refresh just issued.
+//! // Presented again within the reuse interval (10 s), as by a second tab,
+//! // the old one gets another pair of the same session.
+//! let second_tab = auth.refresh(session.refresh_token.expose_secret()).await?;
+//! assert_ne!(second_tab.refresh_token, refreshed.refresh_token);
+//! // Presented after it, the old one means a copy exists: the whole
+//! // session is revoked, including the tokens the refreshes issued.
+//! # clock.advance(time::Duration::seconds(11));
 //! let replay = auth.refresh(session.refresh_token.expose_secret()).await;
 //! assert!(matches!(replay, Err(AuthError::RefreshTokenReused)));
 //! let after = auth.authenticate(refreshed.access_token.expose_secret()).await;
@@ -119,10 +126,19 @@
 //!   (`auth-redis`) so that several instances share one budget.
 //! * HS256 secrets of at least 32 bytes; the algorithm is pinned per key.
 //! * Refresh tokens: 256 bits from the OS CSPRNG, stored as SHA-256 only,
-//!   single use, 30-day absolute lifetime; replaying a rotated one revokes
-//!   the session (an opt-in grace period can soften this for clients that
-//!   cannot serialise their refreshes; see
-//!   [`AuthServiceBuilder::reuse_grace_period`]).
+//!   rotated on every use, 30-day absolute lifetime; replaying a rotated
+//!   one revokes the session, unless within the 10 s reuse interval of its
+//!   rotation ([`AuthServiceBuilder::refresh_reuse_interval`]).
+//!
+//!   The reuse interval (Auth0's "reuse interval", Okta's "grace period
+//!   for token rotation") trades some theft detection for clients that
+//!   work: several tabs refreshing at once, a response lost on a flaky
+//!   network and retried, all get a new pair of the same session (up to
+//!   [`service::MAX_REFRESH_REUSES`] per token)
+//!   instead of signing the user out everywhere. What it gives up: a
+//!   thief who replays a stolen refresh token within those seconds gets a
+//!   pair too, and nothing is revoked; replays after it are still caught.
+//!   `refresh_reuse_interval(Duration::ZERO)` is strict rotation.
 //! * API keys (feature `api-keys`, opt-in): 256 random bits, stored as
 //!   SHA-256 only (a fast hash: nothing to guess in 256 bits, and a slow
 //!   one would cost every request); accepted by the application's routes
@@ -241,9 +257,10 @@ pub(crate) use {
     service::{
         AuthServiceBuilder, CustomClaims, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_EMAIL_SIGN_IN_TTL,
         DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT, DEFAULT_MAX_NAME_CHARS,
-        DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REUSE_GRACE_PERIOD, DEFAULT_SESSION_TTL,
+        DEFAULT_PASSWORD_RESET_TTL, DEFAULT_REFRESH_REUSE_INTERVAL, DEFAULT_SESSION_TTL,
         EmailSignInRequest, EmailSignInVerifyRequest, ImportedUser, MAX_ACCESS_TOKEN_TTL,
-        MAX_REUSE_GRACE_PERIOD, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL, MAX_WRONG_EMAIL_CODES,
+        MAX_REFRESH_REUSE_INTERVAL, MAX_REFRESH_REUSES, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
+        MAX_WRONG_EMAIL_CODES,
     },
     session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
     store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore},

@@ -1,9 +1,10 @@
 //! Thread-safe in-memory stores, for tests, docs and prototypes.
 
 mod credential;
+mod session;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     fmt,
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -12,12 +13,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    AuthError, Credential, CredentialId, Email, NewOneTimeToken, NewSession, NewUser,
-    OneTimeTokenRecord, OneTimeTokenStore, PasswordHash, RefreshTokenHash, RefreshTokenMatch,
-    Session, SessionId, SessionStore, TokenHash, TokenPurpose, User, UserId, UserRecord, UserStore,
+    AuthError, Credential, CredentialId, Email, NewOneTimeToken, NewUser, OneTimeTokenRecord,
+    OneTimeTokenStore, PasswordHash, RefreshTokenHash, Session, SessionId, TokenHash, TokenPurpose,
+    User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
+/// A [`UserStore`], [`SessionStore`](crate::SessionStore), [`OneTimeTokenStore`] and
 /// [`CredentialStore`](crate::CredentialStore) in one process's memory.
 ///
 /// Everything is lost when the process ends, so it suits tests, examples and
@@ -45,9 +46,12 @@ struct State {
     users: HashMap<UserId, UserRecord>,
     user_by_email: HashMap<Email, UserId>,
     sessions: HashMap<SessionId, Session>,
+    /// Every current refresh-token hash: each session's main one
+    /// (`Session::refresh_token_hash`) and the siblings made by reuses.
     session_by_current_hash: HashMap<RefreshTokenHash, SessionId>,
-    /// Rotated-away hashes: the session they belonged to and when.
-    session_by_rotated_hash: HashMap<RefreshTokenHash, (SessionId, OffsetDateTime)>,
+    /// Rotated-away hashes: the session they belonged to, when, and how
+    /// often they were reused.
+    session_by_rotated_hash: HashMap<RefreshTokenHash, session::RotatedHash>,
     one_time_tokens: HashMap<TokenHash, NewOneTimeToken>,
     credentials: HashMap<CredentialId, Credential>,
     credential_by_lookup: HashMap<credential::LookupKey, CredentialId>,
@@ -59,13 +63,6 @@ impl State {
             .get_mut(id)
             .map(|record| &mut record.user)
             .ok_or(AuthError::UserNotFound)
-    }
-
-    fn forget_session(&mut self, id: &SessionId) {
-        if let Some(session) = self.sessions.remove(id) {
-            self.session_by_current_hash
-                .remove(&session.refresh_token_hash);
-        }
     }
 }
 
@@ -197,193 +194,12 @@ impl UserStore for MemoryStore {
             return Ok(false);
         };
         state.user_by_email.remove(&record.user.email);
-        let sessions: HashSet<SessionId> = state
-            .sessions
-            .values()
-            .filter(|session| session.user_id == *id)
-            .map(|session| session.id.clone())
-            .collect();
-        for session in &sessions {
-            state.forget_session(session);
-        }
-        state
-            .session_by_rotated_hash
-            .retain(|_, (session, _)| !sessions.contains(session));
+        state.forget_sessions(|session| session.user_id == *id);
         state
             .one_time_tokens
             .retain(|_, token| token.user_id != *id);
         state.forget_user_credentials(id);
         Ok(true)
-    }
-}
-
-#[async_trait]
-impl SessionStore for MemoryStore {
-    async fn create_session(&self, new: NewSession) -> Result<Session, AuthError> {
-        let mut state = self.lock();
-        if !state.users.contains_key(&new.user_id) {
-            return Err(AuthError::UserNotFound);
-        }
-        if state.sessions.contains_key(&new.id)
-            || state
-                .session_by_current_hash
-                .contains_key(&new.refresh_token_hash)
-        {
-            return Err(AuthError::internal(
-                "session id or refresh token hash already exists",
-            ));
-        }
-        let session = Session {
-            id: new.id,
-            user_id: new.user_id,
-            refresh_token_hash: new.refresh_token_hash,
-            created_at: new.created_at,
-            expires_at: new.expires_at,
-            revoked_at: None,
-        };
-        state
-            .session_by_current_hash
-            .insert(session.refresh_token_hash, session.id.clone());
-        state.sessions.insert(session.id.clone(), session.clone());
-        Ok(session)
-    }
-
-    async fn find_session_by_refresh_token(
-        &self,
-        hash: &RefreshTokenHash,
-    ) -> Result<Option<RefreshTokenMatch>, AuthError> {
-        let state = self.lock();
-        if let Some(session) = state
-            .session_by_current_hash
-            .get(hash)
-            .and_then(|id| state.sessions.get(id))
-        {
-            return Ok(Some(RefreshTokenMatch::Current(session.clone())));
-        }
-        Ok(state
-            .session_by_rotated_hash
-            .get(hash)
-            .and_then(|(id, rotated_at)| {
-                let session = state.sessions.get(id)?.clone();
-                Some(RefreshTokenMatch::Rotated {
-                    session,
-                    rotated_at: *rotated_at,
-                })
-            }))
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        id: &SessionId,
-        current: &RefreshTokenHash,
-        next: &RefreshTokenHash,
-        now: OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        let mut state = self.lock();
-        let Some(session) = state.sessions.get_mut(id) else {
-            return Ok(false);
-        };
-        if session.refresh_token_hash != *current || !session.is_active_at(now) {
-            return Ok(false);
-        }
-        session.refresh_token_hash = *next;
-        state.session_by_current_hash.remove(current);
-        state.session_by_current_hash.insert(*next, id.clone());
-        state
-            .session_by_rotated_hash
-            .insert(*current, (id.clone(), now));
-        Ok(true)
-    }
-
-    async fn revoke_session(&self, id: &SessionId, now: OffsetDateTime) -> Result<(), AuthError> {
-        if let Some(session) = self.lock().sessions.get_mut(id) {
-            session.revoked_at.get_or_insert(now);
-        }
-        Ok(())
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        user_id: &UserId,
-        keep: Option<&SessionId>,
-        now: OffsetDateTime,
-    ) -> Result<u64, AuthError> {
-        let mut state = self.lock();
-        let mut revoked = 0;
-        for session in state.sessions.values_mut() {
-            if session.user_id == *user_id && session.is_active_at(now) && Some(&session.id) != keep
-            {
-                session.revoked_at = Some(now);
-                revoked += 1;
-            }
-        }
-        Ok(revoked)
-    }
-
-    async fn revoke_user_session(
-        &self,
-        user_id: &UserId,
-        id: &SessionId,
-        now: OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        let mut state = self.lock();
-        match state.sessions.get_mut(id) {
-            Some(session) if session.user_id == *user_id && session.is_active_at(now) => {
-                session.revoked_at = Some(now);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn list_active_sessions(
-        &self,
-        user_id: &UserId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Session>, AuthError> {
-        let state = self.lock();
-        let mut sessions: Vec<Session> = state
-            .sessions
-            .values()
-            .filter(|session| session.user_id == *user_id && session.is_active_at(now))
-            .cloned()
-            .collect();
-        sessions.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        Ok(sessions)
-    }
-
-    async fn active_session_owner(
-        &self,
-        id: &SessionId,
-        now: OffsetDateTime,
-    ) -> Result<Option<UserId>, AuthError> {
-        Ok(self
-            .lock()
-            .sessions
-            .get(id)
-            .filter(|session| session.is_active_at(now))
-            .map(|session| session.user_id.clone()))
-    }
-
-    async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError> {
-        let mut state = self.lock();
-        let ended = |session: &Session| {
-            session.expires_at < ended_before
-                || session.revoked_at.is_some_and(|at| at < ended_before)
-        };
-        let doomed: HashSet<SessionId> = state
-            .sessions
-            .values()
-            .filter(|session| ended(session))
-            .map(|session| session.id.clone())
-            .collect();
-        for id in &doomed {
-            state.forget_session(id);
-        }
-        state
-            .session_by_rotated_hash
-            .retain(|_, (id, _)| !doomed.contains(id));
-        Ok(doomed.len() as u64)
     }
 }
 

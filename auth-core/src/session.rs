@@ -16,15 +16,17 @@ const REFRESH_TOKEN_LEN: usize = 43;
 
 /// A session: one sign-in on one device, kept alive by refresh tokens.
 ///
-/// Only the hash of the current refresh token is kept; the token itself
-/// exists only in the client's hands.
+/// Only hashes of refresh tokens are kept; the tokens themselves exist only
+/// in the client's hands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The session id (the `sid` claim).
     pub id: SessionId,
     /// Whose session it is.
     pub user_id: UserId,
-    /// The hash of the refresh token that is valid now.
+    /// The hash of the session's main current refresh token. Reuses within
+    /// the reuse interval add sibling ones, which the store keeps apart
+    /// (see [`SessionStore::reuse_refresh_token`](crate::SessionStore::reuse_refresh_token)).
     pub refresh_token_hash: RefreshTokenHash,
     /// When the session was opened (sign-up or sign-in).
     pub created_at: OffsetDateTime,
@@ -56,15 +58,17 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
-/// What a refresh-token hash was found as: the session's current token, or
-/// one it has already rotated away from (a reuse).
+/// What a refresh-token hash was found as: one of the session's current
+/// tokens, or one it has already rotated away from (a reuse).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshTokenMatch {
-    /// The hash is the session's current refresh token.
+    /// The hash is a current refresh token of the session: its main one,
+    /// or a sibling made by a reuse.
     Current(Session),
     /// The hash belonged to the session but was already rotated away at
-    /// `rotated_at`: presented again, the token was copied, or a concurrent
-    /// refresh lost a race a moment ago.
+    /// `rotated_at`: presented again, it comes from a second tab or a
+    /// retry (within the reuse interval), a concurrent refresh that lost a
+    /// race a moment ago, or a copy.
     Rotated {
         /// The session the hash belonged to.
         session: Session,

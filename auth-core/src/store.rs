@@ -79,7 +79,7 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<Option<User>, AuthError>;
 
     /// Deletes the user with everything of theirs the auth stores hold
-    /// (sessions, rotated refresh-token hashes, one-time tokens, the
+    /// (sessions, their rotated and sibling refresh-token hashes, one-time tokens, the
     /// credentials they own; not those without an owner), in one
     /// transaction; a SQL store lets `ON DELETE CASCADE` do it. Returns
     /// whether the user existed.
@@ -98,26 +98,58 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`AuthError::UserNotFound`] if the user does not exist.
     async fn create_session(&self, session: NewSession) -> Result<Session, AuthError>;
 
-    /// The session whose current refresh-token hash is `hash`
+    /// The session of which `hash` is a current refresh-token hash
     /// ([`RefreshTokenMatch::Current`]), or which had `hash` as a refresh
     /// token before a rotation ([`RefreshTokenMatch::Rotated`]). A store must
     /// remember every rotated-away hash for as long as it keeps the session,
     /// so that a replayed old token is recognised.
+    ///
+    /// A session has one main current hash (its
+    /// [`refresh_token_hash`](Session::refresh_token_hash)) and, after
+    /// [reuses](Self::reuse_refresh_token), sibling ones: a sibling is
+    /// `Current` too.
     async fn find_session_by_refresh_token(
         &self,
         hash: &RefreshTokenHash,
     ) -> Result<Option<RefreshTokenMatch>, AuthError>;
 
-    /// Atomically replaces the session's refresh-token hash `current` by
-    /// `next`, only if `current` is still the session's hash and the session
-    /// is neither revoked nor expired at `now` (compare-and-swap: of two
-    /// concurrent rotations with one hash, exactly one returns `true`).
-    /// `current` is then remembered as rotated at `now`.
+    /// Atomically replaces the session's current refresh-token hash
+    /// `current` by `next`, only if `current` is still one of the session's
+    /// current hashes and the session is neither revoked nor expired at
+    /// `now` (compare-and-swap: of two concurrent rotations with one hash,
+    /// exactly one returns `true`). `current` is then remembered as rotated
+    /// at `now`, never reused. `next` takes `current`'s place: the main hash
+    /// if `current` was the main one, else a sibling.
     async fn rotate_refresh_token(
         &self,
         id: &SessionId,
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError>;
+
+    /// A reuse of a rotated refresh token (a second browser tab, a retried
+    /// request): atomically, only if `rotated` is a hash that session `id`
+    /// rotated away from at or after `rotated_since`, it has been reused
+    /// fewer than `max_reuses` times, and the session is neither revoked
+    /// nor expired at `now`, counts one reuse of `rotated` and makes `next`
+    /// a further current hash of the session (a sibling, which
+    /// [`rotate_refresh_token`](Self::rotate_refresh_token) rotates like
+    /// the main one). Returns whether it did.
+    ///
+    /// Race guarantee: of any number of concurrent calls with one
+    /// `rotated` hash, at most `max_reuses` return `true` in all (count and
+    /// compare in one statement or transaction, not after a read). An
+    /// unknown hash, another session's, or one that is current rather than
+    /// rotated is `false`. Revoking, expiring and deleting the session, and
+    /// deleting its user, cover its siblings like its main hash.
+    async fn reuse_refresh_token(
+        &self,
+        id: &SessionId,
+        rotated: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        rotated_since: OffsetDateTime,
+        max_reuses: u32,
         now: OffsetDateTime,
     ) -> Result<bool, AuthError>;
 
@@ -168,7 +200,7 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<UserId>, AuthError>;
 
     /// Deletes every session that expired or was revoked before
-    /// `ended_before`, with its rotated hashes; returns how many sessions were
+    /// `ended_before`, with its rotated and sibling hashes; returns how many sessions were
     /// deleted. With `ended_before` not in the future, no active session is
     /// deleted. See
     /// [`AuthService::delete_ended_sessions`](crate::AuthService::delete_ended_sessions).

@@ -65,7 +65,9 @@ async fn the_whole_flow() {
         .unwrap();
     assert_eq!(refreshed_principal.session_id(), principal.session_id());
 
-    // Reuse of the old refresh token revokes the whole session.
+    // Reuse of the old refresh token, after the reuse interval, revokes
+    // the whole session.
+    clock.advance(time::Duration::seconds(11));
     let reuse = auth.refresh(session.refresh_token.expose_secret()).await;
     assert!(
         matches!(reuse, Err(AuthError::RefreshTokenReused)),
@@ -374,140 +376,6 @@ async fn sessions_have_an_absolute_lifetime() {
     assert_eq!(HttpError::status_for(&access), 401, "{access:?}");
 }
 
-/// Starts 20 refreshes with one token at once; returns the successes and
-/// the errors.
-async fn race_refreshes(
-    auth: &AuthService,
-    token: &str,
-) -> (Vec<auth_core::AuthResponse>, Vec<AuthError>) {
-    let racers: Vec<_> = (0..20)
-        .map(|_| {
-            let (auth, token) = (auth.clone(), token.to_owned());
-            tokio::spawn(async move { auth.refresh(&token).await })
-        })
-        .collect();
-    let (mut won, mut lost) = (Vec::new(), Vec::new());
-    for racer in racers {
-        match racer.await.unwrap() {
-            Ok(response) => won.push(response),
-            Err(error) => lost.push(error),
-        }
-    }
-    (won, lost)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refreshes_with_one_token_have_one_winner() {
-    let (auth, _) = service();
-    let session = sign_up(&auth, "race@example.com").await;
-    let (mut won, lost) = race_refreshes(&auth, session.refresh_token.expose_secret()).await;
-    assert_eq!(won.len(), 1, "exactly one concurrent refresh may win");
-    // A loser either lost the compare-and-swap (refused, session kept) or
-    // arrived after the rotation: a replay, which revokes the session.
-    let mut replays = 0;
-    for error in &lost {
-        match error {
-            AuthError::InvalidRefreshToken => {}
-            AuthError::RefreshTokenReused => replays += 1,
-            other => panic!("unexpected error: {other:?}"),
-        }
-    }
-    let winner = won.pop().unwrap();
-    let alive = auth
-        .authenticate(winner.access_token.expose_secret())
-        .await
-        .is_ok();
-    assert_eq!(
-        alive,
-        replays == 0,
-        "the session survives exactly when nobody replayed"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn with_a_grace_period_racing_refreshes_keep_the_winner_signed_in() {
-    let store = MemoryStore::new();
-    let clock = clock();
-    let auth = builder(&store)
-        .clock(clock.clone())
-        .reuse_grace_period(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let session = sign_up(&auth, "grace-race@example.com").await;
-    let token = session.refresh_token.expose_secret();
-    let (mut won, lost) = race_refreshes(&auth, token).await;
-    assert_eq!(won.len(), 1, "exactly one concurrent refresh may win");
-    for error in &lost {
-        assert!(matches!(error, AuthError::InvalidRefreshToken), "{error:?}");
-    }
-    let winner = won.pop().unwrap();
-    auth.authenticate(winner.access_token.expose_secret())
-        .await
-        .unwrap();
-    let next = auth
-        .refresh(winner.refresh_token.expose_secret())
-        .await
-        .unwrap();
-
-    // Past the grace period, the same replay is reuse: session revoked.
-    clock.advance(time::Duration::seconds(10));
-    let replay = auth.refresh(token).await.unwrap_err();
-    assert!(
-        matches!(replay, AuthError::RefreshTokenReused),
-        "{replay:?}"
-    );
-    let after = auth.authenticate(next.access_token.expose_secret()).await;
-    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
-}
-
-#[tokio::test]
-async fn the_reuse_grace_period_is_configurable() {
-    let store = MemoryStore::new();
-    let clock = clock();
-    let auth = builder(&store)
-        .clock(clock.clone())
-        .reuse_grace_period(Duration::from_secs(3))
-        .build()
-        .unwrap();
-    let first = sign_up(&auth, "grace@example.com").await;
-    let second = auth
-        .refresh(first.refresh_token.expose_secret())
-        .await
-        .unwrap();
-    clock.advance(time::Duration::seconds(2));
-    let within = auth.refresh(first.refresh_token.expose_secret()).await;
-    assert!(
-        matches!(within, Err(AuthError::InvalidRefreshToken)),
-        "{within:?}"
-    );
-    auth.authenticate(second.access_token.expose_secret())
-        .await
-        .unwrap();
-    clock.advance(time::Duration::seconds(1));
-    let beyond = auth.refresh(first.refresh_token.expose_secret()).await;
-    assert!(
-        matches!(beyond, Err(AuthError::RefreshTokenReused)),
-        "{beyond:?}"
-    );
-
-    // The default is strict: every replay revokes at once.
-    let strict = builder(&store).clock(clock.clone()).build().unwrap();
-    let first = sign_up(&strict, "strict@example.com").await;
-    let second = strict
-        .refresh(first.refresh_token.expose_secret())
-        .await
-        .unwrap();
-    let replay = strict.refresh(first.refresh_token.expose_secret()).await;
-    assert!(
-        matches!(replay, Err(AuthError::RefreshTokenReused)),
-        "{replay:?}"
-    );
-    let after = strict
-        .authenticate(second.access_token.expose_secret())
-        .await;
-    assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
-}
-
 #[tokio::test]
 async fn sessions_last_thirty_days_by_default() {
     let store = MemoryStore::new();
@@ -574,105 +442,6 @@ async fn stored_timestamps_have_microsecond_precision() {
             user.created_at
         );
     }
-}
-
-/// A session store where another refresh always rotates first, just before
-/// the service's own compare-and-swap: the losing side of a race, on demand.
-#[derive(Clone)]
-struct AlwaysLosesTheRace(MemoryStore);
-
-#[auth_core::async_trait]
-impl auth_core::store::SessionStore for AlwaysLosesTheRace {
-    async fn create_session(
-        &self,
-        s: auth_core::store::NewSession,
-    ) -> Result<auth_core::store::Session, AuthError> {
-        self.0.create_session(s).await
-    }
-    async fn find_session_by_refresh_token(
-        &self,
-        hash: &auth_core::store::RefreshTokenHash,
-    ) -> Result<Option<auth_core::store::RefreshTokenMatch>, AuthError> {
-        self.0.find_session_by_refresh_token(hash).await
-    }
-    async fn rotate_refresh_token(
-        &self,
-        id: &auth_core::SessionId,
-        current: &auth_core::store::RefreshTokenHash,
-        next: &auth_core::store::RefreshTokenHash,
-        now: time::OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        let winner = auth_core::store::RefreshToken::generate()?.hash();
-        assert!(
-            self.0
-                .rotate_refresh_token(id, current, &winner, now)
-                .await?
-        );
-        self.0.rotate_refresh_token(id, current, next, now).await
-    }
-    async fn revoke_session(
-        &self,
-        id: &auth_core::SessionId,
-        now: time::OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        self.0.revoke_session(id, now).await
-    }
-    async fn revoke_user_sessions(
-        &self,
-        id: &auth_core::UserId,
-        keep: Option<&auth_core::SessionId>,
-        now: time::OffsetDateTime,
-    ) -> Result<u64, AuthError> {
-        self.0.revoke_user_sessions(id, keep, now).await
-    }
-    async fn revoke_user_session(
-        &self,
-        user_id: &auth_core::UserId,
-        id: &auth_core::SessionId,
-        now: time::OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        self.0.revoke_user_session(user_id, id, now).await
-    }
-    async fn list_active_sessions(
-        &self,
-        user_id: &auth_core::UserId,
-        now: time::OffsetDateTime,
-    ) -> Result<Vec<auth_core::store::Session>, AuthError> {
-        self.0.list_active_sessions(user_id, now).await
-    }
-    async fn active_session_owner(
-        &self,
-        id: &auth_core::SessionId,
-        now: time::OffsetDateTime,
-    ) -> Result<Option<auth_core::UserId>, AuthError> {
-        self.0.active_session_owner(id, now).await
-    }
-    async fn delete_ended_sessions(
-        &self,
-        ended_before: time::OffsetDateTime,
-    ) -> Result<u64, AuthError> {
-        self.0.delete_ended_sessions(ended_before).await
-    }
-}
-
-#[tokio::test]
-async fn losing_a_refresh_race_does_not_revoke_the_winners_session() {
-    let store = MemoryStore::new();
-    let auth = AuthService::builder(store.clone(), AlwaysLosesTheRace(store.clone()))
-        .token_codec(codec())
-        .password_hasher(cheap_hasher())
-        .build()
-        .unwrap();
-    let session = sign_up(&auth, "cas@example.com").await;
-    let lost = auth
-        .refresh(session.refresh_token.expose_secret())
-        .await
-        .unwrap_err();
-    assert!(matches!(lost, AuthError::InvalidRefreshToken), "{lost:?}");
-    // The session lives on for whoever won.
-    auth.authenticate(session.access_token.expose_secret())
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -852,7 +621,7 @@ fn the_builder_refuses_bad_configuration() {
     // Far beyond what time arithmetic can hold: refused, never a panic later.
     refused(builder(&store).session_ttl(Duration::from_secs(400_000_000_000)));
     refused(builder(&store).session_ttl(Duration::MAX));
-    refused(builder(&store).reuse_grace_period(Duration::from_secs(61)));
+    refused(builder(&store).refresh_reuse_interval(Duration::from_secs(61)));
     refused(builder(&store).max_name_chars(0));
     assert!(PasswordPolicy::new(0, 8).is_err());
 

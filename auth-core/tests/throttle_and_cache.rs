@@ -84,9 +84,12 @@ async fn throttle_settings_are_checked() {
 async fn the_cache_trusts_a_session_for_its_ttl_and_forgets_it_on_sign_out() {
     let store = auth_core::MemoryStore::new();
     let clock = clock();
+    // Strict rotation, so that a replay revokes at once, while the cache
+    // entry is fresh.
     let auth = builder(&store)
         .clock(clock.clone())
         .session_cache_ttl(Duration::from_secs(5))
+        .refresh_reuse_interval(Duration::ZERO)
         .build()
         .unwrap();
     let first = sign_up(&auth, "ada@example.com").await;

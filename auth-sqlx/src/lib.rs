@@ -145,6 +145,7 @@
 //! | 1 | `0001_create_auth_tables.sql` | `auth_users`, `auth_sessions`, `auth_rotated_refresh_tokens` |
 //! | 2 | `0002_account_lifecycle.sql` | adds `auth_users.email_verified` (existing users: `false`) and `auth_one_time_tokens`; applied in place over version 1, keeping the data |
 //! | 3 | `0003_credentials.sql` | adds `auth_credentials`; applied in place over version 2, changing no existing table |
+//! | 4 | `0004_refresh_token_reuse.sql` | adds `auth_rotated_refresh_tokens.reuses` (existing rows: 0) and `auth_refresh_token_siblings`, for the refresh-token reuse interval; applied in place over version 3, keeping every session |
 //!
 //! # Tables
 //!
@@ -152,7 +153,8 @@
 //! |---|---|---|
 //! | `auth_users` | `id` text, `email` text, `email_verified` boolean (`INTEGER` 0 or 1 on SQLite), `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id` (`auth_users_pkey` on PostgreSQL); unique `auth_users_email_key (email)`; check `email = lower(trim(email))` |
 //! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
-//! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; index on `session_id` |
+//! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at`, `reuses` integer (from 0) | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; check `reuses >= 0`; index on `session_id` |
+//! | `auth_refresh_token_siblings` | `refresh_token_hash` 32 bytes, `session_id` text, `created_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; check that the hash has 32 bytes; index on `session_id` |
 //! | `auth_one_time_tokens` | `hash` 32 bytes, `purpose` text (1 to 64 bytes), `user_id` text, `email` text, `created_at`, `expires_at` | primary key `hash`; `user_id` → `auth_users` on delete cascade; checks on the lengths; indexes on `(user_id, purpose)` and `expires_at` |
 //! | `auth_credentials` | `id` text, `user_id` text null, `kind` text (1 to 64 bytes), `lookup` text (1 to 255 bytes), `data` bytes, `version` integer (from 1), `created_at`, `last_used_at` null, `expires_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique index `auth_credentials_kind_lookup_key (kind, lookup)`; checks on the lengths and the version; indexes on `(user_id, kind)` and `expires_at` (partial) |
 //!
@@ -168,7 +170,10 @@
 //!   `auth_sessions` (a `WITHOUT ROWID` table on SQLite, so one B-tree).
 //! * Times: `TIMESTAMPTZ` on PostgreSQL; `INTEGER` microseconds since the
 //!   Unix epoch (UTC) on SQLite.
-//! * Deleting a user deletes its sessions, their rotated hashes, its
+//! * A session's current refresh-token hashes are its main one
+//!   (`auth_sessions.refresh_token_hash`) and the siblings that reuses
+//!   within the reuse interval made (`auth_refresh_token_siblings`).
+//! * Deleting a user deletes its sessions, their rotated and sibling hashes, its
 //!   one-time tokens and the credentials it owns (not those without an
 //!   owner), by `ON DELETE CASCADE` in one statement. An application
 //!   table can reference `auth_users (id)` the same way.
@@ -177,8 +182,15 @@
 //! ## What is atomic, and how
 //!
 //! * Rotating a refresh token: one `UPDATE … WHERE refresh_token_hash =
-//!   current` (with the insert of the old hash in one `WITH` statement on
-//!   PostgreSQL, in one `BEGIN IMMEDIATE` transaction on SQLite).
+//!   current` of the main hash, or one `DELETE` of the sibling, with the
+//!   inserts of the old hash and a sibling's successor (in one `WITH`
+//!   statement on PostgreSQL, in one `BEGIN IMMEDIATE` transaction on
+//!   SQLite).
+//! * Reusing a rotated refresh token: one `UPDATE … SET reuses = reuses
+//!   + 1 WHERE … AND reuses < max` with the insert of the sibling (one
+//!   `WITH` statement on PostgreSQL, which re-checks the bound against
+//!   the row a concurrent reuse committed; one `BEGIN IMMEDIATE`
+//!   transaction on SQLite): no more than `max` ever succeed.
 //! * Changing or verifying an email: one `UPDATE … WHERE email = current`;
 //!   the unique constraint decides between users racing for an address.
 //! * Issuing a one-time token: one transaction that checks the user (on
@@ -228,7 +240,7 @@
 //! still recognised as reuse) until deleted. Run
 //! [`AuthService::delete_ended_sessions`](auth_core::AuthService::delete_ended_sessions)
 //! on a timer; it deletes sessions that ended more than the given age ago,
-//! with their rotated hashes:
+//! with their rotated and sibling hashes:
 //!
 //! ```
 //! use std::time::Duration;

@@ -43,17 +43,6 @@ impl DbTime for OffsetDateTime {
 /// inserts that reference the user (sessions) need not wait for it.
 const LOCK_USER: &str = "SELECT id FROM auth_users WHERE id = $1 FOR NO KEY UPDATE";
 
-/// Rotation in one statement: the compare-and-swap `UPDATE` and, only if it
-/// matched, the insert of the rotated-away hash. Under concurrent
-/// rotations, PostgreSQL re-checks the `WHERE` of a waiting `UPDATE`
-/// against the row the winner committed, so exactly one matches.
-const ROTATE: &str = "WITH rotated AS (\
-     UPDATE auth_sessions SET refresh_token_hash = $3 \
-     WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4 \
-     RETURNING id) \
-     INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
-     SELECT $2, id, $4 FROM rotated";
-
 /// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
 /// [`CredentialStore`](auth_core::store::CredentialStore)
 /// on PostgreSQL.
@@ -185,7 +174,7 @@ impl PostgresStore {
         next: &RefreshTokenHash,
         now: OffsetDateTime,
     ) -> Result<bool, sqlx::Error> {
-        let rotated = sqlx::query(ROTATE)
+        let rotated = sqlx::query(sql::ROTATE)
             .bind(id.as_str())
             .bind(current.as_bytes().as_slice())
             .bind(next.as_bytes().as_slice())
@@ -193,6 +182,29 @@ impl PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(rotated.rows_affected() == 1)
+    }
+
+    /// One statement ([`sql::REUSE`]): the reuse counted and the sibling
+    /// inserted, or neither.
+    async fn reuse(
+        &self,
+        id: &SessionId,
+        rotated: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        rotated_since: OffsetDateTime,
+        max_reuses: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool, sqlx::Error> {
+        let reused = sqlx::query(sql::REUSE)
+            .bind(id.as_str())
+            .bind(rotated.as_bytes().as_slice())
+            .bind(next.as_bytes().as_slice())
+            .bind(rotated_since)
+            .bind(max_reuses)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(reused.rows_affected() == 1)
     }
 }
 

@@ -167,6 +167,39 @@ macro_rules! session_columns {
     };
 }
 
+/// The compare-and-swap of a rotation of the session's main hash: only the
+/// main hash `$2` of active session `$1` (at `$4`) becomes `$3`.
+macro_rules! rotate_main_hash {
+    () => {
+        "UPDATE auth_sessions SET refresh_token_hash = $3 \
+         WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4"
+    };
+}
+
+/// The compare-and-swap of a rotation of a sibling hash: only sibling `$2`
+/// of active session `$1` (at `$4`) is deleted.
+macro_rules! take_sibling_hash {
+    () => {
+        "DELETE FROM auth_refresh_token_siblings \
+         WHERE refresh_token_hash = $2 AND session_id = $1 AND EXISTS (SELECT 1 FROM auth_sessions \
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $4)"
+    };
+}
+
+/// Counts one reuse of hash `$2`, only if session `$1` rotated it away at
+/// or after `$4`, it was reused fewer than `$5` times and the session is
+/// active at `$6`. The bound is in the `WHERE`: PostgreSQL re-checks it
+/// against the row a concurrent reuse committed, SQLite runs reuses in
+/// turn, so no more than `$5` ever match.
+macro_rules! count_reuse {
+    () => {
+        "UPDATE auth_rotated_refresh_tokens SET reuses = reuses + 1 \
+         WHERE refresh_token_hash = $2 AND session_id = $1 AND rotated_at >= $4 \
+         AND reuses < $5 AND EXISTS (SELECT 1 FROM auth_sessions \
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $6)"
+    };
+}
+
 /// The columns of [`UserRow`].
 macro_rules! user_columns {
     () => {
@@ -217,8 +250,8 @@ pub(crate) mod sql {
         user_columns!()
     );
 
-    /// Sessions, their rotated hashes and one-time tokens go with the user
-    /// (`ON DELETE CASCADE`), in this one statement.
+    /// Sessions, their rotated and sibling hashes and one-time tokens go
+    /// with the user (`ON DELETE CASCADE`), in this one statement.
     pub(crate) const DELETE_USER: &str = "DELETE FROM auth_users WHERE id = $1";
 
     pub(crate) const INSERT_USER: &str = "INSERT INTO auth_users \
@@ -228,17 +261,76 @@ pub(crate) mod sql {
     pub(crate) const INSERT_SESSION: &str = "INSERT INTO auth_sessions \
          (id, user_id, refresh_token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 
-    /// One round trip: the session whose current hash this is, else the one
-    /// that rotated it away (with `rotated_at`).
+    /// One round trip: the session that rotated this hash away (with
+    /// `rotated_at`), else the one whose current hash it is, as its main
+    /// hash or a sibling. A hash is in one of the three places at most; the
+    /// rotated one comes first because PostgreSQL types the `NULL`s of a
+    /// `UNION` by the branches before them.
     pub(crate) const FIND_SESSION_BY_REFRESH_TOKEN: &str = concat!(
         "SELECT ",
+        session_columns!(),
+        ", r.rotated_at FROM auth_rotated_refresh_tokens r \
+         JOIN auth_sessions s ON s.id = r.session_id WHERE r.refresh_token_hash = $1 \
+         UNION ALL SELECT ",
         session_columns!(),
         ", NULL AS rotated_at FROM auth_sessions s WHERE s.refresh_token_hash = $1 \
          UNION ALL SELECT ",
         session_columns!(),
-        ", r.rotated_at FROM auth_rotated_refresh_tokens r \
-         JOIN auth_sessions s ON s.id = r.session_id WHERE r.refresh_token_hash = $1 \
+        ", NULL AS rotated_at FROM auth_refresh_token_siblings t \
+         JOIN auth_sessions s ON s.id = t.session_id WHERE t.refresh_token_hash = $1 \
          LIMIT 1"
+    );
+
+    /// A rotation of the main hash (SQLite; PostgreSQL's `ROTATE` holds it).
+    #[cfg(feature = "sqlite")]
+    pub(crate) const ROTATE_MAIN_HASH: &str = rotate_main_hash!();
+
+    /// A rotation of a sibling hash (SQLite; PostgreSQL's `ROTATE` holds it).
+    #[cfg(feature = "sqlite")]
+    pub(crate) const TAKE_SIBLING_HASH: &str = take_sibling_hash!();
+
+    /// Remembers `$2` as rotated away by session `$1` at `$3`.
+    #[cfg(feature = "sqlite")]
+    pub(crate) const INSERT_ROTATED_HASH: &str = "INSERT INTO auth_rotated_refresh_tokens \
+         (refresh_token_hash, session_id, rotated_at) VALUES ($1, $2, $3)";
+
+    /// Makes `$1` a sibling hash of session `$2`, at `$3`.
+    #[cfg(feature = "sqlite")]
+    pub(crate) const INSERT_SIBLING_HASH: &str = "INSERT INTO auth_refresh_token_siblings \
+         (refresh_token_hash, session_id, created_at) VALUES ($1, $2, $3)";
+
+    /// One reuse counted (SQLite; PostgreSQL's `REUSE` holds it).
+    #[cfg(feature = "sqlite")]
+    pub(crate) const COUNT_REUSE: &str = count_reuse!();
+
+    /// Rotation in one statement: the compare-and-swap of the main hash or
+    /// of a sibling (only one can match), the successor made a sibling in
+    /// the second case, and the rotated-away hash remembered. Under
+    /// concurrent rotations of one hash, PostgreSQL re-checks the `WHERE` of
+    /// a waiting `UPDATE` against the row the winner committed, and a
+    /// waiting `DELETE` finds the row gone, so exactly one matches.
+    #[cfg(feature = "postgres")]
+    pub(crate) const ROTATE: &str = concat!(
+        "WITH main AS (",
+        rotate_main_hash!(),
+        " RETURNING id), sibling AS (",
+        take_sibling_hash!(),
+        " RETURNING session_id AS id), successor AS (\
+         INSERT INTO auth_refresh_token_siblings (refresh_token_hash, session_id, created_at) \
+         SELECT $3, id, $4 FROM sibling) \
+         INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
+         SELECT $2, id, $4 FROM main UNION ALL SELECT $2, id, $4 FROM sibling"
+    );
+
+    /// A reuse in one statement: the reuse counted and, only if it was,
+    /// `$3` made a sibling of the session.
+    #[cfg(feature = "postgres")]
+    pub(crate) const REUSE: &str = concat!(
+        "WITH reused AS (",
+        count_reuse!(),
+        " RETURNING session_id) \
+         INSERT INTO auth_refresh_token_siblings (refresh_token_hash, session_id, created_at) \
+         SELECT $3, session_id, $6 FROM reused"
     );
 
     /// Keeps the first revocation time.
@@ -279,8 +371,8 @@ pub(crate) mod sql {
     pub(crate) const ACTIVE_SESSION_OWNER: &str = "SELECT user_id FROM auth_sessions \
          WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2";
 
-    /// One batch of ended sessions; their rotated hashes go with them
-    /// (`ON DELETE CASCADE`).
+    /// One batch of ended sessions; their rotated and sibling hashes go
+    /// with them (`ON DELETE CASCADE`).
     pub(crate) const DELETE_ENDED_SESSIONS: &str = "DELETE FROM auth_sessions WHERE id IN \
          (SELECT id FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)";
 

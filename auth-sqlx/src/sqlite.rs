@@ -34,11 +34,6 @@ static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     migrator
 });
 
-/// The compare-and-swap of a rotation: only the current hash of an active
-/// session is replaced.
-const ROTATE_CURRENT_HASH: &str = "UPDATE auth_sessions SET refresh_token_hash = $3 \
-     WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4";
-
 /// Whether the user exists; `BEGIN IMMEDIATE` already holds the database's
 /// write lock, so nothing can change it before the transaction ends.
 const LOCK_USER: &str = "SELECT id FROM auth_users WHERE id = $1";
@@ -218,10 +213,11 @@ impl SqliteStore {
     }
 
     /// SQLite cannot run an `UPDATE` inside a `WITH`, so the compare-and-swap
-    /// `UPDATE` and the insert of the rotated-away hash share one
-    /// transaction. `BEGIN IMMEDIATE` takes the write lock up front: of two
-    /// concurrent rotations the second waits (busy timeout), then finds the
-    /// hash already replaced and changes nothing.
+    /// (of the main hash, else of a sibling) and the inserts of the
+    /// rotated-away hash and a sibling's successor share one transaction.
+    /// `BEGIN IMMEDIATE` takes the write lock up front: of two concurrent
+    /// rotations the second waits (busy timeout), then finds the hash
+    /// already replaced and changes nothing.
     async fn rotate(
         &self,
         id: &SessionId,
@@ -230,28 +226,78 @@ impl SqliteStore {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let swapped = sqlx::query(ROTATE_CURRENT_HASH)
+        let swap = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(id.as_str())
+                .bind(current.as_bytes().as_slice())
+                .bind(next.as_bytes().as_slice())
+                .bind(now)
+        };
+        let main = swap(sql::ROTATE_MAIN_HASH)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+            == 1;
+        let sibling = !main
+            && swap(sql::TAKE_SIBLING_HASH)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected()
+                == 1;
+        if sibling {
+            sqlx::query(sql::INSERT_SIBLING_HASH)
+                .bind(next.as_bytes().as_slice())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        if main || sibling {
+            sqlx::query(sql::INSERT_ROTATED_HASH)
+                .bind(current.as_bytes().as_slice())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(main || sibling)
+    }
+
+    /// The counted reuse and the sibling's insert, in one `BEGIN IMMEDIATE`
+    /// transaction: concurrent reuses run one after the other, each seeing
+    /// the count the previous one left.
+    async fn reuse(
+        &self,
+        id: &SessionId,
+        rotated: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        rotated_since: i64,
+        max_reuses: i64,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let counted = sqlx::query(sql::COUNT_REUSE)
             .bind(id.as_str())
-            .bind(current.as_bytes().as_slice())
+            .bind(rotated.as_bytes().as_slice())
             .bind(next.as_bytes().as_slice())
+            .bind(rotated_since)
+            .bind(max_reuses)
             .bind(now)
             .execute(&mut *transaction)
             .await?
             .rows_affected()
             == 1;
-        if swapped {
-            sqlx::query(
-                "INSERT INTO auth_rotated_refresh_tokens \
-                 (refresh_token_hash, session_id, rotated_at) VALUES ($1, $2, $3)",
-            )
-            .bind(current.as_bytes().as_slice())
-            .bind(id.as_str())
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        if counted {
+            sqlx::query(sql::INSERT_SIBLING_HASH)
+                .bind(next.as_bytes().as_slice())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
         }
         transaction.commit().await?;
-        Ok(swapped)
+        Ok(counted)
     }
 }
 

@@ -13,7 +13,9 @@
 //!   are ordered by a collation only PostgreSQL needs to name);
 //! * inherent fns on `$store`: `with_pool(pool)`, its constructor;
 //!   `async fn rotate(&self, id, current, next, now)`, the backend's
-//!   atomic rotation; `async fn session_owner(&self, id, now)`, the
+//!   atomic rotation; `async fn reuse(&self, id, rotated, next,
+//!   rotated_since, max_reuses, now)`, its atomic, bounded reuse of a
+//!   rotated hash; `async fn session_owner(&self, id, now)`, the
 //!   per-request session check.
 //!
 //! The one-time token store is a second macro, in
@@ -285,6 +287,30 @@ macro_rules! sql_store_impls {
                 self.rotate(id, current, next, $to_db(now))
                     .await
                     .map_err(map_sqlx_error)
+            }
+
+            async fn reuse_refresh_token(
+                &self,
+                id: &SessionId,
+                rotated: &RefreshTokenHash,
+                next: &RefreshTokenHash,
+                rotated_since: OffsetDateTime,
+                max_reuses: u32,
+                now: OffsetDateTime,
+            ) -> Result<bool, AuthError> {
+                if !storable(id.as_str()) {
+                    return Ok(false);
+                }
+                self.reuse(
+                    id,
+                    rotated,
+                    next,
+                    $to_db(rotated_since),
+                    i64::from(max_reuses),
+                    $to_db(now),
+                )
+                .await
+                .map_err(map_sqlx_error)
             }
 
             async fn revoke_session(

@@ -16,11 +16,12 @@ use time::OffsetDateTime;
 
 /// The indexes the crate docs promise, besides primary keys. The last is
 /// a unique constraint, which SQLite does not let a migration name.
-const INDEXES: [&str; 10] = [
+const INDEXES: [&str; 11] = [
     "auth_sessions_user_id_idx",
     "auth_sessions_expires_at_idx",
     "auth_sessions_revoked_at_idx",
     "auth_rotated_refresh_tokens_session_id_idx",
+    "auth_refresh_token_siblings_session_id_idx",
     "auth_one_time_tokens_user_id_purpose_idx",
     "auth_one_time_tokens_expires_at_idx",
     // The unique index behind `CredentialStore::insert`'s `None`.
@@ -31,17 +32,18 @@ const INDEXES: [&str; 10] = [
     "auth_users_email_key",
 ];
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "_auth_sqlx_migrations",
     "auth_credentials",
     "auth_one_time_tokens",
+    "auth_refresh_token_siblings",
     "auth_rotated_refresh_tokens",
     "auth_sessions",
     "auth_users",
 ];
 
 /// Every migration this crate has.
-const ALL_VERSIONS: [i64; 3] = [1, 2, 3];
+const ALL_VERSIONS: [i64; 4] = [1, 2, 3, 4];
 
 /// A user and a session as version 1 of the schema stores them (the
 /// stores' own queries need the columns of later versions).
@@ -50,6 +52,9 @@ const V1_USER: &str = "INSERT INTO auth_users \
 const V1_SESSION: &str = "INSERT INTO auth_sessions \
      (id, user_id, refresh_token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 const V1_PHC: &str = "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA";
+/// A hash the session rotated away from, as version 1 to 3 store it.
+const V1_ROTATED: &str = "INSERT INTO auth_rotated_refresh_tokens \
+     (refresh_token_hash, session_id, rotated_at) VALUES ($1, $2, $3)";
 
 fn at(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_900_000_000 + secs).unwrap()
@@ -138,6 +143,60 @@ async fn check_upgraded<S: UserStore + SessionStore + OneTimeTokenStore + Creden
         .await
         .unwrap();
     assert_eq!(gone, None, "the user's tokens go with the user");
+}
+
+/// What a version-3 database held (a session and a hash it rotated away
+/// from `at(0)`), checked through the store after the upgrade to version 4:
+/// both are found as before, and the rotated hash can be reused (no reuses
+/// yet), making a sibling that goes with the user.
+async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
+    store: &S,
+    current: &RefreshToken,
+    rotated: &RefreshToken,
+) {
+    let session = SessionId::new("v1-session");
+    let found = store
+        .find_session_by_refresh_token(&current.hash())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&found, Some(RefreshTokenMatch::Current(s)) if s.id == session),
+        "{found:?}"
+    );
+    let found = store
+        .find_session_by_refresh_token(&rotated.hash())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&found, Some(RefreshTokenMatch::Rotated { session: s, rotated_at }) if s.id == session && *rotated_at == at(0)),
+        "{found:?}"
+    );
+    let sibling = RefreshToken::generate().unwrap().hash();
+    let reused = store
+        .reuse_refresh_token(&session, &rotated.hash(), &sibling, at(0), 1, at(1))
+        .await
+        .unwrap();
+    assert!(reused, "a rotated hash from version 3 has no reuses yet");
+    let again = store
+        .reuse_refresh_token(
+            &session,
+            &rotated.hash(),
+            &RefreshToken::generate().unwrap().hash(),
+            at(0),
+            1,
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert!(!again, "the reuse was counted");
+    let found = store.find_session_by_refresh_token(&sibling).await.unwrap();
+    assert!(
+        matches!(&found, Some(RefreshTokenMatch::Current(s)) if s.id == session),
+        "{found:?}"
+    );
+    assert!(store.delete_user(&UserId::new("v1-user")).await.unwrap());
+    let gone = store.find_session_by_refresh_token(&sibling).await.unwrap();
+    assert_eq!(gone, None, "the sibling goes with the user");
 }
 
 /// Everything `sqlite_master` knows, by type.
@@ -254,6 +313,54 @@ async fn sqlite_a_version_1_database_upgrades_in_place() {
     let store = common::sqlite_file_at(&path).await;
     assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
     check_upgraded(&store, &token).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_version_3_database_upgrades_in_place() {
+    let path = common::sqlite_path();
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    SqliteStore::migrator()
+        .run_to(3, store.pool())
+        .await
+        .unwrap();
+    let (current, rotated) = (
+        RefreshToken::generate().unwrap(),
+        RefreshToken::generate().unwrap(),
+    );
+    let micros = |secs| at(secs).unix_timestamp() * 1_000_000;
+    sqlx::query(V1_USER)
+        .bind("v1-user")
+        .bind("old@example.com")
+        .bind("Old")
+        .bind(V1_PHC)
+        .bind(micros(0))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(V1_SESSION)
+        .bind("v1-session")
+        .bind("v1-user")
+        .bind(current.hash().as_bytes().as_slice())
+        .bind(micros(0))
+        .bind(micros(3600))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(V1_ROTATED)
+        .bind(rotated.hash().as_bytes().as_slice())
+        .bind("v1-session")
+        .bind(micros(0))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied_versions(store.pool()).await, vec![1, 2, 3]);
+    drop(store);
+
+    // A restart with the new version of the crate.
+    let store = common::sqlite_file_at(&path).await;
+    assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+    check_upgraded_from_v3(&store, &current, &rotated).await;
 }
 
 /// The versions recorded in the crate's migrations table.
@@ -386,5 +493,51 @@ mod postgres {
         store.migrate().await.unwrap();
         assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
         check_upgraded(&store, &token).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_a_version_3_database_upgrades_in_place() {
+        let Some(url) = common::postgres_url() else {
+            return common::skipped("postgres_a_version_3_database_upgrades_in_place");
+        };
+        let schema = common::create_schema(&url).await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy_with(common::options_in_schema(&url, &schema));
+        PostgresStore::migrator().run_to(3, &pool).await.unwrap();
+        let (current, rotated) = (
+            RefreshToken::generate().unwrap(),
+            RefreshToken::generate().unwrap(),
+        );
+        sqlx::query(V1_USER)
+            .bind("v1-user")
+            .bind("old@example.com")
+            .bind("Old")
+            .bind(V1_PHC)
+            .bind(at(0))
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(V1_SESSION)
+            .bind("v1-session")
+            .bind("v1-user")
+            .bind(current.hash().as_bytes().as_slice())
+            .bind(at(0))
+            .bind(at(3600))
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(V1_ROTATED)
+            .bind(rotated.hash().as_bytes().as_slice())
+            .bind("v1-session")
+            .bind(at(0))
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(applied_versions(&pool).await, vec![1, 2, 3]);
+
+        let store = PostgresStore::new(pool);
+        store.migrate().await.unwrap();
+        assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+        check_upgraded_from_v3(&store, &current, &rotated).await;
     }
 }

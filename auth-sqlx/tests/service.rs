@@ -11,7 +11,8 @@ use auth_core::{
     AuthError, AuthResponse, AuthService, Email, JwtCodec, Password, SignInRequest, SignUpRequest,
     clock::ManualClock,
     password::{Argon2Hasher, Argon2Params, PasswordHash},
-    service::ImportedUser,
+    service::MAX_REFRESH_REUSES,
+    service::{DEFAULT_REFRESH_REUSE_INTERVAL, ImportedUser},
     store::{SessionStore, UserStore},
     testing::cases::RACERS,
 };
@@ -20,15 +21,21 @@ use time::macros::datetime;
 const PASSWORD: &str = "correct horse battery staple";
 
 /// The service on `store`, with cheap hashing (these tests are about the
-/// stores) and a clock the test moves.
+/// stores), a clock the test moves and the default refresh-token reuse
+/// interval.
 fn service<S: UserStore + SessionStore + Clone>(store: S) -> (AuthService, ManualClock) {
-    service_with_grace(store, Duration::ZERO)
+    service_with_interval(store, DEFAULT_REFRESH_REUSE_INTERVAL)
 }
 
-/// [`service`], with a reuse grace period.
-fn service_with_grace<S: UserStore + SessionStore + Clone>(
+/// [`service`], with strict rotation: every replay revokes.
+fn strict_service<S: UserStore + SessionStore + Clone>(store: S) -> (AuthService, ManualClock) {
+    service_with_interval(store, Duration::ZERO)
+}
+
+/// [`service`], with the given refresh-token reuse interval.
+fn service_with_interval<S: UserStore + SessionStore + Clone>(
     store: S,
-    grace: Duration,
+    interval: Duration,
 ) -> (AuthService, ManualClock) {
     let clock = ManualClock::new(datetime!(2030-01-01 12:00 UTC));
     let hasher = Argon2Hasher::new(
@@ -44,7 +51,7 @@ fn service_with_grace<S: UserStore + SessionStore + Clone>(
         .token_codec(JwtCodec::hs256(b"service-test-secret-of-32-bytes!", "iss", "aud").unwrap())
         .password_hasher(hasher)
         .clock(clock.clone())
-        .reuse_grace_period(grace)
+        .refresh_reuse_interval(interval)
         .build()
         .unwrap();
     (auth, clock)
@@ -72,7 +79,7 @@ async fn sign_in(
 }
 
 /// Sign-up, sign-in, authenticate, refresh, reuse detection, sign-out.
-async fn whole_flow(auth: AuthService) {
+async fn whole_flow(auth: AuthService, clock: ManualClock) {
     let signed_up = auth
         .sign_up(sign_up_request("Ada@Example.com"))
         .await
@@ -116,7 +123,9 @@ async fn whole_flow(auth: AuthService) {
         .unwrap();
     assert_eq!(after.session_id(), principal.session_id());
 
-    // Replaying the rotated token revokes the whole session.
+    // Replaying the rotated token after the reuse interval revokes the
+    // whole session.
+    clock.advance(time::Duration::seconds(11));
     let replay = auth.refresh(session.refresh_token.expose_secret()).await;
     assert!(
         matches!(replay, Err(AuthError::RefreshTokenReused)),
@@ -197,7 +206,8 @@ async fn race_refreshes(auth: &AuthService, token: &str) -> Vec<Result<AuthRespo
     results
 }
 
-/// [`RACERS`] concurrent refreshes with one token: exactly one new token.
+/// Strict rotation: [`RACERS`] concurrent refreshes with one token:
+/// exactly one new token.
 /// A loser that reached the store before the winner's rotation lost the
 /// compare-and-swap (`InvalidRefreshToken`, session kept); one that looked
 /// the token up after it found a rotated token, which strict reuse
@@ -238,27 +248,38 @@ async fn racing_refreshes(auth: AuthService) {
     }
 }
 
-/// With a reuse grace period, racing refreshes never revoke the session:
-/// every loser is refused, and the winner stays signed in. A replay after
-/// the grace period is reuse again.
-async fn racing_refreshes_within_a_grace_period(auth: AuthService, clock: ManualClock) {
+/// Within the reuse interval, racing refreshes never revoke the session:
+/// [`MAX_REFRESH_REUSES`] + 1 of them with one token (one rotation, the
+/// rest reuses) each get a pair whose refresh token works. (Strict
+/// rotation: [`racing_refreshes`].) A replay after the interval is reuse
+/// again and revokes the session.
+async fn racing_refreshes_within_the_interval(auth: AuthService, clock: ManualClock) {
     let signed_up = auth
-        .sign_up(sign_up_request("grace@example.com"))
+        .sign_up(sign_up_request("tabs@example.com"))
         .await
         .and_then(auth_core::SignUp::signed_in)
         .unwrap();
     let token = signed_up.refresh_token.expose_secret().to_owned();
+    let racers: Vec<_> = (0..MAX_REFRESH_REUSES + 1)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.clone());
+            tokio::spawn(async move { auth.refresh(&token).await })
+        })
+        .collect();
     let mut winners = Vec::new();
-    for result in race_refreshes(&auth, &token).await {
-        match result {
-            Ok(response) => winners.push(response),
-            Err(AuthError::InvalidRefreshToken) => {}
-            Err(other) => panic!("within the grace period, got {other:?}"),
-        }
+    for racer in racers {
+        winners.push(racer.await.unwrap().unwrap());
     }
-    assert_eq!(winners.len(), 1, "exactly one concurrent refresh may win");
-    let next = auth
-        .refresh(winners[0].refresh_token.expose_secret())
+    let mut nexts = Vec::new();
+    for winner in &winners {
+        nexts.push(
+            auth.refresh(winner.refresh_token.expose_secret())
+                .await
+                .unwrap(),
+        );
+    }
+    let next = nexts.pop().unwrap();
+    auth.authenticate(next.access_token.expose_secret())
         .await
         .unwrap();
     clock.advance(time::Duration::seconds(11));
@@ -271,8 +292,8 @@ async fn racing_refreshes_within_a_grace_period(auth: AuthService, clock: Manual
     assert!(matches!(after, Err(AuthError::SessionRevoked)), "{after:?}");
 }
 
-/// Refreshes with one token, each after the previous answered: the first
-/// wins, the second is reuse and revokes the session.
+/// Strict rotation: refreshes with one token, each after the previous
+/// answered: the first wins, the second is reuse and revokes the session.
 async fn sequential_replay_is_reuse(auth: AuthService) {
     let signed_up = auth
         .sign_up(sign_up_request("replay@example.com"))
@@ -399,7 +420,8 @@ macro_rules! scenarios {
                 let Some(store) = $store else {
                     return common::skipped(concat!(stringify!($backend), "::whole_flow"));
                 };
-                super::whole_flow(service(store).0).await;
+                let (auth, clock) = service(store);
+                super::whole_flow(auth, clock).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -415,19 +437,19 @@ macro_rules! scenarios {
                 let Some(store) = $store else {
                     return common::skipped(concat!(stringify!($backend), "::racing_refreshes"));
                 };
-                super::racing_refreshes(service(store).0).await;
+                super::racing_refreshes(strict_service(store).0).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn racing_refreshes_within_a_grace_period() {
+            async fn racing_refreshes_within_the_interval() {
                 let Some(store) = $store else {
                     return common::skipped(concat!(
                         stringify!($backend),
-                        "::racing_refreshes_within_a_grace_period"
+                        "::racing_refreshes_within_the_interval"
                     ));
                 };
-                let (auth, clock) = service_with_grace(store, Duration::from_secs(10));
-                super::racing_refreshes_within_a_grace_period(auth, clock).await;
+                let (auth, clock) = service(store);
+                super::racing_refreshes_within_the_interval(auth, clock).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -438,7 +460,7 @@ macro_rules! scenarios {
                         "::sequential_replay_is_reuse"
                     ));
                 };
-                super::sequential_replay_is_reuse(service(store).0).await;
+                super::sequential_replay_is_reuse(strict_service(store).0).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

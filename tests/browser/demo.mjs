@@ -15,9 +15,10 @@
 // the OAuth steps sign in with it, link it and unlink it. The two-factor
 // steps (issue 27) turn it on from the account panel, computing the
 // authenticator app's codes here from the key the page shows, then sign
-// in with a code and with backup codes. The passkey steps (passkeys.mjs)
-// use Chromium's virtual authenticator at http://localhost:PORT, where the
-// page at the base URL links. Prints one line per step; exits non-zero on
+// in with a code and with backup codes. The API key steps (api-keys.mjs)
+// create, copy, use and delete a key on the account panel. The passkey
+// steps (passkeys.mjs) use Chromium's virtual authenticator at
+// http://localhost:PORT, where the page at the base URL links. Prints one line per step; exits non-zero on
 // the first failure, saying what was expected.
 // contract-suite's browser.rs starts the server and runs this.
 
@@ -37,6 +38,7 @@ import {
   expectFocusedField,
 } from './helpers.mjs';
 import { passkeySteps } from './passkeys.mjs';
+import { apiKeySteps } from './api-keys.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -192,6 +194,9 @@ try {
       // The wrong password and the wrong code the two-factor steps type.
       (response.status() === 403 && pathname === '/api/auth/two-factor/setup') ||
       (response.status() === 400 && pathname === '/api/auth/two-factor/enable') ||
+      // The API key steps' blank name, and the answers they fake: a full
+      // account (409), a server without API keys (404).
+      ([404, 409, 422].includes(response.status()) && pathname.startsWith('/api/auth/api-keys')) ||
       pathname === '/favicon.ico';
     if (response.status() >= 400 && !expected) problems.push(`${response.status()} ${pathname}`);
   });
@@ -779,6 +784,9 @@ try {
       await fresh.close();
     });
   }
+
+  // `page` is signed in as Ada, with her tasks, since the two-factor steps.
+  await apiKeySteps({ base, step, shot, watch, page });
 
   await passkeySteps({ browser, base, step, shot, watch, mailedLink, outboxNow, password: oldPassword });
 

@@ -23,15 +23,22 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(15 * 60
 pub const DEFAULT_SESSION_TTL: StdDuration = StdDuration::from_secs(30 * DAY_SECS);
 /// The default maximum display-name length, in characters.
 pub const DEFAULT_MAX_NAME_CHARS: usize = 100;
-/// The default refresh-token reuse grace period: none. Every replay of a
-/// rotated refresh token revokes its session, as the HTTP contract says.
-pub const DEFAULT_REUSE_GRACE_PERIOD: StdDuration = StdDuration::ZERO;
+/// The default refresh-token reuse interval: 10 s. A rotated refresh token
+/// presented again this soon after its rotation (a second browser tab, a
+/// retried request) gets a new pair of the same session instead of
+/// revoking it; see [`AuthServiceBuilder::refresh_reuse_interval`].
+pub const DEFAULT_REFRESH_REUSE_INTERVAL: StdDuration = StdDuration::from_secs(10);
 /// The longest access-token lifetime the builder accepts: one day.
 pub const MAX_ACCESS_TOKEN_TTL: StdDuration = StdDuration::from_secs(DAY_SECS);
 /// The longest session lifetime the builder accepts: 400 days.
 pub const MAX_SESSION_TTL: StdDuration = StdDuration::from_secs(400 * DAY_SECS);
-/// The longest reuse grace period the builder accepts: one minute.
-pub const MAX_REUSE_GRACE_PERIOD: StdDuration = StdDuration::from_secs(60);
+/// The longest refresh-token reuse interval the builder accepts: one minute.
+pub const MAX_REFRESH_REUSE_INTERVAL: StdDuration = StdDuration::from_secs(60);
+/// How many times one rotated refresh token may be presented again within
+/// the [reuse interval](AuthServiceBuilder::refresh_reuse_interval), each
+/// time for a new pair; the next presentation revokes the session. Ten
+/// tabs or retries within seconds is plausible; more is not.
+pub const MAX_REFRESH_REUSES: u32 = 10;
 /// The longest session-cache lifetime the builder accepts: one minute.
 pub const MAX_SESSION_CACHE_TTL: StdDuration = StdDuration::from_secs(60);
 
@@ -52,7 +59,7 @@ pub struct AuthServiceBuilder {
     password_policy: PasswordPolicy,
     access_token_ttl: StdDuration,
     session_ttl: StdDuration,
-    reuse_grace_period: StdDuration,
+    refresh_reuse_interval: StdDuration,
     max_name_chars: usize,
     check_sessions: bool,
     session_cache_ttl: StdDuration,
@@ -79,7 +86,7 @@ impl fmt::Debug for AuthServiceBuilder {
         f.debug_struct("AuthServiceBuilder")
             .field("access_token_ttl", &self.access_token_ttl)
             .field("session_ttl", &self.session_ttl)
-            .field("reuse_grace_period", &self.reuse_grace_period)
+            .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("password_policy", &self.password_policy)
             .field("check_sessions", &self.check_sessions)
             .field("session_cache_ttl", &self.session_cache_ttl)
@@ -128,7 +135,7 @@ impl AuthServiceBuilder {
             password_policy: PasswordPolicy::default(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             session_ttl: DEFAULT_SESSION_TTL,
-            reuse_grace_period: DEFAULT_REUSE_GRACE_PERIOD,
+            refresh_reuse_interval: DEFAULT_REFRESH_REUSE_INTERVAL,
             max_name_chars: DEFAULT_MAX_NAME_CHARS,
             check_sessions: true,
             session_cache_ttl: StdDuration::ZERO,
@@ -189,17 +196,38 @@ impl AuthServiceBuilder {
         self
     }
 
-    /// Opt-in tolerance for clients that cannot serialise their refreshes:
-    /// for this long after a rotation, a replay of the old refresh token is
-    /// only refused ([`AuthError::InvalidRefreshToken`]) instead of revoking
-    /// the session. Default zero (every replay revokes, as the HTTP contract
-    /// requires); at most 60 s.
+    /// How long after a rotation a refresh token may be presented again
+    /// without revoking the session (default 10 s, at most 60 s; zero is
+    /// strict rotation). Auth0 calls this a "reuse interval", Okta a "grace
+    /// period for token rotation".
     ///
-    /// The price: a thief who refreshes with a stolen token shortly before
-    /// its owner does is not detected, because the owner's replay lands in
-    /// the window, and keeps the session. Prefer fixing the client.
-    pub fn reuse_grace_period(mut self, period: StdDuration) -> Self {
-        self.reuse_grace_period = period;
+    /// Within the interval, the old token gets a new pair of the same
+    /// session, and the pair of the first rotation stays valid too, up to
+    /// [`MAX_REFRESH_REUSES`] times per token: several browser tabs that
+    /// refresh at once, a response lost on a flaky network and its retry,
+    /// all stay signed in. After the interval, or beyond that count, a
+    /// presentation is reuse and revokes the session.
+    ///
+    /// What it gives up: a thief who replays a stolen refresh token within
+    /// the interval also gets a pair, and nothing is revoked. With
+    /// `Duration::ZERO` every replay revokes the session at once (refreshes
+    /// that race with one token still leave the session alone: the losers
+    /// get [`AuthError::InvalidRefreshToken`]); clients must then share one
+    /// refresh between tabs.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use auth_core::{AuthService, JwtCodec, MemoryStore};
+    /// # let store = MemoryStore::new();
+    /// let strict = AuthService::builder(store.clone(), store)
+    ///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+    ///     .refresh_reuse_interval(Duration::ZERO)
+    ///     .build()?;
+    /// # let _ = strict;
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn refresh_reuse_interval(mut self, interval: StdDuration) -> Self {
+        self.refresh_reuse_interval = interval;
         self
     }
 
@@ -409,7 +437,7 @@ impl AuthServiceBuilder {
     ///
     /// # Errors
     /// [`AuthError::InvalidConfig`] if no token codec was given, a lifetime
-    /// or the grace period is out of its range, the access token outlives
+    /// or the refresh reuse interval is out of its range, the access token outlives
     /// the session, the name limit is 0, or a
     /// [second factor](Self::second_factor) has no credentials store or
     /// shares its method's name with another. (Secret length, issuer and
@@ -440,11 +468,11 @@ impl AuthServiceBuilder {
             ONE_SECOND,
             MAX_SESSION_TTL,
         )?;
-        let reuse_grace_period = bounded(
-            "the reuse grace period",
-            self.reuse_grace_period,
+        let refresh_reuse_interval = bounded(
+            "the refresh-token reuse interval",
+            self.refresh_reuse_interval,
             StdDuration::ZERO,
-            MAX_REUSE_GRACE_PERIOD,
+            MAX_REFRESH_REUSE_INTERVAL,
         )?;
         if access_token_ttl > session_ttl {
             return invalid("the access-token lifetime must not exceed the session lifetime");
@@ -587,7 +615,7 @@ impl AuthServiceBuilder {
                 password_policy: self.password_policy,
                 access_token_ttl,
                 session_ttl,
-                reuse_grace_period,
+                refresh_reuse_interval,
                 max_name_chars: self.max_name_chars,
                 check_sessions: self.check_sessions,
                 session_cache: (session_cache_ttl > Duration::ZERO)

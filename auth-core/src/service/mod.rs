@@ -133,7 +133,8 @@ struct Inner {
     password_policy: PasswordPolicy,
     access_token_ttl: Duration,
     session_ttl: Duration,
-    reuse_grace_period: Duration,
+    /// Zero: strict rotation.
+    refresh_reuse_interval: Duration,
     max_name_chars: usize,
     check_sessions: bool,
     session_cache: Option<SessionCache>,

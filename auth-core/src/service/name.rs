@@ -17,6 +17,17 @@ pub(crate) fn normalise_name(
     Ok(Some(name.to_owned()))
 }
 
+/// A name that must be given (a passkey's, an API key's): trimmed, then 1
+/// to `max_chars` characters, none of them hidden or a control.
+pub(crate) fn required_name(name: &str, max_chars: usize) -> Result<String, AuthError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > max_chars || name.chars().any(is_hidden_or_control)
+    {
+        return Err(AuthError::InvalidName { max: max_chars });
+    }
+    Ok(name.to_owned())
+}
+
 /// [`is_hidden_or_control`] as the inside of an ECMA-262 character class,
 /// for the OpenAPI `pattern` of names (`openapi::fields`). Keep the two in
 /// step: `openapi::rule_tests::name_pattern_is_the_services_rule` compares

@@ -1,9 +1,12 @@
-//! Refresh: rotating refresh tokens, with reuse detection.
+//! Refresh: rotating refresh tokens, with reuse detection and a reuse
+//! interval for clients that refresh from several tabs at once.
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
-use super::{AuthService, Revoked};
-use crate::{AuthError, AuthResponse, RefreshToken, RefreshTokenMatch};
+use super::{AuthService, MAX_REFRESH_REUSES, Revoked};
+use crate::{
+    AuthError, AuthResponse, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, User,
+};
 
 impl AuthService {
     /// Exchanges a refresh token for new tokens, rotating the refresh token:
@@ -12,21 +15,26 @@ impl AuthService {
     ///
     /// Reuse detection: presenting a refresh token that was already rotated
     /// away revokes the whole session, since a copy of it may be in other
-    /// hands (unless an opt-in
-    /// [grace period](crate::AuthServiceBuilder::reuse_grace_period) is set). Two
-    /// refreshes that present one token at the very same moment are a race,
-    /// not a reuse: the store's compare-and-swap lets exactly one win and the
-    /// other gets [`AuthError::InvalidRefreshToken`], session untouched.
-    /// Clients should still make one refresh at a time (for example share
-    /// one in-flight refresh between browser tabs): a second tab presenting
-    /// the old token after the first tab's refresh has completed is, to the
-    /// server, indistinguishable from a thief's replay.
+    /// hands, unless it comes within the
+    /// [reuse interval](crate::AuthServiceBuilder::refresh_reuse_interval)
+    /// (default 10 s) of its rotation. Then it is taken for a second tab or
+    /// a retry, not a theft: it gets a new pair of the same session, and the
+    /// pair of the first rotation stays valid too, up to
+    /// [`MAX_REFRESH_REUSES`] times per
+    /// token. So refreshes that present one token at once all succeed.
+    /// The price: a thief who replays a stolen token within the interval
+    /// gets a pair too, and nothing is revoked. With a zero interval
+    /// (strict rotation), every replay revokes the session; refreshes
+    /// racing with one token are settled by the store's compare-and-swap,
+    /// one wins and the others get [`AuthError::InvalidRefreshToken`],
+    /// session untouched.
     ///
     /// # Errors
-    /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or lost a
-    ///   simultaneous race, or replayed within the grace period.
+    /// * [`AuthError::InvalidRefreshToken`]: malformed or unknown, or (with
+    ///   a zero interval) lost a simultaneous race.
     /// * [`AuthError::RefreshTokenReused`]: the token was already rotated
-    ///   away; the whole session is now revoked.
+    ///   away, outside the interval or once too often; the whole session is
+    ///   now revoked.
     /// * [`AuthError::SessionRevoked`], [`AuthError::SessionExpired`].
     /// * [`AuthError::EmailNotVerified`] when the address must be verified
     ///   and is not: the session is revoked.
@@ -44,29 +52,101 @@ impl AuthService {
             Some(RefreshTokenMatch::Rotated {
                 session,
                 rotated_at,
-            }) => {
-                // With no grace period configured, even a rotation stamped
-                // in the future (clock skew between nodes) is no excuse.
-                let grace = inner.reuse_grace_period;
-                if grace > Duration::ZERO && now - rotated_at < grace {
-                    tracing::warn!(
-                        session_id = %session.id,
-                        user_id = %session.user_id,
-                        "rotated refresh token replayed within the grace period; refused, session kept"
-                    );
-                    return Err(AuthError::InvalidRefreshToken);
-                }
-                let _forget = self.forget_when_done(Revoked::Session(&session.id));
-                inner.sessions.revoke_session(&session.id, now).await?;
-                tracing::warn!(
-                    session_id = %session.id,
-                    user_id = %session.user_id,
-                    "rotated refresh token replayed; session revoked"
-                );
-                return Err(AuthError::RefreshTokenReused);
-            }
+            }) => return self.reuse(session, rotated_at, &presented_hash, now).await,
             Some(RefreshTokenMatch::Current(session)) => session,
         };
+        let user = self.refreshable_user(&session, now).await?;
+        let next = RefreshToken::generate()?;
+        let rotated = inner
+            .sessions
+            .rotate_refresh_token(&session.id, &presented_hash, &next.hash(), now)
+            .await?;
+        if !rotated {
+            // A simultaneous refresh with this token won the swap. Strict,
+            // that is a plain refusal that keeps the session; with a reuse
+            // interval, the token is now one rotated a moment ago, presented
+            // again: a second tab's.
+            if inner.refresh_reuse_interval <= Duration::ZERO {
+                return Err(AuthError::InvalidRefreshToken);
+            }
+            return match inner
+                .sessions
+                .find_session_by_refresh_token(&presented_hash)
+                .await?
+            {
+                Some(RefreshTokenMatch::Rotated {
+                    session,
+                    rotated_at,
+                }) => self.reuse(session, rotated_at, &presented_hash, now).await,
+                // Revoked, expired or deleted meanwhile.
+                _ => Err(AuthError::InvalidRefreshToken),
+            };
+        }
+        let user = self.with_second_factors(user).await?;
+        self.respond(user, &session.id, session.expires_at, next, now)
+    }
+
+    /// A rotated refresh token presented again: within the reuse interval,
+    /// a new pair of the same session; otherwise reuse, which revokes it.
+    async fn reuse(
+        &self,
+        session: Session,
+        rotated_at: OffsetDateTime,
+        presented: &RefreshTokenHash,
+        now: OffsetDateTime,
+    ) -> Result<AuthResponse, AuthError> {
+        let inner = &self.inner;
+        let interval = inner.refresh_reuse_interval;
+        // Strict (zero), even a rotation stamped in the future (clock skew
+        // between nodes) is no excuse; with an interval it counts as within.
+        let within = now
+            .checked_sub(interval)
+            .filter(|since| interval > Duration::ZERO && rotated_at >= *since);
+        let Some(since) = within else {
+            return self
+                .revoke_for_reuse(&session, now, "outside the reuse interval")
+                .await;
+        };
+        let user = self.refreshable_user(&session, now).await?;
+        let next = RefreshToken::generate()?;
+        let reused = inner
+            .sessions
+            .reuse_refresh_token(
+                &session.id,
+                presented,
+                &next.hash(),
+                since,
+                MAX_REFRESH_REUSES,
+                now,
+            )
+            .await?;
+        if !reused {
+            // The bound is used up (or the session ended this instant).
+            // More than MAX_REFRESH_REUSES presentations of one token within
+            // seconds is not tabs or retries but someone replaying it, so
+            // it is treated as the theft it looks like.
+            return self
+                .revoke_for_reuse(&session, now, "too often within the reuse interval")
+                .await;
+        }
+        tracing::debug!(
+            session_id = %session.id,
+            user_id = %session.user_id,
+            "rotated refresh token presented again within the reuse interval; new pair issued"
+        );
+        let user = self.with_second_factors(user).await?;
+        self.respond(user, &session.id, session.expires_at, next, now)
+    }
+
+    /// The session's user, if the session may be refreshed at `now`. A
+    /// session whose user is gone, or must verify their address first, is
+    /// revoked.
+    async fn refreshable_user(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<User, AuthError> {
+        let inner = &self.inner;
         if session.revoked_at.is_some() {
             return Err(AuthError::SessionRevoked);
         }
@@ -84,15 +164,24 @@ impl AuthService {
             inner.sessions.revoke_session(&session.id, now).await?;
             return Err(AuthError::EmailNotVerified);
         }
-        let next = RefreshToken::generate()?;
-        let rotated = inner
-            .sessions
-            .rotate_refresh_token(&session.id, &presented_hash, &next.hash(), now)
-            .await?;
-        if !rotated {
-            return Err(AuthError::InvalidRefreshToken);
-        }
-        let user = self.with_second_factors(user).await?;
-        self.respond(user, &session.id, session.expires_at, next, now)
+        Ok(user)
+    }
+
+    /// Reuse detected: revokes the whole session.
+    async fn revoke_for_reuse(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+        why: &'static str,
+    ) -> Result<AuthResponse, AuthError> {
+        let _forget = self.forget_when_done(Revoked::Session(&session.id));
+        self.inner.sessions.revoke_session(&session.id, now).await?;
+        tracing::warn!(
+            session_id = %session.id,
+            user_id = %session.user_id,
+            why,
+            "rotated refresh token replayed; session revoked"
+        );
+        Err(AuthError::RefreshTokenReused)
     }
 }

@@ -1,6 +1,6 @@
 //! The conformance cases, one async function each (those of the account
-//! methods, of one-time tokens and of credentials are written in their own
-//! files and re-exported here).
+//! methods, of one-time tokens, of credentials and of refresh-token reuses
+//! are written in their own files and re-exported here).
 //!
 //! Each takes fresh [`TestStores`] and fails by returning an error or by
 //! a failed assertion. Timestamps are whole seconds so that backends with
@@ -16,7 +16,8 @@ use crate::{
 
 pub use super::{
     account_cases::*, api_key_cases::*, credential_cases::*, credential_race_cases::*,
-    one_time_cases::*, passkey_cases::*, two_factor_cases::*,
+    one_time_cases::*, passkey_cases::*, reuse_cases::*, reuse_service_cases::*,
+    two_factor_cases::*,
 };
 
 /// How many tasks the race cases start at once.

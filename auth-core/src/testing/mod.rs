@@ -4,7 +4,10 @@
 //!
 //! One set of async checks that any store must pass: duplicate emails,
 //! racing creates, refresh-token rotation as compare-and-swap (also under
-//! races), reuse detection, revocation and expiry; names, verified and
+//! races), reuse detection, revocation and expiry; reuses within the
+//! reuse interval (sibling refresh tokens, a bounded number of them, also
+//! under races, and racing refreshes through the service that all
+//! succeed); names, verified and
 //! changed emails, deleting users, listing and revoking a user's sessions;
 //! one-time tokens used once, for their purpose only, voided by newer
 //! ones, and won by exactly one of racing consumers; credentials unique
@@ -40,6 +43,8 @@ mod credential_race_cases;
 mod one_time_cases;
 mod passkey;
 mod passkey_cases;
+mod reuse_cases;
+mod reuse_service_cases;
 mod two_factor_cases;
 
 pub use passkey::SoftAuthenticator;
@@ -145,6 +150,13 @@ macro_rules! store_conformance_tests {
             rotation_with_a_stale_hash_fails,
             every_rotated_hash_is_remembered,
             racing_rotations_have_one_winner,
+            a_reused_token_gets_a_sibling_that_rotates,
+            only_recent_rotated_hashes_of_the_session_are_reused,
+            reuses_need_an_active_session,
+            reuses_of_one_hash_are_bounded,
+            racing_reuses_are_bounded,
+            siblings_are_deleted_with_their_session,
+            racing_refreshes_with_one_token_all_succeed,
             revoked_sessions_are_inactive_and_do_not_rotate,
             expired_sessions_are_inactive_and_do_not_rotate,
             revoking_is_idempotent,

@@ -9,11 +9,14 @@
 //! signing in with it, linking and unlinking it; two-factor
 //! authentication turned on from the account panel (the scenario computes
 //! the authenticator app's codes from the key the page shows), then
-//! sign-ins with a code and with backup codes, a used one refused; and
-//! passkeys (`tests/browser/passkeys.mjs`) with Chromium's virtual
-//! authenticator: the server's relying party for a loopback `PUBLIC_URL`
-//! is `localhost` (WebAuthn takes no IP address), so those steps follow
-//! the page's link to `http://localhost:{port}` and run there.
+//! sign-ins with a code and with backup codes, a used one refused; API
+//! keys (`tests/browser/api-keys.mjs`): one created on the account panel,
+//! shown once and copied, used from outside the browser, listed with its
+//! last use, deleted and then refused; and passkeys
+//! (`tests/browser/passkeys.mjs`) with Chromium's virtual authenticator:
+//! the server's relying party for a loopback `PUBLIC_URL` is `localhost`
+//! (WebAuthn takes no IP address), so those steps follow the page's link
+//! to `http://localhost:{port}` and run there.
 //! Screenshots of the main states go to
 //! `<target dir>/browser-screenshots/<server>/`.
 //!

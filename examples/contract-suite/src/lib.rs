@@ -19,7 +19,8 @@
 //! [`Target`]; the others ([`cases::logs_hold_no_secrets`],
 //! [`cases::graceful_shutdown`], [`cases::restart_keeps_tokens`],
 //! [`cases::sign_in_rate_limit`], [`cases::client_rate_limit`],
-//! [`cases::instances_share_limits_and_revocations`], and the account cases
+//! [`cases::instances_share_limits_and_revocations`], the refresh cases
+//! that need their own `REFRESH_REUSE_INTERVAL_SECS`, and the account cases
 //! listed under `server:` in the macro) start their own servers with
 //! [`Server`]. Every server gets its own mail outbox folder, which the
 //! account cases read through [`Outbox`].
@@ -144,8 +145,8 @@ macro_rules! contract_tests {
                 sign_in_ignores_sign_up_rules,
                 // Refresh
                 refresh_rotates_and_keeps_session,
-                refresh_reuse_revokes_session,
                 refresh_rejects_unknown_tokens,
+                refresh_from_several_tabs_at_once,
                 // Sign-out and /me
                 sign_out_revokes_only_its_session,
                 sign_out_without_body,
@@ -153,7 +154,6 @@ macro_rules! contract_tests {
                 me_returns_user,
                 // The refresh cookie of a same-origin page
                 cookie_mode_sets_http_only_cookie,
-                cookie_refresh_rotates_and_detects_reuse,
                 cookie_refresh_without_cookie_is_401,
                 cookie_sign_out_clears,
                 cookie_mode_refuses_cross_site,
@@ -287,6 +287,11 @@ macro_rules! contract_tests {
                 // issue that found them asks.
                 never_reading_clients_are_dropped,
                 announced_oversized_bodies_are_413_at_once,
+                // Refresh: a replay after the reuse interval, and strict
+                // rotation (`REFRESH_REUSE_INTERVAL_SECS=0`).
+                refresh_replay_after_the_interval_revokes,
+                refresh_reuse_revokes_session,
+                cookie_refresh_rotates_and_detects_reuse,
                 // Account
                 one_time_tokens_expire,
                 sign_up_requires_verified_email,
@@ -331,6 +336,8 @@ macro_rules! contract_tests {
             ];
             sqlite_only: [
                 restart_keeps_tokens,
+                // Configuration is read before the database is opened.
+                bad_refresh_reuse_intervals_stop_the_server,
                 // Connection handling does not depend on the database.
                 idle_connections_are_closed,
                 slow_request_heads_are_cut,

@@ -14,9 +14,11 @@
 // codes live in this module's memory and on screen only while their view
 // or panel is open; no storage ever holds them.
 //
-// Passkeys: passkeys.js, which this module lends its helpers.
+// Passkeys and API keys: passkeys.js and api-keys.js, which this module
+// lends its helpers.
 
 import { setUpPasskeys } from './passkeys.js';
+import { setUpApiKeys } from './api-keys.js';
 
 const COOKIE_MODE = { 'X-Refresh-Cookie': '1' };
 
@@ -140,6 +142,7 @@ function show(view, message = '') {
   }
   closeTwoFactorPanel();
   passkeys.reset();
+  apiKeys.reset();
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.dataset.view !== view;
   }
@@ -323,16 +326,18 @@ function editForm(task, path) {
 
 async function loadAccount() {
   await providersLoaded;
-  const [{ user }, sessions, accounts, keys] = await Promise.all([
+  const [{ user }, sessions, accounts, keys, apiKeyList] = await Promise.all([
     api('GET', '/api/auth/me'),
     api('GET', '/api/auth/sessions'),
     providers.length ? api('GET', '/api/auth/accounts') : [],
     passkeys.load(),
+    apiKeys.load(),
   ]);
   auth.user = user;
   renderUser();
   renderLinked(accounts);
   passkeys.renderList(keys);
+  apiKeys.renderList(apiKeyList);
   $('#session-list').replaceChildren(
     ...sessions.map((session) => {
       const started = new Date(session.created_at).toLocaleString();
@@ -696,6 +701,8 @@ const passkeys = setUpPasskeys({
   signIn,
   signedInView: (message) => show('tasks', message),
 });
+
+const apiKeys = setUpApiKeys({ api, run, say, el });
 
 onSubmit('#sign-in-form', async ({ email, password }, form) => {
   let answer;

@@ -230,6 +230,7 @@ impl App {
             .account_hooks(DeleteTasksOfDeletedUsers(tasks.clone()))
             .access_token_ttl(config.access_token_ttl)
             .session_ttl(config.session_ttl)
+            .refresh_reuse_interval(config.refresh_reuse_interval)
             .session_cache_ttl(config.session_cache_ttl)
             .sign_in_throttle(throttle)
             .build()?;

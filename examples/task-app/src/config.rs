@@ -69,6 +69,11 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `SESSION_TTL_SECS`, the refresh-token chain's lifetime (default 30 days).
     pub session_ttl: Duration,
+    /// `REFRESH_REUSE_INTERVAL_SECS` (default 10, from 0 to 60): how long
+    /// after its rotation a refresh token may be presented again (a second
+    /// tab, a retry) for a new pair instead of revoking the session; 0 is
+    /// strict rotation. See `AuthServiceBuilder::refresh_reuse_interval`.
+    pub refresh_reuse_interval: Duration,
     /// `CORS_ORIGINS`, comma-separated exact origins (default
     /// `http://localhost:3000,http://127.0.0.1:3000`; `none`: no CORS).
     /// `*` and wildcards (`https://*.example.com`) are refused: name the
@@ -221,6 +226,13 @@ impl Config {
                 problem: "must be from 1 to 3600 (seconds)".into(),
             });
         }
+        let refresh_reuse_interval = parsed("REFRESH_REUSE_INTERVAL_SECS", 10)
+            .ok()
+            .filter(|secs| *secs <= 60)
+            .ok_or_else(|| ConfigError {
+                variable: "REFRESH_REUSE_INTERVAL_SECS",
+                problem: "expected a whole number of seconds from 0 (strict rotation) to 60".into(),
+            })?;
         let header = match get("TRUSTED_PROXY_HEADER")
             .map(|value| value.trim().to_ascii_lowercase())
             .as_deref()
@@ -247,6 +259,7 @@ impl Config {
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "task-api".into()),
             access_token_ttl: Duration::from_secs(parsed("ACCESS_TOKEN_TTL_SECS", 900)?),
             session_ttl: Duration::from_secs(parsed("SESSION_TTL_SECS", 30 * 24 * 3600)?),
+            refresh_reuse_interval: Duration::from_secs(refresh_reuse_interval),
             cors_origins: cors_origins(get("CORS_ORIGINS"))?,
             body_limit: usize::try_from(parsed("BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT as u64)?)
                 .unwrap_or(usize::MAX),
@@ -319,6 +332,7 @@ impl std::fmt::Debug for Config {
             .field("audience", &self.audience)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("session_ttl", &self.session_ttl)
+            .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("cors_origins", &self.cors_origins)
             .field("body_limit", &self.body_limit)
             .field("sign_in_max_failures", &self.sign_in_max_failures)
@@ -434,6 +448,28 @@ mod tests {
         };
         assert_eq!(write("2").unwrap().write_timeout, Duration::from_secs(2));
         assert_eq!(write("3601").unwrap_err().variable, "WRITE_TIMEOUT_SECS");
+    }
+
+    #[test]
+    fn the_refresh_reuse_interval_is_from_0_to_60_seconds() {
+        let read = |value: &str| {
+            Config::from_lookup(|name| {
+                (name == "REFRESH_REUSE_INTERVAL_SECS").then(|| value.to_owned())
+            })
+        };
+        let defaults = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(defaults.refresh_reuse_interval, Duration::from_secs(10));
+        for (value, secs) in [("0", 0), ("1", 1), (" 60 ", 60)] {
+            assert_eq!(
+                read(value).unwrap().refresh_reuse_interval,
+                Duration::from_secs(secs)
+            );
+        }
+        for bad in ["-1", "61", "abc", "1.5", "99999999999999999999"] {
+            let error = read(bad).unwrap_err();
+            assert_eq!(error.variable, "REFRESH_REUSE_INTERVAL_SECS", "{bad}");
+            assert!(error.problem.contains("from 0"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The demo page both servers serve at `/`: four static files from
+//! The demo page both servers serve at `/`: five static files from
 //! `examples/task-app/page/`, compiled into the binary so that a user needs
 //! no build step and the server no files at run time.
 //!
@@ -33,13 +33,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub const CACHE_CONTROL: &str = "no-cache";
 
 /// The paths served, each answering `GET` and `HEAD`.
-pub const PATHS: [&str; 7] = [
+pub const PATHS: [&str; 8] = [
     "/",
     "/reset-password",
     "/verify-email",
     "/email-sign-in",
     "/app.js",
     "/passkeys.js",
+    "/api-keys.js",
     "/app.css",
 ];
 
@@ -56,6 +57,12 @@ const SCRIPT: Asset = Asset {
 /// The passkey (WebAuthn) part of the script, a module `app.js` imports.
 const PASSKEYS: Asset = Asset {
     body: include_str!("../page/passkeys.js"),
+    content_type: "text/javascript; charset=utf-8",
+};
+
+/// The API keys part of the account panel, a module `app.js` imports.
+const API_KEYS: Asset = Asset {
+    body: include_str!("../page/api-keys.js"),
     content_type: "text/javascript; charset=utf-8",
 };
 
@@ -76,6 +83,7 @@ pub fn asset(path: &str) -> Option<Asset> {
         "/" | "/reset-password" | "/verify-email" | "/email-sign-in" => Some(INDEX),
         "/app.js" => Some(SCRIPT),
         "/passkeys.js" => Some(PASSKEYS),
+        "/api-keys.js" => Some(API_KEYS),
         "/app.css" => Some(STYLE),
         _ => None,
     }
@@ -107,10 +115,13 @@ mod tests {
             asset("/app.js").map(|a| a.content_type),
             Some(SCRIPT.content_type)
         );
-        assert_eq!(
-            asset("/passkeys.js").map(|a| a.content_type),
-            Some(SCRIPT.content_type)
-        );
+        for module in ["/passkeys.js", "/api-keys.js"] {
+            assert_eq!(
+                asset(module).map(|a| a.content_type),
+                Some(SCRIPT.content_type),
+                "{module}"
+            );
+        }
     }
 
     /// `app.js` loads the passkey module from this origin, by the path
@@ -128,6 +139,22 @@ mod tests {
                 .contains(r#"<link rel="modulepreload" href="/passkeys.js">"#)
         );
         assert!(!PASSKEYS.body.contains("import "), "no further imports");
+    }
+
+    /// The same for the API keys module.
+    #[test]
+    fn the_api_keys_module_is_imported_from_its_path() {
+        assert!(
+            SCRIPT
+                .body
+                .contains("import { setUpApiKeys } from './api-keys.js';")
+        );
+        assert!(
+            INDEX
+                .body
+                .contains(r#"<link rel="modulepreload" href="/api-keys.js">"#)
+        );
+        assert!(!API_KEYS.body.contains("import "), "no further imports");
     }
 
     /// The policy forbids inline code, so the page must have none: an
@@ -188,6 +215,8 @@ mod tests {
             "eval(",
         ] {
             assert!(!PASSKEYS.body.contains(banned), "passkeys.js: {banned}");
+            // A new API key lives in its field until the box closes.
+            assert!(!API_KEYS.body.contains(banned), "api-keys.js: {banned}");
         }
         // One exception, in this tab only: an OAuth round trip's PKCE
         // verifier, which exchanges nothing without the code the provider

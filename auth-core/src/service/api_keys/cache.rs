@@ -124,7 +124,8 @@ impl KeyCache {
         }
     }
 
-    fn forget(&self, id_part: &str) {
+    /// Forgets the key with this id part now.
+    pub(super) fn forget(&self, id_part: &str) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         entries.generation = entries.generation.wrapping_add(1);
         entries.keys.remove(id_part);

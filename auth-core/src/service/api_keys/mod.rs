@@ -298,18 +298,10 @@ fn key_hash(key: &str) -> [u8; 32] {
 }
 
 /// A checked key name: trimmed, 1 to [`MAX_API_KEY_NAME_CHARS`]
-/// characters, no control characters.
+/// characters, none hidden (bidi controls, zero-width…) or a control, so
+/// that one name cannot pass for another in the list.
 pub(crate) fn api_key_name(name: &str) -> Result<String, AuthError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_API_KEY_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(AuthError::InvalidName {
-            max: MAX_API_KEY_NAME_CHARS,
-        });
-    }
-    Ok(name.to_owned())
+    super::name::required_name(name, MAX_API_KEY_NAME_CHARS)
 }
 
 /// The latest time an `exp` claim can name (9999-12-31T23:59:59Z): the
@@ -344,6 +336,9 @@ impl AuthService {
         if principal.api_key_id().is_some() {
             return Err(AuthError::ApiKeyNotAllowed);
         }
+        // A key outlives sign-out and a reset: a stolen access token must
+        // not be able to mint one (as with adding a passkey).
+        self.require_recent_sign_in(principal).await?;
         let name = api_key_name(name)?;
         let max_days = runtime.max_expires_in_days;
         let lifetime = match expires_in_days {
@@ -353,14 +348,7 @@ impl AuthService {
         };
         let user_id = principal.user_id();
         let now = self.inner.now();
-        let unexpired = runtime
-            .store
-            .list(user_id, &API_KEY)
-            .await?
-            .iter()
-            .filter(|row| !row.is_expired_at(now))
-            .count();
-        if unexpired >= runtime.max_per_user {
+        if self.unexpired_api_keys(runtime, user_id, now).await? >= runtime.max_per_user {
             return Err(AuthError::TooManyApiKeys);
         }
         let expires_at = match lifetime {
@@ -390,6 +378,12 @@ impl AuthService {
                 })
                 .await?;
             if let Some(row) = inserted {
+                // Creates racing past the count above each count again
+                // with their own row in: over the cap, they take it back.
+                if self.unexpired_api_keys(runtime, user_id, now).await? > runtime.max_per_user {
+                    runtime.store.delete(user_id, &row.id).await?;
+                    return Err(AuthError::TooManyApiKeys);
+                }
                 tracing::info!(user_id = %user_id, api_key = %row.id, "API key created");
                 let info = stored.info(&row);
                 return Ok(CreatedApiKey {
@@ -406,6 +400,22 @@ impl AuthService {
         Err(AuthError::internal(
             "an API key's id part was drawn taken, thrice",
         ))
+    }
+
+    /// How many of the user's keys have not expired at `now`.
+    async fn unexpired_api_keys(
+        &self,
+        runtime: &Runtime,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, AuthError> {
+        Ok(runtime
+            .store
+            .list(user_id, &API_KEY)
+            .await?
+            .iter()
+            .filter(|row| !row.is_expired_at(now))
+            .count())
     }
 
     /// The user's API keys, oldest first, expired ones included until
@@ -489,7 +499,7 @@ impl AuthService {
             if !constant_time_eq(&hash, &kept) || expires_at.is_some_and(|at| now >= at) {
                 return Err(AuthError::InvalidToken);
             }
-            self.touch(runtime, &id, None, now).await;
+            self.touch(runtime, &id, id_part, None, now).await;
             return Ok(self.key_principal(user_id, id, expires_at, now));
         }
         let generation = cache.map(KeyCache::generation);
@@ -517,7 +527,7 @@ impl AuthService {
                 generation,
             );
         }
-        self.touch(runtime, &row.id, Some(&row), now).await;
+        self.touch(runtime, &row.id, id_part, Some(&row), now).await;
         Ok(self.key_principal(user_id, row.id, row.expires_at, now))
     }
 
@@ -534,11 +544,13 @@ impl AuthService {
     /// the last [`LAST_USED_INTERVAL`] and the stored one is older than
     /// that (compare-and-swap on the row's version, so that of several
     /// processes at most one writes). `row` is the key as just read, if
-    /// it was. Never fails the request: an error is logged.
+    /// it was; a key found deleted is forgotten by the cache. Never fails
+    /// the request: an error is logged.
     async fn touch(
         &self,
         runtime: &Runtime,
         id: &CredentialId,
+        id_part: &str,
         row: Option<&Credential>,
         now: OffsetDateTime,
     ) {
@@ -553,7 +565,14 @@ impl AuthService {
                     read = row;
                     &read
                 }
-                Ok(_) => return,
+                Ok(_) => {
+                    // Deleted by another process: stop vouching for it here
+                    // too, before the cache's lifetime ends.
+                    if let Some(cache) = &runtime.cache {
+                        cache.forget(id_part);
+                    }
+                    return;
+                }
                 Err(error) => {
                     tracing::warn!(%error, api_key = %id, "could not read an API key's last use");
                     return;

@@ -101,13 +101,8 @@ pub struct CreateApiKeyRequest {
     pub expires_in_days: Option<i64>,
 }
 
-/// The control characters ([`char::is_control`], Unicode's Cc) as the
-/// inside of an ECMA-262 character class.
-#[cfg(feature = "openapi")]
-pub(crate) const CONTROL_CLASS: &str = "\\u0000-\\u001F\\u007F-\\u009F";
-
 /// The schema of a key's `name`: trimmed, then 1 to 64 characters, none
-/// of them a control character.
+/// of them hidden or a control.
 #[cfg(feature = "openapi")]
 fn name_schema() -> utoipa::openapi::Object {
     use super::MAX_API_KEY_NAME_CHARS as MAX;
@@ -116,12 +111,13 @@ fn name_schema() -> utoipa::openapi::Object {
         .pattern(Some(crate::openapi::trimmed_text_pattern(
             1,
             MAX,
-            CONTROL_CLASS,
+            crate::service::name::HIDDEN_OR_CONTROL_CLASS,
         )))
         .description(Some(format!(
             "What the key is for, to recognise it in the list. Surrounding whitespace is \
              trimmed; what remains has 1 to {MAX} characters (Unicode scalar values) and no \
-             control character, as `pattern` states; otherwise 422 `invalid_name`."
+             control (Cc) or format (Cf) character, line or paragraph separator, or other \
+             default-ignorable code point, as `pattern` states; otherwise 422 `invalid_name`."
         )))
         .build()
 }
@@ -212,11 +208,12 @@ fn described<P: utoipa::Path>() -> crate::endpoint::Described {
         (status = 201, description = "Made (`Cache-Control: no-store`): the answer holds the key, shown this once", body = CreatedApiKey, headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "Not JSON, or a field missing or mistyped (`expires_in_days` not a whole number)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session signed in more than 10 minutes ago or has ended (`reauthentication_required`): sign in again to make a key", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "API keys are not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user has as many unexpired keys as allowed, 50 by default (`too_many_api_keys`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A `name` that is blank, over 64 characters or has control characters (`invalid_name`), or an `expires_in_days` out of its range (`invalid_expiry`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `name` that is blank, over 64 characters or has a control or hidden character (`invalid_name`), or an `expires_in_days` out of its range (`invalid_expiry`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`too_many_attempts`)", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ))]

@@ -9,9 +9,10 @@ use time::{Duration, OffsetDateTime};
 use super::{API_KEY, ApiKeys, CreatedApiKey, key};
 use crate::{
     AuthError, AuthService, ChangePasswordRequest, Clock as _, CredentialId, CredentialStore,
-    JwtCodec, MemoryStore, Password, Principal, SignUpRequest,
+    JwtCodec, MemoryStore, Password, Principal, SignInRequest, SignUpRequest, UserId,
     clock::ManualClock,
     endpoint::{self, Method, Needs, Request},
+    store::{Credential, CredentialKind, NewCredential},
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -57,6 +58,22 @@ async fn signed_up(auth: &AuthService, email: &str) -> (Principal, String) {
         .unwrap();
     let token = session.access_token.expose_secret().to_owned();
     (auth.authenticate(&token).await.unwrap(), token)
+}
+
+/// A new session of a user who signed up.
+async fn signed_in(auth: &AuthService, email: &str) -> Principal {
+    let session = auth
+        .sign_in(SignInRequest {
+            email: email.into(),
+            password: Password::new(PASSWORD),
+        })
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
+    auth.authenticate(session.access_token.expose_secret())
+        .await
+        .unwrap()
 }
 
 async fn create(auth: &AuthService, principal: &Principal, name: &str) -> CreatedApiKey {
@@ -370,8 +387,10 @@ async fn names_lifetimes_and_the_cap_are_checked() {
         auth.create_api_key(&ada, "third", None).await,
         Err(AuthError::TooManyApiKeys)
     ));
-    // An expired key does not count.
+    // An expired key does not count (a day on, making one needs a fresh
+    // sign-in).
     clock.advance(Duration::seconds(24 * 3600));
+    let ada = signed_in(&auth, "ada@example.com").await;
     auth.create_api_key(&ada, "third", None).await.unwrap();
     assert_eq!(auth.api_keys(ada.user_id()).await.unwrap().len(), 3);
     // Another user has a cap of their own.
@@ -590,4 +609,152 @@ async fn the_routes_make_list_and_delete() {
     assert_eq!(gone.status(), 204);
     let again = call(Method::Delete, "/api-keys/{id}", Some(id), b"").await;
     assert_eq!(again.status(), 404);
+}
+
+#[tokio::test]
+async fn making_a_key_needs_a_recent_sign_in() {
+    let Fixture { auth, clock, .. } = fixture(false);
+    let (ada, _) = signed_up(&auth, "ada@example.com").await;
+    create(&auth, &ada, "fresh").await;
+    // A token stolen later in the session (here, its holder after 11
+    // minutes) cannot mint a key that would outlive sign-out and a reset.
+    clock.advance(Duration::minutes(11));
+    let stale = auth.create_api_key(&ada, "late", None).await;
+    assert!(
+        matches!(stale, Err(AuthError::ReauthenticationRequired)),
+        "{stale:?}"
+    );
+    assert_eq!(auth.api_keys(ada.user_id()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn hidden_characters_are_refused_in_names() {
+    let Fixture { auth, .. } = fixture(false);
+    let (ada, _) = signed_up(&auth, "ada@example.com").await;
+    for name in [
+        "backup\u{202E}exe.",
+        "a\u{200B}b",
+        "\u{2066}ci",
+        "x\u{FEFF}",
+    ] {
+        let refused = auth.create_api_key(&ada, name, None).await;
+        assert!(
+            matches!(refused, Err(AuthError::InvalidName { max: 64 })),
+            "{name:?}: {refused:?}"
+        );
+    }
+    assert!(auth.api_keys(ada.user_id()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_key_deleted_by_another_process_is_forgotten_at_its_next_last_use() {
+    let Fixture { auth, store, clock } = fixture(true);
+    let (ada, _) = signed_up(&auth, "ada@example.com").await;
+    let key = create(&auth, &ada, "ci").await;
+    by_key(&auth, &key).await.unwrap();
+    // Another process deletes it straight in the shared store; this
+    // process still has it cached.
+    let id = CredentialId::new(&key.id);
+    assert!(store.delete(ada.user_id(), &id).await.unwrap());
+    by_key(&auth, &key).await.unwrap();
+    // A minute on, the last-use write finds it gone and the cache lets go
+    // at once (the cache's own lifetime is 5 s, but it is asked before).
+    clock.advance(Duration::seconds(61));
+    let _ = by_key(&auth, &key).await;
+    assert!(matches!(
+        by_key(&auth, &key).await,
+        Err(AuthError::InvalidToken)
+    ));
+}
+
+/// The memory store, yielding before each call, so that racing tasks
+/// interleave between the cap's count and the insert as they do on a
+/// database.
+struct Yielding(MemoryStore);
+
+#[async_trait::async_trait]
+impl CredentialStore for Yielding {
+    async fn insert(&self, new: NewCredential) -> Result<Option<Credential>, AuthError> {
+        tokio::task::yield_now().await;
+        self.0.insert(new).await
+    }
+    async fn replace(&self, new: NewCredential) -> Result<Credential, AuthError> {
+        self.0.replace(new).await
+    }
+    async fn get(&self, id: &CredentialId) -> Result<Option<Credential>, AuthError> {
+        self.0.get(id).await
+    }
+    async fn find(
+        &self,
+        kind: &CredentialKind,
+        lookup: &str,
+    ) -> Result<Option<Credential>, AuthError> {
+        self.0.find(kind, lookup).await
+    }
+    async fn list(
+        &self,
+        user_id: &UserId,
+        kind: &CredentialKind,
+    ) -> Result<Vec<Credential>, AuthError> {
+        tokio::task::yield_now().await;
+        self.0.list(user_id, kind).await
+    }
+    async fn update(
+        &self,
+        id: &CredentialId,
+        expected_version: u64,
+        data: &[u8],
+        last_used_at: Option<OffsetDateTime>,
+    ) -> Result<bool, AuthError> {
+        self.0
+            .update(id, expected_version, data, last_used_at)
+            .await
+    }
+    async fn consume(&self, id: &CredentialId, expected_version: u64) -> Result<bool, AuthError> {
+        self.0.consume(id, expected_version).await
+    }
+    async fn delete(&self, user_id: &UserId, id: &CredentialId) -> Result<bool, AuthError> {
+        self.0.delete(user_id, id).await
+    }
+    async fn delete_for_user(
+        &self,
+        user_id: &UserId,
+        kind: &CredentialKind,
+    ) -> Result<u64, AuthError> {
+        self.0.delete_for_user(user_id, kind).await
+    }
+    async fn delete_expired(&self, expired_before: OffsetDateTime) -> Result<u64, AuthError> {
+        self.0.delete_expired(expired_before).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_never_pass_the_cap() {
+    let store = MemoryStore::new();
+    let auth = AuthService::with_store(store.clone())
+        .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
+        .session_cache_ttl(StdDuration::ZERO)
+        .client_rate_limit(None)
+        .credentials(Yielding(store))
+        .api_keys(ApiKeys::new().max_per_user(3))
+        .build()
+        .unwrap();
+    let (ada, _) = signed_up(&auth, "ada@example.com").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let (auth, ada) = (auth.clone(), ada.clone());
+            tokio::spawn(async move { auth.create_api_key(&ada, &format!("k{n}"), None).await })
+        })
+        .collect();
+    let mut made = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(AuthError::TooManyApiKeys) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let kept = auth.api_keys(ada.user_id()).await.unwrap().len();
+    assert_eq!(kept, made, "every key answered 201 is kept, no other");
+    assert!((1..=3).contains(&kept), "{kept} keys");
 }

@@ -257,22 +257,13 @@ fn passkey_lookup(credential_id: &[u8]) -> String {
 }
 
 /// A checked passkey name: trimmed, 1 to [`MAX_PASSKEY_NAME_CHARS`]
-/// characters, no control characters; [`DEFAULT_PASSKEY_NAME`] when
+/// characters, none hidden or a control; [`DEFAULT_PASSKEY_NAME`] when
 /// none is given.
 fn passkey_name(name: Option<&str>) -> Result<String, AuthError> {
     let Some(name) = name else {
         return Ok(DEFAULT_PASSKEY_NAME.to_owned());
     };
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_PASSKEY_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(AuthError::InvalidName {
-            max: MAX_PASSKEY_NAME_CHARS,
-        });
-    }
-    Ok(name.to_owned())
+    super::name::required_name(name, MAX_PASSKEY_NAME_CHARS)
 }
 
 /// A failed ceremony, logged at debug level (its detail is for the

@@ -280,7 +280,7 @@ fn registration_options_doc() {}
         (status = 404, description = "Passkeys are not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A `name` that is blank, over 64 characters or has control characters (`invalid_name`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `name` that is blank, over 64 characters or has a control or hidden character (`invalid_name`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`too_many_attempts`)", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "A store is unreachable", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     ))]

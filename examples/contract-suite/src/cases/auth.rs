@@ -378,51 +378,6 @@ pub async fn refresh_rotates_and_keeps_session(target: &Target) {
     }
 }
 
-/// Presenting a rotated refresh token again is 401 `refresh_token_reused`
-/// and revokes that session: its newest refresh and access tokens stop
-/// working too. The user's other sessions are untouched.
-pub async fn refresh_reuse_revokes_session(target: &Target) {
-    let api = target.api();
-    let account = api.sign_up().await;
-    let other = api.new_session(&account).await;
-    let rotated = api.refresh(&account.refresh_token).await;
-    rotated.expect_auth_response(200, target, &account.email);
-    let rotated = account.with_session(&rotated);
-
-    api.refresh(&account.refresh_token)
-        .await
-        .noted("replay of the rotated refresh token")
-        .expect_problem(401, "refresh_token_reused");
-    api.refresh(&rotated.refresh_token)
-        .await
-        .noted("the newest refresh token after reuse detection")
-        .expect_problem_in(
-            401,
-            &[
-                "session_revoked",
-                "invalid_refresh_token",
-                "refresh_token_reused",
-            ],
-        );
-    api.me(&rotated.access_token)
-        .await
-        .noted("the newest access token after reuse detection")
-        .expect_token_rejected(&["session_revoked"]);
-    api.me(&account.access_token)
-        .await
-        .noted("the first access token after reuse detection")
-        .expect_token_rejected(&["session_revoked"]);
-
-    api.me(&other.access_token)
-        .await
-        .noted("another session of the same user")
-        .expect_json(200);
-    api.refresh(&other.refresh_token)
-        .await
-        .noted("another session of the same user")
-        .expect_auth_response(200, target, &account.email);
-}
-
 /// Empty, unknown or misplaced tokens are 401 at refresh
 /// (`invalid_refresh_token`) and at `/me` (`invalid_token`), and do not
 /// disturb the real session.

@@ -1,11 +1,13 @@
 //! The refresh cookie of a same-origin browser page (`X-Refresh-Cookie: 1`),
 //! the library's documented choice beside the contract's JSON transport.
 
+use std::path::Path;
+
 use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    Reply, Target,
+    Backend, Reply, Server, Target,
     client::{Api, fresh_email, fresh_password},
 };
 
@@ -122,9 +124,12 @@ pub async fn cookie_mode_sets_http_only_cookie(target: &Target) {
 }
 
 /// A cookie refresh rotates the cookie and keeps the session; presenting
-/// the old cookie again is a 401 that clears it and revokes the session.
-pub async fn cookie_refresh_rotates_and_detects_reuse(target: &Target) {
-    let api = target.api();
+/// the old cookie again (with strict rotation,
+/// `REFRESH_REUSE_INTERVAL_SECS=0`, so at once) is a 401 that clears it and
+/// revokes the session.
+pub async fn cookie_refresh_rotates_and_detects_reuse(binary: &Path, backend: Backend) {
+    let server = Server::start(binary, backend, &[("REFRESH_REUSE_INTERVAL_SECS", "0")]).await;
+    let api = server.target().api();
     let (_, _, first) = cookie_sign_up(&api).await;
     // No body at all, then `{}` (any JSON body is ignored).
     let reply = cookie_request(

@@ -19,7 +19,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `binary` until it exits, with a JWT secret, a free port and `env`;
 /// returns its status and everything it printed (stdout, then stderr).
-fn run_to_exit(binary: &Path, env: &[(&str, &str)]) -> (ExitStatus, String) {
+pub(super) fn run_to_exit(binary: &Path, env: &[(&str, &str)]) -> (ExitStatus, String) {
     let mut child = Command::new(binary)
         .env("BIND_ADDRESS", "127.0.0.1:0")
         .env("JWT_SECRET", random_string(48))

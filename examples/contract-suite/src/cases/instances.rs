@@ -128,6 +128,11 @@ pub async fn instances_share_limits_and_revocations(binary: &Path, backend: Back
             ("REDIS_URL".to_owned(), Some(redis_url.clone())),
             ("SESSION_CACHE_SECS".to_owned(), Some("0".to_owned())),
             ("SIGN_IN_MAX_FAILURES".to_owned(), Some("4".to_owned())),
+            // Strict rotation: the replay below is reuse at once.
+            (
+                "REFRESH_REUSE_INTERVAL_SECS".to_owned(),
+                Some("0".to_owned()),
+            ),
         ];
         if let Some(database_url) = extra {
             env.push(("DATABASE_URL".to_owned(), Some(database_url.to_owned())));

@@ -14,9 +14,10 @@ use crate::{
 /// A sign-up, sign-in, failed sign-in, refresh, reuse, task and sign-out
 /// flow, plus a forged token and a token in a query string, leaves no
 /// password, token or JWT secret in the server's output, which does log the
-/// requests.
+/// requests. (Strict rotation, `REFRESH_REUSE_INTERVAL_SECS=0`, so that the
+/// replay is reuse at once.)
 pub async fn logs_hold_no_secrets(binary: &Path, backend: Backend) {
-    let server = Server::start(binary, backend, &[]).await;
+    let server = Server::start(binary, backend, &[("REFRESH_REUSE_INTERVAL_SECS", "0")]).await;
     let target = server.target();
     let api = target.api();
 

@@ -33,6 +33,7 @@ mod passkeys_manage;
 mod passkeys_register;
 mod passkeys_server;
 mod passkeys_sign_in;
+mod refresh_reuse;
 mod tasks;
 mod two_factor;
 mod two_factor_database;
@@ -46,7 +47,7 @@ pub use self::{
     api_keys_access::*, api_keys_server::*, auth::*, bodies::*, connections::*, cookie::*,
     database::*, email_sign_in::*, instances::*, launch::*, limits::*, oauth::*, oauth_accounts::*,
     oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*, passkeys_register::*,
-    passkeys_server::*, passkeys_sign_in::*, tasks::*, two_factor_database::*,
+    passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*, tasks::*, two_factor_database::*,
     two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*, verification::*,
 };
 

@@ -26,6 +26,7 @@ pub async fn demo_page_is_served(target: &Target) {
         ("/verify-email", "text/html"),
         ("/app.js", "text/javascript"),
         ("/passkeys.js", "text/javascript"),
+        ("/api-keys.js", "text/javascript"),
         ("/app.css", "text/css"),
     ] {
         let reply = api.get(path, None).await;

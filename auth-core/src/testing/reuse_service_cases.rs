@@ -1,0 +1,215 @@
+//! Conformance case of the refresh-token reuse interval through an
+//! [`AuthService`] on the stores: refreshes that present one token at once
+//! (tabs waking up together) all succeed. Re-exported by
+//! [`cases`](super::cases).
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use super::{TestStores, cases::base_time, reuse_cases::race};
+use crate::{
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, NewSession,
+    Password, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, SignUpRequest,
+    UserId, clock::ManualClock,
+};
+
+/// How many refreshes present one token at once: as many as the reuse
+/// bound lets succeed (one rotation and nine reuses).
+const TABS: usize = 10;
+
+/// Ten refreshes through an [`AuthService`] on the stores, presenting
+/// one refresh token at once: all succeed with the same session, every new
+/// refresh token and access token works, and the session stays alive.
+///
+/// Twice: first with lookups that wait for each other, so that every
+/// refresh finds the token current and all but one lose the rotation's
+/// compare-and-swap (then find it rotated, a reuse); then as they come,
+/// most finding it already rotated.
+pub async fn racing_refreshes_with_one_token_all_succeed(
+    stores: TestStores,
+) -> Result<(), AuthError> {
+    let together = Arc::new(LookupsMeet {
+        inner: Arc::clone(&stores.sessions),
+        left: AtomicUsize::new(TABS),
+        meet: tokio::sync::Barrier::new(TABS),
+    });
+    tabs_refresh_at_once(&stores, together, "tabs-together@example.com").await?;
+    tabs_refresh_at_once(&stores, Arc::clone(&stores.sessions), "tabs@example.com").await
+}
+
+async fn tabs_refresh_at_once(
+    stores: &TestStores,
+    sessions: Arc<dyn SessionStore>,
+    address: &str,
+) -> Result<(), AuthError> {
+    let clock = ManualClock::new(base_time());
+    let auth = AuthService::builder_from_arcs(Arc::clone(&stores.users), sessions)
+        .token_codec(JwtCodec::hs256(
+            b"a conformance secret of 32 bytes",
+            "conformance",
+            "conformance",
+        )?)
+        .password_hasher(Argon2Hasher::new(
+            Argon2Params {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            4,
+        )?)
+        .clock(clock.clone())
+        .sign_in_throttle(None)
+        .client_rate_limit(None)
+        .build()?;
+    let signed_up = auth
+        .sign_up(SignUpRequest {
+            email: address.into(),
+            password: Password::new("a conformance passphrase"),
+            name: None,
+        })
+        .await?
+        .signed_in()?;
+    let session_id = auth
+        .authenticate(signed_up.access_token.expose_secret())
+        .await?
+        .session_id()
+        .cloned();
+    let token = Arc::new(signed_up.refresh_token.expose_secret().to_owned());
+    let outcomes: Vec<Result<AuthResponse, AuthError>> = race(TABS, |_| {
+        let (auth, token) = (auth.clone(), Arc::clone(&token));
+        async move { Ok(auth.refresh(&token).await) }
+    })
+    .await?;
+    let mut pairs = Vec::with_capacity(TABS);
+    for outcome in outcomes {
+        pairs.push(outcome.map_err(|error| {
+            AuthError::internal(format!(
+                "every one of {TABS} refreshes at once must succeed: {error:?}"
+            ))
+        })?);
+    }
+    clock.advance(Duration::seconds(1));
+    for pair in &pairs {
+        let principal = auth.authenticate(pair.access_token.expose_secret()).await?;
+        assert_eq!(
+            principal.session_id(),
+            session_id.as_ref(),
+            "the same session"
+        );
+        let next = auth.refresh(pair.refresh_token.expose_secret()).await?;
+        let principal = auth.authenticate(next.access_token.expose_secret()).await?;
+        assert_eq!(
+            principal.session_id(),
+            session_id.as_ref(),
+            "the same session"
+        );
+    }
+    auth.authenticate(signed_up.access_token.expose_secret())
+        .await?;
+    Ok(())
+}
+
+/// A session store whose first `left` refresh-token lookups wait for each
+/// other before they answer.
+struct LookupsMeet {
+    inner: Arc<dyn SessionStore>,
+    left: AtomicUsize,
+    meet: tokio::sync::Barrier,
+}
+
+#[async_trait]
+impl SessionStore for LookupsMeet {
+    async fn create_session(&self, session: NewSession) -> Result<Session, AuthError> {
+        self.inner.create_session(session).await
+    }
+
+    async fn find_session_by_refresh_token(
+        &self,
+        hash: &RefreshTokenHash,
+    ) -> Result<Option<RefreshTokenMatch>, AuthError> {
+        let found = self.inner.find_session_by_refresh_token(hash).await;
+        let waits = self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if waits {
+            self.meet.wait().await;
+        }
+        found
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        id: &SessionId,
+        current: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        self.inner
+            .rotate_refresh_token(id, current, next, now)
+            .await
+    }
+
+    async fn reuse_refresh_token(
+        &self,
+        id: &SessionId,
+        rotated: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        rotated_since: OffsetDateTime,
+        max_reuses: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        self.inner
+            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now)
+            .await
+    }
+
+    async fn revoke_session(&self, id: &SessionId, now: OffsetDateTime) -> Result<(), AuthError> {
+        self.inner.revoke_session(id, now).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &UserId,
+        keep: Option<&SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<u64, AuthError> {
+        self.inner.revoke_user_sessions(user_id, keep, now).await
+    }
+
+    async fn revoke_user_session(
+        &self,
+        user_id: &UserId,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        self.inner.revoke_user_session(user_id, id, now).await
+    }
+
+    async fn list_active_sessions(
+        &self,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, AuthError> {
+        self.inner.list_active_sessions(user_id, now).await
+    }
+
+    async fn active_session_owner(
+        &self,
+        id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, AuthError> {
+        self.inner.active_session_owner(id, now).await
+    }
+
+    async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError> {
+        self.inner.delete_ended_sessions(ended_before).await
+    }
+}
