@@ -175,8 +175,9 @@ impl ApiKeys {
     /// The most keys one user may have (1 to 1000; default
     /// [`DEFAULT_MAX_API_KEYS`]); past it, creating one is
     /// [`AuthError::TooManyApiKeys`]. Expired keys do not count. The cap
-    /// is checked before the insert, so requests that create keys at the
-    /// same instant may each pass it: it may be exceeded by as many.
+    /// is checked before the insert and again after it: a create that
+    /// raced others past the first check and finds the user over the cap
+    /// takes its key back.
     #[must_use]
     pub fn max_per_user(mut self, max: usize) -> Self {
         self.max_per_user = max;
