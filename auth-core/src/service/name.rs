@@ -19,6 +19,7 @@ pub(crate) fn normalise_name(
 
 /// A name that must be given (a passkey's, an API key's): trimmed, then 1
 /// to `max_chars` characters, none of them hidden or a control.
+#[cfg(any(feature = "passkeys", feature = "api-keys"))]
 pub(crate) fn required_name(name: &str, max_chars: usize) -> Result<String, AuthError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > max_chars || name.chars().any(is_hidden_or_control)
