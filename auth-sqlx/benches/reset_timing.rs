@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
                 })
             });
             // Let the backlog of one variant drain before the next starts.
-            runtime.block_on(tokio::time::sleep(Duration::from_secs(2)));
+            runtime.block_on(async { tokio::time::sleep(Duration::from_secs(2)).await });
         }
     }
     group.finish();
