@@ -297,6 +297,8 @@ mod credential_impl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod error;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod mail_queue_impl;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod one_time_impl;
 #[cfg(feature = "postgres")]
 mod postgres;

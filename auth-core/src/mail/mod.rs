@@ -36,11 +36,16 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{AuthError, Email};
 
+pub(crate) mod job;
 mod outbox;
+pub(crate) mod queue;
 #[cfg(feature = "smtp")]
 mod smtp;
 
 pub use outbox::OutboxMailer;
+pub use queue::{
+    MAIL_LEASE, MAIL_RETRY_DELAYS, MAX_MAIL_KEY_BYTES, MailQueueStatus, NewQueuedMail, QueuedMail,
+};
 #[cfg(feature = "smtp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailer};
@@ -116,6 +121,24 @@ impl MessageKind {
             Self::PasskeyAdded => "passkey_added",
             Self::Custom(name) => name,
         }
+    }
+}
+
+impl MessageKind {
+    /// The notice (a kind without a token) named `name`, as
+    /// [`as_str`](Self::as_str) names it; `None` for other names.
+    pub(crate) fn notice_named(name: &str) -> Option<Self> {
+        [
+            Self::EmailInUse,
+            Self::EmailChangeRequested,
+            Self::EmailChanged,
+            Self::PasswordChanged,
+            Self::TwoFactorEnabled,
+            Self::TwoFactorDisabled,
+            Self::PasskeyAdded,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
     }
 }
 

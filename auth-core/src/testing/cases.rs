@@ -15,8 +15,8 @@ use crate::{
 };
 
 pub use super::{
-    account_cases::*, credential_cases::*, credential_race_cases::*, one_time_cases::*,
-    passkey_cases::*, two_factor_cases::*,
+    account_cases::*, credential_cases::*, credential_race_cases::*, mail_queue_cases::*,
+    one_time_cases::*, passkey_cases::*, two_factor_cases::*,
 };
 
 /// How many tasks the race cases start at once.
