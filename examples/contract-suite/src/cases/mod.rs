@@ -20,6 +20,7 @@ mod email_sign_in;
 mod instances;
 mod launch;
 mod limits;
+mod mail_queue;
 mod oauth;
 mod oauth_accounts;
 mod oauth_callback;
@@ -41,10 +42,10 @@ mod verification;
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, auth::*,
     bodies::*, connections::*, cookie::*, database::*, email_sign_in::*, instances::*, launch::*,
-    limits::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*,
-    passkeys_manage::*, passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, tasks::*,
-    two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
-    verification::*,
+    limits::*, mail_queue::*, oauth::*, oauth_accounts::*, oauth_callback::*, other::*,
+    passkeys_database::*, passkeys_manage::*, passkeys_register::*, passkeys_server::*,
+    passkeys_sign_in::*, tasks::*, two_factor_database::*, two_factor_server::*,
+    two_factor_setup::*, two_factor_sign_in::*, verification::*,
 };
 
 use serde_json::Value;
