@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AuthService, mail_worker::Outcome, second_factor::FirstFactor};
+use super::{AuthService, second_factor::FirstFactor};
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
     MessageKind, NewCredential, NewUser, OneTimeToken, User,
@@ -272,16 +272,16 @@ impl AuthService {
 
     /// The worker's part of [`request_email_sign_in`](Self::request_email_sign_in):
     /// a new pending sign-in for `email` (voiding the older), and its
-    /// message. Nothing for an unknown address without sign-up, or when
+    /// message. `None` for an unknown address without sign-up, or when
     /// email sign-in was turned off since the job was queued.
-    pub(super) async fn mail_sign_in(&self, email: Email) -> Result<Outcome, AuthError> {
+    pub(super) async fn sign_in_message(&self, email: Email) -> Result<Option<Message>, AuthError> {
         let Ok((method, credentials)) = self.email_sign_in() else {
-            return Ok(Outcome::Nothing);
+            return Ok(None);
         };
         let user = self.inner.users.find_user_by_email(&email).await?;
         if user.is_none() && !method.sign_up {
             tracing::debug!("email sign-in asked for an unknown address");
-            return Ok(Outcome::Nothing);
+            return Ok(None);
         }
         let id = CredentialId::generate()?;
         let token = OneTimeToken::generate()?;
@@ -316,18 +316,13 @@ impl AuthService {
              If you did not ask for this, ignore this message.\n",
             link.expose_secret()
         );
-        settings
-            .flows
-            .mailer
-            .send(&Message {
-                kind: MessageKind::Custom("email_sign_in"),
-                to: email,
-                subject: "Your sign-in link and code".to_owned(),
-                text,
-                link: Some(link),
-            })
-            .await?;
-        Ok(Outcome::Sent)
+        Ok(Some(Message {
+            kind: MessageKind::Custom("email_sign_in"),
+            to: email,
+            subject: "Your sign-in link and code".to_owned(),
+            text,
+            link: Some(link),
+        }))
     }
 
     /// Uses up the pending sign-in a link names.

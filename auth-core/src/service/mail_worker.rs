@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use super::{AuthService, Inner, account_flows::compose};
 use crate::{
-    AuthError, Email, MessageKind, TokenPurpose, UserId,
+    AuthError, Email, Message, MessageKind, TokenPurpose, UserId,
     mail::{
         MAIL_LEASE, MailQueueStatus, NewQueuedMail, QueuedMail,
         job::{MailJob, email_change_key},
@@ -52,6 +52,11 @@ pub(super) struct MailRuntime {
     wake: Arc<Notify>,
     /// Whether this process's worker task is alive.
     running: Arc<AtomicBool>,
+    /// Taken by the worker's jobs for their store work (not their sends):
+    /// one at a time, so that a batch never holds more than one of the
+    /// pool's connections, nor more than one writer on SQLite, against
+    /// the requests that queue jobs.
+    store_turn: tokio::sync::Mutex<()>,
 }
 
 impl MailRuntime {
@@ -61,16 +66,9 @@ impl MailRuntime {
             start_worker,
             wake: Arc::new(Notify::new()),
             running: Arc::new(AtomicBool::new(false)),
+            store_turn: tokio::sync::Mutex::new(()),
         }
     }
-}
-
-/// What a job came to.
-pub(super) enum Outcome {
-    /// A message went out.
-    Sent,
-    /// Nothing to send (an unknown address, a verified one, …).
-    Nothing,
 }
 
 /// Clears the "worker alive" flag when the worker task ends, also when
@@ -158,7 +156,7 @@ impl AuthService {
         super::account_flows::in_background(async move {
             for attempt in 1..=3u32 {
                 match service.run_job(&job).await {
-                    Ok(_) => return,
+                    Ok(()) => return,
                     Err(error) if attempt < 3 => {
                         tracing::warn!(job = job.name(), attempt, %error, "could not send a message; retrying");
                         tokio::time::sleep(StdDuration::from_secs(u64::from(attempt * attempt)))
@@ -251,27 +249,40 @@ impl AuthService {
         let Ok(settings) = self.settings() else {
             return false;
         };
+        let turn = &settings.mail.store_turn;
         let queue = &settings.mail.queue;
         let Some(job) = MailJob::parse(&mail.payload) else {
             tracing::error!(
                 id = mail.id,
                 "dropped a queued message this version cannot read"
             );
+            let _turn = turn.lock().await;
             self.complete(queue.as_ref(), mail.id).await;
             return true;
         };
+        let attempt = async {
+            let message = {
+                let _turn = turn.lock().await;
+                self.prepare(&job).await?
+            };
+            match message {
+                Some(message) => settings.flows.mailer.send(&message).await.map(|()| true),
+                None => Ok(false),
+            }
+        };
         let result = if tokio::runtime::Handle::try_current().is_ok() {
-            tokio::time::timeout(JOB_TIMEOUT, self.run_job(&job))
+            tokio::time::timeout(JOB_TIMEOUT, attempt)
                 .await
                 .unwrap_or_else(|_| Err(AuthError::unavailable("sending a message timed out")))
         } else {
-            self.run_job(&job).await
+            attempt.await
         };
+        let _turn = turn.lock().await;
         match result {
-            Ok(outcome) => {
+            Ok(sent) => {
                 let still_queued = self.complete(queue.as_ref(), mail.id).await;
-                if let (MailJob::EmailChange { user_id, .. }, Outcome::Sent, false) =
-                    (&job, &outcome, still_queued)
+                if let (MailJob::EmailChange { user_id, .. }, true, false) =
+                    (&job, sent, still_queued)
                 {
                     // Cancelled while it was being sent: whatever voided the
                     // pending change may have run before the token was
@@ -323,28 +334,39 @@ impl AuthService {
         }
     }
 
-    /// Does what `job` asks: looks up, issues, composes, sends.
-    async fn run_job(&self, job: &MailJob) -> Result<Outcome, AuthError> {
+    /// Does what `job` asks, unqueued: prepares and sends its message.
+    async fn run_job(&self, job: &MailJob) -> Result<(), AuthError> {
+        if let Some(message) = self.prepare(job).await? {
+            self.settings()?.flows.mailer.send(&message).await?;
+        }
+        Ok(())
+    }
+
+    /// The store's part of `job`: looks the user up, issues the token
+    /// (voiding the older ones) and composes the message; `None` when
+    /// there is nothing to send (an unknown address, a verified one, …).
+    async fn prepare(&self, job: &MailJob) -> Result<Option<Message>, AuthError> {
         let settings = self.settings()?;
         let users = &self.inner.users;
         let parse = |email: &str| Email::parse(email).ok();
         match job {
             MailJob::PasswordReset { email } => {
                 let Some(email) = parse(email) else {
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 };
                 let Some(record) = users.find_user_by_email(&email).await? else {
                     tracing::debug!("password reset asked for an unknown address");
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 };
                 let user = record.user;
-                self.send_link(
+                self.link_message(
                     &user.id,
                     &user.email,
                     TokenPurpose::PASSWORD_RESET,
                     settings.password_reset_ttl,
                 )
                 .await
+                .map(Some)
             }
             MailJob::Verification { user_id, email } => {
                 let user = match (user_id, email) {
@@ -360,67 +382,60 @@ impl AuthService {
                 };
                 let Some(user) = user.filter(|user| !user.email_verified) else {
                     tracing::debug!("verification asked for an unknown or verified address");
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 };
-                self.send_link(
+                self.link_message(
                     &user.id,
                     &user.email,
                     TokenPurpose::EMAIL_VERIFICATION,
                     settings.email_verification_ttl,
                 )
                 .await
+                .map(Some)
             }
             MailJob::EmailChange { user_id, new_email } => {
                 let user = users.find_user_by_id(&UserId::new(user_id.clone())).await?;
                 let (Some(user), Some(new_email)) = (user, parse(new_email)) else {
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 };
                 if user.email == new_email {
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 }
                 if users.find_user_by_email(&new_email).await?.is_some() {
-                    let message = compose(MessageKind::EmailInUse, &new_email, None);
-                    settings.flows.mailer.send(&message).await?;
-                    return Ok(Outcome::Sent);
+                    return Ok(Some(compose(MessageKind::EmailInUse, &new_email, None)));
                 }
-                self.send_link(
+                self.link_message(
                     &user.id,
                     &new_email,
                     TokenPurpose::EMAIL_CHANGE,
                     settings.email_verification_ttl,
                 )
                 .await
+                .map(Some)
             }
-            MailJob::EmailSignIn { email } => {
-                let Some(email) = parse(email) else {
-                    return Ok(Outcome::Nothing);
-                };
-                self.mail_sign_in(email).await
-            }
+            MailJob::EmailSignIn { email } => match parse(email) {
+                Some(email) => self.sign_in_message(email).await,
+                None => Ok(None),
+            },
             MailJob::Notice { kind, to } => {
                 let (Some(kind), Some(to)) = (MessageKind::notice_named(kind), parse(to)) else {
                     tracing::error!("dropped a queued notice of a kind this version does not know");
-                    return Ok(Outcome::Nothing);
+                    return Ok(None);
                 };
-                settings
-                    .flows
-                    .mailer
-                    .send(&compose(kind, &to, None))
-                    .await?;
-                Ok(Outcome::Sent)
+                Ok(Some(compose(kind, &to, None)))
             }
         }
     }
 
-    /// Issues a token of `purpose` for `user_id` and mails its link to
-    /// `email`.
-    async fn send_link(
+    /// Issues a token of `purpose` for `user_id` and composes the message
+    /// that mails its link to `email`.
+    async fn link_message(
         &self,
         user_id: &UserId,
         email: &Email,
         purpose: TokenPurpose,
         ttl: Duration,
-    ) -> Result<Outcome, AuthError> {
+    ) -> Result<Message, AuthError> {
         let (page, kind) = if purpose == TokenPurpose::PASSWORD_RESET {
             ("reset-password", MessageKind::PasswordReset)
         } else if purpose == TokenPurpose::EMAIL_CHANGE {
@@ -428,15 +443,9 @@ impl AuthService {
         } else {
             ("verify-email", MessageKind::EmailVerification)
         };
-        let settings = self.settings()?;
         let token = self.issue_token(user_id, email, purpose, ttl).await?;
-        let link = settings.link(page, token.expose_secret());
-        settings
-            .flows
-            .mailer
-            .send(&compose(kind, email, Some(link)))
-            .await?;
-        Ok(Outcome::Sent)
+        let link = self.settings()?.link(page, token.expose_secret());
+        Ok(compose(kind, email, Some(link)))
     }
 }
 
