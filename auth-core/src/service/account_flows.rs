@@ -27,7 +27,9 @@ const SEND_ATTEMPTS: u32 = 3;
 
 /// What the password-reset, verification and email-change flows need: a
 /// store for their one-time tokens, a [`Mailer`], and the public URL their
-/// links point to. Given to
+/// links point to; and, for messages that survive a crash, a durable
+/// [`mail_queue`](Self::mail_queue) (see the [`mail`](crate::mail)
+/// module). Given to
 /// [`AuthServiceBuilder::account_flows`](crate::AuthServiceBuilder::account_flows);
 /// without it those flows answer [`AuthError::NotFound`].
 ///

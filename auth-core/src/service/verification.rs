@@ -171,7 +171,7 @@ impl AuthService {
     /// Queues the verification link of `user`'s address (what sign-up with
     /// required verification sends); sent unqueued if the queue fails,
     /// since the account exists by then.
-    pub(super) async fn send_verification_in_background(&self, user: &User) {
+    pub(super) async fn queue_verification(&self, user: &User) {
         self.queue_mail_or_send(user.email.as_str(), verification_of(user))
             .await;
     }
