@@ -154,6 +154,8 @@ pub enum MessageKind {
     TwoFactorDisabled,
     /// A notice after a passkey was added to the account.
     PasskeyAdded,
+    /// A notice after an API key was made for the account.
+    ApiKeyCreated,
     /// A message of an application's own flow (a magic link, say), named
     /// by a short snake_case word.
     Custom(&'static str),
@@ -163,7 +165,7 @@ impl MessageKind {
     /// The stable snake_case name (`password_reset`, `email_verification`,
     /// `email_change`, `email_in_use`, `email_change_requested`,
     /// `email_changed`, `password_changed`, `two_factor_enabled`,
-    /// `two_factor_disabled`, `passkey_added`, or
+    /// `two_factor_disabled`, `passkey_added`, `api_key_created`, or
     /// a [`Custom`](Self::Custom) name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -177,6 +179,7 @@ impl MessageKind {
             Self::TwoFactorEnabled => "two_factor_enabled",
             Self::TwoFactorDisabled => "two_factor_disabled",
             Self::PasskeyAdded => "passkey_added",
+            Self::ApiKeyCreated => "api_key_created",
             Self::Custom(name) => name,
         }
     }
@@ -194,6 +197,7 @@ impl MessageKind {
             Self::TwoFactorEnabled,
             Self::TwoFactorDisabled,
             Self::PasskeyAdded,
+            Self::ApiKeyCreated,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)
@@ -313,6 +317,8 @@ mod tests {
             (MessageKind::EmailChangeRequested, "email_change_requested"),
             (MessageKind::EmailChanged, "email_changed"),
             (MessageKind::PasswordChanged, "password_changed"),
+            (MessageKind::PasskeyAdded, "passkey_added"),
+            (MessageKind::ApiKeyCreated, "api_key_created"),
         ];
         for (kind, name) in all {
             assert_eq!(kind.as_str(), name);

@@ -322,6 +322,13 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
              If you did not do this, sign in, delete it in your account's passkeys, \
              reset your password and contact us.",
         ),
+        MessageKind::ApiKeyCreated => (
+            "An API key was made",
+            "An API key was made for your account: scripts that hold it can read and \
+             change your data until it is deleted or expires. If you did not do this, \
+             sign in, delete it in your account's API keys, reset your password and \
+             contact us.",
+        ),
         // The core composes only its own kinds; an app writes its own text.
         MessageKind::Custom(_) => ("Your account", "There is news about your account."),
     };
