@@ -2,6 +2,7 @@
 # Load test of both example servers, task-api-axum and task-api-actix, with
 # wrk; one Markdown table of their figures, side by side:
 #   1. requests/s of the authenticated task list (20 tasks), of the same
+#      list authenticated by an API key instead of the JWT, of the same
 #      list without auth (the /bench route, served by a build with the
 #      bench-routes feature when BENCH_ROUTES=1: the same query, no token
 #      check), and of /healthz, in three alternating rounds (medians), with
@@ -52,7 +53,7 @@ if [ "$db" = postgres ]; then command -v psql >/dev/null || fail "psql is needed
 cargo build --release -q -p task-api-axum -p task-api-actix --features bench-routes
 cargo bench -q -p auth-core --bench hashing --no-run
 
-declare -A user_id token
+declare -A user_id token api_key
 results="$workdir/results" # lines "server metric value", read by python below
 
 # pg_database server: creates a fresh PostgreSQL database for the server
@@ -95,6 +96,9 @@ setup() {
     post "$server" "/api/${user_id[$server]}/tasks" \
       "{\"title\":\"task $i\",\"description\":\"load test task number $i\"}" "${token[$server]}" >/dev/null
   done
+  read -r "api_key[$server]" < <(post "$server" /api/auth/api-keys '{"name":"load test"}' \
+    "${token[$server]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') \
+    || fail "$server: could not make an API key"
   sign_up_flood_accounts "$server"
   curl -sf -o /dev/null "${base[$server]}/bench/${user_id[$server]}/tasks" \
     || fail "$server: no /bench route (built without the bench-routes feature?)"
@@ -168,6 +172,8 @@ done
 for server in "${servers[@]}"; do # warm-up
   wrk -t1 -c4 -d2s -H "authorization: Bearer ${token[$server]}" \
     "${base[$server]}/api/${user_id[$server]}/tasks" >/dev/null
+  wrk -t1 -c4 -d2s -H "authorization: Bearer ${api_key[$server]}" \
+    "${base[$server]}/api/${user_id[$server]}/tasks" >/dev/null
 done
 # Three rounds, each server in turn: on a shared machine a single pair of
 # runs can be 10 % apart by noise alone; the median round is reported.
@@ -175,6 +181,7 @@ for round in 1 2 3; do
   for server in "${servers[@]}"; do
     echo "round $round/3: $server" >&2
     rps "$server" auth "/api/${user_id[$server]}/tasks" "authorization: Bearer ${token[$server]}"
+    rps "$server" key "/api/${user_id[$server]}/tasks" "authorization: Bearer ${api_key[$server]}"
     rps "$server" bare "/bench/${user_id[$server]}/tasks"
     rps "$server" health /healthz
   done
@@ -217,16 +224,19 @@ cache = "session cache off" if db == "postgres" else "session cache 5 s"
 rows = {}
 for s in servers:
     d = data[s]
-    auth, bare, health = ([float(x) for x in d[k]] for k in ("auth", "bare", "health"))
+    auth, key, bare, health = (
+        [float(x) for x in d[k]] for k in ("auth", "key", "bare", "health"))
     sign_ins = float(d["sign_ins"][0])
     raw_rate = 1e9 / float(d["raw_ns"][0])  # one verify at a time
     parallel_rate = permits * 1e9 / float(d["parallel_ns"][0])  # permits at once
     cells = {
         "auth": f"{num(statistics.median(auth))} req/s",
+        "key": f"{num(statistics.median(key))} req/s",
         "bare": f"{num(statistics.median(bare))} req/s",
         "health": f"{num(statistics.median(health))} req/s",
         "auth_health": median_ratio(auth, health),
         "auth_bare": median_ratio(auth, bare),
+        "key_auth": median_ratio(key, auth),
         "sign_ins": f"{num(sign_ins)}/s",
         "raw": f"{raw_rate:.1f}/s, {parallel_rate:.1f}/s",
         "sign_in_ratio": f"{sign_ins / (raw_rate * permits):.2f}",
@@ -241,10 +251,12 @@ for s in servers:
         rows.setdefault(k, []).append(v)
 labels = {
     "auth": "GET /api/{user_id}/tasks, authenticated",
+    "key": "same list, authenticated by an API key",
     "bare": "same query, no auth (/bench route)",
     "health": "GET /healthz",
     "auth_health": "authenticated / healthz, median (rounds); goal >= 0.65 on SQLite",
     "auth_bare": "authenticated / no auth, median (rounds); goal >= 0.75 on PostgreSQL",
+    "key_auth": "API key / JWT, median (rounds); goal >= 0.9",
     "sign_ins": "sign-ins/s under the flood (32 clients, 32 accounts)",
     "raw": f"raw verifies just before: one at a time, {permits} at once",
     "sign_in_ratio": f"sign-ins / (raw verify one at a time x {permits} permits); goal >= 0.9",

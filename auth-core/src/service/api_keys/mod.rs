@@ -20,12 +20,14 @@ use crate::{
 
 mod cache;
 mod key;
+mod lookups;
 pub(crate) mod routes;
 #[cfg(test)]
 mod tests;
 
 use cache::{Cached, KeyCache, LastUsed};
 pub use key::ApiKeySecret;
+use lookups::Lookups;
 pub use routes::{ApiKeyInfo, CreateApiKeyRequest, CreatedApiKey};
 
 /// The prefix of keys when [`ApiKeys::prefix`] sets none: `ak_`.
@@ -173,8 +175,9 @@ impl ApiKeys {
     /// The most keys one user may have (1 to 1000; default
     /// [`DEFAULT_MAX_API_KEYS`]); past it, creating one is
     /// [`AuthError::TooManyApiKeys`]. Expired keys do not count. The cap
-    /// is checked before the insert, so requests that create keys at the
-    /// same instant may each pass it: it may be exceeded by as many.
+    /// is checked before the insert and again after it: a create that
+    /// raced others past the first check and finds the user over the cap
+    /// takes its key back.
     #[must_use]
     pub fn max_per_user(mut self, max: usize) -> Self {
         self.max_per_user = max;
@@ -225,6 +228,7 @@ impl ApiKeys {
             store,
             cache: (cache_ttl > Duration::ZERO).then(|| KeyCache::new(cache_ttl)),
             last_used: LastUsed::default(),
+            lookups: Arc::new(Lookups::default()),
         }
     }
 }
@@ -237,6 +241,8 @@ pub(crate) struct Runtime {
     store: Arc<dyn CredentialStore>,
     cache: Option<KeyCache>,
     last_used: LastUsed,
+    /// Store lookups shared by concurrent requests with one key.
+    lookups: Arc<Lookups>,
 }
 
 impl Runtime {
@@ -473,8 +479,10 @@ impl AuthService {
     /// The prefix is compared first, then the shape; then the key's
     /// SHA-256 is compared (in constant time) with the one kept, either
     /// in the cache (with the session cache's lifetime) or in the store
-    /// (one lookup by the key's id part). The key's expiry is checked on
-    /// every use, cached or not.
+    /// (one lookup by the key's id part, shared by the requests with the
+    /// same key that arrive while one is in flight: they wait for the
+    /// next, so none gets an answer older than itself). The key's expiry
+    /// is checked on every use, cached or not.
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`] for anything but a good key (a
@@ -501,8 +509,8 @@ impl AuthService {
         }
         let generation = cache.map(KeyCache::generation);
         let row = runtime
-            .store
-            .find(&API_KEY, id_part)
+            .lookups
+            .find(&runtime.store, id_part)
             .await?
             .filter(|row| row.kind == API_KEY)
             .ok_or(AuthError::InvalidToken)?;
