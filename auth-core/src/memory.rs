@@ -19,7 +19,7 @@ use crate::{
     User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`],
+/// A [`UserStore`], [`SessionStore`](crate::SessionStore), [`OneTimeTokenStore`],
 /// [`CredentialStore`](crate::CredentialStore) and
 /// [`MailQueue`](crate::store::MailQueue) in one process's memory.
 ///
