@@ -16,6 +16,7 @@
 //! | one-time tokens (reset, verification, your own links) | [`OneTimeTokenStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
 //! | what sign-in methods keep (codes, identities, keys) | [`CredentialStore`] | [`MemoryStore`]; SQL stores in `auth-sqlx` |
 //! | mail | [`Mailer`] | [`OutboxMailer`] (a folder, for development); `SmtpMailer` (feature `smtp`) |
+//! | mail waiting to be sent (a crash does not lose it; see [`mail`]) | [`MailQueue`](store::MailQueue) | [`MemoryStore`]; SQL stores in `auth-sqlx` |
 //! | account events | [`AccountHooks`] | none (do nothing) |
 //! | time | [`Clock`] | [`SystemClock`], [`ManualClock`] for tests |
 //!

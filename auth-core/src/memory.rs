@@ -1,10 +1,11 @@
 //! Thread-safe in-memory stores, for tests, docs and prototypes.
 
 mod credential;
+mod mail_queue;
 mod session;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     fmt,
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -18,8 +19,9 @@ use crate::{
     User, UserId, UserRecord, UserStore,
 };
 
-/// A [`UserStore`], [`SessionStore`](crate::SessionStore), [`OneTimeTokenStore`] and
-/// [`CredentialStore`](crate::CredentialStore) in one process's memory.
+/// A [`UserStore`], [`SessionStore`](crate::SessionStore), [`OneTimeTokenStore`],
+/// [`CredentialStore`](crate::CredentialStore) and
+/// [`MailQueue`](crate::store::MailQueue) in one process's memory.
 ///
 /// Everything is lost when the process ends, so it suits tests, examples and
 /// prototypes; use `auth-sqlx` for real data. Clones share the same data.
@@ -55,6 +57,9 @@ struct State {
     one_time_tokens: HashMap<TokenHash, NewOneTimeToken>,
     credentials: HashMap<CredentialId, Credential>,
     credential_by_lookup: HashMap<credential::LookupKey, CredentialId>,
+    /// The mail queue, by id: in the order rows were queued.
+    mail: BTreeMap<i64, crate::mail::QueuedMail>,
+    last_mail_id: i64,
 }
 
 impl State {

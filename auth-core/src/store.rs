@@ -1,5 +1,5 @@
-//! The storage traits: where users, sessions, one-time tokens and the
-//! credentials of sign-in methods live.
+//! The storage traits: where users, sessions, one-time tokens, the
+//! credentials of sign-in methods and the mail queue live.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -8,6 +8,7 @@ use crate::{AuthError, Email, PasswordHash, SessionId, User, UserId};
 
 pub use crate::{
     credential::{Credential, CredentialId, CredentialKind, NewCredential},
+    mail::{MailQueueStatus, NewQueuedMail, QueuedMail},
     one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose},
     session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
     user::{NewUser, UserRecord},
@@ -336,4 +337,67 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Deletes the credentials that expired before `expired_before`, owned
     /// or not; returns how many. Those without `expires_at` stay.
     async fn delete_expired(&self, expired_before: OffsetDateTime) -> Result<u64, AuthError>;
+}
+
+/// The mail queue: messages the account flows are to send, kept in the
+/// same database as the rest, so that a message asked for survives a
+/// crash or a restart (see [`AccountFlows::mail_queue`](crate::AccountFlows::mail_queue)).
+///
+/// A row's payload is opaque to the store (the flows keep a small JSON
+/// job in it: what to send and to whom, never a token). The rules, which
+/// the conformance suite checks, races included:
+///
+/// * Ids rise in the order rows are queued and are never reused.
+/// * A row is *due* at `now` when `not_before <= now`, it is not claimed
+///   (`claimed_until` is `None` or `<= now`), and it is the oldest row of
+///   its [key](NewQueuedMail::key): of the rows with one key, only the
+///   oldest is ever claimed, so they go out one at a time, in order, even
+///   across instances.
+/// * [`claim_due`](Self::claim_due) is atomic: of concurrent claimers, in
+///   one process or in several sharing the database, each due row goes to
+///   exactly one (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite runs
+///   writers one at a time). A claim lasts until its `claimed_until`; a
+///   worker that dies meanwhile leaves the row to be claimed again then.
+/// * Only [`complete`](Self::complete) and [`cancel`](Self::cancel)
+///   delete rows; the store never drops one by itself.
+#[async_trait]
+pub trait MailQueue: Send + Sync + 'static {
+    /// Queues a row (0 attempts, unclaimed) and returns its id.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if [`NewQueuedMail::check`] fails.
+    async fn enqueue(&self, mail: NewQueuedMail) -> Result<i64, AuthError>;
+
+    /// Claims up to `limit` rows due at `now`, oldest first: sets their
+    /// `claimed_until` to `until`, adds one to their `attempts`, and
+    /// returns them so changed, in id order.
+    async fn claim_due(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, AuthError>;
+
+    /// Deletes a row (its message was sent, or given up); whether it was
+    /// there. Not tied to a claim: a message sent is done, whoever else
+    /// holds it.
+    async fn complete(&self, id: i64) -> Result<bool, AuthError>;
+
+    /// Releases a claimed row until `not_before` (a failed send's
+    /// back-off), only if it is still claimed by the claim that returned
+    /// `claimed`, i.e. its `claimed_until` is still `claimed.claimed_until`
+    /// (compare-and-swap): a worker whose claim ended and was taken over
+    /// changes nothing. Returns whether it did.
+    async fn retry_later(
+        &self,
+        claimed: &QueuedMail,
+        not_before: OffsetDateTime,
+    ) -> Result<bool, AuthError>;
+
+    /// Deletes every row of `key`, claimed or not (a pending email change
+    /// voided before its link went out); returns how many.
+    async fn cancel(&self, key: &str) -> Result<u64, AuthError>;
+
+    /// How many rows there are, and the oldest `created_at`.
+    async fn queue_status(&self) -> Result<MailQueueStatus, AuthError>;
 }

@@ -1,14 +1,15 @@
-"""A loopback SMTP server for auth-core's SMTP test (tests/smtp.rs).
+"""A loopback SMTP server for auth-core's SMTP test (tests/smtp.rs) and the
+contract suite's mail-queue crash case (examples/contract-suite).
 
     python3 smtp_capture.py <folder> [<user> <password>]
 
-Listens on 127.0.0.1 on a free port, prints the port on the first line of
-stdout, and writes each message it receives to <folder>/<n>.json (through a
-temporary name, so a reader never sees half a file): the envelope, the
-decoded headers and the decoded text. With a user and password it requires
-AUTH (PLAIN or LOGIN; allowed without TLS, it is loopback) and refuses
-other credentials with 535. It exits when its stdin closes, so it does not
-outlive the test that started it.
+Listens on 127.0.0.1 on a free port (or on $SMTP_CAPTURE_PORT when set),
+prints the port on the first line of stdout, and writes each message it
+receives to <folder>/<n>.json (through a temporary name, so a reader never
+sees half a file): the envelope, the decoded headers and the decoded text.
+With a user and password it requires AUTH (PLAIN or LOGIN; allowed without
+TLS, it is loopback) and refuses other credentials with 535. It exits when
+its stdin closes, so it does not outlive the test that started it.
 """
 
 import asyncio
@@ -74,7 +75,8 @@ async def main():
         )
     store = Store(folder)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(store, **options), "127.0.0.1", 0)
+    port = int(os.environ.get("SMTP_CAPTURE_PORT", "0"))
+    server = await loop.create_server(lambda: SMTP(store, **options), "127.0.0.1", port)
     print(server.sockets[0].getsockname()[1], flush=True)
     await loop.run_in_executor(None, sys.stdin.read)
     server.close()

@@ -3,8 +3,9 @@
 //! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
 //! [`UserStore`](auth_core::store::UserStore),
 //! [`SessionStore`](auth_core::store::SessionStore),
-//! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore) and
-//! [`CredentialStore`](auth_core::store::CredentialStore), with the schema as
+//! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore),
+//! [`CredentialStore`](auth_core::store::CredentialStore) and
+//! [`MailQueue`](auth_core::store::MailQueue), with the schema as
 //! embedded migrations that one call applies. Both pass auth-core's store
 //! conformance suite, races included.
 //!
@@ -146,6 +147,7 @@
 //! | 2 | `0002_account_lifecycle.sql` | adds `auth_users.email_verified` (existing users: `false`) and `auth_one_time_tokens`; applied in place over version 1, keeping the data |
 //! | 3 | `0003_credentials.sql` | adds `auth_credentials`; applied in place over version 2, changing no existing table |
 //! | 4 | `0004_refresh_token_reuse.sql` | adds `auth_rotated_refresh_tokens.reuses` (existing rows: 0) and `auth_refresh_token_siblings`, for the refresh-token reuse interval; applied in place over version 3, keeping every session |
+//! | 5 | `0005_mail_outbox.sql` | adds `auth_mail_outbox`, the mail queue; applied in place, changing no existing table |
 //!
 //! # Tables
 //!
@@ -157,6 +159,7 @@
 //! | `auth_refresh_token_siblings` | `refresh_token_hash` 32 bytes, `session_id` text, `created_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; check that the hash has 32 bytes; index on `session_id` |
 //! | `auth_one_time_tokens` | `hash` 32 bytes, `purpose` text (1 to 64 bytes), `user_id` text, `email` text, `created_at`, `expires_at` | primary key `hash`; `user_id` → `auth_users` on delete cascade; checks on the lengths; indexes on `(user_id, purpose)` and `expires_at` |
 //! | `auth_credentials` | `id` text, `user_id` text null, `kind` text (1 to 64 bytes), `lookup` text (1 to 255 bytes), `data` bytes, `version` integer (from 1), `created_at`, `last_used_at` null, `expires_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique index `auth_credentials_kind_lookup_key (kind, lookup)`; checks on the lengths and the version; indexes on `(user_id, kind)` and `expires_at` (partial) |
+//! | `auth_mail_outbox` | `id` 64-bit integer (rising, never reused), `ordering_key` text (1 to 255 bytes), `payload` text (a JSON job, never a token), `created_at`, `not_before`, `attempts` integer (from 0), `claimed_until` null | primary key `id` (identity on PostgreSQL, `AUTOINCREMENT` on SQLite); no foreign key (a job may name an address without an account); indexes on `not_before` and `(ordering_key, id)` |
 //!
 //! * Ids are the 22-character random strings of
 //!   [`UserId::generate`](auth_core::UserId::generate),
@@ -177,7 +180,8 @@
 //!   one-time tokens and the credentials it owns (not those without an
 //!   owner), by `ON DELETE CASCADE` in one statement. An application
 //!   table can reference `auth_users (id)` the same way.
-//! * All tables but `auth_users` are `WITHOUT ROWID` on SQLite.
+//! * All tables but `auth_users` and `auth_mail_outbox` are `WITHOUT ROWID`
+//!   on SQLite.
 //!
 //! ## What is atomic, and how
 //!
@@ -198,6 +202,14 @@
 //!   turn), deletes the user's tokens of the purpose and inserts the new one.
 //! * Using a one-time token up: one `DELETE … RETURNING`; of concurrent
 //!   ones, exactly one gets the row.
+//! * The mail queue: every method is one statement. A claim is one
+//!   `UPDATE … WHERE id IN (SELECT … ORDER BY id LIMIT n) RETURNING` that
+//!   takes only the oldest row of each key and only rows nobody holds; on
+//!   PostgreSQL the `SELECT` locks what it picks and skips what another
+//!   claim holds (`FOR UPDATE SKIP LOCKED`), on SQLite writers run one at
+//!   a time, so no row goes to two claims. SQLite first reads whether any
+//!   row is due, so that the worker's poll takes the write lock only when
+//!   there is work.
 //! * Credentials: every method is one statement. An insert is
 //!   `INSERT … ON CONFLICT (kind, lookup) DO NOTHING` and a replacement
 //!   the same `DO UPDATE` (the whole row, id included), so the unique
@@ -268,6 +280,8 @@
 //! on the store (any cutoff up to now is right: an expired token is of no
 //! use to anyone). Expired credentials likewise, with
 //! [`CredentialStore::delete_expired`](auth_core::store::CredentialStore::delete_expired).
+//! The mail queue needs no cleanup: a row goes once its message is sent or
+//! given up (after about 10 hours of failures).
 //!
 //! # When the database is down
 //!
@@ -308,6 +322,8 @@
 mod credential_impl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod error;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod mail_queue_impl;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod one_time_impl;
 #[cfg(feature = "postgres")]

@@ -19,6 +19,7 @@ use crate::{
     MIGRATIONS_TABLE,
     credential_impl::sql_credential_impl,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
+    mail_queue_impl::sql_mail_queue_impl,
     one_time_impl::sql_one_time_token_impl,
     rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     session_checks::SessionChecks,
@@ -43,8 +44,9 @@ impl DbTime for OffsetDateTime {
 /// inserts that reference the user (sessions) need not wait for it.
 const LOCK_USER: &str = "SELECT id FROM auth_users WHERE id = $1 FOR NO KEY UPDATE";
 
-/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
-/// [`CredentialStore`](auth_core::store::CredentialStore)
+/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`],
+/// [`CredentialStore`](auth_core::store::CredentialStore) and
+/// [`MailQueue`](auth_core::store::MailQueue)
 /// on PostgreSQL.
 ///
 /// A cheap handle around a [`PgPool`]: clone it, or share the application's
@@ -227,4 +229,11 @@ sql_credential_impl!(
     time = OffsetDateTime,
     to_db = std::convert::identity,
     list = sql::LIST_CREDENTIALS_POSTGRES
+);
+sql_mail_queue_impl!(
+    PostgresStore,
+    time = OffsetDateTime,
+    to_db = std::convert::identity,
+    claim = sql::CLAIM_MAIL_POSTGRES,
+    look_first = false
 );

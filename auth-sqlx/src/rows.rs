@@ -160,6 +160,33 @@ impl<T: DbTime> CredentialRow<T> {
     }
 }
 
+/// A row of the mail queue.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MailRow<T> {
+    id: i64,
+    ordering_key: String,
+    payload: String,
+    created_at: T,
+    not_before: T,
+    attempts: i32,
+    claimed_until: Option<T>,
+}
+
+impl<T: DbTime> MailRow<T> {
+    pub(crate) fn into_mail(self) -> Result<auth_core::mail::QueuedMail, AuthError> {
+        Ok(auth_core::mail::QueuedMail {
+            id: self.id,
+            key: self.ordering_key,
+            payload: self.payload,
+            created_at: self.created_at.into_datetime()?,
+            not_before: self.not_before.into_datetime()?,
+            attempts: u32::try_from(self.attempts)
+                .map_err(|_| AuthError::internal("stored attempts are negative"))?,
+            claimed_until: self.claimed_until.map(DbTime::into_datetime).transpose()?,
+        })
+    }
+}
+
 /// The session columns of [`SessionRow`], for `SELECT … FROM auth_sessions s`.
 macro_rules! session_columns {
     () => {
@@ -219,6 +246,23 @@ macro_rules! one_time_token_columns {
 macro_rules! credential_columns {
     () => {
         "id, kind, lookup, user_id, data, version, created_at, last_used_at, expires_at"
+    };
+}
+
+/// The columns of [`MailRow`].
+macro_rules! mail_columns {
+    () => {
+        "id, ordering_key, payload, created_at, not_before, attempts, claimed_until"
+    };
+}
+
+/// Whether the queued row `o` is due at `$1`: its time has come, nobody
+/// holds it, and it is the oldest row of its key.
+macro_rules! mail_due {
+    () => {
+        "o.not_before <= $1 AND (o.claimed_until IS NULL OR o.claimed_until <= $1) \
+         AND NOT EXISTS (SELECT 1 FROM auth_mail_outbox e \
+         WHERE e.ordering_key = o.ordering_key AND e.id < o.id)"
     };
 }
 
@@ -467,4 +511,53 @@ pub(crate) mod sql {
     /// One batch of expired credentials.
     pub(crate) const DELETE_EXPIRED_CREDENTIALS: &str = "DELETE FROM auth_credentials \
          WHERE id IN (SELECT id FROM auth_credentials WHERE expires_at < $1 LIMIT $2)";
+
+    pub(crate) const ENQUEUE_MAIL: &str = "INSERT INTO auth_mail_outbox \
+         (ordering_key, payload, created_at, not_before) VALUES ($1, $2, $3, $4) RETURNING id";
+
+    /// Whether any row is due: SQLite reads this first, so that a poll
+    /// that finds nothing takes no write lock.
+    #[cfg(feature = "sqlite")]
+    pub(crate) const ANY_MAIL_DUE: &str = concat!(
+        "SELECT o.id FROM auth_mail_outbox o WHERE ",
+        mail_due!(),
+        " LIMIT 1"
+    );
+
+    /// The claim, one statement: SQLite runs writers one at a time, so no
+    /// two claims interleave.
+    #[cfg(feature = "sqlite")]
+    pub(crate) const CLAIM_MAIL_SQLITE: &str = concat!(
+        "UPDATE auth_mail_outbox SET attempts = attempts + 1, claimed_until = $2 \
+         WHERE id IN (SELECT o.id FROM auth_mail_outbox o WHERE ",
+        mail_due!(),
+        " ORDER BY o.id LIMIT $3) RETURNING ",
+        mail_columns!()
+    );
+
+    /// The claim, one statement: the due rows are locked as they are
+    /// picked, and rows another claim holds locked are skipped, not waited
+    /// for (`SKIP LOCKED`); should a row be claimed and committed by
+    /// another between the pick and the update, the repeated `WHERE` (which
+    /// PostgreSQL re-checks against the committed row) leaves it out.
+    #[cfg(feature = "postgres")]
+    pub(crate) const CLAIM_MAIL_POSTGRES: &str = concat!(
+        "UPDATE auth_mail_outbox SET attempts = attempts + 1, claimed_until = $2 \
+         WHERE id IN (SELECT o.id FROM auth_mail_outbox o WHERE ",
+        mail_due!(),
+        " ORDER BY o.id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         AND (claimed_until IS NULL OR claimed_until <= $1) RETURNING ",
+        mail_columns!()
+    );
+
+    pub(crate) const COMPLETE_MAIL: &str = "DELETE FROM auth_mail_outbox WHERE id = $1";
+
+    /// Only while the claim is still `$2` (compare-and-swap).
+    pub(crate) const RETRY_MAIL_LATER: &str = "UPDATE auth_mail_outbox \
+         SET not_before = $3, claimed_until = NULL WHERE id = $1 AND claimed_until = $2";
+
+    pub(crate) const CANCEL_MAIL: &str = "DELETE FROM auth_mail_outbox WHERE ordering_key = $1";
+
+    pub(crate) const MAIL_QUEUE_STATUS: &str =
+        "SELECT COUNT(*), MIN(created_at) FROM auth_mail_outbox";
 }

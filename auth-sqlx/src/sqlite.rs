@@ -23,6 +23,7 @@ use crate::{
     MIGRATIONS_TABLE,
     credential_impl::sql_credential_impl,
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
+    mail_queue_impl::sql_mail_queue_impl,
     one_time_impl::sql_one_time_token_impl,
     rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     store_impl::{sql_store_impls, storable},
@@ -53,8 +54,9 @@ fn micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`] and
-/// [`CredentialStore`](auth_core::store::CredentialStore)
+/// auth-core's [`UserStore`], [`SessionStore`], [`OneTimeTokenStore`],
+/// [`CredentialStore`](auth_core::store::CredentialStore) and
+/// [`MailQueue`](auth_core::store::MailQueue)
 /// on SQLite: the embedded choice, no server needed.
 ///
 /// A cheap handle around a [`SqlitePool`]: clone it, or share the
@@ -351,4 +353,11 @@ sql_credential_impl!(
     time = i64,
     to_db = micros,
     list = sql::LIST_CREDENTIALS_SQLITE
+);
+sql_mail_queue_impl!(
+    SqliteStore,
+    time = i64,
+    to_db = micros,
+    claim = sql::CLAIM_MAIL_SQLITE,
+    look_first = true
 );

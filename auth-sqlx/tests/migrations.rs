@@ -7,8 +7,9 @@ mod common;
 use auth_core::{
     Email, SessionId, UserId,
     store::{
-        CredentialId, CredentialKind, CredentialStore, NewCredential, NewOneTimeToken,
-        OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionStore, TokenPurpose, UserStore,
+        CredentialId, CredentialKind, CredentialStore, MailQueue, NewCredential, NewOneTimeToken,
+        NewQueuedMail, OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionStore,
+        TokenPurpose, UserStore,
     },
 };
 use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 
 /// The indexes the crate docs promise, besides primary keys. The last is
 /// a unique constraint, which SQLite does not let a migration name.
-const INDEXES: [&str; 11] = [
+const INDEXES: [&str; 13] = [
     "auth_sessions_user_id_idx",
     "auth_sessions_expires_at_idx",
     "auth_sessions_revoked_at_idx",
@@ -28,13 +29,17 @@ const INDEXES: [&str; 11] = [
     "auth_credentials_kind_lookup_key",
     "auth_credentials_user_id_kind_idx",
     "auth_credentials_expires_at_idx",
+    // The mail queue's poll, and a key's oldest row.
+    "auth_mail_outbox_not_before_idx",
+    "auth_mail_outbox_key_idx",
     // The unique constraint behind `EmailTaken`.
     "auth_users_email_key",
 ];
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "_auth_sqlx_migrations",
     "auth_credentials",
+    "auth_mail_outbox",
     "auth_one_time_tokens",
     "auth_refresh_token_siblings",
     "auth_rotated_refresh_tokens",
@@ -43,7 +48,7 @@ const TABLES: [&str; 7] = [
 ];
 
 /// Every migration this crate has.
-const ALL_VERSIONS: [i64; 4] = [1, 2, 3, 4];
+const ALL_VERSIONS: [i64; 5] = [1, 2, 3, 4, 5];
 
 /// A user and a session as version 1 of the schema stores them (the
 /// stores' own queries need the columns of later versions).
@@ -62,7 +67,9 @@ fn at(secs: i64) -> OffsetDateTime {
 
 /// What a version-1 database held, checked through the store after the
 /// upgrade; then the new tables work for that user.
-async fn check_upgraded<S: UserStore + SessionStore + OneTimeTokenStore + CredentialStore>(
+async fn check_upgraded<
+    S: UserStore + SessionStore + OneTimeTokenStore + CredentialStore + MailQueue,
+>(
     store: &S,
     token: &RefreshToken,
 ) {
@@ -143,6 +150,19 @@ async fn check_upgraded<S: UserStore + SessionStore + OneTimeTokenStore + Creden
         .await
         .unwrap();
     assert_eq!(gone, None, "the user's tokens go with the user");
+    let queued = store
+        .enqueue(NewQueuedMail {
+            key: "old@example.com".into(),
+            payload: r#"{"job":"password_reset","email":"old@example.com"}"#.into(),
+            created_at: at(3),
+            not_before: at(3),
+        })
+        .await
+        .unwrap();
+    let claimed = store.claim_due(at(3), at(63), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, queued);
+    assert!(store.complete(queued).await.unwrap());
 }
 
 /// What a version-3 database held (a session and a hash it rotated away

@@ -1,5 +1,6 @@
 //! Outgoing mail: the messages the account flows send (password reset,
-//! email verification and change, notices) and where they go.
+//! email verification and change, notices), the queue they wait in, and
+//! where they go.
 //!
 //! A [`Message`] is plain text, already rendered; a [`Mailer`] delivers
 //! it. Two mailers come with the crate:
@@ -8,6 +9,63 @@
 //! |---|---|
 //! | [`OutboxMailer`] | one `.eml` file per message in a folder (development, tests) |
 //! | `SmtpMailer` (feature `smtp`) | an SMTP server, over TLS or STARTTLS |
+//!
+//! # The mail queue
+//!
+//! The flows do not send while they answer. A request that mails something
+//! (`request_password_reset`, `send_verification_email`, `change_email`,
+//! `request_email_sign_in`, and the notices after a change) queues a *job*
+//! in a [`MailQueue`](crate::store::MailQueue) and answers; a worker sends
+//! it afterwards. Give the flows the database's store
+//! ([`AccountFlows::mail_queue`](crate::AccountFlows::mail_queue)) and the
+//! queue survives the process: a message asked for just before a crash, a
+//! `kill -9` or a deploy goes out when a process runs again. The default
+//! queue is in memory, which such an event empties.
+//!
+//! * **Jobs, not messages.** A job says what to send and to whom
+//!   (`{"job":"password_reset","email":"ada@example.com"}`, `verification`,
+//!   `email_change`, `email_sign_in`, `notice`), never a token: the worker
+//!   looks the user up, issues the token (which voids the older ones of its
+//!   purpose, as a newer request does) and composes the message when it
+//!   sends. No live token is kept in the queue, and a retry issues a fresh
+//!   token, voiding the one of the failed try: no message goes out with a
+//!   token that a later attempt voided. A job this version cannot read is
+//!   logged and dropped.
+//! * **The same work for every address.** A request queues its job without
+//!   looking the address up (one insert, whether or not an account has
+//!   it); the worker drops the job of an unknown address unsent (email
+//!   sign-in with sign-up on sends to it, as before).
+//! * **One worker per process**, started by
+//!   [`build`](crate::AuthServiceBuilder::build) inside a tokio runtime (so
+//!   jobs left by an earlier run go out at start-up, with no new request),
+//!   woken by each new job and every 2 s. It claims due jobs for
+//!   [`MAIL_LEASE`] (60 s): another process sharing the database never
+//!   takes a claimed job, and one whose worker died is claimed again when
+//!   the lease ends. Jobs of one address go out one at a time, in the order
+//!   they were queued, also across processes, so the last message sent
+//!   carries the only live token. With
+//!   [`mail_worker(false)`](crate::AccountFlows::mail_worker), delivery is
+//!   left to [`AuthService::deliver_queued_mail`](crate::AuthService::deliver_queued_mail).
+//! * **Retries.** A failed send is tried again after [`MAIL_RETRY_DELAYS`]
+//!   (1 s, 4 s, 15 s, 1 min, 5 min, 15 min, 1 h, 3 h, 6 h): the 10th failure,
+//!   about 10 hours after the first try, gives the message up, logged
+//!   without its text.
+//! * **At least once.** A job is deleted after its message was sent. If
+//!   the process dies after the mail server accepted the message and before
+//!   the job is deleted, the message is sent again once the lease ends,
+//!   with a fresh token that voids the first: the user may get two, of
+//!   which the newer works. Exactly once is not possible without the mail
+//!   server's help.
+//! * **Voided before it went out.** Whatever voids a pending email change
+//!   (a password change or reset, signing out everywhere) also cancels its
+//!   queued job, so a link delayed by a mail outage cannot revive it.
+//! * Messages an application composes itself
+//!   ([`AuthService::send_message`](crate::AuthService::send_message)) may
+//!   carry a token it issued, so they are **not** queued: they are sent in
+//!   the background from memory, tried three times, as before.
+//!
+//! [`AuthService::mail_queue_status`](crate::AuthService::mail_queue_status)
+//! says how many jobs wait and since when, for a health check.
 //!
 //! Messages that carry a one-time token keep it in [`Message::text`] and
 //! [`Message::link`]; both are redacted in `Debug`, so a logged message
@@ -36,11 +94,16 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{AuthError, Email};
 
+pub(crate) mod job;
 mod outbox;
+pub(crate) mod queue;
 #[cfg(feature = "smtp")]
 mod smtp;
 
 pub use outbox::OutboxMailer;
+pub use queue::{
+    MAIL_LEASE, MAIL_RETRY_DELAYS, MAX_MAIL_KEY_BYTES, MailQueueStatus, NewQueuedMail, QueuedMail,
+};
 #[cfg(feature = "smtp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailer};
@@ -49,7 +112,7 @@ pub use smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailer};
 /// `Arc<dyn Mailer>`.
 ///
 /// An implementation should not retry on its own: the caller decides
-/// (the account flows retry a few times in the background). Errors:
+/// (the mail queue tries again with back-off). Errors:
 /// [`AuthError::Unavailable`] when the mail server cannot be reached or
 /// asks to try later, [`AuthError::Internal`] for anything else.
 #[async_trait]
@@ -91,6 +154,8 @@ pub enum MessageKind {
     TwoFactorDisabled,
     /// A notice after a passkey was added to the account.
     PasskeyAdded,
+    /// A notice after an API key was made for the account.
+    ApiKeyCreated,
     /// A message of an application's own flow (a magic link, say), named
     /// by a short snake_case word.
     Custom(&'static str),
@@ -100,7 +165,7 @@ impl MessageKind {
     /// The stable snake_case name (`password_reset`, `email_verification`,
     /// `email_change`, `email_in_use`, `email_change_requested`,
     /// `email_changed`, `password_changed`, `two_factor_enabled`,
-    /// `two_factor_disabled`, `passkey_added`, or
+    /// `two_factor_disabled`, `passkey_added`, `api_key_created`, or
     /// a [`Custom`](Self::Custom) name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,8 +179,28 @@ impl MessageKind {
             Self::TwoFactorEnabled => "two_factor_enabled",
             Self::TwoFactorDisabled => "two_factor_disabled",
             Self::PasskeyAdded => "passkey_added",
+            Self::ApiKeyCreated => "api_key_created",
             Self::Custom(name) => name,
         }
+    }
+}
+
+impl MessageKind {
+    /// The notice (a kind without a token) named `name`, as
+    /// [`as_str`](Self::as_str) names it; `None` for other names.
+    pub(crate) fn notice_named(name: &str) -> Option<Self> {
+        [
+            Self::EmailInUse,
+            Self::EmailChangeRequested,
+            Self::EmailChanged,
+            Self::PasswordChanged,
+            Self::TwoFactorEnabled,
+            Self::TwoFactorDisabled,
+            Self::PasskeyAdded,
+            Self::ApiKeyCreated,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -232,6 +317,8 @@ mod tests {
             (MessageKind::EmailChangeRequested, "email_change_requested"),
             (MessageKind::EmailChanged, "email_changed"),
             (MessageKind::PasswordChanged, "password_changed"),
+            (MessageKind::PasskeyAdded, "passkey_added"),
+            (MessageKind::ApiKeyCreated, "api_key_created"),
         ];
         for (kind, name) in all {
             assert_eq!(kind.as_str(), name);

@@ -1,6 +1,6 @@
 //! The signed-in user's own account: name, password, sessions, deletion.
 
-use super::{AuthService, Principal, Revoked, account_flows::compose, name::normalise_name};
+use super::{AuthService, Principal, Revoked, name::normalise_name};
 use crate::{
     AuthError, ChangePasswordRequest, MessageKind, Password, SessionId, SessionInfo, TokenPurpose,
     User, UserRecord, Verification,
@@ -192,8 +192,7 @@ impl AuthService {
         .await?;
         self.void_challenges(&user.id).await?;
         self.void_passkey_ceremonies(&user.id).await?;
-        self.post(compose(MessageKind::PasswordChanged, &user.email, None))
-            .await;
+        self.notify(MessageKind::PasswordChanged, &user.email).await;
         inner.hooks.password_changed(user).await;
         Ok(())
     }

@@ -1,22 +1,14 @@
 //! The settings of the flows that send mail (password reset, email
 //! verification, email change), and how their messages go out.
 
-use std::{
-    fmt,
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration as StdDuration,
-};
+use std::{fmt, future::Future, sync::Arc, time::Duration as StdDuration};
 
 use time::Duration;
-use tokio::sync::watch;
 
-use super::builder::bounded;
+use super::{builder::bounded, mail_worker::MailRuntime};
 use crate::{
-    AuthError, ClientRateLimit, Email, Mailer, Message, MessageKind, MessageLink, OneTimeTokenStore,
+    AuthError, ClientRateLimit, Email, Mailer, MemoryStore, Message, MessageKind, MessageLink,
+    OneTimeTokenStore, store::MailQueue,
 };
 
 /// The default lifetime of a password-reset link: 30 minutes.
@@ -28,12 +20,16 @@ pub const DEFAULT_EMAIL_VERIFICATION_TTL: StdDuration = StdDuration::from_secs(2
 pub const DEFAULT_MAIL_RATE_LIMIT: ClientRateLimit =
     ClientRateLimit::new(5, StdDuration::from_secs(3600));
 
-/// How many times a message is tried before it is given up (and logged).
+/// How many times a message that is not queued
+/// ([`AuthService::send_message`](crate::AuthService::send_message)) is
+/// tried before it is given up (and logged).
 const SEND_ATTEMPTS: u32 = 3;
 
 /// What the password-reset, verification and email-change flows need: a
 /// store for their one-time tokens, a [`Mailer`], and the public URL their
-/// links point to. Given to
+/// links point to; and, for messages that survive a crash, a durable
+/// [`mail_queue`](Self::mail_queue) (see the [`mail`](crate::mail)
+/// module). Given to
 /// [`AuthServiceBuilder::account_flows`](crate::AuthServiceBuilder::account_flows);
 /// without it those flows answer [`AuthError::NotFound`].
 ///
@@ -64,6 +60,8 @@ pub struct AccountFlows {
     pub(super) require_email_verification: bool,
     pub(super) mail_rate_limit: Option<ClientRateLimit>,
     pub(super) email_sign_in: Option<super::EmailSignIn>,
+    pub(super) mail_queue: Option<Arc<dyn MailQueue>>,
+    pub(super) mail_worker: bool,
 }
 
 impl fmt::Debug for AccountFlows {
@@ -78,6 +76,8 @@ impl fmt::Debug for AccountFlows {
             )
             .field("mail_rate_limit", &self.mail_rate_limit)
             .field("email_sign_in", &self.email_sign_in)
+            .field("durable_mail_queue", &self.mail_queue.is_some())
+            .field("mail_worker", &self.mail_worker)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +108,8 @@ impl AccountFlows {
             require_email_verification: false,
             mail_rate_limit: Some(DEFAULT_MAIL_RATE_LIMIT),
             email_sign_in: None,
+            mail_queue: None,
+            mail_worker: true,
         }
     }
 
@@ -146,6 +148,47 @@ impl AccountFlows {
     /// store.
     pub fn email_sign_in(mut self, settings: super::EmailSignIn) -> Self {
         self.email_sign_in = Some(settings);
+        self
+    }
+
+    /// Where messages wait to be sent: give the database's store
+    /// (`SqliteStore`, `PostgresStore`) so that a message asked for is sent
+    /// even if the process crashes or restarts before it went out (see the
+    /// [`mail`](crate::mail) module). The default is a queue in this
+    /// process's memory, which such an event empties.
+    ///
+    /// ```
+    /// use auth_core::{AccountFlows, MemoryStore, OutboxMailer};
+    ///
+    /// let store = MemoryStore::new(); // a SQL store in a real application
+    /// let flows = AccountFlows::new(
+    ///     store.clone(),
+    ///     OutboxMailer::new("data/outbox", "noreply@example.com"),
+    ///     "https://app.example.com",
+    /// )
+    /// .mail_queue(store);
+    /// # let _ = flows;
+    /// ```
+    pub fn mail_queue(self, queue: impl MailQueue) -> Self {
+        self.mail_queue_arc(Arc::new(queue))
+    }
+
+    /// Like [`mail_queue`](Self::mail_queue), for a queue already behind
+    /// an `Arc`.
+    pub fn mail_queue_arc(mut self, queue: Arc<dyn MailQueue>) -> Self {
+        self.mail_queue = Some(queue);
+        self
+    }
+
+    /// Whether the service sends queued mail itself (default `true`): one
+    /// worker task per process, started when the service is built inside
+    /// a tokio runtime (or at the first message otherwise), woken by each
+    /// new message and every 2 s. With `false`, messages only wait in the
+    /// queue until [`AuthService::deliver_queued_mail`](crate::AuthService::deliver_queued_mail)
+    /// is called: for a separate mail process, or a test that drives
+    /// delivery itself.
+    pub fn mail_worker(mut self, run: bool) -> Self {
+        self.mail_worker = run;
         self
     }
 
@@ -192,9 +235,14 @@ impl AccountFlows {
                 day,
             )?;
         }
+        let queue = self
+            .mail_queue
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Settings {
             password_reset_ttl,
             email_verification_ttl,
+            mail: MailRuntime::new(queue, self.mail_worker),
             flows: self,
         })
     }
@@ -205,6 +253,8 @@ pub(super) struct Settings {
     pub(super) flows: AccountFlows,
     pub(super) password_reset_ttl: Duration,
     pub(super) email_verification_ttl: Duration,
+    /// The queue messages wait in, and its worker.
+    pub(super) mail: MailRuntime,
 }
 
 impl Settings {
@@ -272,6 +322,13 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
              If you did not do this, sign in, delete it in your account's passkeys, \
              reset your password and contact us.",
         ),
+        MessageKind::ApiKeyCreated => (
+            "An API key was made",
+            "An API key was made for your account: scripts that hold it can read and \
+             change your data until it is deleted or expires. If you did not do this, \
+             sign in, delete it in your account's API keys, reset your password and \
+             contact us.",
+        ),
         // The core composes only its own kinds; an app writes its own text.
         MessageKind::Custom(_) => ("Your account", "There is news about your account."),
     };
@@ -291,9 +348,10 @@ pub(super) fn compose(kind: MessageKind, to: &Email, link: Option<MessageLink>) 
     }
 }
 
-/// Sends `message` through `mailer`, trying up to three times (after 1 s
-/// and 4 s); a message that still fails is logged, without its text, and
-/// dropped: the request that caused it was answered already.
+/// Sends `message` (one an application composed, not queued) through
+/// `mailer`, trying up to three times (after 1 s and 4 s); a message that
+/// still fails is logged, without its text, and dropped: the request that
+/// caused it was answered already.
 pub(super) async fn deliver(mailer: &dyn Mailer, message: &Message) {
     for attempt in 1..=SEND_ATTEMPTS {
         match mailer.send(message).await {
@@ -325,105 +383,5 @@ where
             runtime.spawn(work);
         }
         Err(_) => work.await,
-    }
-}
-
-/// Keeps the tokens that background tasks issue in the order their requests
-/// came in, so that "a newer request voids the older" holds even when the
-/// tasks run out of order. A request takes a [`Ticket`] before it spawns its
-/// task; the task waits for its [`Turn`] before it writes the token, and
-/// passes the turn on as soon as it has (the mail is sent after).
-pub(super) struct InOrder {
-    next: AtomicU64,
-    serving: Arc<watch::Sender<u64>>,
-}
-
-impl InOrder {
-    pub(super) fn new() -> Self {
-        Self {
-            next: AtomicU64::new(0),
-            serving: Arc::new(watch::Sender::new(0)),
-        }
-    }
-
-    /// Taken in the request, in request order.
-    pub(super) fn ticket(&self) -> Ticket {
-        Ticket(Some((
-            self.next.fetch_add(1, Ordering::Relaxed),
-            Arc::clone(&self.serving),
-        )))
-    }
-}
-
-/// A place in [`InOrder`]'s line. Dropped unused (its task never ran), it
-/// still waits for its turn and passes it on, so the line never stalls.
-pub(super) struct Ticket(Option<(u64, Arc<watch::Sender<u64>>)>);
-
-/// The right to write a token now; passes the turn on when dropped.
-pub(super) struct Turn(u64, Arc<watch::Sender<u64>>);
-
-impl Ticket {
-    pub(super) async fn wait(mut self) -> Turn {
-        let (number, serving) = self
-            .0
-            .take()
-            .unwrap_or_else(|| (0, Arc::new(watch::Sender::new(0))));
-        let _ = serving.subscribe().wait_for(|now| *now >= number).await;
-        Turn(number, serving)
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if let Some((number, serving)) = self.0.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move { drop(Ticket(Some((number, serving))).wait().await) });
-        }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let next = self.0 + 1;
-        self.1.send_modify(|now| *now = (*now).max(next));
-    }
-}
-
-#[cfg(test)]
-mod order_tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    /// Tasks that start in the reverse order of their requests still write
-    /// in request order, and a ticket dropped unused does not stall those
-    /// after it.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn tokens_are_written_in_request_order() {
-        let order = InOrder::new();
-        let written = Arc::new(Mutex::new(Vec::new()));
-        let tickets: Vec<Ticket> = (0..6).map(|_| order.ticket()).collect();
-        let mut tasks = Vec::new();
-        for (number, ticket) in tickets.into_iter().enumerate().rev() {
-            if number == 2 {
-                drop(ticket); // its task never ran
-                continue;
-            }
-            let written = Arc::clone(&written);
-            tasks.push(tokio::spawn(async move {
-                let turn = ticket.wait().await;
-                written.lock().map(|mut w| w.push(number)).ok();
-                drop(turn);
-            }));
-            tokio::task::yield_now().await;
-        }
-        for task in tasks {
-            task.await.ok();
-        }
-        assert_eq!(
-            *written.lock().unwrap_or_else(|e| e.into_inner()),
-            [0, 1, 3, 4, 5]
-        );
     }
 }

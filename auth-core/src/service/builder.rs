@@ -443,7 +443,8 @@ impl AuthServiceBuilder {
     /// shares its method's name with another. (Secret length, issuer and
     /// audience are checked when the [`JwtCodec`](crate::JwtCodec) is built.)
     ///
-    /// Called inside a tokio runtime, `build` also starts computing, in the
+    /// Called inside a tokio runtime, `build` also starts the mail queue's
+    /// worker (see [`AccountFlows::mail_worker`]) and computes, in the
     /// background, the dummy hash that sign-in verifies for unknown emails,
     /// so that sign-ins for unknown emails arriving after start-up take as
     /// long as real ones (one arriving while it is still being computed
@@ -638,9 +639,11 @@ impl AuthServiceBuilder {
                 client_limit: self.client_rate_limit,
                 trusted_proxies: self.trusted_proxies,
                 dummy_hash: OnceCell::new(),
-                in_order: super::account_flows::InOrder::new(),
             }),
         };
+        // Mail left in a durable queue by an earlier run goes out now,
+        // without waiting for a new request.
+        service.start_mail_worker();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let warming = service.clone();
             runtime.spawn(async move {

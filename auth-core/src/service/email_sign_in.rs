@@ -8,19 +8,16 @@ use std::time::Duration as StdDuration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{
-    AuthService,
-    account_flows::{Turn, in_background},
-    second_factor::FirstFactor,
-};
+use super::{AuthService, second_factor::FirstFactor};
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
-    MessageKind, NewCredential, NewUser, OneTimeToken, User, UserId,
+    MessageKind, NewCredential, NewUser, OneTimeToken, User,
     endpoint::{
         BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
     },
     http::HttpError,
     id::constant_time_eq,
+    mail::job::MailJob,
     sign_in::SignIn,
     throttle::address_digest,
 };
@@ -151,34 +148,24 @@ struct Pending {
 
 impl AuthService {
     /// Mails a sign-in link and code to `email`. An unknown address is
-    /// answered exactly as a known one (one store lookup each; the rest
-    /// happens in the background) and is sent a message only when
+    /// answered exactly as a known one (the request only queues a job for
+    /// the address; the [mail queue](crate::mail)'s worker looks it up and
+    /// makes the link and code) and is sent a message only when
     /// [sign-up](EmailSignIn::sign_up) is allowed. A newer request voids
     /// the older link and code. Limited per address like the other mail.
     ///
     /// # Errors
-    /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`];
-    /// [`AuthError::NotFound`] when email sign-in is not set up.
+    /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`]; the
+    /// queue's errors; [`AuthError::NotFound`] when email sign-in is not
+    /// set up.
     pub async fn request_email_sign_in(&self, email: &str) -> Result<(), AuthError> {
-        let (method, _) = self.email_sign_in()?;
+        self.email_sign_in()?;
         let email = Email::parse(email)?;
         self.limit_mail(&email).await?;
-        let user = self.inner.users.find_user_by_email(&email).await?;
-        if user.is_none() && !method.sign_up {
-            tracing::debug!("email sign-in asked for an unknown address");
-            return Ok(());
-        }
-        let service = self.clone();
-        let ticket = self.inner.in_order.ticket();
-        in_background(async move {
-            let user_id = user.map(|record| record.user.id);
-            let turn = ticket.wait().await;
-            if let Err(error) = service.mail_sign_in(turn, email, user_id).await {
-                tracing::error!(%error, "could not send an email sign-in message");
-            }
-        })
-        .await;
-        Ok(())
+        let job = MailJob::EmailSignIn {
+            email: email.as_str().to_owned(),
+        };
+        self.queue_mail(email.as_str(), job).await
     }
 
     /// Signs in with a sign-in message's link token, or its address and
@@ -283,13 +270,19 @@ impl AuthService {
         }
     }
 
-    async fn mail_sign_in(
-        &self,
-        turn: Turn,
-        email: Email,
-        user_id: Option<UserId>,
-    ) -> Result<(), AuthError> {
-        let (method, credentials) = self.email_sign_in()?;
+    /// The worker's part of [`request_email_sign_in`](Self::request_email_sign_in):
+    /// a new pending sign-in for `email` (voiding the older), and its
+    /// message. `None` for an unknown address without sign-up, or when
+    /// email sign-in was turned off since the job was queued.
+    pub(super) async fn sign_in_message(&self, email: Email) -> Result<Option<Message>, AuthError> {
+        let Ok((method, credentials)) = self.email_sign_in() else {
+            return Ok(None);
+        };
+        let user = self.inner.users.find_user_by_email(&email).await?;
+        if user.is_none() && !method.sign_up {
+            tracing::debug!("email sign-in asked for an unknown address");
+            return Ok(None);
+        }
         let id = CredentialId::generate()?;
         let token = OneTimeToken::generate()?;
         let code = six_digits()?;
@@ -305,15 +298,14 @@ impl AuthService {
                 id: id.clone(),
                 kind: KIND,
                 lookup: email.as_str().to_owned(),
-                user_id,
+                user_id: user.map(|record| record.user.id),
                 data: serde_json::to_vec(&pending).map_err(AuthError::internal)?,
                 created_at: now,
                 expires_at: Some(expires_at),
             })
             .await?;
-        // Written: a newer request may write its own now.
-        drop(turn);
-        let link = self.settings()?.link(
+        let settings = self.settings()?;
+        let link = settings.link(
             "email-sign-in",
             &format!("{}{}", id.as_str(), token.expose_secret()),
         );
@@ -324,15 +316,13 @@ impl AuthService {
              If you did not ask for this, ignore this message.\n",
             link.expose_secret()
         );
-        self.post(Message {
+        Ok(Some(Message {
             kind: MessageKind::Custom("email_sign_in"),
             to: email,
             subject: "Your sign-in link and code".to_owned(),
             text,
             link: Some(link),
-        })
-        .await;
-        Ok(())
+        }))
     }
 
     /// Uses up the pending sign-in a link names.

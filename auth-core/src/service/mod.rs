@@ -34,6 +34,7 @@ mod builder;
 pub(crate) mod email_sign_in;
 mod import;
 mod issue;
+mod mail_worker;
 pub(crate) mod name;
 #[cfg(feature = "oauth")]
 pub(crate) mod oauth;
@@ -145,8 +146,6 @@ struct Inner {
     accounts: Option<account_flows::Settings>,
     /// What sign-in methods keep per user or per address.
     credentials: Option<Arc<dyn CredentialStore>>,
-    /// The order in which background tasks write mailed tokens.
-    in_order: account_flows::InOrder,
     /// The second factors a user may have enabled, in registration order.
     second_factors: Vec<Box<dyn second_factor::SecondFactor>>,
     /// Sign-in with OAuth providers, when set up.

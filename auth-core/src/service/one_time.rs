@@ -69,14 +69,19 @@ impl AuthService {
     }
 
     /// Sends `message` through the configured mailer in the background
-    /// (retried, and logged if it still fails), so the caller's answer and
-    /// its timing do not depend on the mail server.
+    /// (tried three times, after 1 s and 4 s, then logged and dropped), so
+    /// the caller's answer and its timing do not depend on the mail server.
+    ///
+    /// Unlike the flows' own messages, it does **not** go through the
+    /// [mail queue](crate::mail): it may carry a token the application
+    /// issued, and the queue keeps no token at rest. A crash before it is
+    /// sent loses it; the user asks again.
     ///
     /// # Errors
     /// [`AuthError::NotFound`] without account flows.
     pub async fn send_message(&self, message: Message) -> Result<(), AuthError> {
-        self.settings()?;
-        self.post(message).await;
+        let mailer = Arc::clone(&self.settings()?.flows.mailer);
+        in_background(async move { deliver(mailer.as_ref(), &message).await }).await;
         Ok(())
     }
 
@@ -123,8 +128,9 @@ impl AuthService {
         store.delete_expired(cutoff).await
     }
 
-    /// Voids `user_id`'s pending one-time tokens of each purpose; a no-op
-    /// without account flows, which issue none.
+    /// Voids `user_id`'s pending one-time tokens of each purpose, and with
+    /// [`TokenPurpose::EMAIL_CHANGE`] the email-change links still in the
+    /// mail queue; a no-op without account flows, which issue none.
     pub(super) async fn void_tokens(
         &self,
         user_id: &UserId,
@@ -135,6 +141,12 @@ impl AuthService {
         };
         let tokens = &settings.flows.tokens;
         for purpose in purposes {
+            if *purpose == TokenPurpose::EMAIL_CHANGE {
+                // First the queue, so that no new link is issued after the
+                // tokens are gone (one being sent right now is voided by
+                // its worker, which finds its job cancelled).
+                self.cancel_email_changes(user_id).await?;
+            }
             tokens.void_one_time_tokens(user_id, purpose).await?;
         }
         Ok(())
@@ -186,13 +198,5 @@ impl AuthService {
             )
             .await?
             .into_result()
-    }
-
-    /// Sends in the background; a no-op without account flows.
-    pub(super) async fn post(&self, message: Message) {
-        if let Some(settings) = &self.inner.accounts {
-            let mailer = Arc::clone(&settings.flows.mailer);
-            in_background(async move { deliver(mailer.as_ref(), &message).await }).await;
-        }
     }
 }

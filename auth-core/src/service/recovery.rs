@@ -1,53 +1,35 @@
 //! Password reset: a link by mail, then a new password.
 
-use super::{
-    AuthService,
-    account_flows::{Turn, compose},
-};
+use super::AuthService;
 use crate::{
-    AuthError, Email, MessageKind, NewOneTimeToken, OneTimeToken, ResetPasswordRequest,
-    TokenPurpose, UserId,
+    AuthError, Email, NewOneTimeToken, OneTimeToken, ResetPasswordRequest, TokenPurpose,
+    mail::job::MailJob,
 };
 
 impl AuthService {
     /// Mails a password-reset link to `email` if an account has it.
     ///
-    /// Answers an unknown address exactly as a known one: both cost one
-    /// store lookup here, and the token, its storage and the message are
-    /// made in the background, so neither the answer nor its timing tells
-    /// whether the address is registered. Limited per address (counted
-    /// for unknown ones too).
+    /// Answers an unknown address exactly as a known one: the request only
+    /// queues a job for the address (one insert, the same for both), and
+    /// the [mail queue](crate::mail)'s worker looks the address up, makes
+    /// the token and sends the message afterwards, so neither the answer
+    /// nor its timing tells whether the address is registered. Limited per
+    /// address (counted for unknown ones too).
     ///
     /// # Errors
     /// [`AuthError::InvalidEmail`] for text that is no address;
-    /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
+    /// [`AuthError::TooManyAttempts`]; the queue's errors
+    /// ([`AuthError::Unavailable`]: nothing was queued);
+    /// [`AuthError::NotFound`] without
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
-        let settings = self.settings()?;
+        self.settings()?;
         let email = Email::parse(email)?;
         self.limit_mail(&email).await?;
-        let Some(record) = self.inner.users.find_user_by_email(&email).await? else {
-            tracing::debug!("password reset asked for an unknown address");
-            return Ok(());
+        let job = MailJob::PasswordReset {
+            email: email.as_str().to_owned(),
         };
-        let ttl = settings.password_reset_ttl;
-        let service = self.clone();
-        let ticket = self.inner.in_order.ticket();
-        super::account_flows::in_background(async move {
-            let user = record.user;
-            let turn = ticket.wait().await;
-            service
-                .mail_link(
-                    turn,
-                    &user.id,
-                    &user.email,
-                    TokenPurpose::PASSWORD_RESET,
-                    ttl,
-                )
-                .await;
-        })
-        .await;
-        Ok(())
+        self.queue_mail(email.as_str(), job).await
     }
 
     /// Sets a new password with a reset link's token. Every session of the
@@ -112,38 +94,5 @@ impl AuthService {
         }
         tracing::info!(user_id = %user.id, "password reset");
         Ok(())
-    }
-
-    /// Issues a token of `purpose` for `user_id` and mails its link to
-    /// `email`; failures are logged (this runs after the answer).
-    pub(super) async fn mail_link(
-        &self,
-        turn: Turn,
-        user_id: &UserId,
-        email: &Email,
-        purpose: TokenPurpose,
-        ttl: time::Duration,
-    ) {
-        let (page, kind) = if purpose == TokenPurpose::PASSWORD_RESET {
-            ("reset-password", MessageKind::PasswordReset)
-        } else if purpose == TokenPurpose::EMAIL_CHANGE {
-            ("verify-email", MessageKind::EmailChange)
-        } else {
-            ("verify-email", MessageKind::EmailVerification)
-        };
-        let issued = self.issue_token(user_id, email, purpose, ttl).await;
-        // Written: a request after this one may write its own now.
-        drop(turn);
-        let token = match issued {
-            Ok(token) => token,
-            Err(error) => {
-                tracing::error!(%user_id, %error, "could not issue a one-time token");
-                return;
-            }
-        };
-        if let Some(settings) = &self.inner.accounts {
-            let link = settings.link(page, token.expose_secret());
-            self.post(compose(kind, email, Some(link))).await;
-        }
     }
 }

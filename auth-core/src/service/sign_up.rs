@@ -36,7 +36,7 @@ impl AuthService {
             })
             .await?;
         if self.must_verify(&user) {
-            self.send_verification_in_background(user.clone()).await;
+            self.queue_verification(&user).await;
             return Ok(SignUp::VerificationRequired(VerificationRequired {
                 user,
                 email_verification_required: true,

@@ -1,14 +1,18 @@
 //! Email verification, and email change (verified at the new address).
 
-use super::{AuthService, Principal, account_flows::compose};
-use crate::{AuthError, ChangeEmailRequest, Email, MessageKind, TokenPurpose, User, UserId};
+use super::{AuthService, Principal};
+use crate::{
+    AuthError, ChangeEmailRequest, Email, MessageKind, TokenPurpose, User, UserId,
+    mail::job::{MailJob, email_change_key},
+};
 
 impl AuthService {
     /// Mails the principal a link that verifies their address; does
     /// nothing when it is verified already. Limited per address.
     ///
     /// # Errors
-    /// [`AuthError::TooManyAttempts`]; [`AuthError::NotFound`] without
+    /// [`AuthError::TooManyAttempts`]; the queue's errors;
+    /// [`AuthError::NotFound`] without
     /// [account flows](crate::AuthServiceBuilder::account_flows).
     pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
         self.settings()?;
@@ -17,8 +21,8 @@ impl AuthService {
         if user.email_verified {
             return Ok(());
         }
-        self.send_verification_in_background(user).await;
-        Ok(())
+        self.queue_mail(user.email.as_str(), verification_of(&user))
+            .await
     }
 
     /// Mails a verification link to `email` if an account has it and it
@@ -26,22 +30,21 @@ impl AuthService {
     /// answered "check your inbox" and who has no session. Answers every
     /// address alike (unknown, verified or not), as
     /// [`request_password_reset`](Self::request_password_reset) does, and
-    /// is limited per address alike.
+    /// is limited per address alike: the request queues a job for the
+    /// address, and the worker looks it up.
     ///
     /// # Errors
-    /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`];
-    /// [`AuthError::NotFound`] without account flows.
+    /// [`AuthError::InvalidEmail`]; [`AuthError::TooManyAttempts`]; the
+    /// queue's errors; [`AuthError::NotFound`] without account flows.
     pub async fn send_verification_email_to(&self, email: &str) -> Result<(), AuthError> {
         self.settings()?;
         let email = Email::parse(email)?;
         self.limit_mail(&email).await?;
-        match self.inner.users.find_user_by_email(&email).await? {
-            Some(record) if !record.user.email_verified => {
-                self.send_verification_in_background(record.user).await;
-            }
-            _ => tracing::debug!("verification asked for an unknown or verified address"),
-        }
-        Ok(())
+        let job = MailJob::Verification {
+            user_id: None,
+            email: Some(email.as_str().to_owned()),
+        };
+        self.queue_mail(email.as_str(), job).await
     }
 
     /// Verifies an address with the token of a verification link, or
@@ -92,8 +95,7 @@ impl AuthService {
                 ],
             )
             .await?;
-            self.post(compose(MessageKind::EmailChanged, &before.email, None))
-                .await;
+            self.notify(MessageKind::EmailChanged, &before.email).await;
             tracing::info!(user_id = %user.id, "email address changed");
         }
         inner.hooks.email_verified(&user).await;
@@ -131,83 +133,54 @@ impl AuthService {
     /// without a link to the current one, and the email changes only when
     /// the link is followed ([`verify_email`](Self::verify_email)). A
     /// password change or reset, or [`sign_out_everywhere`](Self::sign_out_everywhere),
-    /// voids the pending link. When another account holds
-    /// the new address, that address is told so instead, and the answer
-    /// is the same (no enumeration).
+    /// voids the pending link, also one still in the mail queue. When
+    /// another account holds the new address, that address is told so
+    /// instead, and the answer is the same (no enumeration).
     ///
     /// # Errors
     /// [`AuthError::InvalidEmail`] (also for the current address);
-    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`];
-    /// [`AuthError::NotFound`] without account flows.
+    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`]; the
+    /// queue's errors; [`AuthError::NotFound`] without account flows.
     pub async fn change_email(
         &self,
         principal: &Principal,
         request: ChangeEmailRequest,
     ) -> Result<(), AuthError> {
-        let settings = self.settings()?;
+        self.settings()?;
         let new_email = Email::parse(&request.new_email)?;
         let record = self.check_password(principal, &request.password).await?;
         if record.user.email == new_email {
             return Err(AuthError::InvalidEmail);
         }
         self.limit_mail(&new_email).await?;
-        let ttl = settings.email_verification_ttl;
+        let user = record.user;
+        // The worker looks the new address up: whether another account
+        // holds it decides between a link and a notice.
+        let job = MailJob::EmailChange {
+            user_id: user.id.as_str().to_owned(),
+            new_email: new_email.as_str().to_owned(),
+        };
+        self.queue_mail(&email_change_key(&user.id), job).await?;
         // The owner hears of it at once, with no token: should the password
         // be someone else's now, a reset voids the pending change.
-        self.post(compose(
-            MessageKind::EmailChangeRequested,
-            &record.user.email,
-            None,
-        ))
-        .await;
-        let service = self.clone();
-        let ticket = self.inner.in_order.ticket();
-        super::account_flows::in_background(async move {
-            let user = record.user;
-            let turn = ticket.wait().await;
-            let holder = service.inner.users.find_user_by_email(&new_email).await;
-            match holder {
-                Ok(Some(_)) => {
-                    drop(turn);
-                    service
-                        .post(compose(MessageKind::EmailInUse, &new_email, None))
-                        .await;
-                }
-                Ok(None) => {
-                    service
-                        .mail_link(turn, &user.id, &new_email, TokenPurpose::EMAIL_CHANGE, ttl)
-                        .await;
-                }
-                Err(error) => {
-                    tracing::error!(user_id = %user.id, %error, "could not look up the new address");
-                }
-            }
-        })
-        .await;
+        self.notify(MessageKind::EmailChangeRequested, &user.email)
+            .await;
         Ok(())
     }
 
-    /// Issues a verification token for `user`'s address and mails it, in
-    /// the background.
-    pub(super) async fn send_verification_in_background(&self, user: User) {
-        let Some(settings) = &self.inner.accounts else {
-            return;
-        };
-        let ttl = settings.email_verification_ttl;
-        let service = self.clone();
-        let ticket = self.inner.in_order.ticket();
-        super::account_flows::in_background(async move {
-            let turn = ticket.wait().await;
-            service
-                .mail_link(
-                    turn,
-                    &user.id,
-                    &user.email,
-                    TokenPurpose::EMAIL_VERIFICATION,
-                    ttl,
-                )
-                .await;
-        })
-        .await;
+    /// Queues the verification link of `user`'s address (what sign-up with
+    /// required verification sends); sent unqueued if the queue fails,
+    /// since the account exists by then.
+    pub(super) async fn queue_verification(&self, user: &User) {
+        self.queue_mail_or_send(user.email.as_str(), verification_of(user))
+            .await;
+    }
+}
+
+/// The verification job of `user`.
+fn verification_of(user: &User) -> MailJob {
+    MailJob::Verification {
+        user_id: Some(user.id.as_str().to_owned()),
+        email: None,
     }
 }

@@ -16,8 +16,8 @@ use crate::{
 
 pub use super::{
     account_cases::*, api_key_cases::*, credential_cases::*, credential_race_cases::*,
-    one_time_cases::*, passkey_cases::*, reuse_cases::*, reuse_service_cases::*,
-    two_factor_cases::*,
+    mail_queue_cases::*, one_time_cases::*, passkey_cases::*, reuse_cases::*,
+    reuse_service_cases::*, two_factor_cases::*,
 };
 
 /// How many tasks the race cases start at once.

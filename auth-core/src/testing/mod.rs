@@ -1,6 +1,6 @@
 //! A conformance suite for [`UserStore`], [`SessionStore`],
-//! [`OneTimeTokenStore`] and [`CredentialStore`] implementations (feature
-//! `testing`).
+//! [`OneTimeTokenStore`], [`CredentialStore`] and [`MailQueue`]
+//! implementations (feature `testing`).
 //!
 //! One set of async checks that any store must pass: duplicate emails,
 //! racing creates, refresh-token rotation as compare-and-swap (also under
@@ -16,7 +16,9 @@
 //! by their owner and with them; one TOTP code or backup code sent by many
 //! sign-ins at once signs in one of them, and so does one passkey sign
 //! counter; an API key used by many requests at once has its last use
-//! written once. [`SoftAuthenticator`] answers passkey ceremonies for tests. [`MemoryStore`](crate::MemoryStore) runs it
+//! written once; queued mail claimed once, in order per key, again after
+//! its lease or its retry time, by exactly one of racing claimers.
+//! [`SoftAuthenticator`] answers passkey ceremonies for tests. [`MemoryStore`](crate::MemoryStore) runs it
 //! in this crate's tests; `auth-sqlx` runs it against SQLite and PostgreSQL;
 //! a third-party store runs it with one macro call in a test file:
 //!
@@ -40,6 +42,7 @@ mod api_key_cases;
 pub mod cases;
 mod credential_cases;
 mod credential_race_cases;
+mod mail_queue_cases;
 mod one_time_cases;
 mod passkey;
 mod passkey_cases;
@@ -51,7 +54,9 @@ pub use passkey::SoftAuthenticator;
 
 use std::{future::Future, io::Write as _, sync::Arc};
 
-use crate::{AuthError, CredentialStore, OneTimeTokenStore, SessionStore, UserStore};
+use crate::{
+    AuthError, CredentialStore, OneTimeTokenStore, SessionStore, UserStore, store::MailQueue,
+};
 
 /// The stores under test. They must share data (a session's user must be
 /// visible to the session store).
@@ -65,20 +70,23 @@ pub struct TestStores {
     pub one_time_tokens: Arc<dyn OneTimeTokenStore>,
     /// The credential store.
     pub credentials: Arc<dyn CredentialStore>,
+    /// The mail queue.
+    pub mail_queue: Arc<dyn MailQueue>,
 }
 
 impl TestStores {
-    /// All four traits served by one store value, as with `MemoryStore`
+    /// All five traits served by one store value, as with `MemoryStore`
     /// or the SQL stores.
     pub fn shared<S>(store: S) -> Self
     where
-        S: UserStore + SessionStore + OneTimeTokenStore + CredentialStore + Clone,
+        S: UserStore + SessionStore + OneTimeTokenStore + CredentialStore + MailQueue + Clone,
     {
         Self {
             users: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             one_time_tokens: Arc::new(store.clone()),
-            credentials: Arc::new(store),
+            credentials: Arc::new(store.clone()),
+            mail_queue: Arc::new(store),
         }
     }
 }
@@ -201,6 +209,15 @@ macro_rules! store_conformance_tests {
             racing_backup_codes_have_one_winner,
             racing_passkey_assertions_have_one_winner,
             racing_api_key_uses_write_last_used_once,
+            queued_mail_is_claimed_once,
+            queued_mail_is_claimed_in_order_and_by_limit,
+            claimed_mail_is_claimed_again_after_its_lease,
+            retried_mail_waits_until_not_before,
+            completed_mail_is_gone,
+            mail_of_one_key_goes_out_in_order,
+            cancelled_mail_is_gone,
+            mail_queue_status_and_key_rules,
+            racing_claims_take_each_mail_once,
         );
     };
 }

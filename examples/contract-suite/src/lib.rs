@@ -36,6 +36,7 @@ pub mod client;
 pub mod oidc;
 pub mod outbox;
 pub mod server;
+pub mod smtp;
 pub mod tokens;
 pub mod totp;
 pub mod webauthn;
@@ -300,6 +301,8 @@ macro_rules! contract_tests {
                 mail_requests_are_limited_per_client,
                 account_logs_hold_no_tokens,
                 email_sign_up_can_be_off,
+                // The mail queue: a server killed before it could send.
+                queued_mail_survives_kill_9,
                 // OAuth 2.0 / OpenID Connect: each server is configured
                 // with the test provider (crate::oidc).
                 oauth_sign_in_round_trip,

@@ -478,6 +478,13 @@ impl Server {
         self.child.id()
     }
 
+    /// Kills the server at once (SIGKILL, as `kill -9`: no shutdown code
+    /// runs) and waits for it to be gone. Its logs stay readable.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits up to 10 s for the server to exit; returns
     /// its exit status (panics, after killing it, if it does not exit).
     pub async fn stop_gracefully(&mut self) -> ExitStatus {

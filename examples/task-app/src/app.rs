@@ -6,7 +6,7 @@ use auth_core::{
     AccountFlows, AuthError, AuthService, EmailSignIn, JwtCodec, RemoteJwks, Verifier,
     limits::{ClientRateLimit, SignInThrottle},
     service::ApiKeys,
-    store::OneTimeTokenStore,
+    store::{MailQueue, OneTimeTokenStore},
 };
 use auth_sqlx::{
     PostgresStore, SqliteStore,
@@ -83,7 +83,8 @@ impl App {
     /// # Errors
     /// A [`StartError`] saying what failed.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let (builder, tasks, one_time) = if config.database_url.starts_with("postgres") {
+        let (builder, tasks, one_time, mail_queue) = if config.database_url.starts_with("postgres")
+        {
             warn_if_plain_text("DATABASE_URL", &config.database_url);
             let target = postgres_target(&config.database_url);
             let database = |error| StartError::Database {
@@ -103,10 +104,12 @@ impl App {
             }
             let tasks = TaskStore::Postgres(store.pool().clone());
             let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
+            let mail_queue: Arc<dyn MailQueue> = Arc::new(store.clone());
             (
                 AuthService::builder(store.clone(), store.clone()).credentials(store),
                 tasks,
                 one_time,
+                mail_queue,
             )
         } else {
             create_sqlite_dir(&config.database_url)?;
@@ -125,10 +128,12 @@ impl App {
             SQLITE_MIGRATIONS.run(store.pool()).await?;
             let tasks = TaskStore::sqlite(store.pool().clone());
             let one_time: Arc<dyn OneTimeTokenStore> = Arc::new(store.clone());
+            let mail_queue: Arc<dyn MailQueue> = Arc::new(store.clone());
             (
                 AuthService::builder(store.clone(), store.clone()).credentials(store),
                 tasks,
                 one_time,
+                mail_queue,
             )
         };
         let throttle = (config.sign_in_max_failures > 0)
@@ -148,7 +153,11 @@ impl App {
         let mail = &config.mail;
         let mail_limit = (mail.limit_requests > 0)
             .then(|| ClientRateLimit::new(mail.limit_requests, mail.limit_window));
+        // Messages wait in the database until sent: one asked for just
+        // before a crash or a restart goes out when the server is back
+        // (the service's worker starts with it).
         let flows = AccountFlows::from_arcs(one_time, mail.mailer()?, mail.public_url.clone())
+            .mail_queue_arc(mail_queue)
             .password_reset_ttl(mail.password_reset_ttl)
             .email_verification_ttl(mail.email_verification_ttl)
             .require_email_verification(mail.require_email_verification)

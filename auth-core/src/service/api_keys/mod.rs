@@ -14,8 +14,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{AuthService, Principal};
 use crate::{
-    AccessClaims, AuthError, CredentialId, CredentialKind, CredentialStore, NewCredential,
-    TokenHash, UserId, id::constant_time_eq, store::Credential,
+    AccessClaims, AuthError, CredentialId, CredentialKind, CredentialStore, MessageKind,
+    NewCredential, TokenHash, UserId, id::constant_time_eq, store::Credential,
 };
 
 mod cache;
@@ -386,6 +386,10 @@ impl AuthService {
                     return Err(AuthError::TooManyApiKeys);
                 }
                 tracing::info!(user_id = %user_id, api_key = %row.id, "API key created");
+                // The owner hears of it, in case it was not them.
+                if let Some(user) = self.inner.users.find_user_by_id(user_id).await? {
+                    self.notify(MessageKind::ApiKeyCreated, &user.email).await;
+                }
                 let info = stored.info(&row);
                 return Ok(CreatedApiKey {
                     id: info.id,

@@ -404,12 +404,8 @@ impl AuthService {
             })
             .await?
             .ok_or(AuthError::InvalidCredential)?;
-        self.post(super::account_flows::compose(
-            crate::MessageKind::PasskeyAdded,
-            &user.email,
-            None,
-        ))
-        .await;
+        self.notify(crate::MessageKind::PasskeyAdded, &user.email)
+            .await;
         Ok(stored.info(&row))
     }
 

@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration as StdDuration};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{AuthService, Principal, Revoked, account_flows::compose};
+use super::{AuthService, Principal, Revoked};
 use crate::{
     AuthError, Clock, CredentialId, CredentialKind, CredentialStore, EncryptionKey, MessageKind,
     NewCredential, Password, User, UserId, sign_in::SecondFactor, store::Credential,
@@ -476,7 +476,7 @@ impl AuthService {
         }
         self.void_challenges(&user.id).await?;
         tracing::info!(user_id = %user.id, "two-factor turned on");
-        self.post(compose(MessageKind::TwoFactorEnabled, &user.email, None))
+        self.notify(MessageKind::TwoFactorEnabled, &user.email)
             .await;
         Ok(())
     }
@@ -544,7 +544,7 @@ impl AuthService {
         self.void_challenges(&user.id).await?;
         if was_on {
             tracing::info!(user_id = %user.id, "two-factor turned off");
-            self.post(compose(MessageKind::TwoFactorDisabled, &user.email, None))
+            self.notify(MessageKind::TwoFactorDisabled, &user.email)
                 .await;
         }
         Ok(was_on)

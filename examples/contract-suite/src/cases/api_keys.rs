@@ -218,6 +218,17 @@ pub async fn api_key_create_shape(target: &Target) {
     );
     expect_works(&api, &account, &first.key, "a new key").await;
     expect_works(&api, &account, &third.key, "a key of one day").await;
+    // The owner is told of each key, in case it was not them; the mail
+    // holds no key.
+    let notice = target
+        .outbox()
+        .wait_for_nth(&account.email, "api_key_created", 3)
+        .await;
+    assert!(
+        !notice.text.contains(&first.key) && !notice.text.contains(&third.key),
+        "the notice holds no key: {}",
+        notice.text
+    );
 }
 
 /// The list: every key of the user with its fields, oldest first, never

@@ -23,6 +23,7 @@ mod email_sign_in;
 mod instances;
 mod launch;
 mod limits;
+mod mail_queue;
 mod oauth;
 mod oauth_accounts;
 mod oauth_callback;
@@ -45,10 +46,11 @@ mod verification;
 pub use self::{
     access::*, account::*, account_email::*, account_server::*, account_tokens::*, api_keys::*,
     api_keys_access::*, api_keys_server::*, auth::*, bodies::*, connections::*, cookie::*,
-    database::*, email_sign_in::*, instances::*, launch::*, limits::*, oauth::*, oauth_accounts::*,
-    oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*, passkeys_register::*,
-    passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*, tasks::*, two_factor_database::*,
-    two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*, verification::*,
+    database::*, email_sign_in::*, instances::*, launch::*, limits::*, mail_queue::*, oauth::*,
+    oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*,
+    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*, tasks::*,
+    two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
+    verification::*,
 };
 
 use serde_json::Value;
