@@ -91,3 +91,8 @@ pub use routes::{configure, scope};
 /// The version of auth-core this crate is built on, so an application's
 /// types match the adapter's.
 pub use auth_core;
+
+// The README shown on crates.io: its example is compiled as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -276,3 +276,8 @@ pub mod reexports {
     pub use serde_json;
     pub use time;
 }
+
+// The README shown on crates.io: its example is compiled as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -231,3 +231,8 @@ impl RateLimiter for RedisRateLimiter {
             .map(drop)
     }
 }
+
+// The README shown on crates.io: its example is compiled as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -391,3 +391,8 @@ fn map_migrate_error(error: sqlx::migrate::MigrateError) -> auth_core::AuthError
         other => auth_core::AuthError::internal(other),
     }
 }
+
+// The README shown on crates.io: its example is compiled as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
