@@ -31,7 +31,7 @@
 //!             .app_data(auth.clone())
 //!             // A resource, so that other methods get a 405 (`App::route` gives 404).
 //!             .service(web::resource("/whoami").route(web::get().to(whoami)))
-//!             .service(auth_actix::scope("/api/auth", &auth)) // sign-up, sign-in, refresh, sign-out, me
+//!             .service(auth_actix::scope("/api/auth", &auth)) // every auth route: see below
 //!             .default_service(web::to(auth_actix::not_found))
 //!             .wrap(from_fn(auth_actix::problem_for_bare_errors))
 //!     })
@@ -46,8 +46,13 @@
 //!
 //! The routes are the entries of
 //! [`auth_core::endpoint::endpoints`], which
-//! this crate mounts through one handler; each entry says what it needs
-//! and answers, and the OpenAPI document
+//! this crate mounts through one handler, every one of them (40
+//! with all of auth-core's features). The
+//! [route table](auth_core::endpoint#routes) lists them, with who may call
+//! each and what the service must have set up for it: password reset and
+//! email verification, say, answer 404 until the service has
+//! [account flows](auth_core::service::AuthServiceBuilder::account_flows) (a mailer
+//! and the base of the mailed links). The OpenAPI document
 //! (`auth_core::openapi::AuthApi`, auth-core's `openapi` feature) is generated from
 //! the same list. The HTTP contract is `docs/api-contract.md`.
 //!

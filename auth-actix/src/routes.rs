@@ -18,7 +18,10 @@ use crate::{ApiError, ClientIp, json::read_limited};
 
 /// Registers the auth routes, relative to where they are mounted: every
 /// entry of [`auth_core::endpoint::endpoints`], which says what each route
-/// needs and answers (`GET` routes answer `HEAD` too). They carry `auth`,
+/// needs and answers (`GET` routes answer `HEAD` too); the
+/// [route table](auth_core::endpoint#routes) lists them with the setup
+/// each needs (a route whose part the service lacks, the account flows
+/// say, answers 404). They carry `auth`,
 /// so they need nothing in the app data; a backend that trusts another
 /// issuer has no [`AuthService`], and so no auth routes.
 ///

@@ -25,7 +25,7 @@
 //!
 //!     let app = Router::new()
 //!         .route("/whoami", get(whoami)) // 401 problem+json without a valid token
-//!         .merge(auth_axum::routes("/api/auth", &auth)) // sign-up, sign-in, refresh, sign-out, me
+//!         .merge(auth_axum::routes("/api/auth", &auth)) // every auth route: see below
 //!         .fallback(auth_axum::not_found)
 //!         .layer(axum::middleware::map_response(auth_axum::problem_for_bare_errors))
 //!         .with_state(auth);
@@ -48,8 +48,13 @@
 //!
 //! The routes are the entries of
 //! [`auth_core::endpoint::endpoints`], which
-//! this crate mounts through one handler; each entry says what it needs
-//! and answers, and the OpenAPI document
+//! this crate mounts through one handler, every one of them (40
+//! with all of auth-core's features). The
+//! [route table](auth_core::endpoint#routes) lists them, with who may call
+//! each and what the service must have set up for it: password reset and
+//! email verification, say, answer 404 until the service has
+//! [account flows](auth_core::service::AuthServiceBuilder::account_flows) (a mailer
+//! and the base of the mailed links). The OpenAPI document
 //! (`auth_core::openapi::AuthApi`, auth-core's `openapi` feature) is generated from
 //! the same list. The HTTP contract is `docs/api-contract.md`.
 //!

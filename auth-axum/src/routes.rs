@@ -22,7 +22,9 @@ use crate::{ApiError, client::client_ip, json::read_limited};
 /// into your router (the HTTP contract uses the prefix `/api/auth`; `""`
 /// mounts them at the root): every entry of
 /// [`auth_core::endpoint::endpoints`], which says what each route needs
-/// and answers. They carry their service, so they fit a router of any
+/// and answers; the [route table](auth_core::endpoint#routes) lists them
+/// with the setup each needs (a route whose part the service lacks, the
+/// account flows say, answers 404). They carry their service, so they fit a router of any
 /// state; a backend that trusts another issuer has no [`AuthService`], and
 /// so no auth routes.
 ///

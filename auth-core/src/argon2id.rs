@@ -4,6 +4,7 @@
 mod floor;
 mod phc;
 mod pool;
+mod unoptimised;
 
 use std::{fmt, sync::Arc, time::Duration, time::Instant};
 
@@ -267,6 +268,7 @@ fn hash_blocking(
     let mut salt = [0u8; phc::SALT_LEN];
     getrandom::fill(&mut salt).map_err(|e| AuthError::internal(e.to_string()))?;
     let mut output = [0u8; phc::OUTPUT_LEN];
+    let started = Instant::now();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
         .hash_password_into_with_memory(
             password.expose_secret().as_bytes(),
@@ -275,6 +277,7 @@ fn hash_blocking(
             pool.take()?,
         )
         .map_err(AuthError::internal)?;
+    unoptimised::check(started.elapsed(), params);
     let phc = phc::encode(params, &salt, &output);
     output.zeroize();
     phc
@@ -297,6 +300,7 @@ fn verify_blocking(
         .ok_or_else(|| AuthError::internal("stored password hash output too long"))?;
     let password = password.expose_secret().as_bytes();
     let needed = stored.params.block_count();
+    let started = Instant::now();
     let computed = if needed <= pool.blocks() {
         argon2.hash_password_into_with_memory(password, &stored.salt, output, pool.take()?)
     } else {
@@ -307,6 +311,7 @@ fn verify_blocking(
         computed
     };
     computed.map_err(AuthError::internal)?;
+    unoptimised::check(started.elapsed(), &stored.params);
     let matched = stored.matches(output);
     output.zeroize();
     Ok(matched)

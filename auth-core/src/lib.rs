@@ -159,6 +159,29 @@
 //! anyway. Outside a tokio runtime, each hash gets a thread of its own, so
 //! it neither panics nor blocks another executor.
 //!
+//! # Debug builds and password hashing
+//!
+//! Argon2 compiled without optimisation is 10 to 30 times slower: in a
+//! debug build (`cargo run`) every sign-up and sign-in then takes about
+//! half a second instead of a few tens of milliseconds. Cargo applies only
+//! the profile of the package being built, so an application must ask for
+//! the optimised hash crates itself, in its own `Cargo.toml` (or its
+//! workspace's):
+//!
+//! ```toml
+//! [profile.dev.package.argon2]
+//! opt-level = 3
+//!
+//! [profile.dev.package.blake2]
+//! opt-level = 3
+//! ```
+//!
+//! Until they are there, [`Argon2Hasher`] says so once per process, in a
+//! `tracing` warning, when a hash of a debug build of this crate takes over
+//! 150 ms (scaled to the default cost). Applications that import bcrypt or
+//! Better Auth hashes add `blowfish`, `bcrypt`, `scrypt` and `salsa20` the
+//! same way.
+//!
 //! # Features
 //!
 //! | feature | default | what it does |

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::cleared};
+use super::{
+    BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::cleared,
+};
 use crate::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
     MeResponse, PasswordResetRequest, ResetPasswordRequest, SendVerificationRequest, SessionId,
@@ -24,6 +26,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(update_name),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_update_name, UpdateNameRequest>,
@@ -35,6 +38,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(delete_account),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<
@@ -49,6 +53,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(change_password),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<
@@ -63,6 +68,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::AccountFlows,
         handler: &Typed(request_password_reset),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<
@@ -77,6 +83,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::AccountFlows,
         handler: &Typed(reset_password),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<
@@ -91,6 +98,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::JsonUnlessHeld,
         cookie: false,
+        setup: Setup::AccountFlows,
         handler: &Typed(send_verification_email),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<
@@ -105,6 +113,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::AccountFlows,
         handler: &Typed(verify_email),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_verify_email, VerifyEmailRequest>,
@@ -116,6 +125,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::AccountFlows,
         handler: &Typed(change_email),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_change_email, ChangeEmailRequest>,
@@ -127,6 +137,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(list_sessions),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_list_sessions>,
@@ -138,6 +149,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: true,
+        setup: Setup::None,
         handler: &Typed(revoke_all_sessions),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_revoke_all_sessions>,
@@ -149,6 +161,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(revoke_session),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_revoke_session>,

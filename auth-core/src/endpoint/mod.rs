@@ -35,16 +35,33 @@
 //! assert_eq!(reply.status(), 401); // no such account
 //! # Ok(()) }
 //! ```
+//!
+//! # Routes
+//!
+//! Every route below is mounted by the adapters' `routes` (those of a
+//! cargo feature when it is on), whatever the service has set up. The
+//! *needs* column is [`Needs`]: who may call it. The *setup* column is
+//! [`Setup`]: what the [`AuthService`] must have for the route to do
+//! anything; without it the route answers 404 `not_found` (and
+//! `GET /oauth/providers` an empty list). The account flows, say, are
+//! [`AuthServiceBuilder::account_flows`](crate::AuthServiceBuilder::account_flows)
+//! with a [`Mailer`](crate::Mailer) and the base of the mailed links.
+//! A unit test regenerates this table from [`endpoints()`] with every
+//! feature on.
+//!
+#![doc = include_str!("routes.md")]
 
 mod account;
 pub(crate) mod reply;
 mod session;
+mod setup;
 
 use std::{future::Future, net::IpAddr, pin::Pin};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use reply::Reply;
+pub use setup::Setup;
 
 pub(crate) use account::Accepted;
 
@@ -127,6 +144,7 @@ pub struct Endpoint {
     pub(crate) admit_client: bool,
     pub(crate) body: BodyRule,
     pub(crate) cookie: bool,
+    pub(crate) setup: Setup,
     pub(crate) handler: &'static dyn Handle,
     #[cfg(feature = "openapi")]
     pub(crate) operation: fn() -> Described,
@@ -157,6 +175,7 @@ impl std::fmt::Debug for Endpoint {
             .field("admit_client", &self.admit_client)
             .field("body", &self.body)
             .field("cookie", &self.cookie)
+            .field("setup", &self.setup)
             .finish_non_exhaustive()
     }
 }
@@ -262,6 +281,12 @@ impl Endpoint {
     /// ([`RefreshCookie`]).
     pub fn uses_cookie(&self) -> bool {
         self.cookie
+    }
+
+    /// What the service must have set up for it to answer other than 404
+    /// (see the [route table](crate::endpoint#routes)).
+    pub fn setup(&self) -> Setup {
+        self.setup
     }
 
     /// Its OpenAPI operation. With the `api-keys` feature, the 403 of a

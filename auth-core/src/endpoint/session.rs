@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, refresh, sign-out, the current user and the JWKS.
 
 use super::{
-    BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed,
+    BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed,
     reply::{cleared, signed_in, tokens},
 };
 use crate::{
@@ -19,6 +19,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: true,
+        setup: Setup::None,
         handler: &Typed(sign_up),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_sign_up, SignUpRequest>,
@@ -30,6 +31,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: true,
+        setup: Setup::None,
         handler: &Typed(sign_in),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_sign_in, SignInRequest>,
@@ -41,6 +43,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::JsonUnlessHeld,
         cookie: true,
+        setup: Setup::None,
         handler: &Typed(refresh),
         #[cfg(feature = "openapi")]
         operation: super::operation_with::<crate::openapi::__path_refresh, RefreshRequest>,
@@ -52,6 +55,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::EmptyOrJson,
         cookie: true,
+        setup: Setup::None,
         handler: &Typed(sign_out),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_sign_out>,
@@ -63,6 +67,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::None,
         handler: &Typed(me),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_me>,
@@ -74,6 +79,7 @@ pub(super) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::AsymmetricKeys,
         handler: &Typed(jwks),
         #[cfg(feature = "openapi")]
         operation: super::operation::<crate::openapi::__path_jwks>,

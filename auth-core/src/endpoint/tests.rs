@@ -35,3 +35,106 @@ fn each_operation_is_declared_for_its_route() {
         );
     }
 }
+
+/// The route table of the module docs (`routes.md`), as [`endpoints()`]
+/// lists the routes.
+#[cfg(all(
+    feature = "oauth",
+    feature = "two-factor",
+    feature = "passkeys",
+    feature = "api-keys"
+))]
+fn route_table() -> String {
+    use std::fmt::Write;
+    let mut table =
+        String::from("| method | path | needs | setup | feature |\n|---|---|---|---|---|\n");
+    for endpoint in endpoints() {
+        let feature = endpoint
+            .setup()
+            .feature()
+            .map_or_else(String::new, |feature| format!("`{feature}`"));
+        let _ = writeln!(
+            table,
+            "| `{}` | `{}` | {:?} | {:?} | {feature} |",
+            endpoint.method().as_str(),
+            endpoint.path(),
+            endpoint.needs(),
+            endpoint.setup(),
+        );
+    }
+    table
+}
+
+/// The docs' table is the list's: a route added, or its setup changed,
+/// without the table fails here. With `AUTH_WRITE_ROUTE_TABLE=1` the test
+/// writes the table instead.
+#[cfg(all(
+    feature = "oauth",
+    feature = "two-factor",
+    feature = "passkeys",
+    feature = "api-keys"
+))]
+#[test]
+fn the_route_table_in_the_docs_is_the_endpoint_list() {
+    let table = route_table();
+    if std::env::var_os("AUTH_WRITE_ROUTE_TABLE").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/endpoint/routes.md");
+        std::fs::write(path, &table).unwrap();
+        return;
+    }
+    assert!(
+        table == include_str!("routes.md"),
+        "auth-core/src/endpoint/routes.md is not the endpoint list's table; \
+         rewrite it with `AUTH_WRITE_ROUTE_TABLE=1 cargo test -p auth-core \
+         --all-features the_route_table_in_the_docs`.\nExpected:\n{table}"
+    );
+}
+
+/// The routes that need a part of the service answer 404 on a service
+/// without it, as their `setup` says (those of the cargo features have
+/// tests of their own beside each part).
+#[tokio::test]
+async fn routes_without_their_setup_answer_404() {
+    let store = crate::MemoryStore::new();
+    let auth = AuthService::with_store(store)
+        .token_codec(
+            crate::JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap(),
+        )
+        .build()
+        .unwrap();
+    let bodies: [(&str, &[u8]); 7] = [
+        ("/jwks", b""),
+        (
+            "/request-password-reset",
+            br#"{"email": "ada@example.com"}"#,
+        ),
+        (
+            "/reset-password",
+            br#"{"token": "x", "new_password": "a new passphrase of mine"}"#,
+        ),
+        (
+            "/send-verification-email",
+            br#"{"email": "ada@example.com"}"#,
+        ),
+        ("/verify-email", br#"{"token": "x"}"#),
+        ("/email-sign-in", br#"{"email": "ada@example.com"}"#),
+        ("/email-sign-in/verify", br#"{"token": "x"}"#),
+    ];
+    // Left out: `POST /change-email`, which a signed-in user calls.
+    let unsigned = |endpoint: &&Endpoint| {
+        endpoint.setup().feature().is_none() && endpoint.needs() != Needs::Session
+    };
+    for endpoint in endpoints().filter(unsigned) {
+        let body = bodies.iter().find(|(path, _)| *path == endpoint.path());
+        assert_eq!(
+            body.is_some(),
+            endpoint.setup() != Setup::None,
+            "{endpoint:?}"
+        );
+        let Some((_, body)) = body else { continue };
+        let request = Request::new(None).header("content-type", b"application/json");
+        let call = endpoint.prepare(&auth, request).await.unwrap();
+        let reply = call.run(&auth, body.to_vec()).await;
+        assert_eq!(reply.status(), 404, "{endpoint:?}");
+    }
+}

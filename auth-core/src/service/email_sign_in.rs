@@ -13,7 +13,7 @@ use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
     MessageKind, NewCredential, NewUser, OneTimeToken, User,
     endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
+        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
     },
     http::HttpError,
     id::constant_time_eq,
@@ -490,6 +490,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::EmailSignIn,
         handler: &Typed(request_route),
         #[cfg(feature = "openapi")]
         operation: crate::endpoint::operation_with::<__path_request_doc, EmailSignInRequest>,
@@ -501,6 +502,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: true,
+        setup: Setup::EmailSignIn,
         handler: &Typed(verify_route),
         #[cfg(feature = "openapi")]
         operation: crate::endpoint::operation_with::<__path_verify_doc, EmailSignInVerifyRequest>,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::ApiKeySecret;
 use crate::{
     AuthService,
-    endpoint::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed},
+    endpoint::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed},
     http::{HttpError, NO_STORE},
 };
 
@@ -133,6 +133,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: false,
+        setup: Setup::ApiKeys,
         handler: &Typed(create),
         #[cfg(feature = "openapi")]
         operation: described::<__path_create_doc>,
@@ -144,6 +145,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::ApiKeys,
         handler: &Typed(list),
         #[cfg(feature = "openapi")]
         operation: described::<__path_list_doc>,
@@ -155,6 +157,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: false,
         body: BodyRule::None,
         cookie: false,
+        setup: Setup::ApiKeys,
         handler: &Typed(delete),
         #[cfg(feature = "openapi")]
         operation: described::<__path_delete_doc>,

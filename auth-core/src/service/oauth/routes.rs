@@ -7,7 +7,7 @@ use super::{CallbackParams, STATE_COOKIE, STATE_TTL, Start, is_code_challenge};
 use crate::{
     AuthError, AuthService,
     endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
+        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
     },
     http::{HttpError, NO_STORE},
 };
@@ -83,6 +83,7 @@ macro_rules! route {
             admit_client: $admit,
             body: BodyRule::$body,
             cookie: $cookie,
+            setup: Setup::OAuth,
             handler: &Typed($run),
             #[cfg(feature = "openapi")]
             operation: described::<$doc>,
@@ -129,6 +130,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         admit_client: true,
         body: BodyRule::Json,
         cookie: true,
+        setup: Setup::OAuth,
         handler: &Typed(exchange),
         #[cfg(feature = "openapi")]
         operation: crate::endpoint::operation_with::<__path_exchange_doc, ExchangeRequest>,

@@ -8,7 +8,7 @@ use super::{AuthenticationResponse, RegistrationResponse};
 use crate::{
     AuthService,
     endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
+        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
     },
     http::{HttpError, NO_STORE},
 };
@@ -99,6 +99,7 @@ macro_rules! route {
             admit_client: $admit,
             body: BodyRule::$body,
             cookie: $cookie,
+            setup: Setup::Passkeys,
             handler: &Typed($run),
             #[cfg(feature = "openapi")]
             operation: described::<$doc>,

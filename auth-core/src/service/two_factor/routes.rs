@@ -7,7 +7,7 @@ use super::Shown;
 use crate::{
     AuthService, Password, SignIn,
     endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Typed, reply::signed_in,
+        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
     },
     http::HttpError,
     problem::Problem,
@@ -98,6 +98,7 @@ macro_rules! route {
             admit_client: true,
             body: BodyRule::Json,
             cookie: $cookie,
+            setup: Setup::TwoFactor,
             handler: &Typed($run),
             #[cfg(feature = "openapi")]
             operation: described::<$doc, $body>,
