@@ -193,7 +193,7 @@ async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
     );
     let sibling = RefreshToken::generate().unwrap().hash();
     let reused = store
-        .reuse_refresh_token(&session, &rotated.hash(), &sibling, at(0), 1, at(1))
+        .reuse_refresh_token(&session, &rotated.hash(), &sibling, at(0), 1, at(1), None)
         .await
         .unwrap();
     assert!(reused, "a rotated hash from version 3 has no reuses yet");
@@ -205,6 +205,7 @@ async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
             at(0),
             1,
             at(1),
+            None,
         )
         .await
         .unwrap();
