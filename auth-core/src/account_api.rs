@@ -150,11 +150,11 @@ pub struct SessionInfo {
     pub last_active_at: OffsetDateTime,
     /// The client's `User-Agent` when it was opened or last refreshed, at
     /// most 256 characters; `null` when unknown.
-    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 256))]
     pub user_agent: Option<String>,
     /// The client's address then, as the per-client limit sees it; `null`
     /// when unknown.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<String>))]
     pub ip: Option<IpAddr>,
     /// Whether it is the session of the request's own access token.
     pub current: bool,
