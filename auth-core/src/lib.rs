@@ -140,6 +140,11 @@
 //!   thief who replays a stolen refresh token within those seconds gets a
 //!   pair too, and nothing is revoked; replays after it are still caught.
 //!   `refresh_reuse_interval(Duration::ZERO)` is strict rotation.
+//! * Each session keeps the user agent and address of the client that
+//!   opened or last refreshed it, and when ([`store::SessionClient`]), so
+//!   that [`AuthService::list_sessions`] tells sessions apart; they are
+//!   personal data, and
+//!   [`AuthServiceBuilder::session_client_info`] switches them off.
 //! * API keys (feature `api-keys`, opt-in): 256 random bits, stored as
 //!   SHA-256 only (a fast hash: nothing to guess in 256 bits, and a slow
 //!   one would cost every request); accepted by the application's routes
@@ -286,7 +291,10 @@ pub(crate) use {
         MAX_REFRESH_REUSE_INTERVAL, MAX_REFRESH_REUSES, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
         MAX_WRONG_EMAIL_CODES,
     },
-    session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
+    session::{
+        NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, SessionClient,
+        TokenHash,
+    },
     store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore},
     throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle},
     token::{AccessClaims, IssuerKeys, Jwks, JwtCodecBuilder, TokenCodec, TrustedIssuer},

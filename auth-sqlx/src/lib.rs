@@ -148,13 +148,14 @@
 //! | 3 | `0003_credentials.sql` | adds `auth_credentials`; applied in place over version 2, changing no existing table |
 //! | 4 | `0004_refresh_token_reuse.sql` | adds `auth_rotated_refresh_tokens.reuses` (existing rows: 0) and `auth_refresh_token_siblings`, for the refresh-token reuse interval; applied in place over version 3, keeping every session |
 //! | 5 | `0005_mail_outbox.sql` | adds `auth_mail_outbox`, the mail queue; applied in place, changing no existing table |
+//! | 6 | `0006_session_client.sql` | adds `auth_sessions.last_active_at` (existing rows: their `created_at`), `user_agent` and `ip` (existing rows: null), what a session keeps of its client; applied in place over version 5, keeping every session |
 //!
 //! # Tables
 //!
 //! | table | columns | keys, constraints and indexes |
 //! |---|---|---|
 //! | `auth_users` | `id` text, `email` text, `email_verified` boolean (`INTEGER` 0 or 1 on SQLite), `name` text null, `password_hash` text (PHC), `created_at`, `updated_at` | primary key `id` (`auth_users_pkey` on PostgreSQL); unique `auth_users_email_key (email)`; check `email = lower(trim(email))` |
-//! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
+//! | `auth_sessions` | `id` text, `user_id` text, `refresh_token_hash` 32 bytes, `created_at`, `expires_at`, `revoked_at` null, `last_active_at` (the last refresh), `user_agent` text null, `ip` text null (the client of that refresh, or of the opening; personal data) | primary key `id`; `user_id` → `auth_users` on delete cascade; unique `auth_sessions_refresh_token_hash_key (refresh_token_hash)`; check that the hash has 32 bytes, `user_agent` at most 256 characters, `ip` at most 45 bytes; indexes on `user_id`, `expires_at`, `revoked_at` (partial) |
 //! | `auth_rotated_refresh_tokens` | `refresh_token_hash` 32 bytes, `session_id` text, `rotated_at`, `reuses` integer (from 0) | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; check `reuses >= 0`; index on `session_id` |
 //! | `auth_refresh_token_siblings` | `refresh_token_hash` 32 bytes, `session_id` text, `created_at` | primary key `refresh_token_hash`; `session_id` → `auth_sessions` on delete cascade; check that the hash has 32 bytes; index on `session_id` |
 //! | `auth_one_time_tokens` | `hash` 32 bytes, `purpose` text (1 to 64 bytes), `user_id` text, `email` text, `created_at`, `expires_at` | primary key `hash`; `user_id` → `auth_users` on delete cascade; checks on the lengths; indexes on `(user_id, purpose)` and `expires_at` |
