@@ -196,7 +196,7 @@
 //! | `testing` | no | the store conformance suite and a software passkey authenticator (`testing` module) |
 //! | `openapi` | no | `utoipa` schemas for the API types and the auth endpoints' OpenAPI description (`openapi` module) |
 //! | `smtp` | no | `SmtpMailer`: the account messages through an SMTP server (lettre; rustls with aws-lc-rs, Mozilla roots) |
-//! | `remote-jwks` | no | [`RemoteJwks`]: another issuer's keys fetched from its JWKS URL and kept fresh, for [`Verifier::trusted`] (reqwest with rustls) |
+//! | `remote-jwks` | no | `RemoteJwks`: another issuer's keys fetched from its JWKS URL and kept fresh, for [`Verifier::trusted`] (reqwest with rustls) |
 //! | `oauth` | no | sign-in with OAuth 2.0 / OpenID Connect providers and GitHub (`service::OAuth`), over `remote-jwks`'s client; provider tokens sealed with XChaCha20-Poly1305 when kept |
 //! | `two-factor` | no | TOTP and backup codes as second factors (`service::TwoFactor`; totp-rs, the secret sealed with XChaCha20-Poly1305, the QR code drawn by `qrcode`) |
 //! | `passkeys` | no | passkeys (WebAuthn) as a sign-in method (`service::Passkeys`): usernameless, ES256 / EdDSA / RS256 checked with the RustCrypto crates above, CBOR read by `ciborium` |

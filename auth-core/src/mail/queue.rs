@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::AuthError;
 
 /// How long a claim on a queued message lasts: one send (an
-/// [`SmtpMailer`](crate::mail::SmtpMailer) gives up after 10 s) fits many
+/// `SmtpMailer` (feature `smtp`) gives up after 10 s) fits many
 /// times over. A worker that dies while it holds a claim (a crash, a
 /// `kill -9`) leaves the message to be claimed again once the claim ends.
 pub const MAIL_LEASE: Duration = Duration::from_secs(60);

@@ -410,7 +410,7 @@ impl AuthServiceBuilder {
     }
 
     /// Registers a second factor of the application's own (TOTP and backup
-    /// codes come with [`two_factor`](Self::two_factor); several may be
+    /// codes come with `two_factor` (feature `two-factor`); several may be
     /// registered, each with its own [`method`](SecondFactor::method)).
     /// A user who has one enabled then signs in in two steps: see
     /// [`SignIn::SecondFactorRequired`](crate::sign_in::SignIn::SecondFactorRequired).

@@ -341,8 +341,8 @@ impl AuthService {
     /// the [session cache](AuthServiceBuilder::session_cache_ttl) remembers
     /// the session as active.
     ///
-    /// This is the check of the routes that need a session: with [API
-    /// keys](AuthServiceBuilder::api_keys) on, a bearer shaped like a key
+    /// This is the check of the routes that need a session: with API
+    /// keys (feature `api-keys`) on, a bearer shaped like a key
     /// is refused here ([`AuthError::ApiKeyNotAllowed`]), before any
     /// lookup. [`Verifier::authenticate`] takes both.
     ///

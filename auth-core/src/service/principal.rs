@@ -22,7 +22,7 @@ where
 }
 
 /// Who made a request: the verified claims of its access token, or, for
-/// a request that sent an [API key](crate::service::ApiKeys), claims the
+/// a request that sent an API key (`service::ApiKeys`), claims the
 /// service made from the key (its user as `sub`, no `sid`, no custom
 /// claims; see [`api_key_id`](Self::api_key_id)).
 #[derive(Debug, Clone, PartialEq)]

@@ -46,7 +46,7 @@ enum Source {
 impl Verifier {
     /// Trusted-issuer (resource-server) mode: access tokens come from
     /// another issuer and are checked by `issuer` (usually a
-    /// [`RemoteJwks`](crate::token::RemoteJwks) or [`IssuerKeys`](crate::IssuerKeys)).
+    /// `RemoteJwks` (feature `remote-jwks`) or [`IssuerKeys`](crate::IssuerKeys)).
     /// Principals then carry no session of ours, so a token stays valid
     /// until its `exp` even after its user signs out at the issuer: keep
     /// the issuer's token lifetime short (Better Auth's is 15 minutes).
@@ -98,7 +98,7 @@ impl Verifier {
     /// The signed-in principal of `access_token`: the whole
     /// [`AuthService::authenticate`] check for our own tokens (signature,
     /// claims, and the session), the issuer's for a trusted one. With
-    /// [API keys](crate::AuthServiceBuilder::api_keys) on, an API key
+    /// API keys (feature `api-keys`) on, an API key
     /// is taken too (`AuthService::authenticate_api_key`; the principal's
     /// [`api_key_id`](Principal::api_key_id) says which): this is the
     /// check of the application's own routes. An access token costs one
