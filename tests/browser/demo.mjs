@@ -383,6 +383,36 @@ try {
     const sessions = await sessionList.allInnerTexts();
     assert(sessions.length === 1 && sessions[0].includes('(this browser)'), `one session: ${sessions}`);
     assert(/signed in /.test(sessions[0]), `when it signed in: ${sessions[0]}`);
+    // The page's names for devices, from User-Agent strings of the kinds
+    // people use (and none).
+    const devices = await page.evaluate(async () => {
+      const { deviceName } = await import('/account.js');
+      return [
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0',
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+        'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 OPR/115.0.0.0',
+        'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+        'curl/8.5.0',
+        'a-very-long-client-name-that-says-nothing-known/1.2.3',
+        null,
+        '',
+      ].map(deviceName);
+    });
+    const named = [
+      'Edge on Windows',
+      'Firefox on macOS',
+      'Safari on iOS',
+      'Chrome on Android',
+      'Opera on Windows',
+      'Chrome on ChromeOS',
+      'curl/8.5.0',
+      'a-very-long-client-name-that-says-nothin…',
+      'Unknown device',
+      'Unknown device',
+    ];
+    assert(JSON.stringify(devices) === JSON.stringify(named), `device names: ${JSON.stringify(devices)}`);
     await shot(page, '03-account');
   });
 
@@ -491,7 +521,7 @@ try {
       await page.locator('#everywhere-warning').evaluate((node) => node === document.activeElement),
       'focus on the warning',
     );
-    await shot(page, '16-sign-out-everywhere');
+    await shot(page, '24-sign-out-everywhere');
     await page.keyboard.press('Escape');
     await expectFocus(page, 'button', 'Sign out everywhere');
     assert(!(await warning.isVisible()), 'the question is gone after Escape');
@@ -510,7 +540,7 @@ try {
     await view(elsewhere).getByLabel('New task').press('Enter');
     await expectSignedOut(elsewhere);
     await expectStatus(elsewhere, 'Your session has ended. Please sign in again.');
-    await shot(elsewhere, '17-session-ended');
+    await shot(elsewhere, '25-session-ended');
     await other.close();
     await page2.close();
     await page.reload();

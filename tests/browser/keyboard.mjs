@@ -108,7 +108,7 @@ export async function keyboardSteps({ browser, base, step, shot, watch }) {
     await keyboard.press('ArrowDown');
     await expectShown(page, ['Oil the gate hinges']);
     await expectFocus(page, 'combobox', 'Show');
-    await shot(page, '18-keyboard');
+    await shot(page, '26-keyboard');
     await tabTo(page, 'button', 'Sign out', 'Shift+Tab');
     await keyboard.press('Enter');
     await expectSignedOut(page);

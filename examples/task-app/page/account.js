@@ -94,6 +94,7 @@ function askEverywhere(open) {
   $('#everywhere-confirm').hidden = !open;
   $('#sign-out-everywhere').hidden = open;
   (open ? $('#everywhere-warning') : $('#sign-out-everywhere')).focus();
+  say('');
 }
 
 /** Closes the confirmation (when another view opens). */
