@@ -9,7 +9,9 @@
 //!
 //! The page keeps its access token in memory and its refresh token in the
 //! cookie of auth-core's cookie transport (`X-Refresh-Cookie: 1`), so no
-//! script ever reads a refresh token.
+//! script ever reads a refresh token. localStorage holds only a flag that
+//! this browser has such a cookie (so a first visit tries no refresh) and
+//! the task list's filter and sort.
 
 /// A file of the page and the headers it is served with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,8 +207,14 @@ mod tests {
             assert!(js.lines().count() < 500, "a module under 500 lines");
         }
         // The two feature modules get their helpers from app.js.
-        assert!(!PASSKEYS.body.contains("import "), "passkeys.js imports nothing");
-        assert!(!API_KEYS.body.contains("import "), "api-keys.js imports nothing");
+        assert!(
+            !PASSKEYS.body.contains("import "),
+            "passkeys.js imports nothing"
+        );
+        assert!(
+            !API_KEYS.body.contains("import "),
+            "api-keys.js imports nothing"
+        );
     }
 
     /// The page names its icon, so that the browser asks no `/favicon.ico`
