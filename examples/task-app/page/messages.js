@@ -67,7 +67,7 @@ const MESSAGES = {
       : 'Something you typed is empty or too long. Please check it.',
   invalid_name: 'Give it a name of 1 to 64 characters.',
   invalid_expiry: 'Choose an expiry of 1 to 365 days, or leave it empty.',
-  not_found: 'That is gone already: it may have been deleted in another tab. The page now shows what is left.',
+  not_found: 'That is gone already: it may have been deleted in another tab. Reload the page to see what is left.',
   two_factor_not_enabled: 'Two-factor authentication is off already.',
   too_many_passkeys: 'You have as many passkeys as an account may hold. Delete one to add another.',
   too_many_api_keys: 'You have as many API keys as an account may hold. Delete one to create another.',
