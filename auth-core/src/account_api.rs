@@ -1,7 +1,7 @@
 //! The request and response bodies of the account endpoints (the HTTP
 //! contract's "Account endpoints"), shared by every framework adapter.
 
-use std::fmt;
+use std::{fmt, net::IpAddr};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -145,6 +145,17 @@ pub struct SessionInfo {
     /// When it ends at the latest (refreshing does not move it).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// When it was last refreshed (when it was opened, before that).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_active_at: OffsetDateTime,
+    /// The client's `User-Agent` when it was opened or last refreshed, at
+    /// most 256 characters; `null` when unknown.
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 256))]
+    pub user_agent: Option<String>,
+    /// The client's address then, as the per-client limit sees it; `null`
+    /// when unknown.
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<String>))]
+    pub ip: Option<IpAddr>,
     /// Whether it is the session of the request's own access token.
     pub current: bool,
 }

@@ -263,7 +263,10 @@ pub(crate) use {
         MAX_REFRESH_REUSE_INTERVAL, MAX_REFRESH_REUSES, MAX_SESSION_CACHE_TTL, MAX_SESSION_TTL,
         MAX_WRONG_EMAIL_CODES,
     },
-    session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
+    session::{
+        NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, SessionClient,
+        TokenHash,
+    },
     store::{CredentialStore, OneTimeTokenStore, SessionStore, UserStore},
     throttle::{DEFAULT_LOCKOUT, MAX_LOCKOUT_FAILURES, SignInThrottle},
     token::{AccessClaims, IssuerKeys, Jwks, JwtCodecBuilder, TokenCodec, TrustedIssuer},

@@ -1,6 +1,6 @@
 //! Sessions and their refresh tokens.
 
-use std::fmt;
+use std::{fmt, future::Future, net::IpAddr};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -34,6 +34,15 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// When it was revoked (sign-out, reuse detection), if it was.
     pub revoked_at: Option<OffsetDateTime>,
+    /// When it was last refreshed (its opening, before the first refresh).
+    /// Requests with its access tokens do not move it: they do not write.
+    pub last_active_at: OffsetDateTime,
+    /// The client's `User-Agent` when the session was opened or last
+    /// refreshed, as [`SessionClient`] cleans it; `None` when unknown.
+    pub user_agent: Option<String>,
+    /// The client's address then, as the per-client limit sees it; `None`
+    /// when unknown.
+    pub ip: Option<IpAddr>,
 }
 
 impl Session {
@@ -56,6 +65,96 @@ pub struct NewSession {
     pub created_at: OffsetDateTime,
     /// Absolute expiry.
     pub expires_at: OffsetDateTime,
+    /// Who opened it; the session's `last_active_at` starts at `created_at`.
+    pub client: SessionClient,
+}
+
+/// Longest user agent kept, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+tokio::task_local! {
+    /// The client of the request being served, set by [`SessionClient::scope`].
+    static CURRENT_CLIENT: SessionClient;
+}
+
+/// Who a session was opened or refreshed by: the client's user agent and
+/// address, kept so that a user can tell their sessions apart in
+/// `GET /sessions`. Both are personal data; see
+/// [`AuthServiceBuilder::session_client_info`](crate::AuthServiceBuilder::session_client_info).
+///
+/// The service reads it from a task-local [`scope`](Self::scope): the
+/// endpoint layer ([`Call::run`](crate::endpoint::Call::run)) opens one for
+/// every route with the request's `User-Agent` and client address, so an
+/// application that calls the service directly opens its own.
+///
+/// ```
+/// use auth_core::{AuthError, AuthService, JwtCodec, MemoryStore, Password, SignUpRequest};
+/// use auth_core::store::SessionClient;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), AuthError> {
+/// let store = MemoryStore::new();
+/// let auth = AuthService::builder(store.clone(), store)
+///     .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app")?)
+///     .build()?;
+/// let client = SessionClient::new(Some(b"curl/8.5.0"), "192.0.2.7".parse().ok());
+/// let request = SignUpRequest {
+///     email: "ada@example.com".into(),
+///     password: Password::new("correct horse battery"),
+///     name: None,
+/// };
+/// let tokens = SessionClient::scope(client, auth.sign_up(request)).await?.signed_in()?;
+/// let principal = auth.authenticate(tokens.access_token.expose_secret()).await?;
+/// let sessions = auth.list_sessions(&principal).await?;
+/// assert_eq!(sessions[0].user_agent.as_deref(), Some("curl/8.5.0"));
+/// assert_eq!(sessions[0].ip, "192.0.2.7".parse().ok());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionClient {
+    user_agent: Option<String>,
+    ip: Option<IpAddr>,
+}
+
+impl SessionClient {
+    /// The client with this `User-Agent` header value and address. The
+    /// user agent is cleaned so that it can be shown and stored safely:
+    /// bytes that are not UTF-8 become U+FFFD, control characters are
+    /// dropped, and it is cut to its first [`MAX_USER_AGENT_CHARS`]
+    /// characters; an empty one is `None`.
+    pub fn new(user_agent: Option<&[u8]>, ip: Option<IpAddr>) -> Self {
+        let user_agent = user_agent
+            .map(|raw| {
+                String::from_utf8_lossy(raw)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|agent| !agent.is_empty());
+        Self { user_agent, ip }
+    }
+
+    /// The cleaned user agent.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The client's address.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+
+    /// Runs `future` with `client` as the client of every session it opens
+    /// or refreshes; outside any scope the service knows no client.
+    pub fn scope<F: Future>(client: Self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT_CLIENT.scope(client, future)
+    }
+
+    /// The client of the enclosing [`scope`](Self::scope), if any.
+    pub(crate) fn current() -> Option<Self> {
+        CURRENT_CLIENT.try_with(Self::clone).ok()
+    }
 }
 
 /// What a refresh-token hash was found as: one of the session's current
@@ -240,6 +339,32 @@ mod tests {
     }
 
     #[test]
+    fn user_agents_are_cleaned_and_cut() {
+        let ip = "2001:db8::1".parse().ok();
+        let long = format!("{}tail", "é".repeat(MAX_USER_AGENT_CHARS));
+        let client = SessionClient::new(Some(long.as_bytes()), ip);
+        assert_eq!(
+            client.user_agent(),
+            Some("é".repeat(MAX_USER_AGENT_CHARS).as_str())
+        );
+        assert_eq!(client.ip(), ip);
+        let odd = SessionClient::new(Some(b"a\x07b\r\n\tc\xffd"), None);
+        assert_eq!(odd.user_agent(), Some("abc\u{fffd}d"));
+        for empty in [&b""[..], b"\x00\x1b"] {
+            assert_eq!(SessionClient::new(Some(empty), None).user_agent(), None);
+        }
+        assert_eq!(SessionClient::new(None, None), SessionClient::default());
+    }
+
+    #[tokio::test]
+    async fn the_scope_sets_the_current_client() {
+        assert_eq!(SessionClient::current(), None);
+        let client = SessionClient::new(Some(b"x"), None);
+        let seen = SessionClient::scope(client.clone(), async { SessionClient::current() }).await;
+        assert_eq!(seen, Some(client));
+    }
+
+    #[test]
     fn activity_depends_on_revocation_and_expiry() {
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
         let mut session = Session {
@@ -249,6 +374,9 @@ mod tests {
             created_at: now,
             expires_at: now + Duration::hours(1),
             revoked_at: None,
+            last_active_at: now,
+            user_agent: None,
+            ip: None,
         };
         assert!(session.is_active_at(now));
         assert!(!session.is_active_at(now + Duration::hours(1)));

@@ -10,7 +10,10 @@ pub use crate::{
     credential::{Credential, CredentialId, CredentialKind, NewCredential},
     mail::{MailQueueStatus, NewQueuedMail, QueuedMail},
     one_time::{NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose},
-    session::{NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch, Session, TokenHash},
+    session::{
+        MAX_USER_AGENT_CHARS, NewSession, RefreshToken, RefreshTokenHash, RefreshTokenMatch,
+        Session, SessionClient, TokenHash,
+    },
     user::{NewUser, UserRecord},
 };
 
@@ -121,12 +124,18 @@ pub trait SessionStore: Send + Sync + 'static {
     /// exactly one returns `true`). `current` is then remembered as rotated
     /// at `now`, never reused. `next` takes `current`'s place: the main hash
     /// if `current` was the main one, else a sibling.
+    ///
+    /// On success the session's [`last_active_at`](Session::last_active_at)
+    /// becomes `now` and, if `client` is `Some`, its user agent and address
+    /// become the client's (a `None` in it included), in the same statement
+    /// or transaction as the swap; with `client` `None` they stay.
     async fn rotate_refresh_token(
         &self,
         id: &SessionId,
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError>;
 
     /// A reuse of a rotated refresh token (a second browser tab, a retried
@@ -144,6 +153,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// unknown hash, another session's, or one that is current rather than
     /// rotated is `false`. Revoking, expiring and deleting the session, and
     /// deleting its user, cover its siblings like its main hash.
+    ///
+    /// On success it records the activity and `client` as
+    /// [`rotate_refresh_token`](Self::rotate_refresh_token) does, atomically
+    /// with the reuse.
+    #[allow(clippy::too_many_arguments)]
     async fn reuse_refresh_token(
         &self,
         id: &SessionId,
@@ -152,6 +166,7 @@ pub trait SessionStore: Send + Sync + 'static {
         rotated_since: OffsetDateTime,
         max_reuses: u32,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError>;
 
     /// Revokes one session at `now`. Idempotent: revoking a revoked or

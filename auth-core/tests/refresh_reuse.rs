@@ -294,14 +294,17 @@ impl SessionStore for AlwaysLosesTheRace {
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: time::OffsetDateTime,
+        client: Option<&auth_core::store::SessionClient>,
     ) -> Result<bool, AuthError> {
         let winner = RefreshToken::generate()?.hash();
         assert!(
             self.0
-                .rotate_refresh_token(id, current, &winner, now)
+                .rotate_refresh_token(id, current, &winner, now, client)
                 .await?
         );
-        self.0.rotate_refresh_token(id, current, next, now).await
+        self.0
+            .rotate_refresh_token(id, current, next, now, client)
+            .await
     }
     async fn reuse_refresh_token(
         &self,
@@ -311,9 +314,10 @@ impl SessionStore for AlwaysLosesTheRace {
         rotated_since: time::OffsetDateTime,
         max_reuses: u32,
         now: time::OffsetDateTime,
+        client: Option<&auth_core::store::SessionClient>,
     ) -> Result<bool, AuthError> {
         self.0
-            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now)
+            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now, client)
             .await
     }
     async fn revoke_session(

@@ -8,8 +8,8 @@ use auth_core::{
     password::PasswordHash,
     store::{
         NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
-        RefreshTokenHash, RefreshTokenMatch, Session, SessionStore, TokenHash, TokenPurpose,
-        UserRecord, UserStore,
+        RefreshTokenHash, RefreshTokenMatch, Session, SessionClient, SessionStore, TokenHash,
+        TokenPurpose, UserRecord, UserStore,
     },
 };
 use sqlx::{PgPool, migrate::Migrator, postgres::PgConnectOptions};
@@ -21,7 +21,7 @@ use crate::{
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     mail_queue_impl::sql_mail_queue_impl,
     one_time_impl::sql_one_time_token_impl,
-    rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
+    rows::{ClientColumns, DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     session_checks::SessionChecks,
     store_impl::{sql_store_impls, storable},
 };
@@ -175,19 +175,24 @@ impl PostgresStore {
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: OffsetDateTime,
+        client: ClientColumns,
     ) -> Result<bool, sqlx::Error> {
         let rotated = sqlx::query(sql::ROTATE)
             .bind(id.as_str())
             .bind(current.as_bytes().as_slice())
             .bind(next.as_bytes().as_slice())
             .bind(now)
+            .bind(client.user_agent)
+            .bind(client.ip)
+            .bind(client.set)
             .execute(&self.pool)
             .await?;
         Ok(rotated.rows_affected() == 1)
     }
 
-    /// One statement ([`sql::REUSE`]): the reuse counted and the sibling
-    /// inserted, or neither.
+    /// One statement ([`sql::REUSE`]): the reuse counted, the sibling
+    /// inserted and the session marked, or none of them.
+    #[allow(clippy::too_many_arguments)]
     async fn reuse(
         &self,
         id: &SessionId,
@@ -196,6 +201,7 @@ impl PostgresStore {
         rotated_since: OffsetDateTime,
         max_reuses: i64,
         now: OffsetDateTime,
+        client: ClientColumns,
     ) -> Result<bool, sqlx::Error> {
         let reused = sqlx::query(sql::REUSE)
             .bind(id.as_str())
@@ -204,6 +210,9 @@ impl PostgresStore {
             .bind(rotated_since)
             .bind(max_reuses)
             .bind(now)
+            .bind(client.user_agent)
+            .bind(client.ip)
+            .bind(client.set)
             .execute(&self.pool)
             .await?;
         Ok(reused.rows_affected() == 1)

@@ -7,7 +7,7 @@ use auth_core::{
     password::PasswordHash,
     store::{
         Credential, CredentialId, CredentialKind, OneTimeTokenRecord, RefreshTokenHash,
-        RefreshTokenMatch, Session, TokenPurpose, UserRecord,
+        RefreshTokenMatch, Session, SessionClient, TokenPurpose, UserRecord,
     },
 };
 use time::OffsetDateTime;
@@ -71,6 +71,9 @@ pub(crate) struct SessionRow<T> {
     created_at: T,
     expires_at: T,
     revoked_at: Option<T>,
+    last_active_at: T,
+    user_agent: Option<String>,
+    ip: Option<String>,
     /// Absent from queries that read current sessions only.
     #[sqlx(default)]
     rotated_at: Option<T>,
@@ -102,7 +105,33 @@ impl<T: DbTime> SessionRow<T> {
             created_at: self.created_at.into_datetime()?,
             expires_at: self.expires_at.into_datetime()?,
             revoked_at: self.revoked_at.map(DbTime::into_datetime).transpose()?,
+            last_active_at: self.last_active_at.into_datetime()?,
+            user_agent: self.user_agent,
+            ip: self
+                .ip
+                .map(|ip| ip.parse())
+                .transpose()
+                .map_err(|_| AuthError::internal("stored session ip is not an address"))?,
         })
+    }
+}
+
+/// A refresh's client as bound to [`sql::TOUCH_SESSION`] and the like:
+/// whether to write it at all (`None` leaves the columns as they are),
+/// then its user agent and address.
+pub(crate) struct ClientColumns {
+    pub(crate) set: bool,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) ip: Option<String>,
+}
+
+impl ClientColumns {
+    pub(crate) fn of(client: Option<&SessionClient>) -> Self {
+        Self {
+            set: client.is_some(),
+            user_agent: client.and_then(|c| c.user_agent().map(str::to_owned)),
+            ip: client.and_then(SessionClient::ip).map(|ip| ip.to_string()),
+        }
     }
 }
 
@@ -190,16 +219,47 @@ impl<T: DbTime> MailRow<T> {
 /// The session columns of [`SessionRow`], for `SELECT … FROM auth_sessions s`.
 macro_rules! session_columns {
     () => {
-        "s.id, s.user_id, s.refresh_token_hash, s.created_at, s.expires_at, s.revoked_at"
+        "s.id, s.user_id, s.refresh_token_hash, s.created_at, s.expires_at, s.revoked_at, \
+         s.last_active_at, s.user_agent, s.ip"
+    };
+}
+
+/// A refresh's mark on its session, as `SET` assignments: the time `$now`
+/// and, only if `$set` is true, the user agent `$agent` and address `$ip`.
+macro_rules! touch_session {
+    ($now:literal, $agent:literal, $ip:literal, $set:literal) => {
+        concat!(
+            "last_active_at = ",
+            $now,
+            ", user_agent = CASE WHEN ",
+            $set,
+            " THEN ",
+            $agent,
+            " ELSE user_agent END, ip = CASE WHEN ",
+            $set,
+            " THEN ",
+            $ip,
+            " ELSE ip END"
+        )
     };
 }
 
 /// The compare-and-swap of a rotation of the session's main hash: only the
-/// main hash `$2` of active session `$1` (at `$4`) becomes `$3`.
+/// main hash `$2` of active session `$1` (at `$4`) becomes `$3`. With
+/// `touching`, it also marks the session as [`touch_session`] does.
 macro_rules! rotate_main_hash {
     () => {
-        "UPDATE auth_sessions SET refresh_token_hash = $3 \
-         WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4"
+        rotate_main_hash!(set "")
+    };
+    (touching $now:literal, $agent:literal, $ip:literal, $set:literal) => {
+        rotate_main_hash!(set concat!(", ", touch_session!($now, $agent, $ip, $set)))
+    };
+    (set $more:expr) => {
+        concat!(
+            "UPDATE auth_sessions SET refresh_token_hash = $3",
+            $more,
+            " WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > $4"
+        )
     };
 }
 
@@ -302,8 +362,10 @@ pub(crate) mod sql {
          (id, email, email_verified, name, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)";
 
+    /// Its last activity is its creation.
     pub(crate) const INSERT_SESSION: &str = "INSERT INTO auth_sessions \
-         (id, user_id, refresh_token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+         (id, user_id, refresh_token_hash, created_at, expires_at, last_active_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $5, $4, $6, $7)";
 
     /// One round trip: the session that rotated this hash away (with
     /// `rotated_at`), else the one whose current hash it is, as its main
@@ -347,19 +409,34 @@ pub(crate) mod sql {
     #[cfg(feature = "sqlite")]
     pub(crate) const COUNT_REUSE: &str = count_reuse!();
 
+    /// A refresh's mark on session `$1`: the time `$2` and, if `$5`, the
+    /// client (`$3`, `$4`). SQLite runs it in the rotation's or reuse's
+    /// transaction; PostgreSQL's `ROTATE` and `REUSE` hold it.
+    #[cfg(feature = "sqlite")]
+    pub(crate) const TOUCH_SESSION: &str = concat!(
+        "UPDATE auth_sessions SET ",
+        touch_session!("$2", "$3", "$4", "$5"),
+        " WHERE id = $1"
+    );
+
     /// Rotation in one statement: the compare-and-swap of the main hash or
     /// of a sibling (only one can match), the successor made a sibling in
     /// the second case, and the rotated-away hash remembered. Under
     /// concurrent rotations of one hash, PostgreSQL re-checks the `WHERE` of
     /// a waiting `UPDATE` against the row the winner committed, and a
-    /// waiting `DELETE` finds the row gone, so exactly one matches.
+    /// waiting `DELETE` finds the row gone, so exactly one matches. The
+    /// session is marked (time `$4`, client `$5`, `$6` if `$7`) by the
+    /// main hash's `UPDATE`, or by `touched` after a sibling's: never both,
+    /// so no row is updated twice.
     #[cfg(feature = "postgres")]
     pub(crate) const ROTATE: &str = concat!(
         "WITH main AS (",
-        rotate_main_hash!(),
+        rotate_main_hash!(touching "$4", "$5", "$6", "$7"),
         " RETURNING id), sibling AS (",
         take_sibling_hash!(),
-        " RETURNING session_id AS id), successor AS (\
+        " RETURNING session_id AS id), touched AS (UPDATE auth_sessions SET ",
+        touch_session!("$4", "$5", "$6", "$7"),
+        " WHERE id IN (SELECT id FROM sibling)), successor AS (\
          INSERT INTO auth_refresh_token_siblings (refresh_token_hash, session_id, created_at) \
          SELECT $3, id, $4 FROM sibling) \
          INSERT INTO auth_rotated_refresh_tokens (refresh_token_hash, session_id, rotated_at) \
@@ -367,12 +444,15 @@ pub(crate) mod sql {
     );
 
     /// A reuse in one statement: the reuse counted and, only if it was,
-    /// `$3` made a sibling of the session.
+    /// `$3` made a sibling of the session and the session marked (time
+    /// `$6`, client `$7`, `$8` if `$9`).
     #[cfg(feature = "postgres")]
     pub(crate) const REUSE: &str = concat!(
         "WITH reused AS (",
         count_reuse!(),
-        " RETURNING session_id) \
+        " RETURNING session_id), touched AS (UPDATE auth_sessions SET ",
+        touch_session!("$6", "$7", "$8", "$9"),
+        " WHERE id IN (SELECT session_id FROM reused)) \
          INSERT INTO auth_refresh_token_siblings (refresh_token_hash, session_id, created_at) \
          SELECT $3, session_id, $6 FROM reused"
     );

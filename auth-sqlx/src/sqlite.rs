@@ -12,8 +12,8 @@ use auth_core::{
     password::PasswordHash,
     store::{
         NewOneTimeToken, NewSession, NewUser, OneTimeTokenRecord, OneTimeTokenStore,
-        RefreshTokenHash, RefreshTokenMatch, Session, SessionStore, TokenHash, TokenPurpose,
-        UserRecord, UserStore,
+        RefreshTokenHash, RefreshTokenMatch, Session, SessionClient, SessionStore, TokenHash,
+        TokenPurpose, UserRecord, UserStore,
     },
 };
 use sqlx::{SqlitePool, migrate::Migrator, sqlite::SqliteConnectOptions};
@@ -25,7 +25,7 @@ use crate::{
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     mail_queue_impl::sql_mail_queue_impl,
     one_time_impl::sql_one_time_token_impl,
-    rows::{DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
+    rows::{ClientColumns, DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
     store_impl::{sql_store_impls, storable},
 };
 
@@ -226,6 +226,7 @@ impl SqliteStore {
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: i64,
+        client: ClientColumns,
     ) -> Result<bool, sqlx::Error> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let swap = |sql: &'static str| {
@@ -261,6 +262,7 @@ impl SqliteStore {
                 .bind(now)
                 .execute(&mut *transaction)
                 .await?;
+            touch(&mut transaction, id, now, client).await?;
         }
         transaction.commit().await?;
         Ok(main || sibling)
@@ -269,6 +271,7 @@ impl SqliteStore {
     /// The counted reuse and the sibling's insert, in one `BEGIN IMMEDIATE`
     /// transaction: concurrent reuses run one after the other, each seeing
     /// the count the previous one left.
+    #[allow(clippy::too_many_arguments)]
     async fn reuse(
         &self,
         id: &SessionId,
@@ -277,6 +280,7 @@ impl SqliteStore {
         rotated_since: i64,
         max_reuses: i64,
         now: i64,
+        client: ClientColumns,
     ) -> Result<bool, sqlx::Error> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let counted = sqlx::query(sql::COUNT_REUSE)
@@ -297,10 +301,30 @@ impl SqliteStore {
                 .bind(now)
                 .execute(&mut *transaction)
                 .await?;
+            touch(&mut transaction, id, now, client).await?;
         }
         transaction.commit().await?;
         Ok(counted)
     }
+}
+
+/// Marks a refreshed session ([`sql::TOUCH_SESSION`]), inside the
+/// rotation's or reuse's transaction.
+async fn touch(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &SessionId,
+    now: i64,
+    client: ClientColumns,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql::TOUCH_SESSION)
+        .bind(id.as_str())
+        .bind(now)
+        .bind(client.user_agent)
+        .bind(client.ip)
+        .bind(client.set)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
 }
 
 /// Puts the database file in WAL mode (it stays so). Switching needs a lock

@@ -12,10 +12,11 @@
 //! * `$list`, the backend's `SELECT` of a user's active sessions (ties
 //!   are ordered by a collation only PostgreSQL needs to name);
 //! * inherent fns on `$store`: `with_pool(pool)`, its constructor;
-//!   `async fn rotate(&self, id, current, next, now)`, the backend's
-//!   atomic rotation; `async fn reuse(&self, id, rotated, next,
-//!   rotated_since, max_reuses, now)`, its atomic, bounded reuse of a
-//!   rotated hash; `async fn session_owner(&self, id, now)`, the
+//!   `async fn rotate(&self, id, current, next, now, client)`, the
+//!   backend's atomic rotation; `async fn reuse(&self, id, rotated, next,
+//!   rotated_since, max_reuses, now, client)`, its atomic, bounded reuse
+//!   of a rotated hash (both mark the session with `now` and the
+//!   `ClientColumns` in the same statement or transaction); `async fn session_owner(&self, id, now)`, the
 //!   per-request session check.
 //!
 //! The one-time token store is a second macro, in
@@ -242,6 +243,8 @@ macro_rules! sql_store_impls {
                     .bind(new.refresh_token_hash.as_bytes().as_slice())
                     .bind($to_db(new.created_at))
                     .bind($to_db(new.expires_at))
+                    .bind(new.client.user_agent())
+                    .bind(new.client.ip().map(|ip| ip.to_string()))
                     .execute(&self.pool)
                     .await
                     .map_err(|error| {
@@ -258,6 +261,9 @@ macro_rules! sql_store_impls {
                     created_at: new.created_at,
                     expires_at: new.expires_at,
                     revoked_at: None,
+                    last_active_at: new.created_at,
+                    user_agent: new.client.user_agent().map(str::to_owned),
+                    ip: new.client.ip(),
                 })
             }
 
@@ -280,15 +286,17 @@ macro_rules! sql_store_impls {
                 current: &RefreshTokenHash,
                 next: &RefreshTokenHash,
                 now: OffsetDateTime,
+                client: Option<&SessionClient>,
             ) -> Result<bool, AuthError> {
                 if !storable(id.as_str()) {
                     return Ok(false);
                 }
-                self.rotate(id, current, next, $to_db(now))
+                self.rotate(id, current, next, $to_db(now), ClientColumns::of(client))
                     .await
                     .map_err(map_sqlx_error)
             }
 
+            #[allow(clippy::too_many_arguments)]
             async fn reuse_refresh_token(
                 &self,
                 id: &SessionId,
@@ -297,6 +305,7 @@ macro_rules! sql_store_impls {
                 rotated_since: OffsetDateTime,
                 max_reuses: u32,
                 now: OffsetDateTime,
+                client: Option<&SessionClient>,
             ) -> Result<bool, AuthError> {
                 if !storable(id.as_str()) {
                     return Ok(false);
@@ -308,6 +317,7 @@ macro_rules! sql_store_impls {
                     $to_db(rotated_since),
                     i64::from(max_reuses),
                     $to_db(now),
+                    ClientColumns::of(client),
                 )
                 .await
                 .map_err(map_sqlx_error)

@@ -52,6 +52,7 @@ async fn other_unique_violations_are_internal<S: UserStore + SessionStore>(store
         refresh_token_hash: RefreshToken::generate().unwrap().hash(),
         created_at: OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap(),
         expires_at: OffsetDateTime::from_unix_timestamp(1_900_003_600).unwrap(),
+        client: Default::default(),
     };
     store.create_session(session("twice")).await.unwrap();
     let again = store.create_session(session("twice")).await;

@@ -8,8 +8,8 @@ use auth_core::{
     Email, SessionId, UserId,
     store::{
         CredentialId, CredentialKind, CredentialStore, MailQueue, NewCredential, NewOneTimeToken,
-        NewQueuedMail, OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionStore,
-        TokenPurpose, UserStore,
+        NewQueuedMail, OneTimeTokenStore, RefreshToken, RefreshTokenMatch, SessionClient,
+        SessionStore, TokenPurpose, UserStore,
     },
 };
 use auth_sqlx::{MIGRATIONS_TABLE, SqliteStore, sqlx};
@@ -48,7 +48,7 @@ const TABLES: [&str; 8] = [
 ];
 
 /// Every migration this crate has.
-const ALL_VERSIONS: [i64; 5] = [1, 2, 3, 4, 5];
+const ALL_VERSIONS: [i64; 6] = [1, 2, 3, 4, 5, 6];
 
 /// A user and a session as version 1 of the schema stores them (the
 /// stores' own queries need the columns of later versions).
@@ -193,7 +193,7 @@ async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
     );
     let sibling = RefreshToken::generate().unwrap().hash();
     let reused = store
-        .reuse_refresh_token(&session, &rotated.hash(), &sibling, at(0), 1, at(1))
+        .reuse_refresh_token(&session, &rotated.hash(), &sibling, at(0), 1, at(1), None)
         .await
         .unwrap();
     assert!(reused, "a rotated hash from version 3 has no reuses yet");
@@ -205,6 +205,7 @@ async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
             at(0),
             1,
             at(1),
+            None,
         )
         .await
         .unwrap();
@@ -217,6 +218,36 @@ async fn check_upgraded_from_v3<S: UserStore + SessionStore>(
     assert!(store.delete_user(&UserId::new("v1-user")).await.unwrap());
     let gone = store.find_session_by_refresh_token(&sibling).await.unwrap();
     assert_eq!(gone, None, "the sibling goes with the user");
+}
+
+/// What a version-5 database held (a session opened at `at(0)`), checked
+/// through the store after the upgrade to version 6: the session is listed
+/// with no client and its creation as its last activity, and a refresh
+/// records both.
+async fn check_upgraded_from_v5<S: UserStore + SessionStore>(store: &S, current: &RefreshToken) {
+    let user = UserId::new("v1-user");
+    let listed = store.list_active_sessions(&user, at(1)).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let session = &listed[0];
+    assert_eq!(session.id, SessionId::new("v1-session"));
+    assert_eq!(session.last_active_at, at(0));
+    assert_eq!((session.user_agent.as_deref(), session.ip), (None, None));
+
+    let client = SessionClient::new(Some(b"upgraded/6"), "192.0.2.6".parse().ok());
+    let next = RefreshToken::generate().unwrap().hash();
+    let rotated = store
+        .rotate_refresh_token(&session.id, &current.hash(), &next, at(60), Some(&client))
+        .await
+        .unwrap();
+    assert!(rotated);
+    let Some(RefreshTokenMatch::Current(found)) =
+        store.find_session_by_refresh_token(&next).await.unwrap()
+    else {
+        panic!("the rotated session is current");
+    };
+    assert_eq!(found.last_active_at, at(60));
+    assert_eq!(found.user_agent.as_deref(), Some("upgraded/6"));
+    assert_eq!(found.ip, client.ip());
 }
 
 /// Everything `sqlite_master` knows, by type.
@@ -381,6 +412,44 @@ async fn sqlite_a_version_3_database_upgrades_in_place() {
     let store = common::sqlite_file_at(&path).await;
     assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
     check_upgraded_from_v3(&store, &current, &rotated).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_version_5_database_upgrades_in_place() {
+    let path = common::sqlite_path();
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    SqliteStore::migrator()
+        .run_to(5, store.pool())
+        .await
+        .unwrap();
+    let current = RefreshToken::generate().unwrap();
+    let micros = |secs| at(secs).unix_timestamp() * 1_000_000;
+    sqlx::query(V1_USER)
+        .bind("v1-user")
+        .bind("old@example.com")
+        .bind("Old")
+        .bind(V1_PHC)
+        .bind(micros(0))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(V1_SESSION)
+        .bind("v1-session")
+        .bind("v1-user")
+        .bind(current.hash().as_bytes().as_slice())
+        .bind(micros(0))
+        .bind(micros(3600))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied_versions(store.pool()).await, vec![1, 2, 3, 4, 5]);
+    drop(store);
+
+    // A restart with the new version of the crate.
+    let store = common::sqlite_file_at(&path).await;
+    assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+    check_upgraded_from_v5(&store, &current).await;
 }
 
 /// The versions recorded in the crate's migrations table.
@@ -559,5 +628,41 @@ mod postgres {
         store.migrate().await.unwrap();
         assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
         check_upgraded_from_v3(&store, &current, &rotated).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_a_version_5_database_upgrades_in_place() {
+        let Some(url) = common::postgres_url() else {
+            return common::skipped("postgres_a_version_5_database_upgrades_in_place");
+        };
+        let schema = common::create_schema(&url).await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy_with(common::options_in_schema(&url, &schema));
+        PostgresStore::migrator().run_to(5, &pool).await.unwrap();
+        let current = RefreshToken::generate().unwrap();
+        sqlx::query(V1_USER)
+            .bind("v1-user")
+            .bind("old@example.com")
+            .bind("Old")
+            .bind(V1_PHC)
+            .bind(at(0))
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(V1_SESSION)
+            .bind("v1-session")
+            .bind("v1-user")
+            .bind(current.hash().as_bytes().as_slice())
+            .bind(at(0))
+            .bind(at(3600))
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(applied_versions(&pool).await, vec![1, 2, 3, 4, 5]);
+
+        let store = PostgresStore::new(pool);
+        store.migrate().await.unwrap();
+        assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
+        check_upgraded_from_v5(&store, &current).await;
     }
 }

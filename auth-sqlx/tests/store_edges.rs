@@ -47,13 +47,14 @@ async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store:
                 refresh_token_hash: first,
                 created_at: at(0),
                 expires_at: at(3600),
+                client: Default::default(),
             })
             .await
             .unwrap();
         let next = RefreshToken::generate().unwrap().hash();
         assert!(
             store
-                .rotate_refresh_token(&session.id, &first, &next, at(1))
+                .rotate_refresh_token(&session.id, &first, &next, at(1), None)
                 .await
                 .unwrap()
         );
@@ -73,6 +74,7 @@ async fn cleanup_deletes_every_ended_session<S: UserStore + SessionStore>(store:
             refresh_token_hash: RefreshToken::generate().unwrap().hash(),
             created_at: at(3),
             expires_at: at(7200),
+            client: Default::default(),
         })
         .await
         .unwrap();
@@ -109,6 +111,7 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
             refresh_token_hash: hash,
             created_at: at(0),
             expires_at: at(60),
+            client: Default::default(),
         })
         .await;
     assert!(
@@ -117,7 +120,7 @@ async fn ids_with_nul_are_unknown<S: UserStore + SessionStore + OneTimeTokenStor
     );
     assert!(
         !store
-            .rotate_refresh_token(&session, &hash, &hash, at(0))
+            .rotate_refresh_token(&session, &hash, &hash, at(0), None)
             .await
             .unwrap()
     );
@@ -225,6 +228,7 @@ where
         refresh_token_hash: RefreshToken::generate().unwrap().hash(),
         created_at: at(0),
         expires_at: at(expires),
+        client: Default::default(),
     };
     let long = store.create_session(session(&ada, 100)).await.unwrap();
     let short = store.create_session(session(&bob, 50)).await.unwrap();

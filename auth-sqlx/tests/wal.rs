@@ -60,6 +60,7 @@ async fn session_writes_keep_the_wal_bounded() {
                 refresh_token_hash: first,
                 created_at: now,
                 expires_at: now + time::Duration::hours(1),
+                client: Default::default(),
             })
             .await
             .unwrap();
@@ -71,7 +72,7 @@ async fn session_writes_keep_the_wal_bounded() {
         let next = RefreshToken::generate().unwrap().hash();
         assert!(
             store
-                .rotate_refresh_token(id, current, &next, now)
+                .rotate_refresh_token(id, current, &next, now, None)
                 .await
                 .unwrap()
         );

@@ -49,7 +49,7 @@ pub use reply::Reply;
 pub(crate) use account::Accepted;
 
 use crate::{
-    AuthError, AuthService, Principal,
+    AuthError, AuthService, Principal, SessionClient,
     http::{
         HttpError, REFRESH_COOKIE_HEADER, RefreshCookie, SEC_FETCH_SITE, bearer_token, is_json,
         parse_json, parse_optional_json, refresh_token_from_cookies,
@@ -448,10 +448,14 @@ impl Call {
     }
 
     /// Steps 2 and 3: parses `body` (empty when [`reads_body`](Self::reads_body)
-    /// is false), applies the per-client limit and runs the route.
+    /// is false), applies the per-client limit and runs the route, inside a
+    /// [`SessionClient::scope`] of the request's `User-Agent` and client
+    /// address: what a session opened or refreshed here records.
     pub async fn run(self, auth: &AuthService, body: Vec<u8>) -> Reply {
         let handler = self.endpoint.handler;
-        handler.handle(auth, self, body).await
+        let request = &self.input.request;
+        let client = SessionClient::new(request.get("user-agent"), request.client);
+        SessionClient::scope(client, handler.handle(auth, self, body)).await
     }
 }
 

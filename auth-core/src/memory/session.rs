@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::{MemoryStore, State};
 use crate::{
-    AuthError, NewSession, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore,
-    UserId,
+    AuthError, NewSession, RefreshTokenHash, RefreshTokenMatch, Session, SessionClient, SessionId,
+    SessionStore, UserId,
 };
 
 /// A hash a session rotated away from.
@@ -43,6 +43,15 @@ impl State {
     }
 }
 
+/// A refresh's mark on its session: the time, and the client if known.
+fn touch(session: &mut Session, now: OffsetDateTime, client: Option<&SessionClient>) {
+    session.last_active_at = now;
+    if let Some(client) = client {
+        session.user_agent = client.user_agent().map(str::to_owned);
+        session.ip = client.ip();
+    }
+}
+
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create_session(&self, new: NewSession) -> Result<Session, AuthError> {
@@ -66,6 +75,9 @@ impl SessionStore for MemoryStore {
             created_at: new.created_at,
             expires_at: new.expires_at,
             revoked_at: None,
+            last_active_at: new.created_at,
+            user_agent: new.client.user_agent().map(str::to_owned),
+            ip: new.client.ip(),
         };
         state
             .session_by_current_hash
@@ -101,6 +113,7 @@ impl SessionStore for MemoryStore {
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError> {
         let mut state = self.lock();
         if state.session_by_current_hash.get(current) != Some(id) {
@@ -116,6 +129,7 @@ impl SessionStore for MemoryStore {
         if session.refresh_token_hash == *current {
             session.refresh_token_hash = *next;
         }
+        touch(session, now, client);
         state.session_by_current_hash.remove(current);
         state.session_by_current_hash.insert(*next, id.clone());
         state.session_by_rotated_hash.insert(
@@ -129,6 +143,7 @@ impl SessionStore for MemoryStore {
         Ok(true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reuse_refresh_token(
         &self,
         id: &SessionId,
@@ -137,6 +152,7 @@ impl SessionStore for MemoryStore {
         rotated_since: OffsetDateTime,
         max_reuses: u32,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError> {
         let mut state = self.lock();
         if !state
@@ -157,6 +173,9 @@ impl SessionStore for MemoryStore {
         }
         rotated.reuses += 1;
         state.session_by_current_hash.insert(*next, id.clone());
+        if let Some(session) = state.sessions.get_mut(id) {
+            touch(session, now, client);
+        }
         Ok(true)
     }
 

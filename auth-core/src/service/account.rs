@@ -99,6 +99,9 @@ impl AuthService {
                 id: session.id,
                 created_at: session.created_at,
                 expires_at: session.expires_at,
+                last_active_at: session.last_active_at,
+                user_agent: session.user_agent,
+                ip: session.ip,
             })
             .collect())
     }

@@ -62,6 +62,7 @@ pub struct AuthServiceBuilder {
     refresh_reuse_interval: StdDuration,
     max_name_chars: usize,
     check_sessions: bool,
+    session_client_info: bool,
     session_cache_ttl: StdDuration,
     sign_in_throttle: Option<SignInThrottle>,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
@@ -89,6 +90,7 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("password_policy", &self.password_policy)
             .field("check_sessions", &self.check_sessions)
+            .field("session_client_info", &self.session_client_info)
             .field("session_cache_ttl", &self.session_cache_ttl)
             .field("sign_in_throttle", &self.sign_in_throttle)
             .field("client_rate_limit", &self.client_rate_limit)
@@ -138,6 +140,7 @@ impl AuthServiceBuilder {
             refresh_reuse_interval: DEFAULT_REFRESH_REUSE_INTERVAL,
             max_name_chars: DEFAULT_MAX_NAME_CHARS,
             check_sessions: true,
+            session_client_info: true,
             session_cache_ttl: StdDuration::ZERO,
             sign_in_throttle: Some(SignInThrottle::default()),
             rate_limiter: None,
@@ -243,6 +246,18 @@ impl AuthServiceBuilder {
     /// stay valid until they expire.
     pub fn check_sessions(mut self, check: bool) -> Self {
         self.check_sessions = check;
+        self
+    }
+
+    /// Whether a session keeps the user agent and address of the client
+    /// that opened or last refreshed it (default `true`), which
+    /// [`AuthService::list_sessions`] shows so that a user can tell their
+    /// sessions apart. Both are personal data: switched off, neither is
+    /// recorded, and a refresh clears what a session kept from before;
+    /// `last_active_at` is kept either way. The client comes from a
+    /// [`SessionClient::scope`](crate::store::SessionClient::scope).
+    pub fn session_client_info(mut self, record: bool) -> Self {
+        self.session_client_info = record;
         self
     }
 
@@ -619,6 +634,7 @@ impl AuthServiceBuilder {
                 refresh_reuse_interval,
                 max_name_chars: self.max_name_chars,
                 check_sessions: self.check_sessions,
+                session_client_info: self.session_client_info,
                 session_cache: (session_cache_ttl > Duration::ZERO)
                     .then(|| SessionCache::new(session_cache_ttl)),
                 throttle,

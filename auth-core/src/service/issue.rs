@@ -4,8 +4,8 @@ use time::OffsetDateTime;
 
 use super::AuthService;
 use crate::{
-    AccessClaims, AccessToken, AuthError, AuthResponse, NewSession, RefreshToken, SessionId, User,
-    UserId,
+    AccessClaims, AccessToken, AuthError, AuthResponse, NewSession, RefreshToken, SessionClient,
+    SessionId, User, UserId,
 };
 
 impl AuthService {
@@ -50,6 +50,17 @@ impl AuthService {
         self.open_session_for(user).await
     }
 
+    /// The client to record on a session opened or refreshed now: the
+    /// enclosing [`SessionClient::scope`]'s, if any; when recording is off,
+    /// an empty one, so that a refresh clears what was kept before.
+    pub(super) fn session_client(&self) -> Option<SessionClient> {
+        if self.inner.session_client_info {
+            SessionClient::current()
+        } else {
+            Some(SessionClient::default())
+        }
+    }
+
     /// Opens a session for `user`, whose
     /// [`two_factor_enabled`](User::two_factor_enabled) the caller has
     /// filled in.
@@ -67,6 +78,7 @@ impl AuthService {
                 expires_at: now
                     .checked_add(inner.session_ttl)
                     .ok_or_else(|| AuthError::internal("session expiry out of range"))?,
+                client: self.session_client().unwrap_or_default(),
             })
             .await?;
         self.respond(user, &session.id, session.expires_at, refresh_token, now)

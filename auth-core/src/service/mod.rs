@@ -138,6 +138,8 @@ struct Inner {
     refresh_reuse_interval: Duration,
     max_name_chars: usize,
     check_sessions: bool,
+    /// Whether sessions keep their client's user agent and address.
+    session_client_info: bool,
     session_cache: Option<SessionCache>,
     throttle: Option<Throttle>,
     limiter: Arc<dyn RateLimiter>,
@@ -200,6 +202,7 @@ impl fmt::Debug for AuthService {
             .field("session_ttl", &inner.session_ttl)
             .field("password_policy", &inner.password_policy)
             .field("check_sessions", &inner.check_sessions)
+            .field("session_client_info", &inner.session_client_info)
             .finish_non_exhaustive()
     }
 }

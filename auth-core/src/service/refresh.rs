@@ -57,9 +57,16 @@ impl AuthService {
         };
         let user = self.refreshable_user(&session, now).await?;
         let next = RefreshToken::generate()?;
+        let client = self.session_client();
         let rotated = inner
             .sessions
-            .rotate_refresh_token(&session.id, &presented_hash, &next.hash(), now)
+            .rotate_refresh_token(
+                &session.id,
+                &presented_hash,
+                &next.hash(),
+                now,
+                client.as_ref(),
+            )
             .await?;
         if !rotated {
             // A simultaneous refresh with this token won the swap. Strict,
@@ -109,6 +116,7 @@ impl AuthService {
         };
         let user = self.refreshable_user(&session, now).await?;
         let next = RefreshToken::generate()?;
+        let client = self.session_client();
         let reused = inner
             .sessions
             .reuse_refresh_token(
@@ -118,6 +126,7 @@ impl AuthService {
                 since,
                 MAX_REFRESH_REUSES,
                 now,
+                client.as_ref(),
             )
             .await?;
         if !reused {

@@ -27,6 +27,7 @@ async fn open_session_at(
             refresh_token_hash: fresh_hash()?,
             created_at,
             expires_at,
+            client: Default::default(),
         })
         .await
 }
@@ -197,7 +198,7 @@ pub async fn deleting_a_user_deletes_everything_of_theirs(
     assert!(
         stores
             .sessions
-            .rotate_refresh_token(&ada_session.id, &first.hash(), &second, base_time())
+            .rotate_refresh_token(&ada_session.id, &first.hash(), &second, base_time(), None)
             .await?
     );
     let (bob_session, bob_token) = open_session(&stores, &bob.id).await?;

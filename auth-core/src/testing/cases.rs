@@ -17,7 +17,7 @@ use crate::{
 pub use super::{
     account_cases::*, api_key_cases::*, credential_cases::*, credential_race_cases::*,
     mail_queue_cases::*, one_time_cases::*, passkey_cases::*, reuse_cases::*,
-    reuse_service_cases::*, two_factor_cases::*,
+    reuse_service_cases::*, session_client_cases::*, two_factor_cases::*,
 };
 
 /// How many tasks the race cases start at once.
@@ -63,6 +63,7 @@ pub(super) async fn open_session(
             refresh_token_hash: token.hash(),
             created_at: base_time(),
             expires_at: base_time() + Duration::hours(1),
+            client: Default::default(),
         })
         .await?;
     Ok((session, token))
@@ -289,7 +290,7 @@ pub async fn rotation_swaps_the_current_hash(stores: TestStores) -> Result<(), A
     let now = base_time() + Duration::minutes(1);
     let swapped = stores
         .sessions
-        .rotate_refresh_token(&session.id, &old.hash(), &next, now)
+        .rotate_refresh_token(&session.id, &old.hash(), &next, now, None)
         .await?;
     assert!(swapped, "rotation with the current hash must succeed");
 
@@ -329,7 +330,13 @@ pub async fn rotation_with_a_stale_hash_fails(stores: TestStores) -> Result<(), 
     let (session, token) = open_session(&stores, &user.id).await?;
     let swapped = stores
         .sessions
-        .rotate_refresh_token(&session.id, &fresh_hash()?, &fresh_hash()?, base_time())
+        .rotate_refresh_token(
+            &session.id,
+            &fresh_hash()?,
+            &fresh_hash()?,
+            base_time(),
+            None,
+        )
         .await?;
     assert!(!swapped, "rotation with a wrong hash must fail");
     let other = stores
@@ -339,6 +346,7 @@ pub async fn rotation_with_a_stale_hash_fails(stores: TestStores) -> Result<(), 
             &token.hash(),
             &fresh_hash()?,
             base_time(),
+            None,
         )
         .await?;
     assert!(!other, "rotation of another session id must fail");
@@ -362,7 +370,7 @@ pub async fn every_rotated_hash_is_remembered(stores: TestStores) -> Result<(), 
         assert!(
             stores
                 .sessions
-                .rotate_refresh_token(&session.id, &current, &next, base_time())
+                .rotate_refresh_token(&session.id, &current, &next, base_time(), None)
                 .await?
         );
         hashes.push(next);
@@ -397,7 +405,7 @@ pub async fn racing_rotations_have_one_winner(stores: TestStores) -> Result<(), 
         racers.push(tokio::spawn(async move {
             let won = stores
                 .sessions
-                .rotate_refresh_token(&id, &current, &next, base_time())
+                .rotate_refresh_token(&id, &current, &next, base_time(), None)
                 .await?;
             Ok::<_, AuthError>((won, next))
         }));
@@ -443,7 +451,7 @@ pub async fn revoked_sessions_are_inactive_and_do_not_rotate(
     );
     let swapped = stores
         .sessions
-        .rotate_refresh_token(&session.id, &token.hash(), &fresh_hash()?, at)
+        .rotate_refresh_token(&session.id, &token.hash(), &fresh_hash()?, at, None)
         .await?;
     assert!(!swapped, "a revoked session must not rotate");
     let found = stores
@@ -486,6 +494,7 @@ pub async fn expired_sessions_are_inactive_and_do_not_rotate(
             &token.hash(),
             &fresh_hash()?,
             session.expires_at,
+            None,
         )
         .await?;
     assert!(!swapped, "an expired session must not rotate");
@@ -591,7 +600,7 @@ pub async fn ended_sessions_are_deleted_with_their_history(
     assert!(
         stores
             .sessions
-            .rotate_refresh_token(&rotated.id, &first_token.hash(), &second, base_time())
+            .rotate_refresh_token(&rotated.id, &first_token.hash(), &second, base_time(), None)
             .await?
     );
     let revoked_at = base_time() + Duration::minutes(1);

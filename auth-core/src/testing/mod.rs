@@ -8,7 +8,8 @@
 //! reuse interval (sibling refresh tokens, a bounded number of them, also
 //! under races, and racing refreshes through the service that all
 //! succeed); names, verified and
-//! changed emails, deleting users, listing and revoking a user's sessions;
+//! changed emails, deleting users, listing and revoking a user's sessions
+//! and what they keep of their client (user agent, address, last refresh);
 //! one-time tokens used once, for their purpose only, voided by newer
 //! ones, and won by exactly one of racing consumers; credentials unique
 //! per kind and lookup, replaced, updated and consumed by compare-and-swap
@@ -48,6 +49,7 @@ mod passkey;
 mod passkey_cases;
 mod reuse_cases;
 mod reuse_service_cases;
+mod session_client_cases;
 mod two_factor_cases;
 
 pub use passkey::SoftAuthenticator;
@@ -180,6 +182,11 @@ macro_rules! store_conformance_tests {
             revoking_a_users_sessions_can_keep_one,
             revoking_one_session_needs_its_owner,
             active_sessions_are_listed_newest_first,
+            session_clients_round_trip,
+            rotations_record_activity_and_client,
+            failed_rotations_record_nothing,
+            reuses_and_sibling_rotations_record_activity,
+            a_full_length_user_agent_round_trips,
             one_time_tokens_are_consumed_once,
             one_time_tokens_work_for_their_purpose_only,
             expired_one_time_tokens_are_refused,

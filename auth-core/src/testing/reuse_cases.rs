@@ -27,7 +27,7 @@ async fn rotated_once(
     let next = fresh_hash()?;
     let rotated = stores
         .sessions
-        .rotate_refresh_token(&session.id, &token.hash(), &next, rotated_at())
+        .rotate_refresh_token(&session.id, &token.hash(), &next, rotated_at(), None)
         .await?;
     assert!(rotated, "the first rotation must succeed");
     Ok((session, token.hash(), next))
@@ -51,7 +51,15 @@ async fn reuse(
     let now = rotated_at() + Duration::seconds(2);
     let reused = stores
         .sessions
-        .reuse_refresh_token(id, rotated, &next, now - Duration::seconds(10), max, now)
+        .reuse_refresh_token(
+            id,
+            rotated,
+            &next,
+            now - Duration::seconds(10),
+            max,
+            now,
+            None,
+        )
         .await?;
     Ok(reused.then_some(next))
 }
@@ -99,14 +107,14 @@ pub async fn a_reused_token_gets_a_sibling_that_rotates(
     assert!(
         stores
             .sessions
-            .rotate_refresh_token(&session.id, &sibling, &successor, later)
+            .rotate_refresh_token(&session.id, &sibling, &successor, later, None)
             .await?,
         "a sibling must rotate"
     );
     assert!(
         !stores
             .sessions
-            .rotate_refresh_token(&session.id, &sibling, &fresh_hash()?, later)
+            .rotate_refresh_token(&session.id, &sibling, &fresh_hash()?, later, None)
             .await?,
         "a rotated sibling must not rotate again"
     );
@@ -126,7 +134,7 @@ pub async fn a_reused_token_gets_a_sibling_that_rotates(
     assert!(
         stores
             .sessions
-            .rotate_refresh_token(&session.id, &main, &main_next, later)
+            .rotate_refresh_token(&session.id, &main, &main_next, later, None)
             .await?
     );
     assert_eq!(
@@ -140,7 +148,7 @@ pub async fn a_reused_token_gets_a_sibling_that_rotates(
     assert!(
         stores
             .sessions
-            .reuse_refresh_token(&session.id, &sibling, &again, later, 1, now)
+            .reuse_refresh_token(&session.id, &sibling, &again, later, 1, now, None)
             .await?
     );
     assert_eq!(current(&stores, &again).await?.id, session.id);
@@ -200,7 +208,7 @@ pub async fn only_recent_rotated_hashes_of_the_session_are_reused(
         let next = fresh_hash()?;
         let reused = stores
             .sessions
-            .reuse_refresh_token(&id, &rotated, &next, since, MAX_REFRESH_REUSES, now)
+            .reuse_refresh_token(&id, &rotated, &next, since, MAX_REFRESH_REUSES, now, None)
             .await?;
         assert!(!reused, "{what}: the reuse must be refused");
         let found = stores.sessions.find_session_by_refresh_token(&next).await?;
@@ -211,7 +219,7 @@ pub async fn only_recent_rotated_hashes_of_the_session_are_reused(
     assert!(
         stores
             .sessions
-            .reuse_refresh_token(&session.id, &first, &next, rotated_at(), 1, now)
+            .reuse_refresh_token(&session.id, &first, &next, rotated_at(), 1, now, None)
             .await?,
         "a hash rotated exactly at rotated_since must be reused"
     );
@@ -231,6 +239,7 @@ pub async fn reuses_need_an_active_session(stores: TestStores) -> Result<(), Aut
             rotated_at(),
             MAX_REFRESH_REUSES,
             expiring.expires_at,
+            None,
         )
         .await?;
     assert!(!reused, "an expired session must make no sibling");
@@ -252,7 +261,7 @@ pub async fn reuses_need_an_active_session(stores: TestStores) -> Result<(), Aut
     assert_eq!(found.revoked_at, Some(revoked_at));
     let rotated = stores
         .sessions
-        .rotate_refresh_token(&session.id, &sibling, &fresh_hash()?, revoked_at)
+        .rotate_refresh_token(&session.id, &sibling, &fresh_hash()?, revoked_at, None)
         .await?;
     assert!(!rotated, "a revoked session's sibling must not rotate");
     Ok(())
@@ -283,7 +292,7 @@ pub async fn reuses_of_one_hash_are_bounded(stores: TestStores) -> Result<(), Au
     assert!(
         stores
             .sessions
-            .rotate_refresh_token(&session.id, &main, &fresh_hash()?, later)
+            .rotate_refresh_token(&session.id, &main, &fresh_hash()?, later, None)
             .await?
     );
     assert!(reuse(&stores, &session.id, &main, 3).await?.is_some());
@@ -303,7 +312,15 @@ pub async fn racing_reuses_are_bounded(stores: TestStores) -> Result<(), AuthErr
             let now = rotated_at() + Duration::seconds(2);
             let won = stores
                 .sessions
-                .reuse_refresh_token(&id, &first, &next, rotated_at(), MAX_REFRESH_REUSES, now)
+                .reuse_refresh_token(
+                    &id,
+                    &first,
+                    &next,
+                    rotated_at(),
+                    MAX_REFRESH_REUSES,
+                    now,
+                    None,
+                )
                 .await?;
             Ok((won, next))
         }

@@ -14,8 +14,8 @@ use time::{Duration, OffsetDateTime};
 use super::{TestStores, cases::base_time, reuse_cases::race};
 use crate::{
     Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, NewSession,
-    Password, RefreshTokenHash, RefreshTokenMatch, Session, SessionId, SessionStore, SignUpRequest,
-    UserId, clock::ManualClock,
+    Password, RefreshTokenHash, RefreshTokenMatch, Session, SessionClient, SessionId, SessionStore,
+    SignUpRequest, UserId, clock::ManualClock,
 };
 
 /// How many refreshes present one token at once: as many as the reuse
@@ -151,12 +151,14 @@ impl SessionStore for LookupsMeet {
         current: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError> {
         self.inner
-            .rotate_refresh_token(id, current, next, now)
+            .rotate_refresh_token(id, current, next, now, client)
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reuse_refresh_token(
         &self,
         id: &SessionId,
@@ -165,9 +167,10 @@ impl SessionStore for LookupsMeet {
         rotated_since: OffsetDateTime,
         max_reuses: u32,
         now: OffsetDateTime,
+        client: Option<&SessionClient>,
     ) -> Result<bool, AuthError> {
         self.inner
-            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now)
+            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now, client)
             .await
     }
 

@@ -208,6 +208,8 @@ macro_rules! contract_tests {
                 newer_change_email_voids_older,
                 pending_email_change_ends_with_the_password,
                 sessions_list_active_only,
+                sessions_show_their_client,
+                openapi_sessions_list_client_fields,
                 revoke_one_session,
                 revoke_session_of_others_is_404,
                 revoke_all_sessions,
@@ -284,6 +286,7 @@ macro_rules! contract_tests {
                 sessions_end_at_their_lifetime,
                 database_tls_settings,
                 client_rate_limit,
+                sessions_show_the_forwarded_client,
                 // Clients that hold connections: on both databases, as the
                 // issue that found them asks.
                 never_reading_clients_are_dropped,

@@ -120,8 +120,9 @@ pub(super) async fn expect_session_alive(api: &Api, session: &Account, what: &st
 }
 
 /// The checked entries of a `GET /api/auth/sessions` answer: `id` a
-/// non-empty string, `created_at` and `expires_at` RFC 3339 UTC with
-/// `expires_at` later, `current` a boolean, newest first (DESIGN).
+/// non-empty string, `created_at`, `last_active_at` and `expires_at` RFC
+/// 3339 UTC in that order, `user_agent` and `ip` a string or `null`,
+/// `current` a boolean, newest first (DESIGN).
 pub(super) async fn sessions_of(api: &Api, token: &str) -> Vec<Value> {
     let reply = list_sessions(api, token).await;
     let body = reply.expect_json(200);
@@ -141,6 +142,17 @@ pub(super) async fn sessions_of(api: &Api, token: &str) -> Vec<Value> {
         let created = expect_utc_timestamp(&entry["created_at"], &reply, "created_at");
         let expires = expect_utc_timestamp(&entry["expires_at"], &reply, "expires_at");
         reply.check(expires > created, "a session expires after it was created");
+        let active = expect_utc_timestamp(&entry["last_active_at"], &reply, "last_active_at");
+        reply.check(
+            created <= active && active < expires,
+            "a session is active between its creation and its expiry",
+        );
+        for field in ["user_agent", "ip"] {
+            reply.check(
+                entry[field].is_string() || entry[field].is_null(),
+                &format!("a session's `{field}` must be a string or null: {entry}"),
+            );
+        }
         reply.check(
             entry["current"].is_boolean(),
             &format!("a session's `current` must be a boolean: {entry}"),
@@ -387,7 +399,15 @@ pub async fn sessions_list_active_only(target: &Target) {
         keys.sort();
         assert_eq!(
             keys,
-            ["created_at", "current", "expires_at", "id"],
+            [
+                "created_at",
+                "current",
+                "expires_at",
+                "id",
+                "ip",
+                "last_active_at",
+                "user_agent"
+            ],
             "a session entry has exactly these fields (no token or hash): {entry}"
         );
     }

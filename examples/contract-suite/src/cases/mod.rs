@@ -35,6 +35,7 @@ mod passkeys_register;
 mod passkeys_server;
 mod passkeys_sign_in;
 mod refresh_reuse;
+mod session_meta;
 mod tasks;
 mod two_factor;
 mod two_factor_database;
@@ -48,9 +49,9 @@ pub use self::{
     api_keys_access::*, api_keys_server::*, auth::*, bodies::*, connections::*, cookie::*,
     database::*, email_sign_in::*, instances::*, launch::*, limits::*, mail_queue::*, oauth::*,
     oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*,
-    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*, tasks::*,
-    two_factor_database::*, two_factor_server::*, two_factor_setup::*, two_factor_sign_in::*,
-    verification::*,
+    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*,
+    session_meta::*, tasks::*, two_factor_database::*, two_factor_server::*, two_factor_setup::*,
+    two_factor_sign_in::*, verification::*,
 };
 
 use serde_json::Value;
