@@ -382,7 +382,11 @@ try {
     await sessionList.first().waitFor({ timeout: TIMEOUT });
     const sessions = await sessionList.allInnerTexts();
     assert(sessions.length === 1 && sessions[0].includes('(this browser)'), `one session: ${sessions}`);
-    assert(/signed in /.test(sessions[0]), `when it signed in: ${sessions[0]}`);
+    // Named by what the server saw: Playwright's Chromium on Linux, here.
+    assert(
+      /^Chrome on Linux, 127\.0\.0\.1, signed in .+, last active .+ \(this browser\)$/.test(sessions[0]),
+      `“Chrome on Linux, 127.0.0.1, signed in …, last active … (this browser)”, found “${sessions[0]}”`,
+    );
     // The page's names for devices, from User-Agent strings of the kinds
     // people use (and none).
     const devices = await page.evaluate(async () => {
@@ -394,6 +398,7 @@ try {
         'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
         'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 OPR/115.0.0.0',
         'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36',
         'curl/8.5.0',
         'a-very-long-client-name-that-says-nothing-known/1.2.3',
         null,
@@ -407,6 +412,7 @@ try {
       'Chrome on Android',
       'Opera on Windows',
       'Chrome on ChromeOS',
+      'Chrome on Linux',
       'curl/8.5.0',
       'a-very-long-client-name-that-says-nothin…',
       'Unknown device',
