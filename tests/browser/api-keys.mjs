@@ -71,7 +71,7 @@ export async function apiKeySteps(t) {
     key = await keyField().inputValue();
     assert(/^[A-Za-z0-9_-]{43,}$/.test(key), `a key of at least 256 bits, in one word: “${key}”`);
     assert((await keyField().getAttribute('readonly')) !== null, 'a read-only field');
-    await view(page).getByText('it will not be shown again.').waitFor({ timeout: TIMEOUT });
+    await view(page).getByText('it will not be shown again.', { exact: true }).waitFor({ timeout: TIMEOUT });
     await view(page).getByRole('heading', { name: `Your new API key “${name}”` }).waitFor({ timeout: TIMEOUT });
     // Listed: its start (the prefix), never used, no expiry; not the key.
     const item = keyItem(name);

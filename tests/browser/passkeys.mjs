@@ -18,7 +18,7 @@
 // it again. Last, a server without passkeys and a browser without WebAuthn
 // show none of it.
 
-import { TIMEOUT, assert, view, expectView, expectStatus, expectFocused } from './helpers.mjs';
+import { TIMEOUT, assert, view, expectView, expectStatus, expectFocused, expectNoUserMenu } from './helpers.mjs';
 
 // `t`: demo.mjs's { browser, base, step, shot, watch, mailedLink, outboxNow }
 // and the `password` the new user signs up with.
@@ -171,7 +171,7 @@ export async function passkeySteps(t) {
     await passkeyButton(tab).click();
     await expectStatus(tab, 'That passkey did not sign you in');
     await expectView(tab, 'Sign in');
-    assert(await tab.locator('#nav').isHidden(), 'not signed in');
+    await expectNoUserMenu(tab);
     await expectFocused(tab, 'Sign in with a passkey');
     await shot(tab, '19-passkey-refused');
   });

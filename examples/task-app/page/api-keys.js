@@ -96,8 +96,8 @@ export function setUpApiKeys(page) {
 
   async function refreshPanel(message, focus) {
     renderList(await load());
-    say(message);
     $(focus).focus();
+    say(message);
   }
 
   // One request at a time: presses while one is on its way are ignored

@@ -273,8 +273,8 @@ export function setUpPasskeys(page) {
 
   async function refreshPanel(message) {
     renderList(await load());
-    say(message);
     $('#passkeys-heading').focus();
+    say(message);
   }
 
   async function removePasskey(passkey, button) {
