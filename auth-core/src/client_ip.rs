@@ -190,7 +190,10 @@ fn parse_node(node: &str) -> Option<IpAddr> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return inside.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+        return inside
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|v6| IpAddr::V6(v6).to_canonical());
     }
     if let Ok(ip) = node.parse::<IpAddr>() {
         return Some(ip.to_canonical());
@@ -235,6 +238,7 @@ mod tests {
             ("[2001:db8::1]", "2001:db8::1"),
             ("\"[2001:db8:cafe::17]:4711\"", "2001:db8:cafe::17"),
             ("::ffff:192.0.2.1", "192.0.2.1"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
         ] {
             assert_eq!(parse_node(node), Some(ip(expected)), "{node}");
         }

@@ -119,15 +119,17 @@ pub struct SessionClient {
 impl SessionClient {
     /// The client with this `User-Agent` header value and address. The
     /// user agent is cleaned so that it can be shown and stored safely:
-    /// bytes that are not UTF-8 become U+FFFD, control characters are
-    /// dropped, and it is cut to its first [`MAX_USER_AGENT_CHARS`]
+    /// bytes that are not UTF-8 become U+FFFD, control characters and
+    /// invisible formatting ones (bidirectional overrides, zero-width
+    /// characters, line separators: they could make one session's line
+    /// read like another's) are dropped, and it is cut to its first [`MAX_USER_AGENT_CHARS`]
     /// characters; an empty one is `None`.
     pub fn new(user_agent: Option<&[u8]>, ip: Option<IpAddr>) -> Self {
         let user_agent = user_agent
             .map(|raw| {
                 String::from_utf8_lossy(raw)
                     .chars()
-                    .filter(|c| !c.is_control())
+                    .filter(|&c| !c.is_control() && !is_invisible(c))
                     .take(MAX_USER_AGENT_CHARS)
                     .collect::<String>()
             })
@@ -155,6 +157,25 @@ impl SessionClient {
     pub(crate) fn current() -> Option<Self> {
         CURRENT_CLIENT.try_with(Self::clone).ok()
     }
+}
+
+/// An invisible formatting character (Unicode's Cf, Zl and Zp that text
+/// meets): bidirectional marks, overrides and isolates, zero-width
+/// characters, the soft hyphen, line and paragraph separators, the BOM,
+/// interlinear annotations and tag characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{61C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// What a refresh-token hash was found as: one of the session's current
@@ -350,7 +371,11 @@ mod tests {
         assert_eq!(client.ip(), ip);
         let odd = SessionClient::new(Some(b"a\x07b\r\n\tc\xffd"), None);
         assert_eq!(odd.user_agent(), Some("abc\u{fffd}d"));
-        for empty in [&b""[..], b"\x00\x1b"] {
+        // A thief's session must not pass for the victim's own device.
+        let spoof = "Chrome on Lin\u{200B}ux (this browser)\u{202E} 1.2.3.4\u{2028}\u{FEFF}";
+        let spoof = SessionClient::new(Some(spoof.as_bytes()), None);
+        assert_eq!(spoof.user_agent(), Some("Chrome on Linux (this browser) 1.2.3.4"));
+        for empty in [&b""[..], b"\x00\x1b", "\u{200B}\u{2066}".as_bytes()] {
             assert_eq!(SessionClient::new(Some(empty), None).user_agent(), None);
         }
         assert_eq!(SessionClient::new(None, None), SessionClient::default());
