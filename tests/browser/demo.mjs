@@ -413,8 +413,8 @@ try {
       'Opera on Windows',
       'Chrome on ChromeOS',
       'Chrome on Linux',
-      'curl/8.5.0',
-      'a-very-long-client-name-that-says-nothin…',
+      'Unknown device “curl/8.5.0”',
+      'Unknown device “a-very-long-client-name-that-says-nothin…”',
       'Unknown device',
       'Unknown device',
     ];

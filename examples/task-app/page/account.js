@@ -35,8 +35,9 @@ export function deviceName(userAgent) {
   const system = SYSTEMS.find(([pattern]) => pattern.test(userAgent))?.[1];
   if (browser && system) return `${browser} on ${system}`;
   if (browser || system) return browser || system;
+  // Unknown: quoted, so that it cannot pass for the rest of the line.
   const text = userAgent.trim();
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return `Unknown device “${text.length > 40 ? `${text.slice(0, 40)}…` : text}”`;
 }
 
 const when = (time) => (time ? new Date(time).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : null);

@@ -88,7 +88,8 @@ export function messageFor(error) {
     if (onView('sign-in')) message += ' If your account is locked, resetting your password unlocks it.';
     return message;
   }
-  const entry = MESSAGES[error.code];
+  // Own entries only: a code such as `constructor` is no message.
+  const entry = Object.hasOwn(MESSAGES, error.code) ? MESSAGES[error.code] : undefined;
   return (typeof entry === 'function' ? entry() : entry) || GENERIC;
 }
 
@@ -156,7 +157,7 @@ const FIELDS = {
 // first field), which names the message as its description, so a screen
 // reader reads both and a sighted person sees the message beside it.
 function focusProblem(form, error) {
-  const names = FIELDS[error.code] || [];
+  const names = (Object.hasOwn(FIELDS, error.code) && FIELDS[error.code]) || [];
   const fields = [...form.querySelectorAll('input:enabled, textarea:enabled, select:enabled')].filter(
     (field) => field.type !== 'hidden' && field.checkVisibility?.() !== false,
   );
