@@ -63,6 +63,8 @@ profile="$(block toml 2)"
 [ -n "$dependencies" ] && [ -n "$program" ] && [ -n "$profile" ] ||
   fail "README.md's \"$section\" lost its dependencies, program or profile lines"
 grep -q '^\[dependencies\]' <<<"$dependencies" || fail "the first toml block is not [dependencies]"
+grep -q 'path = "/path/to/clone/' <<<"$dependencies" ||
+  fail "the dependencies no longer name /path/to/clone, which this check replaces"
 grep -q '^\[profile\.dev\.package\.argon2\]' <<<"$profile" ||
   fail "the second toml block does not set argon2's dev profile"
 
@@ -70,8 +72,8 @@ app="$scratch/my-app"
 mkdir -p "$app/src"
 {
   printf '[package]\nname = "my-app"\nversion = "0.1.0"\nedition = "2024"\n\n'
-  # `path = "auth-axum"` is relative to a checkout of this repository.
-  sed -E "s#path = \"([^\"]*)\"#path = \"$root/\\1\"#" <<<"$dependencies"
+  # The README's `/path/to/clone` is this checkout.
+  sed "s#/path/to/clone/#$root/#g" <<<"$dependencies"
 } >"$app/Cargo.toml"
 printf '%s\n' "$program" >"$app/src/main.rs"
 # The checkout's lock file: the versions CI has already fetched and

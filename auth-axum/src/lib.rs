@@ -56,7 +56,8 @@
 //! [account flows](auth_core::service::AuthServiceBuilder::account_flows) (a mailer
 //! and the base of the mailed links). The OpenAPI document
 //! (`auth_core::openapi::AuthApi`, auth-core's `openapi` feature) is generated from
-//! the same list. The HTTP contract is `docs/api-contract.md`.
+//! the same list. The HTTP contract is the repository's
+//! [`docs/api-contract.md`](https://github.com/auth-core/auth-core/blob/main/docs/api-contract.md).
 //!
 //! Any route may also answer 503 when the store cannot be reached (and,
 //! never on purpose, 500), always without internals in the body.

@@ -69,9 +69,10 @@ fn warn_once(warned: &AtomicBool, elapsed: Duration) -> bool {
     tracing::warn!(
         "Argon2 runs unoptimised in this debug build: a password hash took {} ms, 10 to 30 \
          times its optimised time, so sign-up and sign-in are slow. Add these lines to your \
-         application's Cargo.toml (a dependency's profile settings do not apply to it): \
-         [profile.dev.package.argon2] opt-level = 3, [profile.dev.package.blake2] \
-         opt-level = 3. Said once per process.",
+         application's Cargo.toml (a dependency's profile settings do not apply to it), \
+         then rebuild; said once per process.\n\n\
+         [profile.dev.package.argon2]\nopt-level = 3\n\n\
+         [profile.dev.package.blake2]\nopt-level = 3\n",
         elapsed.as_millis()
     );
     true
