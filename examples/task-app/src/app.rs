@@ -412,9 +412,23 @@ pub async fn prepare() -> Result<Ready, Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::start(&config).await?;
     app.spawn_session_cleanup();
-    let listener = std::net::TcpListener::bind(config.bind_address)
-        .map_err(|error| format!("cannot listen on {}: {error}", config.bind_address))?;
+    let listener = std::net::TcpListener::bind(config.bind_address).map_err(|error| {
+        format!(
+            "cannot listen on {}: {error} (BIND_ADDRESS sets another host:port; \
+                 set PUBLIC_URL to match)",
+            config.bind_address
+        )
+    })?;
     listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    // The default PUBLIC_URL names port 8080: on another port, the mailed
+    // links and the passkey origin would point at no server.
+    if std::env::var_os("PUBLIC_URL").is_none() && address.port() != 8080 {
+        tracing::warn!(
+            "PUBLIC_URL is not set: mailed links and passkeys name http://127.0.0.1:8080, \
+             not this server (http://{address}); set PUBLIC_URL to the address people open"
+        );
+    }
     let mut document = crate::openapi::document();
     if app.auth().is_none() {
         // Trusted-issuer mode: the auth routes answer 404, so they are not
@@ -425,7 +439,7 @@ pub async fn prepare() -> Result<Ready, Box<dyn std::error::Error>> {
             .retain(|path, _| !path.starts_with("/api/auth/"));
     }
     let openapi = serde_json::to_vec(&document)?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    tracing::info!("listening on http://{address}");
     Ok(Ready {
         config,
         app,

@@ -24,10 +24,18 @@ pub async fn demo_page_is_served(target: &Target) {
         ("/", "text/html"),
         ("/reset-password", "text/html"),
         ("/verify-email", "text/html"),
+        ("/email-sign-in", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/messages.js", "text/javascript"),
+        ("/session.js", "text/javascript"),
+        ("/tasks.js", "text/javascript"),
+        ("/account.js", "text/javascript"),
+        ("/two-factor.js", "text/javascript"),
+        ("/oauth.js", "text/javascript"),
         ("/passkeys.js", "text/javascript"),
         ("/api-keys.js", "text/javascript"),
         ("/app.css", "text/css"),
+        ("/icon.svg", "image/svg+xml"),
     ] {
         let reply = api.get(path, None).await;
         reply.expect_status(200);
