@@ -374,7 +374,10 @@ mod tests {
         // A thief's session must not pass for the victim's own device.
         let spoof = "Chrome on Lin\u{200B}ux (this browser)\u{202E} 1.2.3.4\u{2028}\u{FEFF}";
         let spoof = SessionClient::new(Some(spoof.as_bytes()), None);
-        assert_eq!(spoof.user_agent(), Some("Chrome on Linux (this browser) 1.2.3.4"));
+        assert_eq!(
+            spoof.user_agent(),
+            Some("Chrome on Linux (this browser) 1.2.3.4")
+        );
         for empty in [&b""[..], b"\x00\x1b", "\u{200B}\u{2066}".as_bytes()] {
             assert_eq!(SessionClient::new(Some(empty), None).user_agent(), None);
         }
