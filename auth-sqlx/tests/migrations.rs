@@ -339,24 +339,7 @@ async fn sqlite_a_version_1_database_upgrades_in_place() {
         .await
         .unwrap();
     let token = RefreshToken::generate().unwrap();
-    sqlx::query(V1_USER)
-        .bind("v1-user")
-        .bind("old@example.com")
-        .bind("Old")
-        .bind(V1_PHC)
-        .bind(at(0).unix_timestamp() * 1_000_000)
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sqlx::query(V1_SESSION)
-        .bind("v1-session")
-        .bind("v1-user")
-        .bind(token.hash().as_bytes().as_slice())
-        .bind(at(0).unix_timestamp() * 1_000_000)
-        .bind(at(3600).unix_timestamp() * 1_000_000)
-        .execute(store.pool())
-        .await
-        .unwrap();
+    seed_sqlite_v1(store.pool(), &token).await;
     assert_eq!(applied_versions(store.pool()).await, vec![1]);
     drop(store);
 
@@ -379,29 +362,11 @@ async fn sqlite_a_version_3_database_upgrades_in_place() {
         RefreshToken::generate().unwrap(),
         RefreshToken::generate().unwrap(),
     );
-    let micros = |secs| at(secs).unix_timestamp() * 1_000_000;
-    sqlx::query(V1_USER)
-        .bind("v1-user")
-        .bind("old@example.com")
-        .bind("Old")
-        .bind(V1_PHC)
-        .bind(micros(0))
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sqlx::query(V1_SESSION)
-        .bind("v1-session")
-        .bind("v1-user")
-        .bind(current.hash().as_bytes().as_slice())
-        .bind(micros(0))
-        .bind(micros(3600))
-        .execute(store.pool())
-        .await
-        .unwrap();
+    seed_sqlite_v1(store.pool(), &current).await;
     sqlx::query(V1_ROTATED)
         .bind(rotated.hash().as_bytes().as_slice())
         .bind("v1-session")
-        .bind(micros(0))
+        .bind(at(0).unix_timestamp() * 1_000_000)
         .execute(store.pool())
         .await
         .unwrap();
@@ -424,25 +389,7 @@ async fn sqlite_a_version_5_database_upgrades_in_place() {
         .await
         .unwrap();
     let current = RefreshToken::generate().unwrap();
-    let micros = |secs| at(secs).unix_timestamp() * 1_000_000;
-    sqlx::query(V1_USER)
-        .bind("v1-user")
-        .bind("old@example.com")
-        .bind("Old")
-        .bind(V1_PHC)
-        .bind(micros(0))
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sqlx::query(V1_SESSION)
-        .bind("v1-session")
-        .bind("v1-user")
-        .bind(current.hash().as_bytes().as_slice())
-        .bind(micros(0))
-        .bind(micros(3600))
-        .execute(store.pool())
-        .await
-        .unwrap();
+    seed_sqlite_v1(store.pool(), &current).await;
     assert_eq!(applied_versions(store.pool()).await, vec![1, 2, 3, 4, 5]);
     drop(store);
 
@@ -450,6 +397,30 @@ async fn sqlite_a_version_5_database_upgrades_in_place() {
     let store = common::sqlite_file_at(&path).await;
     assert_eq!(applied_versions(store.pool()).await, ALL_VERSIONS);
     check_upgraded_from_v5(&store, &current).await;
+}
+
+/// A version-1 user with one session whose refresh token is `token`, as
+/// the 0.1 crate wrote them (times in microseconds).
+async fn seed_sqlite_v1(pool: &sqlx::SqlitePool, token: &RefreshToken) {
+    let micros = |secs| at(secs).unix_timestamp() * 1_000_000;
+    sqlx::query(V1_USER)
+        .bind("v1-user")
+        .bind("old@example.com")
+        .bind("Old")
+        .bind(V1_PHC)
+        .bind(micros(0))
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(V1_SESSION)
+        .bind("v1-session")
+        .bind("v1-user")
+        .bind(token.hash().as_bytes().as_slice())
+        .bind(micros(0))
+        .bind(micros(3600))
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// The versions recorded in the crate's migrations table.
@@ -471,6 +442,28 @@ where
 mod postgres {
     use super::*;
     use auth_sqlx::PostgresStore;
+
+    /// As [`seed_sqlite_v1`](super::seed_sqlite_v1), in PostgreSQL's types.
+    async fn seed_v1(pool: &sqlx::PgPool, token: &RefreshToken) {
+        sqlx::query(V1_USER)
+            .bind("v1-user")
+            .bind("old@example.com")
+            .bind("Old")
+            .bind(V1_PHC)
+            .bind(at(0))
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(V1_SESSION)
+            .bind("v1-session")
+            .bind("v1-user")
+            .bind(token.hash().as_bytes().as_slice())
+            .bind(at(0))
+            .bind(at(3600))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
 
     #[tokio::test]
     async fn postgres_migrations_create_the_documented_tables_and_indexes() {
@@ -558,24 +551,7 @@ mod postgres {
             .connect_lazy_with(common::options_in_schema(&url, &schema));
         PostgresStore::migrator().run_to(1, &pool).await.unwrap();
         let token = RefreshToken::generate().unwrap();
-        sqlx::query(V1_USER)
-            .bind("v1-user")
-            .bind("old@example.com")
-            .bind("Old")
-            .bind(V1_PHC)
-            .bind(at(0))
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(V1_SESSION)
-            .bind("v1-session")
-            .bind("v1-user")
-            .bind(token.hash().as_bytes().as_slice())
-            .bind(at(0))
-            .bind(at(3600))
-            .execute(&pool)
-            .await
-            .unwrap();
+        seed_v1(&pool, &token).await;
         assert_eq!(applied_versions(&pool).await, vec![1]);
 
         let store = PostgresStore::new(pool);
@@ -597,24 +573,7 @@ mod postgres {
             RefreshToken::generate().unwrap(),
             RefreshToken::generate().unwrap(),
         );
-        sqlx::query(V1_USER)
-            .bind("v1-user")
-            .bind("old@example.com")
-            .bind("Old")
-            .bind(V1_PHC)
-            .bind(at(0))
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(V1_SESSION)
-            .bind("v1-session")
-            .bind("v1-user")
-            .bind(current.hash().as_bytes().as_slice())
-            .bind(at(0))
-            .bind(at(3600))
-            .execute(&pool)
-            .await
-            .unwrap();
+        seed_v1(&pool, &current).await;
         sqlx::query(V1_ROTATED)
             .bind(rotated.hash().as_bytes().as_slice())
             .bind("v1-session")
@@ -640,24 +599,7 @@ mod postgres {
             .connect_lazy_with(common::options_in_schema(&url, &schema));
         PostgresStore::migrator().run_to(5, &pool).await.unwrap();
         let current = RefreshToken::generate().unwrap();
-        sqlx::query(V1_USER)
-            .bind("v1-user")
-            .bind("old@example.com")
-            .bind("Old")
-            .bind(V1_PHC)
-            .bind(at(0))
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(V1_SESSION)
-            .bind("v1-session")
-            .bind("v1-user")
-            .bind(current.hash().as_bytes().as_slice())
-            .bind(at(0))
-            .bind(at(3600))
-            .execute(&pool)
-            .await
-            .unwrap();
+        seed_v1(&pool, &current).await;
         assert_eq!(applied_versions(&pool).await, vec![1, 2, 3, 4, 5]);
 
         let store = PostgresStore::new(pool);
