@@ -248,12 +248,7 @@ impl SqliteStore {
                 .rows_affected()
                 == 1;
         if sibling {
-            sqlx::query(sql::INSERT_SIBLING_HASH)
-                .bind(next.as_bytes().as_slice())
-                .bind(id.as_str())
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
+            insert_sibling(&mut transaction, id, next, now).await?;
         }
         if main || sibling {
             sqlx::query(sql::INSERT_ROTATED_HASH)
@@ -295,17 +290,30 @@ impl SqliteStore {
             .rows_affected()
             == 1;
         if counted {
-            sqlx::query(sql::INSERT_SIBLING_HASH)
-                .bind(next.as_bytes().as_slice())
-                .bind(id.as_str())
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
+            insert_sibling(&mut transaction, id, next, now).await?;
             touch(&mut transaction, id, now, client).await?;
         }
         transaction.commit().await?;
         Ok(counted)
     }
+}
+
+/// Makes `next` a sibling current hash of session `id`
+/// ([`sql::INSERT_SIBLING_HASH`]), inside a rotation's or reuse's
+/// transaction.
+async fn insert_sibling(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &SessionId,
+    next: &RefreshTokenHash,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql::INSERT_SIBLING_HASH)
+        .bind(next.as_bytes().as_slice())
+        .bind(id.as_str())
+        .bind(now)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
 }
 
 /// Marks a refreshed session ([`sql::TOUCH_SESSION`]), inside the
