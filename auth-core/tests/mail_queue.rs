@@ -315,18 +315,22 @@ async fn a_claim_of_a_dead_worker_is_taken_over_when_it_ends() {
 }
 
 #[tokio::test]
-async fn a_job_this_version_cannot_read_is_dropped() {
+async fn a_job_this_version_cannot_read_is_left_to_others_then_dropped() {
     let (store, mailer, clock) = (MemoryStore::new(), FlakyMailer::default(), clock());
     let auth = service(&store, &mailer, &clock);
+    sign_up(&auth, "ada@example.com").await;
     let now = clock.now();
-    for payload in [
-        r#"{"job":"carrier_pigeon"}"#,
-        "not json",
-        r#"{"job":"notice","kind":"odd","to":"a@b.co"}"#,
+    for (key, payload) in [
+        ("ada@example.com", r#"{"job":"carrier_pigeon"}"#),
+        ("bob@example.com", "not json"),
+        (
+            "cy@example.com",
+            r#"{"job":"notice","kind":"odd","to":"cy@example.com"}"#,
+        ),
     ] {
         store
             .enqueue(NewQueuedMail {
-                key: "ada@example.com".into(),
+                key: key.into(),
                 payload: payload.into(),
                 created_at: now,
                 not_before: now,
@@ -334,9 +338,35 @@ async fn a_job_this_version_cannot_read_is_dropped() {
             .await
             .unwrap();
     }
-    assert_eq!(auth.deliver_queued_mail().await.unwrap(), 3);
+    // Ada's reset waits behind the job of a newer version, as it would for
+    // a process that can read it.
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    assert_eq!(auth.deliver_queued_mail().await.unwrap(), 0);
+    assert_eq!(queued(&store).await, 4, "put back for a newer version");
+    // Put back for 2 minutes: a newer process sharing the queue may take it.
+    let claimable = store
+        .claim_due(clock.now(), clock.now() + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert!(claimable.is_empty(), "not offered again at once");
+    for _ in 0..7 {
+        clock.advance(Duration::minutes(2));
+        assert_eq!(auth.deliver_queued_mail().await.unwrap(), 0);
+        assert_eq!(queued(&store).await, 4, "kept for 15 minutes");
+    }
+    clock.advance(Duration::minutes(2));
+    assert_eq!(
+        auth.deliver_queued_mail().await.unwrap(),
+        4,
+        "dropped, then the reset"
+    );
     assert_eq!(queued(&store).await, 0);
-    assert!(mailer.sent().is_empty() && mailer.refused().is_empty());
+    assert!(mailer.refused().is_empty());
+    let sent = mailer.sent();
+    assert_eq!(sent.len(), 1, "only the reset");
+    auth.reset_password(reset(&token(&sent[0]))).await.unwrap();
 }
 
 #[tokio::test]

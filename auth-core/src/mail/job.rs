@@ -17,8 +17,9 @@ use super::MessageKind;
 /// ```
 ///
 /// Reading is tolerant: unknown fields are ignored, and a payload that is
-/// no job this version knows is `None` (the worker logs and drops it,
-/// rather than trying it forever).
+/// no job this version knows (a newer version's, during a rolling deploy)
+/// is `None`: the worker leaves it for a while to a process that can read
+/// it, then logs and drops it (see `UNREADABLE_GRACE`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub(crate) enum MailJob {
@@ -50,9 +51,13 @@ impl MailJob {
         serde_json::to_string(self).map_err(crate::AuthError::internal)
     }
 
-    /// A stored job; `None` for a payload this version does not know.
+    /// A stored job; `None` for a payload this version does not know,
+    /// a notice of an unknown kind included.
     pub(crate) fn parse(payload: &str) -> Option<Self> {
-        serde_json::from_str(payload).ok()
+        serde_json::from_str(payload).ok().filter(|job| match job {
+            Self::Notice { kind, .. } => MessageKind::notice_named(kind).is_some(),
+            _ => true,
+        })
     }
 
     /// The job's name, for logs (which never show addresses or tokens).
@@ -126,6 +131,11 @@ mod tests {
         assert_eq!(MailJob::parse(r#"{"job":"carrier_pigeon","to":"x"}"#), None);
         assert_eq!(MailJob::parse("not json"), None);
         assert_eq!(MailJob::parse(r#"{"job":"password_reset"}"#), None);
+        assert_eq!(
+            MailJob::parse(r#"{"job":"notice","kind":"odd","to":"a@b.co"}"#),
+            None,
+            "a notice this version cannot compose"
+        );
         assert_eq!(
             MailJob::parse(r#"{"job":"email_sign_in","email":"a@b.c","v":2,"extra":[1]}"#),
             Some(MailJob::EmailSignIn {

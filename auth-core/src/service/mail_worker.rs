@@ -43,6 +43,17 @@ const POLL: StdDuration = StdDuration::from_secs(2);
 /// lease, so that nobody else claims a job that is still being sent.
 const JOB_TIMEOUT: StdDuration = StdDuration::from_secs(50);
 
+/// How long a job this version cannot read (a newer version's, during a
+/// rolling deploy) is left in the queue for a process that can; it is
+/// put back every [`UNREADABLE_RETRY`] meanwhile, then logged and
+/// dropped. Short, since it holds back the later jobs of its address
+/// when no such process runs (after a rollback).
+const UNREADABLE_GRACE: Duration = Duration::minutes(15);
+
+/// How soon a job this version cannot read is offered again: each offer
+/// counts as a try, so few enough that a reader still has retries left.
+const UNREADABLE_RETRY: Duration = Duration::minutes(2);
+
 /// The queue a service sends through, and its worker's state.
 pub(super) struct MailRuntime {
     pub(super) queue: Arc<dyn MailQueue>,
@@ -252,13 +263,8 @@ impl AuthService {
         let turn = &settings.mail.store_turn;
         let queue = &settings.mail.queue;
         let Some(job) = MailJob::parse(&mail.payload) else {
-            tracing::error!(
-                id = mail.id,
-                "dropped a queued message this version cannot read"
-            );
             let _turn = turn.lock().await;
-            self.complete(queue.as_ref(), mail.id).await;
-            return true;
+            return self.unreadable(queue.as_ref(), &mail).await;
         };
         let attempt = async {
             let message = {
@@ -319,6 +325,30 @@ impl AuthService {
                 }
             },
         }
+    }
+
+    /// Puts back a job this version cannot read, for a newer process to
+    /// send, until it is [`UNREADABLE_GRACE`] old; then drops it. Whether
+    /// it is finished.
+    async fn unreadable(&self, queue: &dyn MailQueue, mail: &QueuedMail) -> bool {
+        let now = self.inner.now();
+        if now - mail.created_at < UNREADABLE_GRACE {
+            tracing::warn!(
+                id = mail.id,
+                "a queued message this version cannot read; left for a newer version"
+            );
+            let not_before = now.checked_add(UNREADABLE_RETRY).unwrap_or(mail.not_before);
+            if let Err(error) = queue.retry_later(mail, not_before).await {
+                tracing::warn!(%error, "could not reschedule a queued message");
+            }
+            return false;
+        }
+        tracing::error!(
+            id = mail.id,
+            "dropped a queued message no process could read for 15 minutes"
+        );
+        self.complete(queue, mail.id).await;
+        true
     }
 
     /// Deletes a finished job; whether it was still there. A failure is
@@ -418,8 +448,8 @@ impl AuthService {
                 None => Ok(None),
             },
             MailJob::Notice { kind, to } => {
+                // `MailJob::parse` has checked the kind.
                 let (Some(kind), Some(to)) = (MessageKind::notice_named(kind), parse(to)) else {
-                    tracing::error!("dropped a queued notice of a kind this version does not know");
                     return Ok(None);
                 };
                 Ok(Some(compose(kind, &to, None)))
