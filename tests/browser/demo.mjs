@@ -496,6 +496,10 @@ try {
   await step('change the password: the other tab is told, and keeps working', async () => {
     await page2.reload();
     await expectView(page2, 'My tasks');
+    // What a password manager reads to file the new password under the
+    // account: the form's username field, which a person does not see.
+    const username = await page.locator('#password-form [autocomplete="username"]').inputValue();
+    assert(username === email, `the password form names the account: ${username}`);
     await view(page).getByLabel('Current password').fill(newPassword);
     await view(page).getByLabel('New password').fill('yet another passphrase');
     await page.getByRole('button', { name: 'Change password' }).click();

@@ -53,6 +53,8 @@ export function renderUser() {
   $('#nav').hidden = false;
   $('#who').textContent = user.name || user.email;
   $('#account-email').textContent = user.email;
+  // Password managers file a changed or typed password under this account.
+  for (const field of document.querySelectorAll('.account-username')) field.value = user.email;
   $('#account-verified').textContent = user.email_verified ? 'Yes' : 'Not yet';
   $('#send-verification').hidden = user.email_verified === true;
   // An account made through a provider has no password to change.
