@@ -338,9 +338,9 @@ async fn a_job_this_version_cannot_read_is_left_to_others_then_dropped() {
             .await
             .unwrap();
     }
-    // Ada's reset waits behind the job of a newer version, as it would for
-    // a process that can read it.
-    auth.request_password_reset("ada@example.com")
+    // Ada's verification link waits behind the job of a newer version
+    // queued for her address, as it would for a process that can read it.
+    auth.send_verification_email_to("ada@example.com")
         .await
         .unwrap();
     assert_eq!(auth.deliver_queued_mail().await.unwrap(), 0);
@@ -360,13 +360,14 @@ async fn a_job_this_version_cannot_read_is_left_to_others_then_dropped() {
     assert_eq!(
         auth.deliver_queued_mail().await.unwrap(),
         4,
-        "dropped, then the reset"
+        "dropped, then the link"
     );
     assert_eq!(queued(&store).await, 0);
     assert!(mailer.refused().is_empty());
     let sent = mailer.sent();
-    assert_eq!(sent.len(), 1, "only the reset");
-    auth.reset_password(reset(&token(&sent[0]))).await.unwrap();
+    assert_eq!(sent.len(), 1, "only the verification link");
+    let user = auth.verify_email(&token(&sent[0])).await.unwrap();
+    assert!(user.email_verified);
 }
 
 #[tokio::test]
@@ -408,6 +409,59 @@ async fn a_password_change_cancels_a_queued_email_change() {
             .iter()
             .all(|m| m.to.as_str() != "thief@example.com"),
         "no link to the new address after the password changed: {kinds:?}"
+    );
+    assert_eq!(queued(&store).await, 0);
+}
+
+#[tokio::test]
+async fn a_password_change_or_reset_cancels_queued_reset_requests() {
+    let (store, mailer, clock) = (MemoryStore::new(), FlakyMailer::default(), clock());
+    let auth = service(&store, &mailer, &clock);
+    let ada = sign_up(&auth, "ada@example.com").await;
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    // The mail server is down, say: the request waits in the queue while
+    // the owner, who remembered the password, changes it.
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    auth.change_password(
+        &principal,
+        ChangePasswordRequest {
+            current_password: Password::new(PASSWORD),
+            new_password: Password::new("another good passphrase"),
+        },
+    )
+    .await
+    .unwrap();
+    auth.deliver_queued_mail().await.unwrap();
+    let kinds: Vec<&str> = mailer.sent().iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["password_changed"],
+        "no reset link after the change"
+    );
+    assert_eq!(queued(&store).await, 0);
+
+    // Two requests wait; the link of the first is used: the second sends
+    // nothing (a reset voids the older links, queued ones too).
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    auth.deliver_queued_mail().await.unwrap();
+    let link = token(mailer.sent().last().unwrap());
+    auth.request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    auth.reset_password(reset(&link)).await.unwrap();
+    auth.deliver_queued_mail().await.unwrap();
+    let kinds: Vec<&str> = mailer.sent().iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["password_changed", "password_reset", "password_changed"],
+        "the request queued before the reset sends no link"
     );
     assert_eq!(queued(&store).await, 0);
 }

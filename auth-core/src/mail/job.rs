@@ -86,6 +86,13 @@ pub(crate) fn email_change_key(user_id: &crate::UserId) -> String {
     format!("email_change:{}", user_id.as_str())
 }
 
+/// The queue key of the reset jobs of an address: cancelled together when
+/// a password change or reset voids the older reset links, so that a
+/// request made before it (its mail delayed by an outage) sends none.
+pub(crate) fn password_reset_key(email: &crate::Email) -> String {
+    format!("password_reset:{}", email.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,7 +59,9 @@
 //!   server's help.
 //! * **Voided before it went out.** Whatever voids a pending email change
 //!   (a password change or reset, signing out everywhere) also cancels its
-//!   queued job, so a link delayed by a mail outage cannot revive it.
+//!   queued job, and a password change or reset cancels the queued reset
+//!   requests of the address, so a link delayed by a mail outage cannot
+//!   revive what was voided.
 //! * Messages an application composes itself
 //!   ([`AuthService::send_message`](crate::AuthService::send_message)) may
 //!   carry a token it issued, so they are **not** queued: they are sent in

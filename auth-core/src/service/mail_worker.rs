@@ -25,7 +25,7 @@ use crate::{
     AuthError, Email, Message, MessageKind, TokenPurpose, UserId,
     mail::{
         MAIL_LEASE, MailQueueStatus, NewQueuedMail, QueuedMail,
-        job::{MailJob, email_change_key},
+        job::{MailJob, email_change_key, password_reset_key},
         queue::retry_delay,
     },
     store::MailQueue,
@@ -188,16 +188,28 @@ impl AuthService {
             .await;
     }
 
-    /// Cancels the user's queued email-change jobs: whatever voided their
-    /// pending change must also stop the links not sent yet.
-    pub(super) async fn cancel_email_changes(&self, user_id: &UserId) -> Result<(), AuthError> {
-        if let Some(settings) = &self.inner.accounts {
-            settings
-                .mail
-                .queue
-                .cancel(&email_change_key(user_id))
-                .await?;
-        }
+    /// Cancels the user's queued jobs of a link of `purpose` (an email
+    /// change, a reset): whatever voids such links must also stop those
+    /// not sent yet. A no-op for other purposes.
+    pub(super) async fn cancel_queued_links(
+        &self,
+        user_id: &UserId,
+        purpose: &TokenPurpose,
+    ) -> Result<(), AuthError> {
+        let Some(settings) = &self.inner.accounts else {
+            return Ok(());
+        };
+        let key = if *purpose == TokenPurpose::EMAIL_CHANGE {
+            email_change_key(user_id)
+        } else if *purpose == TokenPurpose::PASSWORD_RESET {
+            match self.inner.users.find_user_by_id(user_id).await? {
+                Some(user) => password_reset_key(&user.email),
+                None => return Ok(()),
+            }
+        } else {
+            return Ok(());
+        };
+        settings.mail.queue.cancel(&key).await?;
         Ok(())
     }
 
@@ -287,21 +299,11 @@ impl AuthService {
         match result {
             Ok(sent) => {
                 let still_queued = self.complete(queue.as_ref(), mail.id).await;
-                if let (MailJob::EmailChange { user_id, .. }, true, false) =
-                    (&job, sent, still_queued)
-                {
+                if sent && !still_queued {
                     // Cancelled while it was being sent: whatever voided the
-                    // pending change may have run before the token was
-                    // issued, so void it now.
-                    let user_id = UserId::new(user_id.clone());
-                    let voided = settings
-                        .flows
-                        .tokens
-                        .void_one_time_tokens(&user_id, &TokenPurpose::EMAIL_CHANGE)
-                        .await;
-                    if let Err(error) = voided {
-                        tracing::error!(%user_id, %error, "could not void a cancelled email-change link");
-                    }
+                    // link may have run before its token was issued, so
+                    // void it now.
+                    self.void_cancelled_link(&job).await;
                 }
                 true
             }
@@ -349,6 +351,42 @@ impl AuthService {
         );
         self.complete(queue, mail.id).await;
         true
+    }
+
+    /// Voids the token a cancelled job's link carried (an email change, a
+    /// reset); logged if that fails.
+    async fn void_cancelled_link(&self, job: &MailJob) {
+        let Ok(settings) = self.settings() else {
+            return;
+        };
+        let (user_id, purpose) = match job {
+            MailJob::EmailChange { user_id, .. } => {
+                (UserId::new(user_id.clone()), TokenPurpose::EMAIL_CHANGE)
+            }
+            MailJob::PasswordReset { email } => {
+                let found = match Email::parse(email) {
+                    Ok(email) => self.inner.users.find_user_by_email(&email).await,
+                    Err(_) => return,
+                };
+                match found {
+                    Ok(Some(record)) => (record.user.id, TokenPurpose::PASSWORD_RESET),
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::error!(%error, "could not void a cancelled reset link");
+                        return;
+                    }
+                }
+            }
+            _ => return,
+        };
+        let voided = settings
+            .flows
+            .tokens
+            .void_one_time_tokens(&user_id, &purpose)
+            .await;
+        if let Err(error) = voided {
+            tracing::error!(%user_id, %error, "could not void a cancelled link");
+        }
     }
 
     /// Deletes a finished job; whether it was still there. A failure is

@@ -129,8 +129,9 @@ impl AuthService {
     }
 
     /// Voids `user_id`'s pending one-time tokens of each purpose, and with
-    /// [`TokenPurpose::EMAIL_CHANGE`] the email-change links still in the
-    /// mail queue; a no-op without account flows, which issue none.
+    /// [`TokenPurpose::EMAIL_CHANGE`] or [`TokenPurpose::PASSWORD_RESET`]
+    /// the links of that purpose still in the mail queue; a no-op without
+    /// account flows, which issue none.
     pub(super) async fn void_tokens(
         &self,
         user_id: &UserId,
@@ -141,12 +142,10 @@ impl AuthService {
         };
         let tokens = &settings.flows.tokens;
         for purpose in purposes {
-            if *purpose == TokenPurpose::EMAIL_CHANGE {
-                // First the queue, so that no new link is issued after the
-                // tokens are gone (one being sent right now is voided by
-                // its worker, which finds its job cancelled).
-                self.cancel_email_changes(user_id).await?;
-            }
+            // First the queue, so that no new link is issued after the
+            // tokens are gone (one being sent right now is voided by its
+            // worker, which finds its job cancelled).
+            self.cancel_queued_links(user_id, purpose).await?;
             tokens.void_one_time_tokens(user_id, purpose).await?;
         }
         Ok(())

@@ -3,7 +3,7 @@
 use super::AuthService;
 use crate::{
     AuthError, Email, NewOneTimeToken, OneTimeToken, ResetPasswordRequest, TokenPurpose,
-    mail::job::MailJob,
+    mail::job::{MailJob, password_reset_key},
 };
 
 impl AuthService {
@@ -29,7 +29,7 @@ impl AuthService {
         let job = MailJob::PasswordReset {
             email: email.as_str().to_owned(),
         };
-        self.queue_mail(email.as_str(), job).await
+        self.queue_mail(&password_reset_key(&email), job).await
     }
 
     /// Sets a new password with a reset link's token. Every session of the
