@@ -134,9 +134,12 @@ impl AccountFlows {
         self
     }
 
-    /// How often one address may be sent a reset or verification message
-    /// (default [`DEFAULT_MAIL_RATE_LIMIT`]); counted for unknown addresses
-    /// too, so the limit tells nothing. `None` switches it off.
+    /// How often one address may be sent the messages of one flow: resets,
+    /// verification links, email-change links and email sign-ins each
+    /// have this budget (default [`DEFAULT_MAIL_RATE_LIMIT`]), so that
+    /// whoever knows an address and uses up one flow's budget cannot stop
+    /// the others. Counted for unknown addresses too, so the limit tells
+    /// nothing. `None` switches it off.
     pub fn mail_rate_limit(mut self, limit: Option<ClientRateLimit>) -> Self {
         self.mail_rate_limit = limit;
         self

@@ -161,7 +161,7 @@ impl AuthService {
     pub async fn request_email_sign_in(&self, email: &str) -> Result<(), AuthError> {
         self.email_sign_in()?;
         let email = Email::parse(email)?;
-        self.limit_mail(&email).await?;
+        self.limit_mail(&email, "sign_in").await?;
         let job = MailJob::EmailSignIn {
             email: email.as_str().to_owned(),
         };

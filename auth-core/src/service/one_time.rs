@@ -182,8 +182,12 @@ impl AuthService {
         Ok(token)
     }
 
-    /// Counts one message to `email` against the per-address limit.
-    pub(super) async fn limit_mail(&self, email: &Email) -> Result<(), AuthError> {
+    /// Counts one message of `flow` (`reset`, `verification`,
+    /// `email_change`, `sign_in`) to `email` against the per-address limit.
+    /// Each flow has its own budget, so that requests of one (resets sent
+    /// by someone who knows the address) do not stop the mail of another
+    /// (the owner's sign-in link).
+    pub(super) async fn limit_mail(&self, email: &Email, flow: &str) -> Result<(), AuthError> {
         let settings = self.settings()?;
         let Some(limit) = settings.flows.mail_rate_limit else {
             return Ok(());
@@ -191,7 +195,7 @@ impl AuthService {
         self.inner
             .account_limiter
             .hit(
-                &format!("mail:{}", address_digest(email)),
+                &format!("mail:{flow}:{}", address_digest(email)),
                 limit.max_requests(),
                 limit.window(),
             )

@@ -25,7 +25,7 @@ impl AuthService {
     pub async fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
         self.settings()?;
         let email = Email::parse(email)?;
-        self.limit_mail(&email).await?;
+        self.limit_mail(&email, "reset").await?;
         let job = MailJob::PasswordReset {
             email: email.as_str().to_owned(),
         };

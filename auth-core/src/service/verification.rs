@@ -17,7 +17,7 @@ impl AuthService {
     pub async fn send_verification_email(&self, principal: &Principal) -> Result<(), AuthError> {
         self.settings()?;
         let user = self.user_by_id(principal.user_id()).await?;
-        self.limit_mail(&user.email).await?;
+        self.limit_mail(&user.email, "verification").await?;
         if user.email_verified {
             return Ok(());
         }
@@ -39,7 +39,7 @@ impl AuthService {
     pub async fn send_verification_email_to(&self, email: &str) -> Result<(), AuthError> {
         self.settings()?;
         let email = Email::parse(email)?;
-        self.limit_mail(&email).await?;
+        self.limit_mail(&email, "verification").await?;
         let job = MailJob::Verification {
             user_id: None,
             email: Some(email.as_str().to_owned()),
@@ -152,7 +152,7 @@ impl AuthService {
         if record.user.email == new_email {
             return Err(AuthError::InvalidEmail);
         }
-        self.limit_mail(&new_email).await?;
+        self.limit_mail(&new_email, "email_change").await?;
         let user = record.user;
         // The worker looks the new address up: whether another account
         // holds it decides between a link and a notice.

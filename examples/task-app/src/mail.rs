@@ -33,9 +33,9 @@ pub struct MailConfig {
     pub password_reset_ttl: Duration,
     /// `EMAIL_VERIFICATION_TTL_SECS` (default 86400; also email-change links).
     pub email_verification_ttl: Duration,
-    /// `MAIL_LIMIT_REQUESTS` per `MAIL_LIMIT_WINDOW_SECS` per address, for
-    /// reset and verification messages (default 5 per 3600 s; 0 switches
-    /// the limit off).
+    /// `MAIL_LIMIT_REQUESTS` per `MAIL_LIMIT_WINDOW_SECS` per address and
+    /// flow (reset, verification, email change, email sign-in; default 5
+    /// per 3600 s; 0 switches the limit off).
     pub limit_requests: u32,
     /// See `limit_requests`.
     pub limit_window: Duration,
