@@ -8,9 +8,7 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 
 use super::{AuthService, Principal};
-use crate::{
-    AuthError, CredentialKind, NewCredential, Password, User, UserId, store::Credential,
-};
+use crate::{AuthError, CredentialKind, NewCredential, Password, User, UserId, store::Credential};
 
 /// A user's identity at an OAuth provider (see `oauth`).
 pub(super) const OAUTH_IDENTITY: CredentialKind = CredentialKind::new("oauth_identity");

@@ -150,7 +150,9 @@ async fn a_password_account_that_sends_no_password_is_refused() {
         );
         assert!(
             matches!(
-                route.call(&auth, &principal, Some("not the password")).await,
+                route
+                    .call(&auth, &principal, Some("not the password"))
+                    .await,
                 Err(AuthError::WrongPassword)
             ),
             "{route:?}"
@@ -286,7 +288,9 @@ mod link {
         let grace = without_password(&auth, &store, &clock, "grace@example.com").await;
         clock.advance(Duration::minutes(10));
         for session in [&ada, &grace] {
-            link(&auth, &authenticated(&auth, session).await).await.unwrap();
+            link(&auth, &authenticated(&auth, session).await)
+                .await
+                .unwrap();
         }
         clock.advance(Duration::seconds(1));
         for session in [&ada, &grace] {
@@ -326,6 +330,8 @@ mod link {
         let crate::SignIn::Complete(session) = signed_in else {
             panic!("no second factor here");
         };
-        link(&auth, &authenticated(&auth, &session).await).await.unwrap();
+        link(&auth, &authenticated(&auth, &session).await)
+            .await
+            .unwrap();
     }
 }
