@@ -108,7 +108,10 @@ impl fmt::Debug for VerifyEmailRequest {
     }
 }
 
-/// `POST /api/auth/change-email` body.
+/// `POST /api/auth/change-email` body: `{"new_email", "password"}`, or
+/// `{"new_email"}` for an account without a password (which must have
+/// signed in within the last 10 minutes). An account with a password that
+/// sends none gets 403 `wrong_password`, as for a wrong one.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChangeEmailRequest {
@@ -118,18 +121,25 @@ pub struct ChangeEmailRequest {
         schema(schema_with = crate::openapi::fields::new_email)
     )]
     pub new_email: String,
-    /// The account's current password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub password: Password,
+    /// The account's current password; left out by an account without
+    /// one, which must have signed in within the last 10 minutes instead.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub password: Option<Password>,
 }
 
-/// `DELETE /api/auth/me` body.
+/// `DELETE /api/auth/me` body: `{"password"}`, or `{}` for an account
+/// without a password (which must have signed in within the last 10
+/// minutes). An account with a password that sends none gets 403
+/// `wrong_password`, as for a wrong one.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct DeleteAccountRequest {
-    /// The account's current password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub password: Password,
+    /// The account's current password; left out by an account without
+    /// one.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub password: Option<Password>,
 }
 
 /// One entry of `GET /api/auth/sessions`: an active session of the user.

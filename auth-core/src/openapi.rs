@@ -481,9 +481,9 @@ pub(crate) fn update_name() {}
     request_body = DeleteAccountRequest,
     responses(
         (status = 204, description = "The user, their sessions and their data are deleted"),
-        (status = 400, description = "Not JSON, or `password` missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, or `password` mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong password (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong or missing password (`wrong_password`), or, for an account without a password, a sign-in older than 10 minutes or an ended session (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client or wrong passwords for this account (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
@@ -581,9 +581,9 @@ pub(crate) fn verify_email() {}
     request_body = ChangeEmailRequest,
     responses(
         (status = 202, description = "A link goes to the new address (or, if another account holds it, a notice); the email changes when the link is followed", body = Accepted),
-        (status = 400, description = "Not JSON, or a field missing or mistyped", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, `new_email` missing, or a field mistyped", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong password (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong or missing password (`wrong_password`), or, for an account without a password, a sign-in older than 10 minutes or an ended session (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Email change is not set up on this server", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),

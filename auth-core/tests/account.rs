@@ -385,7 +385,7 @@ async fn a_pending_email_change_ends_with_the_password_or_every_session() {
             &principal,
             ChangeEmailRequest {
                 new_email: theirs.clone(),
-                password: Password::new(PASSWORD),
+                password: Some(Password::new(PASSWORD)),
             },
         )
         .await
@@ -445,7 +445,7 @@ async fn an_email_change_takes_effect_when_the_new_address_confirms() {
         .unwrap();
     let change = |to: &str| ChangeEmailRequest {
         new_email: to.to_owned(),
-        password: Password::new(PASSWORD),
+        password: Some(Password::new(PASSWORD)),
     };
 
     // An address another account holds is told so, and gets no link.
@@ -512,18 +512,18 @@ async fn a_failing_hook_keeps_the_account_and_a_deleted_ones_tokens_stop() {
         .await
         .unwrap();
     let wrong = auth
-        .delete_account(&principal, &Password::new("not the password"))
+        .delete_account(&principal, Some(&Password::new("not the password")))
         .await;
     assert!(matches!(wrong, Err(AuthError::WrongPassword)));
     let kept = auth
-        .delete_account(&principal, &Password::new(PASSWORD))
+        .delete_account(&principal, Some(&Password::new(PASSWORD)))
         .await;
     assert!(matches!(kept, Err(AuthError::Unavailable(_))));
     auth.authenticate(ada.access_token.expose_secret())
         .await
         .unwrap();
 
-    auth.delete_account(&principal, &Password::new(PASSWORD))
+    auth.delete_account(&principal, Some(&Password::new(PASSWORD)))
         .await
         .unwrap();
     assert_eq!(seen.lock().unwrap().len(), 2);

@@ -383,7 +383,7 @@ async fn a_password_change_cancels_a_queued_email_change() {
         &principal,
         ChangeEmailRequest {
             new_email: "thief@example.com".into(),
-            password: Password::new(PASSWORD),
+            password: Some(Password::new(PASSWORD)),
         },
     )
     .await

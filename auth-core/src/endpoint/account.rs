@@ -179,7 +179,7 @@ fn update_name(auth: &AuthService, mut input: Input<UpdateNameRequest>) -> Answe
 fn delete_account(auth: &AuthService, mut input: Input<DeleteAccountRequest>) -> Answer<'_> {
     Box::pin(async move {
         let request = input.take_body()?;
-        auth.delete_account(input.principal()?, &request.password)
+        auth.delete_account(input.principal()?, request.password.as_ref())
             .await?;
         Ok(Reply::empty(204))
     })

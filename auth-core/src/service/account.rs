@@ -56,22 +56,25 @@ impl AuthService {
             .await
     }
 
-    /// Deletes the principal's account after checking its password: the
-    /// [`AccountHooks::deleting_user`](crate::AccountHooks::deleting_user)
+    /// Deletes the principal's account once they have shown it is them:
+    /// `password` is the account's; an account without one passes `None`
+    /// and must have signed in within [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW).
+    /// The [`AccountHooks::deleting_user`](crate::AccountHooks::deleting_user)
     /// hook runs first (an error there keeps the account), then the store
     /// deletes the user with its sessions and one-time tokens, so its
     /// access and refresh tokens stop working.
     ///
     /// # Errors
-    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`]; the
-    /// hook's error.
+    /// [`AuthError::WrongPassword`] (also for `None` when the account has
+    /// a password); [`AuthError::TooManyAttempts`];
+    /// [`AuthError::ReauthenticationRequired`]; the hook's error.
     pub async fn delete_account(
         &self,
         principal: &Principal,
-        password: &Password,
+        password: Option<&Password>,
     ) -> Result<(), AuthError> {
-        let record = self.check_password(principal, password).await?;
-        self.inner.hooks.deleting_user(&record.user).await?;
+        let user = self.reauthenticate(principal, password).await?;
+        self.inner.hooks.deleting_user(&user).await?;
         let _forget = self.forget_when_done(Revoked::Deleted(principal.user_id()));
         self.inner.users.delete_user(principal.user_id()).await?;
         tracing::info!(user_id = %principal.user_id(), "account deleted");

@@ -1,13 +1,14 @@
-//! What guards a user's ways in: a recent sign-in for changes a stolen
-//! access token should not make, and the rule that an account without a
-//! password keeps its last linked identity or passkey.
+//! What guards a user's ways in: the password, or for an account without
+//! one a recent sign-in, for changes a stolen access token should not
+//! make; and the rule that an account without a password keeps its last
+//! linked identity or passkey.
 
 use std::time::Duration as StdDuration;
 
 use time::Duration;
 
 use super::{AuthService, Principal};
-use crate::{AuthError, CredentialKind, NewCredential, User, UserId, store::Credential};
+use crate::{AuthError, CredentialKind, NewCredential, Password, User, UserId, store::Credential};
 
 /// A user's identity at an OAuth provider (see `oauth`).
 pub(super) const OAUTH_IDENTITY: CredentialKind = CredentialKind::new("oauth_identity");
@@ -19,8 +20,9 @@ pub(super) const PASSKEY: CredentialKind = CredentialKind::new("passkey");
 pub(super) const PASSKEY_REGISTRATION: CredentialKind = CredentialKind::new("passkey_registration");
 
 /// How recent a session's sign-in must be for a change that a stolen
-/// access token should not be able to make: a second factor changed
-/// without a password, a passkey added. 10 minutes.
+/// access token should not be able to make: a passkey, an API key or an
+/// OAuth identity added; for an account without a password, a second
+/// factor changed, the address changed or the account deleted. 10 minutes.
 pub const REAUTHENTICATION_WINDOW: StdDuration = StdDuration::from_secs(10 * 60);
 
 impl AuthService {
@@ -46,10 +48,6 @@ impl AuthService {
     /// Refuses a principal whose session was signed in more than
     /// [`REAUTHENTICATION_WINDOW`] ago (refreshes do not count), that has
     /// no session here, or whose session has ended.
-    #[cfg_attr(
-        not(any(feature = "two-factor", feature = "passkeys")),
-        allow(dead_code)
-    )]
     pub(super) async fn require_recent_sign_in(
         &self,
         principal: &Principal,
@@ -72,6 +70,28 @@ impl AuthService {
             return Err(AuthError::ReauthenticationRequired);
         }
         Ok(())
+    }
+
+    /// The principal's user, once they have shown it is them: the
+    /// account's password (a missing one is wrong, and wrong ones count
+    /// against the sign-in throttle), or, for an account without one, a
+    /// session signed in within [`REAUTHENTICATION_WINDOW`].
+    ///
+    /// # Errors
+    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`];
+    /// [`AuthError::ReauthenticationRequired`].
+    pub(super) async fn reauthenticate(
+        &self,
+        principal: &Principal,
+        password: Option<&Password>,
+    ) -> Result<User, AuthError> {
+        let user = self.user_by_id(principal.user_id()).await?;
+        if user.has_password {
+            let password = password.ok_or(AuthError::WrongPassword)?;
+            return Ok(self.check_password(principal, password).await?.user);
+        }
+        self.require_recent_sign_in(principal).await?;
+        Ok(user)
     }
 
     /// Deletes `row`, one of `user`'s linked identities or passkeys,
@@ -124,3 +144,6 @@ impl AuthService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

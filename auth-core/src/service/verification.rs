@@ -128,8 +128,10 @@ impl AuthService {
         Ok(user)
     }
 
-    /// Starts moving the principal's account to a new address, after
-    /// checking its password: a link goes to the new address, a notice
+    /// Starts moving the principal's account to a new address, once they
+    /// have shown it is them (`request.password`, or for an account
+    /// without a password a sign-in within [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW)):
+    /// a link goes to the new address, a notice
     /// without a link to the current one, and the email changes only when
     /// the link is followed ([`verify_email`](Self::verify_email)). A
     /// password change or reset, or [`sign_out_everywhere`](Self::sign_out_everywhere),
@@ -139,8 +141,10 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AuthError::InvalidEmail`] (also for the current address);
-    /// [`AuthError::WrongPassword`]; [`AuthError::TooManyAttempts`]; the
-    /// queue's errors; [`AuthError::NotFound`] without account flows.
+    /// [`AuthError::WrongPassword`] (also for a missing password when the
+    /// account has one); [`AuthError::TooManyAttempts`];
+    /// [`AuthError::ReauthenticationRequired`]; the queue's errors;
+    /// [`AuthError::NotFound`] without account flows.
     pub async fn change_email(
         &self,
         principal: &Principal,
@@ -148,12 +152,13 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         self.settings()?;
         let new_email = Email::parse(&request.new_email)?;
-        let record = self.check_password(principal, &request.password).await?;
-        if record.user.email == new_email {
+        let user = self
+            .reauthenticate(principal, request.password.as_ref())
+            .await?;
+        if user.email == new_email {
             return Err(AuthError::InvalidEmail);
         }
         self.limit_mail(&new_email, "email_change").await?;
-        let user = record.user;
         // The worker looks the new address up: whether another account
         // holds it decides between a link and a notice.
         let job = MailJob::EmailChange {

@@ -215,6 +215,8 @@ macro_rules! contract_tests {
                 revoke_all_sessions,
                 delete_account_checks_password,
                 delete_account_removes_everything,
+                passwordless_user_confirms_by_a_fresh_sign_in,
+                openapi_states_what_stands_in_for_the_password,
                 account_routes_need_token,
                 openapi_lists_account_routes,
                 outbox_files_are_owner_only,
@@ -324,6 +326,8 @@ macro_rules! contract_tests {
                 oauth_link_while_signed_in,
                 oauth_unlink_rules,
                 oauth_github_preset,
+                // Sessions aged in the database, with the OpenID provider.
+                stale_sign_ins_cannot_delete_change_email_or_link,
                 // Two-factor
                 two_factor_oauth_sign_in_asks_for_a_code,
                 two_factor_bad_input_is_4xx,

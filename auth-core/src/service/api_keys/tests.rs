@@ -305,7 +305,7 @@ async fn a_key_outlives_the_sessions_but_not_its_user() {
         let (bob, _) = signed_up(&auth, "bob@example.com").await;
         let bobs = create(&auth, &bob, "bob's").await;
         by_key(&auth, &bobs).await.unwrap();
-        auth.delete_account(&bob, &Password::new(PASSWORD))
+        auth.delete_account(&bob, Some(&Password::new(PASSWORD)))
             .await
             .unwrap();
         assert!(matches!(

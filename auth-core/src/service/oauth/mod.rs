@@ -26,7 +26,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AuthService, second_factor::FirstFactor};
+use super::{AuthService, Principal, second_factor::FirstFactor};
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, NewCredential,
     NewUser, PasswordHash, UserId,
@@ -560,12 +560,15 @@ impl AuthService {
 
     /// Starts a sign-in with `provider` (or a link to `link`'s account);
     /// `start.code_challenge`, when the front end sent one, binds the
-    /// exchange code to it.
+    /// exchange code to it. A link needs a session signed in within
+    /// [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW): an
+    /// identity linked is a lasting way in, which a stolen token must
+    /// not be able to add.
     pub(crate) async fn oauth_authorize(
         &self,
         provider: &str,
         start: Start<'_>,
-        link: Option<UserId>,
+        link: Option<&Principal>,
     ) -> Result<Authorize, AuthError> {
         let Start {
             redirect_to,
@@ -573,6 +576,10 @@ impl AuthService {
         } = start;
         let (oauth, credentials) = self.oauth()?;
         let live = oauth.provider(provider)?;
+        if let Some(principal) = link {
+            self.require_recent_sign_in(principal).await?;
+        }
+        let link = link.map(|principal| principal.user_id().clone());
         let redirect_to = oauth.redirect_to(redirect_to)?;
         let secret = random_token::<32>()?;
         let derived = derive(&secret);

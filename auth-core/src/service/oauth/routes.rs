@@ -219,8 +219,9 @@ fn link(auth: &AuthService, input: Input<()>) -> Answer<'_> {
             redirect_to: redirect_to.as_deref(),
             code_challenge: challenge.as_deref(),
         };
-        let user = input.principal()?.user_id().clone();
-        let start = auth.oauth_authorize(provider, start, Some(user)).await?;
+        let start = auth
+            .oauth_authorize(provider, start, Some(input.principal()?))
+            .await?;
         let mut reply = Reply::json(
             200,
             &AuthorizeUrl {
@@ -425,6 +426,7 @@ fn exchange_doc() {}
         (status = 200, description = "Send the browser to `authorize_url`: the round trip links the identity to the caller and ends at `redirect_to#code=` (or `#error=account_exists` when it is another user's)", body = AuthorizeUrl, headers(("Set-Cookie" = String, description = "The state cookie, as for `authorize`"))),
         (status = 400, description = "`redirect_to` not allowed (`invalid_redirect`), `code_challenge` malformed (`invalid_code_challenge`), or a body that is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session signed in more than 10 minutes ago or has ended (`reauthentication_required`): sign in again to link an identity", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such provider, or OAuth is not set up on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not application/json", body = crate::problem::Problem, content_type = "application/problem+json"),

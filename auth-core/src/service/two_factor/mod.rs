@@ -549,21 +549,4 @@ impl AuthService {
         }
         Ok(was_on)
     }
-
-    /// The principal's user, once they have shown it is them: the
-    /// account's password, or, for an account without one, a session
-    /// signed in within [`REAUTHENTICATION_WINDOW`](super::REAUTHENTICATION_WINDOW).
-    pub(super) async fn reauthenticate(
-        &self,
-        principal: &Principal,
-        password: Option<&Password>,
-    ) -> Result<User, AuthError> {
-        let user = self.user_by_id(principal.user_id()).await?;
-        if user.has_password {
-            let password = password.ok_or(AuthError::WrongPassword)?;
-            return Ok(self.check_password(principal, password).await?.user);
-        }
-        self.require_recent_sign_in(principal).await?;
-        Ok(user)
-    }
 }

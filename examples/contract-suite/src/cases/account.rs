@@ -535,8 +535,10 @@ pub async fn revoke_all_sessions(target: &Target) {
         .expect_auth_response(200, target, &first.email);
 }
 
-/// `DELETE /api/auth/me` with a wrong password is 403 `wrong_password`,
-/// without a body 400; the account, its session and its tasks remain.
+/// `DELETE /api/auth/me` with a wrong password, or none (`{}`, which only
+/// an account without a password may send), is 403 `wrong_password`; a
+/// `password` that is no string 400. The account, its session and its
+/// tasks remain.
 pub async fn delete_account_checks_password(target: &Target) {
     let api = target.api();
     let account = api.sign_up().await;
@@ -552,6 +554,15 @@ pub async fn delete_account_checks_password(target: &Target) {
     )
     .await
     .noted("no password")
+    .expect_problem(403, "wrong_password");
+    api.json(
+        Method::DELETE,
+        "/api/auth/me",
+        Some(&account.access_token),
+        &json!({ "password": 12_345_678 }),
+    )
+    .await
+    .noted("a password that is no string")
     .expect_problem(400, "malformed_body");
     expect_session_alive(&api, &account, "after refused deletes").await;
     assert_eq!(

@@ -84,7 +84,8 @@ pub async fn change_email_wrong_password_is_403(target: &Target) {
 }
 
 /// `change-email` to a malformed address, or to the current one, is 422
-/// `invalid_email` (DESIGN); a missing field 400 `malformed_body`.
+/// `invalid_email` (DESIGN); no `new_email` is 400 `malformed_body`, no
+/// `password` (for an account that has one) 403 `wrong_password`.
 pub async fn change_email_value_rules(target: &Target) {
     let api = target.api();
     let account = api.sign_up().await;
@@ -107,6 +108,15 @@ pub async fn change_email_value_rules(target: &Target) {
     )
     .await
     .noted("no password")
+    .expect_problem(403, "wrong_password");
+    api.json(
+        Method::POST,
+        "/api/auth/change-email",
+        Some(&account.access_token),
+        &json!({ "password": account.password }),
+    )
+    .await
+    .noted("no new_email")
     .expect_problem(400, "malformed_body");
 }
 

@@ -34,6 +34,7 @@ mod passkeys_manage;
 mod passkeys_register;
 mod passkeys_server;
 mod passkeys_sign_in;
+mod reauthentication;
 mod refresh_reuse;
 mod session_meta;
 mod tasks;
@@ -49,9 +50,9 @@ pub use self::{
     api_keys_access::*, api_keys_server::*, auth::*, bodies::*, connections::*, cookie::*,
     database::*, email_sign_in::*, instances::*, launch::*, limits::*, mail_queue::*, oauth::*,
     oauth_accounts::*, oauth_callback::*, other::*, passkeys_database::*, passkeys_manage::*,
-    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, refresh_reuse::*,
-    session_meta::*, tasks::*, two_factor_database::*, two_factor_server::*, two_factor_setup::*,
-    two_factor_sign_in::*, verification::*,
+    passkeys_register::*, passkeys_server::*, passkeys_sign_in::*, reauthentication::*,
+    refresh_reuse::*, session_meta::*, tasks::*, two_factor_database::*, two_factor_server::*,
+    two_factor_setup::*, two_factor_sign_in::*, verification::*,
 };
 
 use serde_json::Value;
