@@ -333,6 +333,8 @@ mod postgres;
 mod rows;
 #[cfg(feature = "postgres")]
 mod session_checks;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
