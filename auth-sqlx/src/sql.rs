@@ -176,8 +176,8 @@ pub(crate) const ENQUEUE_MAIL: &str = "INSERT INTO auth_mail_outbox \
      (ordering_key, payload, created_at, not_before) VALUES ($1, $2, $3, $4) RETURNING id";
 
 /// Whether any row is due: SQLite reads this first, so that a poll
-/// that finds nothing takes no write lock.
-#[cfg(feature = "sqlite")]
+/// that finds nothing takes no write lock. Not gated: the queue's shared
+/// code names it on PostgreSQL too, where it is never run.
 pub(crate) const ANY_MAIL_DUE: &str = concat!(
     "SELECT o.id FROM auth_mail_outbox o WHERE ",
     mail_due!(),
