@@ -243,6 +243,12 @@ mod user;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+// Public as `testing::{Hook, Hooked}`; the unit tests wrap stores with it
+// whether or not `testing` is on.
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
+#[path = "testing/hooked.rs"]
+mod hooked;
 
 // What a user types in the first hour; everything else by module path.
 pub use api::{AuthResponse, RefreshRequest, SignInRequest, SignUp, SignUpRequest};

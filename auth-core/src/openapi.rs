@@ -345,7 +345,7 @@ pub fn http_method(method: crate::endpoint::Method) -> HttpMethod {
         (name = "api-keys", description = "API keys for scripts and services: made, listed and deleted with a session; sent as the bearer to the application's routes and `GET /me`")
     )
 )]
-struct Shared;
+pub(crate) struct Shared;
 
 /// Adds the bearer-token (JWT) security scheme, named [`BEARER_SCHEME`].
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 //! needs to name).
 //!
 //! Atomicity: every method is one statement (see the SQL in
-//! [`crate::rows::sql`]). Inserts and replacements race on the unique
+//! [`crate::sql`]). Inserts and replacements race on the unique
 //! index of (kind, lookup) (`ON CONFLICT`); updates and consumptions name
 //! the version they read in their `WHERE`, which PostgreSQL re-checks after
 //! waiting for a concurrent writer's row, and SQLite's writers run one at a

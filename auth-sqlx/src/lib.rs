@@ -1,6 +1,6 @@
 //! PostgreSQL and SQLite stores for [`auth_core`], on [`sqlx`] 0.9.
 //!
-//! [`SqliteStore`] and [`PostgresStore`] each implement auth-core's
+//! `SqliteStore` and `PostgresStore` each implement auth-core's
 //! [`UserStore`](auth_core::store::UserStore),
 //! [`SessionStore`](auth_core::store::SessionStore),
 //! [`OneTimeTokenStore`](auth_core::store::OneTimeTokenStore),
@@ -11,8 +11,8 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `sqlite` | yes | [`SqliteStore`], with SQLite compiled in (no system library) |
-//! | `postgres` | no | [`PostgresStore`] |
+//! | `sqlite` | yes | `SqliteStore`, with SQLite compiled in (no system library) |
+//! | `postgres` | no | `PostgresStore` |
 //! | `postgres-tls` | no | `postgres`, plus TLS to the server: rustls on aws-lc-rs, Mozilla's root certificates built in (see [TLS](#tls-and-hosted-postgresql)) |
 //! | `rust-crypto` | yes | auth-core's pure-Rust JWT backend |
 //! | `aws-lc-rs` | no | auth-core's aws-lc-rs JWT backend |
@@ -116,7 +116,7 @@
 //! its session mode, or connect directly.
 //! Migrations hold a session-level advisory lock, which transaction
 //! pooling cannot keep on one server connection: run
-//! [`PostgresStore::migrate`] through the direct (unpooled) URL.
+//! `PostgresStore::migrate` through the direct (unpooled) URL.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -130,7 +130,7 @@
 //!
 //! # Migrations
 //!
-//! [`SqliteStore::migrate`] / [`PostgresStore::migrate`] apply what has not
+//! `SqliteStore::migrate` / `PostgresStore::migrate` apply what has not
 //! been applied yet and do nothing otherwise: call it at every start-up.
 //! They record their versions in a table of their own,
 //! `_auth_sqlx_migrations`, so an application that uses sqlx migrations
@@ -333,6 +333,8 @@ mod postgres;
 mod rows;
 #[cfg(feature = "postgres")]
 mod session_checks;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
@@ -351,8 +353,8 @@ pub use postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 
-/// The table in which [`SqliteStore::migrate`] and
-/// [`PostgresStore::migrate`] record the migrations they applied.
+/// The table in which `SqliteStore::migrate` and
+/// `PostgresStore::migrate` record the migrations they applied.
 pub const MIGRATIONS_TABLE: &str = "_auth_sqlx_migrations";
 
 /// The pool settings of the stores' `connect`: sqlx's defaults, but an

@@ -4,7 +4,7 @@
 //! `$look_first`, whether a claim first reads whether anything is due.
 //!
 //! Atomicity: every method is one statement (see the SQL in
-//! [`crate::rows::sql`]). A claim is one `UPDATE … WHERE id IN (SELECT …)
+//! [`crate::sql`]). A claim is one `UPDATE … WHERE id IN (SELECT …)
 //! RETURNING`: on PostgreSQL its `SELECT` locks the rows it picks and
 //! skips those another claim holds (`FOR UPDATE SKIP LOCKED`); SQLite runs
 //! writers one at a time. Either way no row goes to two claims. On

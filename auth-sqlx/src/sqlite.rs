@@ -25,7 +25,8 @@ use crate::{
     error::{is_email_conflict, is_foreign_key_violation, map_sqlx_error},
     mail_queue_impl::sql_mail_queue_impl,
     one_time_impl::sql_one_time_token_impl,
-    rows::{ClientColumns, DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow, sql},
+    rows::{ClientColumns, DbTime, OneTimeTokenRow, SessionRow, UserRecordRow, UserRow},
+    sql,
     store_impl::{sql_store_impls, storable},
 };
 

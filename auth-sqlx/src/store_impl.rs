@@ -1,6 +1,6 @@
 //! The store implementation both backends share.
 //!
-//! The backends run the same SQL (see [`crate::rows::sql`]) and differ in
+//! The backends run the same SQL (see [`crate::sql`]) and differ in
 //! their pool type, how a time is stored and how a rotation is made atomic.
 //! sqlx has no trait for "a query result's row count" or for binding a
 //! type on any database, so instead of a generic type the shared code is a

@@ -9,6 +9,7 @@
 mod common;
 
 use auth_core::AuthError;
+#[cfg(feature = "postgres-tls")]
 use auth_core::http::HttpError;
 use auth_sqlx::PostgresStore;
 

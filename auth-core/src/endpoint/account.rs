@@ -3,9 +3,7 @@
 
 use serde::Serialize;
 
-use super::{
-    BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::cleared,
-};
+use super::{BoxFuture, Endpoint, Input, Reply, endpoint, reply::cleared};
 use crate::{
     AuthError, AuthService, ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest,
     MeResponse, PasswordResetRequest, ResetPasswordRequest, SendVerificationRequest, SessionId,
@@ -19,152 +17,123 @@ type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 pub(crate) struct Accepted {}
 
 pub(super) static ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Method::Patch,
-        path: "/me",
-        needs: Needs::Session,
+    endpoint! {
+        Patch "/me",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(update_name),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_update_name, UpdateNameRequest>,
+        setup: None,
+        run: update_name,
+        doc: crate::openapi::__path_update_name,
+        schemas: [UpdateNameRequest],
     },
-    Endpoint {
-        method: Method::Delete,
-        path: "/me",
-        needs: Needs::Session,
+    endpoint! {
+        Delete "/me",
+        needs: Session,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(delete_account),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<
-            crate::openapi::__path_delete_account,
-            DeleteAccountRequest,
-        >,
+        setup: None,
+        run: delete_account,
+        doc: crate::openapi::__path_delete_account,
+        schemas: [DeleteAccountRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/change-password",
-        needs: Needs::Session,
+    endpoint! {
+        Post "/change-password",
+        needs: Session,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(change_password),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<
-            crate::openapi::__path_change_password,
-            ChangePasswordRequest,
-        >,
+        setup: None,
+        run: change_password,
+        doc: crate::openapi::__path_change_password,
+        schemas: [ChangePasswordRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/request-password-reset",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/request-password-reset",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::AccountFlows,
-        handler: &Typed(request_password_reset),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<
-            crate::openapi::__path_request_password_reset,
-            PasswordResetRequest,
-        >,
+        setup: AccountFlows,
+        run: request_password_reset,
+        doc: crate::openapi::__path_request_password_reset,
+        schemas: [PasswordResetRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/reset-password",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/reset-password",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::AccountFlows,
-        handler: &Typed(reset_password),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<
-            crate::openapi::__path_reset_password,
-            ResetPasswordRequest,
-        >,
+        setup: AccountFlows,
+        run: reset_password,
+        doc: crate::openapi::__path_reset_password,
+        schemas: [ResetPasswordRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/send-verification-email",
-        needs: Needs::SessionIfSent,
+    endpoint! {
+        Post "/send-verification-email",
+        needs: SessionIfSent,
         admit_client: true,
-        body: BodyRule::JsonUnlessHeld,
+        body: JsonUnlessHeld,
         cookie: false,
-        setup: Setup::AccountFlows,
-        handler: &Typed(send_verification_email),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<
-            crate::openapi::__path_send_verification_email,
-            SendVerificationRequest,
-        >,
+        setup: AccountFlows,
+        run: send_verification_email,
+        doc: crate::openapi::__path_send_verification_email,
+        schemas: [SendVerificationRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/verify-email",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/verify-email",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::AccountFlows,
-        handler: &Typed(verify_email),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_verify_email, VerifyEmailRequest>,
+        setup: AccountFlows,
+        run: verify_email,
+        doc: crate::openapi::__path_verify_email,
+        schemas: [VerifyEmailRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/change-email",
-        needs: Needs::Session,
+    endpoint! {
+        Post "/change-email",
+        needs: Session,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::AccountFlows,
-        handler: &Typed(change_email),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_change_email, ChangeEmailRequest>,
+        setup: AccountFlows,
+        run: change_email,
+        doc: crate::openapi::__path_change_email,
+        schemas: [ChangeEmailRequest],
     },
-    Endpoint {
-        method: Method::Get,
-        path: "/sessions",
-        needs: Needs::Session,
+    endpoint! {
+        Get "/sessions",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(list_sessions),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_list_sessions>,
+        setup: None,
+        run: list_sessions,
+        doc: crate::openapi::__path_list_sessions,
     },
-    Endpoint {
-        method: Method::Delete,
-        path: "/sessions",
-        needs: Needs::Session,
+    endpoint! {
+        Delete "/sessions",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: true,
-        setup: Setup::None,
-        handler: &Typed(revoke_all_sessions),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_revoke_all_sessions>,
+        setup: None,
+        run: revoke_all_sessions,
+        doc: crate::openapi::__path_revoke_all_sessions,
     },
-    Endpoint {
-        method: Method::Delete,
-        path: "/sessions/{id}",
-        needs: Needs::Session,
+    endpoint! {
+        Delete "/sessions/{id}",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(revoke_session),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_revoke_session>,
+        setup: None,
+        run: revoke_session,
+        doc: crate::openapi::__path_revoke_session,
     },
 ];
 

@@ -52,6 +52,7 @@
 #![doc = include_str!("routes.md")]
 
 mod account;
+mod entry;
 pub(crate) mod reply;
 mod session;
 mod setup;
@@ -64,6 +65,9 @@ pub use reply::Reply;
 pub use setup::Setup;
 
 pub(crate) use account::Accepted;
+pub(crate) use entry::endpoint;
+#[cfg(feature = "openapi")]
+pub(crate) use entry::{described, schema};
 
 use crate::{
     AuthError, AuthService, Principal, SessionClient,
@@ -304,7 +308,8 @@ impl Endpoint {
         operation
     }
 
-    /// The schemas its operation refers to (its request body's).
+    /// The named schemas its operation refers to that the shared document
+    /// lacks (its request and answer bodies).
     #[cfg(feature = "openapi")]
     pub(crate) fn schemas(&self) -> Schemas {
         (self.operation)().3
@@ -632,20 +637,6 @@ fn refuses_api_keys(operation: &mut utoipa::openapi::path::Operation) {
             responses.insert("403".to_owned(), RefOr::T(response));
         }
     }
-}
-
-/// The OpenAPI operation of a `#[utoipa::path]` stub.
-#[cfg(feature = "openapi")]
-pub(crate) fn operation<P: utoipa::Path>() -> Described {
-    (P::methods(), P::path(), P::operation(), Vec::new())
-}
-
-/// As [`operation`], for a route whose request body is a `B`.
-#[cfg(feature = "openapi")]
-pub(crate) fn operation_with<P: utoipa::Path, B: utoipa::ToSchema>() -> Described {
-    let mut schemas = vec![(B::name().into_owned(), B::schema())];
-    B::schemas(&mut schemas);
-    (P::methods(), P::path(), P::operation(), schemas)
 }
 
 #[cfg(test)]

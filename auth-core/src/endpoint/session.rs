@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, refresh, sign-out, the current user and the JWKS.
 
 use super::{
-    BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed,
+    BoxFuture, Endpoint, Input, Reply, endpoint,
     reply::{cleared, signed_in, tokens},
 };
 use crate::{
@@ -12,77 +12,68 @@ use crate::{
 type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
 pub(super) static ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Method::Post,
-        path: "/sign-up",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/sign-up",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: true,
-        setup: Setup::None,
-        handler: &Typed(sign_up),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_sign_up, SignUpRequest>,
+        setup: None,
+        run: sign_up,
+        doc: crate::openapi::__path_sign_up,
+        schemas: [SignUpRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/sign-in",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/sign-in",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: true,
-        setup: Setup::None,
-        handler: &Typed(sign_in),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_sign_in, SignInRequest>,
+        setup: None,
+        run: sign_in,
+        doc: crate::openapi::__path_sign_in,
+        schemas: [SignInRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/refresh",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/refresh",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::JsonUnlessHeld,
+        body: JsonUnlessHeld,
         cookie: true,
-        setup: Setup::None,
-        handler: &Typed(refresh),
-        #[cfg(feature = "openapi")]
-        operation: super::operation_with::<crate::openapi::__path_refresh, RefreshRequest>,
+        setup: None,
+        run: refresh,
+        doc: crate::openapi::__path_refresh,
+        schemas: [RefreshRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/sign-out",
-        needs: Needs::Session,
+    endpoint! {
+        Post "/sign-out",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::EmptyOrJson,
+        body: EmptyOrJson,
         cookie: true,
-        setup: Setup::None,
-        handler: &Typed(sign_out),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_sign_out>,
+        setup: None,
+        run: sign_out,
+        doc: crate::openapi::__path_sign_out,
     },
-    Endpoint {
-        method: Method::Get,
-        path: "/me",
-        needs: Needs::SessionOrApiKey,
+    endpoint! {
+        Get "/me",
+        needs: SessionOrApiKey,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::None,
-        handler: &Typed(me),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_me>,
+        setup: None,
+        run: me,
+        doc: crate::openapi::__path_me,
     },
-    Endpoint {
-        method: Method::Get,
-        path: "/jwks",
-        needs: Needs::Nothing,
+    endpoint! {
+        Get "/jwks",
+        needs: Nothing,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::AsymmetricKeys,
-        handler: &Typed(jwks),
-        #[cfg(feature = "openapi")]
-        operation: super::operation::<crate::openapi::__path_jwks>,
+        setup: AsymmetricKeys,
+        run: jwks,
+        doc: crate::openapi::__path_jwks,
     },
 ];
 

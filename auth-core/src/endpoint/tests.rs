@@ -36,6 +36,51 @@ fn each_operation_is_declared_for_its_route() {
     }
 }
 
+/// Each entry brings the named schemas its operation refers to that the
+/// shared document lacks (`schemas:` in `endpoint!`), so that no feature's
+/// document can miss one.
+#[cfg(feature = "openapi")]
+#[test]
+fn each_operation_brings_the_schemas_it_refers_to() {
+    use utoipa::OpenApi;
+    fn refs(value: &serde_json::Value, found: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    found.insert(
+                        target
+                            .trim_start_matches("#/components/schemas/")
+                            .to_owned(),
+                    );
+                }
+                map.values().for_each(|value| refs(value, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|value| refs(value, found)),
+            _ => {}
+        }
+    }
+    let shared = crate::openapi::Shared::openapi()
+        .components
+        .unwrap_or_default();
+    for endpoint in endpoints() {
+        let own = endpoint.schemas();
+        let mut wanted = BTreeSet::new();
+        refs(
+            &serde_json::to_value(endpoint.operation()).unwrap(),
+            &mut wanted,
+        );
+        for (_, schema) in &own {
+            refs(&serde_json::to_value(schema).unwrap(), &mut wanted);
+        }
+        for name in wanted {
+            assert!(
+                shared.schemas.contains_key(&name) || own.iter().any(|(own, _)| *own == name),
+                "{endpoint:?} refers to `{name}` without bringing it"
+            );
+        }
+    }
+}
+
 /// The route table of the module docs (`routes.md`), as [`endpoints()`]
 /// lists the routes.
 #[cfg(all(

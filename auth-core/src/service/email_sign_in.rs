@@ -12,9 +12,7 @@ use super::{AuthService, second_factor::FirstFactor};
 use crate::{
     AuthError, Credential, CredentialId, CredentialKind, CredentialStore, Email, Message,
     MessageKind, NewCredential, NewUser, OneTimeToken, User,
-    endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
-    },
+    endpoint::{BoxFuture, Endpoint, Input, Reply, endpoint, reply::signed_in},
     http::HttpError,
     id::constant_time_eq,
     mail::job::MailJob,
@@ -483,29 +481,27 @@ type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
 /// The two routes of email sign-in.
 pub(crate) static ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Method::Post,
-        path: "/email-sign-in",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/email-sign-in",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::EmailSignIn,
-        handler: &Typed(request_route),
-        #[cfg(feature = "openapi")]
-        operation: crate::endpoint::operation_with::<__path_request_doc, EmailSignInRequest>,
+        setup: EmailSignIn,
+        run: request_route,
+        doc: __path_request_doc,
+        schemas: [EmailSignInRequest],
     },
-    Endpoint {
-        method: Method::Post,
-        path: "/email-sign-in/verify",
-        needs: Needs::Nothing,
+    endpoint! {
+        Post "/email-sign-in/verify",
+        needs: Nothing,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: true,
-        setup: Setup::EmailSignIn,
-        handler: &Typed(verify_route),
-        #[cfg(feature = "openapi")]
-        operation: crate::endpoint::operation_with::<__path_verify_doc, EmailSignInVerifyRequest>,
+        setup: EmailSignIn,
+        run: verify_route,
+        doc: __path_verify_doc,
+        schemas: [EmailSignInVerifyRequest],
     },
 ];
 

@@ -5,6 +5,7 @@
 //! Re-exported by [`cases`](super::cases).
 
 use std::{
+    any::Any,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -13,85 +14,42 @@ use std::{
 };
 
 use async_trait::async_trait;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::{
-    TestStores,
+    Hook, Hooked, TestStores,
     cases::{RACERS, base_time},
 };
 use crate::{
-    AuthError, AuthService, Clock as _, CredentialId, CredentialKind, CredentialStore, JwtCodec,
-    NewCredential, Password, SignUpRequest, UserId, clock::ManualClock, service::ApiKeys,
-    store::Credential,
+    AuthError, AuthService, Clock as _, CredentialId, JwtCodec, Password, SignUpRequest,
+    clock::ManualClock, service::ApiKeys, store::Credential,
 };
 
-/// A credentials store that counts the reads by id and the updates asked
-/// of it, and the updates made.
+/// Counts a credentials store's reads by id and the updates asked of it,
+/// and the updates made.
+#[derive(Default)]
 struct Counting {
-    inner: Arc<dyn CredentialStore>,
     gets: AtomicUsize,
     asked: AtomicUsize,
     made: AtomicUsize,
 }
 
 #[async_trait]
-impl CredentialStore for Counting {
-    async fn insert(&self, new: NewCredential) -> Result<Option<Credential>, AuthError> {
-        self.inner.insert(new).await
+impl Hook for Counting {
+    async fn before(&self, method: &'static str) -> Result<(), AuthError> {
+        match method {
+            "get" => self.gets.fetch_add(1, Ordering::SeqCst),
+            "update" => self.asked.fetch_add(1, Ordering::SeqCst),
+            _ => 0,
+        };
+        Ok(())
     }
-    async fn replace(&self, new: NewCredential) -> Result<Credential, AuthError> {
-        self.inner.replace(new).await
-    }
-    async fn get(&self, id: &CredentialId) -> Result<Option<Credential>, AuthError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(id).await
-    }
-    async fn find(
-        &self,
-        kind: &CredentialKind,
-        lookup: &str,
-    ) -> Result<Option<Credential>, AuthError> {
-        self.inner.find(kind, lookup).await
-    }
-    async fn list(
-        &self,
-        user_id: &UserId,
-        kind: &CredentialKind,
-    ) -> Result<Vec<Credential>, AuthError> {
-        self.inner.list(user_id, kind).await
-    }
-    async fn update(
-        &self,
-        id: &CredentialId,
-        expected_version: u64,
-        data: &[u8],
-        last_used_at: Option<OffsetDateTime>,
-    ) -> Result<bool, AuthError> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        let made = self
-            .inner
-            .update(id, expected_version, data, last_used_at)
-            .await?;
-        if made {
+
+    async fn after(&self, method: &'static str, outcome: &(dyn Any + Send + Sync)) {
+        let made = outcome.downcast_ref::<Result<bool, AuthError>>();
+        if method == "update" && matches!(made, Some(Ok(true))) {
             self.made.fetch_add(1, Ordering::SeqCst);
         }
-        Ok(made)
-    }
-    async fn consume(&self, id: &CredentialId, expected_version: u64) -> Result<bool, AuthError> {
-        self.inner.consume(id, expected_version).await
-    }
-    async fn delete(&self, user_id: &UserId, id: &CredentialId) -> Result<bool, AuthError> {
-        self.inner.delete(user_id, id).await
-    }
-    async fn delete_for_user(
-        &self,
-        user_id: &UserId,
-        kind: &CredentialKind,
-    ) -> Result<u64, AuthError> {
-        self.inner.delete_for_user(user_id, kind).await
-    }
-    async fn delete_expired(&self, expired_before: OffsetDateTime) -> Result<u64, AuthError> {
-        self.inner.delete_expired(expired_before).await
     }
 }
 
@@ -101,12 +59,7 @@ impl CredentialStore for Counting {
 /// instance asks the store at most once a minute, and an instance that
 /// finds a recent `last_used_at` (written by the other) writes nothing.
 pub async fn racing_api_key_uses_write_last_used_once(stores: TestStores) -> Result<(), AuthError> {
-    let counting = Arc::new(Counting {
-        inner: stores.credentials.clone(),
-        gets: AtomicUsize::new(0),
-        asked: AtomicUsize::new(0),
-        made: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Hooked::new(stores.credentials.clone(), Counting::default()));
     let clock = ManualClock::new(base_time());
     let instance = || {
         AuthService::builder_from_arcs(stores.users.clone(), stores.sessions.clone())
@@ -168,11 +121,11 @@ pub async fn racing_api_key_uses_write_last_used_once(stores: TestStores) -> Res
     };
     let counts = || {
         (
-            counting.asked.load(Ordering::SeqCst),
-            counting.made.load(Ordering::SeqCst),
+            counting.hook().asked.load(Ordering::SeqCst),
+            counting.hook().made.load(Ordering::SeqCst),
         )
     };
-    let gets = || counting.gets.load(Ordering::SeqCst);
+    let gets = || counting.hook().gets.load(Ordering::SeqCst);
 
     race().await?;
     let row = stored().await?;

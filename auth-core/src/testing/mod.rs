@@ -37,6 +37,9 @@
 //! is seen), for backends that are not reachable.
 //!
 //! Each case is also a public async function in [`cases`], to call directly.
+//!
+//! For tests of your own, [`Hooked`] wraps a store with a [`Hook`] around
+//! each call: to count calls, make racers meet, slow or fail one.
 
 mod account_cases;
 mod api_key_cases;
@@ -52,6 +55,7 @@ mod reuse_service_cases;
 mod session_client_cases;
 mod two_factor_cases;
 
+pub use crate::hooked::{Hook, Hooked};
 pub use passkey::SoftAuthenticator;
 
 use std::{future::Future, io::Write as _, sync::Arc};

@@ -3,19 +3,21 @@
 //! (tabs waking up together) all succeed. Re-exported by
 //! [`cases`](super::cases).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    any::Any,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use async_trait::async_trait;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-use super::{TestStores, cases::base_time, reuse_cases::race};
+use super::{Hook, Hooked, TestStores, cases::base_time, reuse_cases::race};
 use crate::{
-    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, NewSession,
-    Password, RefreshTokenHash, RefreshTokenMatch, Session, SessionClient, SessionId, SessionStore,
-    SignUpRequest, UserId, clock::ManualClock,
+    Argon2Hasher, Argon2Params, AuthError, AuthResponse, AuthService, JwtCodec, Password,
+    SessionStore, SignUpRequest, clock::ManualClock,
 };
 
 /// How many refreshes present one token at once: as many as the reuse
@@ -33,11 +35,13 @@ const TABS: usize = 10;
 pub async fn racing_refreshes_with_one_token_all_succeed(
     stores: TestStores,
 ) -> Result<(), AuthError> {
-    let together = Arc::new(LookupsMeet {
-        inner: Arc::clone(&stores.sessions),
-        left: AtomicUsize::new(TABS),
-        meet: tokio::sync::Barrier::new(TABS),
-    });
+    let together = Arc::new(Hooked::new(
+        Arc::clone(&stores.sessions),
+        LookupsMeet {
+            left: AtomicUsize::new(TABS),
+            meet: tokio::sync::Barrier::new(TABS),
+        },
+    ));
     tabs_refresh_at_once(&stores, together, "tabs-together@example.com").await?;
     tabs_refresh_at_once(&stores, Arc::clone(&stores.sessions), "tabs@example.com").await
 }
@@ -114,25 +118,19 @@ async fn tabs_refresh_at_once(
     Ok(())
 }
 
-/// A session store whose first `left` refresh-token lookups wait for each
-/// other before they answer.
+/// Makes the first `left` refresh-token lookups wait for each other once
+/// they have read, before they answer.
 struct LookupsMeet {
-    inner: Arc<dyn SessionStore>,
     left: AtomicUsize,
     meet: tokio::sync::Barrier,
 }
 
 #[async_trait]
-impl SessionStore for LookupsMeet {
-    async fn create_session(&self, session: NewSession) -> Result<Session, AuthError> {
-        self.inner.create_session(session).await
-    }
-
-    async fn find_session_by_refresh_token(
-        &self,
-        hash: &RefreshTokenHash,
-    ) -> Result<Option<RefreshTokenMatch>, AuthError> {
-        let found = self.inner.find_session_by_refresh_token(hash).await;
+impl Hook for LookupsMeet {
+    async fn after(&self, method: &'static str, _: &(dyn Any + Send + Sync)) {
+        if method != "find_session_by_refresh_token" {
+            return;
+        }
         let waits = self
             .left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
@@ -142,77 +140,5 @@ impl SessionStore for LookupsMeet {
         if waits {
             self.meet.wait().await;
         }
-        found
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        id: &SessionId,
-        current: &RefreshTokenHash,
-        next: &RefreshTokenHash,
-        now: OffsetDateTime,
-        client: Option<&SessionClient>,
-    ) -> Result<bool, AuthError> {
-        self.inner
-            .rotate_refresh_token(id, current, next, now, client)
-            .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn reuse_refresh_token(
-        &self,
-        id: &SessionId,
-        rotated: &RefreshTokenHash,
-        next: &RefreshTokenHash,
-        rotated_since: OffsetDateTime,
-        max_reuses: u32,
-        now: OffsetDateTime,
-        client: Option<&SessionClient>,
-    ) -> Result<bool, AuthError> {
-        self.inner
-            .reuse_refresh_token(id, rotated, next, rotated_since, max_reuses, now, client)
-            .await
-    }
-
-    async fn revoke_session(&self, id: &SessionId, now: OffsetDateTime) -> Result<(), AuthError> {
-        self.inner.revoke_session(id, now).await
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        user_id: &UserId,
-        keep: Option<&SessionId>,
-        now: OffsetDateTime,
-    ) -> Result<u64, AuthError> {
-        self.inner.revoke_user_sessions(user_id, keep, now).await
-    }
-
-    async fn revoke_user_session(
-        &self,
-        user_id: &UserId,
-        id: &SessionId,
-        now: OffsetDateTime,
-    ) -> Result<bool, AuthError> {
-        self.inner.revoke_user_session(user_id, id, now).await
-    }
-
-    async fn list_active_sessions(
-        &self,
-        user_id: &UserId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Session>, AuthError> {
-        self.inner.list_active_sessions(user_id, now).await
-    }
-
-    async fn active_session_owner(
-        &self,
-        id: &SessionId,
-        now: OffsetDateTime,
-    ) -> Result<Option<UserId>, AuthError> {
-        self.inner.active_session_owner(id, now).await
-    }
-
-    async fn delete_ended_sessions(&self, ended_before: OffsetDateTime) -> Result<u64, AuthError> {
-        self.inner.delete_ended_sessions(ended_before).await
     }
 }

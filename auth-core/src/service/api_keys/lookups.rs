@@ -156,6 +156,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use std::{
+        any::Any,
         sync::atomic::{AtomicUsize, Ordering},
         time::Duration,
     };
@@ -164,71 +165,37 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::{CredentialId, CredentialKind, MemoryStore, NewCredential, UserId};
+    use crate::{
+        CredentialId, MemoryStore, NewCredential,
+        hooked::{Hook, Hooked},
+    };
 
-    /// A store whose `find` reads, then takes 20 ms to answer; counted.
+    /// Counts `find`, and has it take 20 ms to answer after it read: the
+    /// answer is as old as the lookup's start.
+    #[derive(Default)]
     struct Slow {
-        inner: MemoryStore,
         finds: AtomicUsize,
     }
 
     #[async_trait]
-    impl CredentialStore for Slow {
-        async fn insert(&self, new: NewCredential) -> Result<Option<Credential>, AuthError> {
-            self.inner.insert(new).await
+    impl Hook for Slow {
+        async fn before(&self, method: &'static str) -> Result<(), AuthError> {
+            if method == "find" {
+                self.finds.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(())
         }
-        async fn replace(&self, new: NewCredential) -> Result<Credential, AuthError> {
-            self.inner.replace(new).await
-        }
-        async fn get(&self, id: &CredentialId) -> Result<Option<Credential>, AuthError> {
-            self.inner.get(id).await
-        }
-        async fn find(
-            &self,
-            kind: &CredentialKind,
-            lookup: &str,
-        ) -> Result<Option<Credential>, AuthError> {
-            self.finds.fetch_add(1, Ordering::SeqCst);
-            // Read first: the answer is as old as the lookup's start.
-            let row = self.inner.find(kind, lookup).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            row
-        }
-        async fn list(
-            &self,
-            user_id: &UserId,
-            kind: &CredentialKind,
-        ) -> Result<Vec<Credential>, AuthError> {
-            self.inner.list(user_id, kind).await
-        }
-        async fn update(
-            &self,
-            id: &CredentialId,
-            version: u64,
-            data: &[u8],
-            last_used_at: Option<OffsetDateTime>,
-        ) -> Result<bool, AuthError> {
-            self.inner.update(id, version, data, last_used_at).await
-        }
-        async fn consume(&self, id: &CredentialId, version: u64) -> Result<bool, AuthError> {
-            self.inner.consume(id, version).await
-        }
-        async fn delete(&self, user_id: &UserId, id: &CredentialId) -> Result<bool, AuthError> {
-            self.inner.delete(user_id, id).await
-        }
-        async fn delete_for_user(
-            &self,
-            user_id: &UserId,
-            kind: &CredentialKind,
-        ) -> Result<u64, AuthError> {
-            self.inner.delete_for_user(user_id, kind).await
-        }
-        async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, AuthError> {
-            self.inner.delete_expired(before).await
+
+        async fn after(&self, method: &'static str, _: &(dyn Any + Send + Sync)) {
+            if method == "find" {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     }
 
-    async fn store_with_key() -> (Arc<Slow>, Arc<dyn CredentialStore>) {
+    type SlowStore = Hooked<MemoryStore, Slow>;
+
+    async fn store_with_key() -> (Arc<SlowStore>, Arc<dyn CredentialStore>) {
         let inner = MemoryStore::new();
         inner
             .insert(NewCredential {
@@ -242,10 +209,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let slow = Arc::new(Slow {
-            inner,
-            finds: AtomicUsize::new(0),
-        });
+        let slow = Arc::new(Hooked::new(Arc::new(inner), Slow::default()));
         let store: Arc<dyn CredentialStore> = slow.clone();
         (slow, store)
     }
@@ -266,10 +230,10 @@ mod tests {
             let row = request.await.unwrap().unwrap().unwrap();
             assert_eq!(row.id.as_str(), "k");
         }
-        let shared = slow.finds.load(Ordering::SeqCst);
+        let shared = slow.hook().finds.load(Ordering::SeqCst);
         assert!(shared <= 3, "{shared} lookups for 50 requests");
         assert!(lookups.find(&store, "other").await.unwrap().is_none());
-        assert_eq!(slow.finds.load(Ordering::SeqCst), shared + 1);
+        assert_eq!(slow.hook().finds.load(Ordering::SeqCst), shared + 1);
         // The last worker leaves the map right after its last answer.
         for _ in 0..100 {
             if lookups.lock().is_empty() {
@@ -292,8 +256,8 @@ mod tests {
         };
         // The first lookup is in flight (it sleeps 20 ms); the key goes.
         tokio::time::sleep(Duration::from_millis(5)).await;
-        assert_eq!(slow.finds.load(Ordering::SeqCst), 1);
-        slow.inner
+        assert_eq!(slow.hook().finds.load(Ordering::SeqCst), 1);
+        slow.inner()
             .consume(&CredentialId::new("k"), 1)
             .await
             .unwrap()
@@ -303,6 +267,6 @@ mod tests {
         assert!(second.is_none(), "the second request saw the deletion");
         let first = first.await.unwrap().unwrap();
         assert!(first.is_some(), "the first lookup read before the deletion");
-        assert_eq!(slow.finds.load(Ordering::SeqCst), 2);
+        assert_eq!(slow.hook().finds.load(Ordering::SeqCst), 2);
     }
 }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::ApiKeySecret;
 use crate::{
     AuthService,
-    endpoint::{BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed},
+    endpoint::{BoxFuture, Endpoint, Input, Reply, endpoint},
     http::{HttpError, NO_STORE},
 };
 
@@ -126,41 +126,37 @@ type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
 /// The routes of API keys.
 pub(crate) static ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Method::Post,
-        path: "/api-keys",
-        needs: Needs::Session,
+    endpoint! {
+        Post "/api-keys",
+        needs: Session,
         admit_client: true,
-        body: BodyRule::Json,
+        body: Json,
         cookie: false,
-        setup: Setup::ApiKeys,
-        handler: &Typed(create),
-        #[cfg(feature = "openapi")]
-        operation: described::<__path_create_doc>,
+        setup: ApiKeys,
+        run: create,
+        doc: __path_create_doc,
+        schemas: [CreateApiKeyRequest, CreatedApiKey],
     },
-    Endpoint {
-        method: Method::Get,
-        path: "/api-keys",
-        needs: Needs::Session,
+    endpoint! {
+        Get "/api-keys",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::ApiKeys,
-        handler: &Typed(list),
-        #[cfg(feature = "openapi")]
-        operation: described::<__path_list_doc>,
+        setup: ApiKeys,
+        run: list,
+        doc: __path_list_doc,
+        schemas: [ApiKeyInfo],
     },
-    Endpoint {
-        method: Method::Delete,
-        path: "/api-keys/{id}",
-        needs: Needs::Session,
+    endpoint! {
+        Delete "/api-keys/{id}",
+        needs: Session,
         admit_client: false,
-        body: BodyRule::None,
+        body: None,
         cookie: false,
-        setup: Setup::ApiKeys,
-        handler: &Typed(delete),
-        #[cfg(feature = "openapi")]
-        operation: described::<__path_delete_doc>,
+        setup: ApiKeys,
+        run: delete,
+        doc: __path_delete_doc,
     },
 ];
 
@@ -188,19 +184,6 @@ fn delete(auth: &AuthService, input: Input<()>) -> Answer<'_> {
             .await?;
         Ok(Reply::empty(204))
     })
-}
-
-/// An operation with this file's schemas.
-#[cfg(feature = "openapi")]
-fn described<P: utoipa::Path>() -> crate::endpoint::Described {
-    use utoipa::{PartialSchema, ToSchema};
-    let (methods, path, operation, _) = crate::endpoint::operation::<P>();
-    let mut schemas = Vec::new();
-    macro_rules! add {
-        ($($schema:ty),*) => { $(schemas.push((<$schema>::name().into_owned(), <$schema>::schema()));)* };
-    }
-    add!(ApiKeyInfo, CreatedApiKey, CreateApiKeyRequest);
-    (methods, path, operation, schemas)
 }
 
 #[cfg(feature = "openapi")]

@@ -2,17 +2,17 @@
 //! move, with and without the cache.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration as StdDuration;
+use std::{sync::Arc, time::Duration as StdDuration};
 
 use time::{Duration, OffsetDateTime};
 
 use super::{API_KEY, ApiKeys, CreatedApiKey, key};
 use crate::{
     AuthError, AuthService, ChangePasswordRequest, Clock as _, CredentialId, CredentialStore,
-    JwtCodec, MemoryStore, Password, Principal, SignInRequest, SignUpRequest, UserId,
+    JwtCodec, MemoryStore, Password, Principal, SignInRequest, SignUpRequest,
     clock::ManualClock,
     endpoint::{self, Method, Needs, Request},
-    store::{Credential, CredentialKind, NewCredential},
+    hooked::{Hook, Hooked},
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -667,64 +667,17 @@ async fn a_key_deleted_by_another_process_is_forgotten_at_its_next_last_use() {
     ));
 }
 
-/// The memory store, yielding before each call, so that racing tasks
-/// interleave between the cap's count and the insert as they do on a
-/// database.
-struct Yielding(MemoryStore);
+/// Yields before each insert and list, so that racing tasks interleave
+/// between the cap's count and the insert as they do on a database.
+struct Yielding;
 
 #[async_trait::async_trait]
-impl CredentialStore for Yielding {
-    async fn insert(&self, new: NewCredential) -> Result<Option<Credential>, AuthError> {
-        tokio::task::yield_now().await;
-        self.0.insert(new).await
-    }
-    async fn replace(&self, new: NewCredential) -> Result<Credential, AuthError> {
-        self.0.replace(new).await
-    }
-    async fn get(&self, id: &CredentialId) -> Result<Option<Credential>, AuthError> {
-        self.0.get(id).await
-    }
-    async fn find(
-        &self,
-        kind: &CredentialKind,
-        lookup: &str,
-    ) -> Result<Option<Credential>, AuthError> {
-        self.0.find(kind, lookup).await
-    }
-    async fn list(
-        &self,
-        user_id: &UserId,
-        kind: &CredentialKind,
-    ) -> Result<Vec<Credential>, AuthError> {
-        tokio::task::yield_now().await;
-        self.0.list(user_id, kind).await
-    }
-    async fn update(
-        &self,
-        id: &CredentialId,
-        expected_version: u64,
-        data: &[u8],
-        last_used_at: Option<OffsetDateTime>,
-    ) -> Result<bool, AuthError> {
-        self.0
-            .update(id, expected_version, data, last_used_at)
-            .await
-    }
-    async fn consume(&self, id: &CredentialId, expected_version: u64) -> Result<bool, AuthError> {
-        self.0.consume(id, expected_version).await
-    }
-    async fn delete(&self, user_id: &UserId, id: &CredentialId) -> Result<bool, AuthError> {
-        self.0.delete(user_id, id).await
-    }
-    async fn delete_for_user(
-        &self,
-        user_id: &UserId,
-        kind: &CredentialKind,
-    ) -> Result<u64, AuthError> {
-        self.0.delete_for_user(user_id, kind).await
-    }
-    async fn delete_expired(&self, expired_before: OffsetDateTime) -> Result<u64, AuthError> {
-        self.0.delete_expired(expired_before).await
+impl Hook for Yielding {
+    async fn before(&self, method: &'static str) -> Result<(), AuthError> {
+        if matches!(method, "insert" | "list") {
+            tokio::task::yield_now().await;
+        }
+        Ok(())
     }
 }
 
@@ -735,7 +688,7 @@ async fn racing_creates_never_pass_the_cap() {
         .token_codec(JwtCodec::hs256(b"an example secret of 32+ bytes!!", "api", "app").unwrap())
         .session_cache_ttl(StdDuration::ZERO)
         .client_rate_limit(None)
-        .credentials(Yielding(store))
+        .credentials(Hooked::new(Arc::new(store), Yielding))
         .api_keys(ApiKeys::new().max_per_user(3))
         .build()
         .unwrap();

@@ -6,9 +6,7 @@ use time::OffsetDateTime;
 use super::{CallbackParams, STATE_COOKIE, STATE_TTL, Start, is_code_challenge};
 use crate::{
     AuthError, AuthService,
-    endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
-    },
+    endpoint::{BoxFuture, Endpoint, Input, Reply, endpoint, reply::signed_in},
     http::{HttpError, NO_STORE},
 };
 
@@ -74,97 +72,82 @@ struct AuthorizeUrl {
 
 type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
-macro_rules! route {
-    ($method:ident, $path:literal, $needs:ident, $admit:literal, $body:ident, $cookie:literal, $run:ident, $doc:ident) => {
-        Endpoint {
-            method: Method::$method,
-            path: $path,
-            needs: Needs::$needs,
-            admit_client: $admit,
-            body: BodyRule::$body,
-            cookie: $cookie,
-            setup: Setup::OAuth,
-            handler: &Typed($run),
-            #[cfg(feature = "openapi")]
-            operation: described::<$doc>,
-        }
-    };
-}
-
 /// The routes of OAuth sign-in, in the contract's order.
 pub(crate) static ENDPOINTS: &[Endpoint] = &[
-    route!(
-        Get,
-        "/oauth/providers",
-        Nothing,
-        false,
-        None,
-        false,
-        providers,
-        __path_providers_doc
-    ),
-    route!(
-        Get,
-        "/oauth/{provider}/authorize",
-        Nothing,
-        true,
-        None,
-        false,
-        authorize,
-        __path_authorize_doc
-    ),
-    route!(
-        Get,
-        "/oauth/{provider}/callback",
-        Nothing,
-        true,
-        None,
-        false,
-        callback,
-        __path_callback_doc
-    ),
-    Endpoint {
-        method: Method::Post,
-        path: "/oauth/exchange",
-        needs: Needs::Nothing,
-        admit_client: true,
-        body: BodyRule::Json,
-        cookie: true,
-        setup: Setup::OAuth,
-        handler: &Typed(exchange),
-        #[cfg(feature = "openapi")]
-        operation: crate::endpoint::operation_with::<__path_exchange_doc, ExchangeRequest>,
+    endpoint! {
+        Get "/oauth/providers",
+        needs: Nothing,
+        admit_client: false,
+        body: None,
+        cookie: false,
+        setup: OAuth,
+        run: providers,
+        doc: __path_providers_doc,
+        schemas: [ProviderInfo],
     },
-    route!(
-        Post,
-        "/oauth/{provider}/link",
-        Session,
-        true,
-        EmptyOrJson,
-        false,
-        link,
-        __path_link_doc
-    ),
-    route!(
-        Get,
-        "/accounts",
-        Session,
-        false,
-        None,
-        false,
-        accounts,
-        __path_accounts_doc
-    ),
-    route!(
-        Delete,
-        "/accounts/{provider}",
-        Session,
-        false,
-        None,
-        false,
-        unlink,
-        __path_unlink_doc
-    ),
+    endpoint! {
+        Get "/oauth/{provider}/authorize",
+        needs: Nothing,
+        admit_client: true,
+        body: None,
+        cookie: false,
+        setup: OAuth,
+        run: authorize,
+        doc: __path_authorize_doc,
+    },
+    endpoint! {
+        Get "/oauth/{provider}/callback",
+        needs: Nothing,
+        admit_client: true,
+        body: None,
+        cookie: false,
+        setup: OAuth,
+        run: callback,
+        doc: __path_callback_doc,
+    },
+    endpoint! {
+        Post "/oauth/exchange",
+        needs: Nothing,
+        admit_client: true,
+        body: Json,
+        cookie: true,
+        setup: OAuth,
+        run: exchange,
+        doc: __path_exchange_doc,
+        schemas: [ExchangeRequest],
+    },
+    endpoint! {
+        Post "/oauth/{provider}/link",
+        needs: Session,
+        admit_client: true,
+        body: EmptyOrJson,
+        cookie: false,
+        setup: OAuth,
+        run: link,
+        doc: __path_link_doc,
+        schemas: [AuthorizeUrl],
+    },
+    endpoint! {
+        Get "/accounts",
+        needs: Session,
+        admit_client: false,
+        body: None,
+        cookie: false,
+        setup: OAuth,
+        run: accounts,
+        doc: __path_accounts_doc,
+        schemas: [LinkedAccount],
+    },
+    endpoint! {
+        Delete "/accounts/{provider}",
+        needs: Session,
+        admit_client: false,
+        body: None,
+        cookie: false,
+        setup: OAuth,
+        run: unlink,
+        doc: __path_unlink_doc,
+    },
 ];
 
 fn providers(auth: &AuthService, _: Input<()>) -> Answer<'_> {
@@ -337,19 +320,6 @@ fn state_cookie(auth: &AuthService, provider: &str, value: &str, max_age: u64) -
     format!(
         "{STATE_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"
     )
-}
-
-/// A stub's operation, with the schemas of this file its bodies name.
-#[cfg(feature = "openapi")]
-fn described<P: utoipa::Path>() -> crate::endpoint::Described {
-    use utoipa::{PartialSchema, ToSchema};
-    let (methods, path, operation, _) = crate::endpoint::operation::<P>();
-    let schemas = vec![
-        (ProviderInfo::name().into_owned(), ProviderInfo::schema()),
-        (LinkedAccount::name().into_owned(), LinkedAccount::schema()),
-        (AuthorizeUrl::name().into_owned(), AuthorizeUrl::schema()),
-    ];
-    (methods, path, operation, schemas)
 }
 
 #[cfg(feature = "openapi")]

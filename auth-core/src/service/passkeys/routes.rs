@@ -7,9 +7,7 @@ use time::OffsetDateTime;
 use super::{AuthenticationResponse, RegistrationResponse};
 use crate::{
     AuthService,
-    endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
-    },
+    endpoint::{BoxFuture, Endpoint, Input, Reply, endpoint, reply::signed_in},
     http::{HttpError, NO_STORE},
 };
 
@@ -90,86 +88,74 @@ pub struct PasskeySignInRequest {
 
 type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
-macro_rules! route {
-    ($method:ident, $path:literal, $needs:ident, $admit:literal, $body:ident, $cookie:literal, $run:ident, $doc:ty) => {
-        Endpoint {
-            method: Method::$method,
-            path: $path,
-            needs: Needs::$needs,
-            admit_client: $admit,
-            body: BodyRule::$body,
-            cookie: $cookie,
-            setup: Setup::Passkeys,
-            handler: &Typed($run),
-            #[cfg(feature = "openapi")]
-            operation: described::<$doc>,
-        }
-    };
-}
-
 /// The routes of passkeys: the contract's, with the two sign-in routes
 /// before `/passkeys/{id}` so that no router takes them for an id.
 pub(crate) static ENDPOINTS: &[Endpoint] = &[
-    route!(
-        Post,
-        "/passkeys/register/options",
-        Session,
-        true,
-        EmptyOrJson,
-        false,
-        registration_options,
-        __path_registration_options_doc
-    ),
-    route!(
-        Post,
-        "/passkeys/register",
-        Session,
-        true,
-        Json,
-        false,
-        register,
-        __path_register_doc
-    ),
-    route!(
-        Post,
-        "/passkeys/sign-in/options",
-        Nothing,
-        true,
-        EmptyOrJson,
-        false,
-        sign_in_options,
-        __path_sign_in_options_doc
-    ),
-    route!(
-        Post,
-        "/passkeys/sign-in",
-        Nothing,
-        true,
-        Json,
-        true,
-        sign_in,
-        __path_sign_in_doc
-    ),
-    route!(
-        Get,
-        "/passkeys",
-        Session,
-        false,
-        None,
-        false,
-        list,
-        __path_list_doc
-    ),
-    route!(
-        Delete,
-        "/passkeys/{id}",
-        Session,
-        false,
-        None,
-        false,
-        delete,
-        __path_delete_doc
-    ),
+    endpoint! {
+        Post "/passkeys/register/options",
+        needs: Session,
+        admit_client: true,
+        body: EmptyOrJson,
+        cookie: false,
+        setup: Passkeys,
+        run: registration_options,
+        doc: __path_registration_options_doc,
+        schemas: [PasskeyCreationOptions],
+    },
+    endpoint! {
+        Post "/passkeys/register",
+        needs: Session,
+        admit_client: true,
+        body: Json,
+        cookie: false,
+        setup: Passkeys,
+        run: register,
+        doc: __path_register_doc,
+        schemas: [RegisterPasskeyRequest, PasskeyInfo],
+    },
+    endpoint! {
+        Post "/passkeys/sign-in/options",
+        needs: Nothing,
+        admit_client: true,
+        body: EmptyOrJson,
+        cookie: false,
+        setup: Passkeys,
+        run: sign_in_options,
+        doc: __path_sign_in_options_doc,
+        schemas: [PasskeyRequestOptions],
+    },
+    endpoint! {
+        Post "/passkeys/sign-in",
+        needs: Nothing,
+        admit_client: true,
+        body: Json,
+        cookie: true,
+        setup: Passkeys,
+        run: sign_in,
+        doc: __path_sign_in_doc,
+        schemas: [PasskeySignInRequest],
+    },
+    endpoint! {
+        Get "/passkeys",
+        needs: Session,
+        admit_client: false,
+        body: None,
+        cookie: false,
+        setup: Passkeys,
+        run: list,
+        doc: __path_list_doc,
+        schemas: [PasskeyInfo],
+    },
+    endpoint! {
+        Delete "/passkeys/{id}",
+        needs: Session,
+        admit_client: false,
+        body: None,
+        cookie: false,
+        setup: Passkeys,
+        run: delete,
+        doc: __path_delete_doc,
+    },
 ];
 
 fn registration_options(auth: &AuthService, input: Input<()>) -> Answer<'_> {
@@ -227,25 +213,6 @@ fn delete(auth: &AuthService, input: Input<()>) -> Answer<'_> {
             .await?;
         Ok(Reply::empty(204))
     })
-}
-
-/// An operation with this file's schemas.
-#[cfg(feature = "openapi")]
-fn described<P: utoipa::Path>() -> crate::endpoint::Described {
-    use utoipa::{PartialSchema, ToSchema};
-    let (methods, path, operation, _) = crate::endpoint::operation::<P>();
-    let mut schemas = Vec::new();
-    macro_rules! add {
-        ($($schema:ty),*) => { $(schemas.push((<$schema>::name().into_owned(), <$schema>::schema()));)* };
-    }
-    add!(
-        PasskeyInfo,
-        PasskeyCreationOptions,
-        PasskeyRequestOptions,
-        RegisterPasskeyRequest,
-        PasskeySignInRequest
-    );
-    (methods, path, operation, schemas)
 }
 
 #[cfg(feature = "openapi")]

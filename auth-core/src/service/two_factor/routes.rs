@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Shown;
 use crate::{
     AuthService, Password, SignIn,
-    endpoint::{
-        BodyRule, BoxFuture, Endpoint, Input, Method, Needs, Reply, Setup, Typed, reply::signed_in,
-    },
+    endpoint::{BoxFuture, Endpoint, Input, Reply, endpoint, reply::signed_in},
     http::HttpError,
     problem::Problem,
 };
@@ -89,65 +87,63 @@ pub struct BackupCodes {
 
 type Answer<'a> = BoxFuture<'a, Result<Reply, HttpError>>;
 
-macro_rules! route {
-    ($path:literal, $needs:ident, $cookie:literal, $body:ty, $run:ident, $doc:ident) => {
-        Endpoint {
-            method: Method::Post,
-            path: $path,
-            needs: Needs::$needs,
-            admit_client: true,
-            body: BodyRule::Json,
-            cookie: $cookie,
-            setup: Setup::TwoFactor,
-            handler: &Typed($run),
-            #[cfg(feature = "openapi")]
-            operation: described::<$doc, $body>,
-        }
-    };
-}
-
 /// The routes of two-factor, in the contract's order.
 pub(crate) static ENDPOINTS: &[Endpoint] = &[
-    route!(
-        "/two-factor/setup",
-        Session,
-        false,
-        PasswordConfirmation,
-        setup,
-        __path_setup_doc
-    ),
-    route!(
-        "/two-factor/enable",
-        Session,
-        false,
-        EnableTwoFactorRequest,
-        enable,
-        __path_enable_doc
-    ),
-    route!(
-        "/two-factor/disable",
-        Session,
-        false,
-        PasswordConfirmation,
-        disable,
-        __path_disable_doc
-    ),
-    route!(
-        "/two-factor/backup-codes",
-        Session,
-        false,
-        PasswordConfirmation,
-        backup_codes,
-        __path_backup_codes_doc
-    ),
-    route!(
-        "/two-factor/verify",
-        Nothing,
-        true,
-        TwoFactorVerifyRequest,
-        verify,
-        __path_verify_doc
-    ),
+    endpoint! {
+        Post "/two-factor/setup",
+        needs: Session,
+        admit_client: true,
+        body: Json,
+        cookie: false,
+        setup: TwoFactor,
+        run: setup,
+        doc: __path_setup_doc,
+        schemas: [PasswordConfirmation, super::TwoFactorSetup],
+    },
+    endpoint! {
+        Post "/two-factor/enable",
+        needs: Session,
+        admit_client: true,
+        body: Json,
+        cookie: false,
+        setup: TwoFactor,
+        run: enable,
+        doc: __path_enable_doc,
+        schemas: [EnableTwoFactorRequest],
+    },
+    endpoint! {
+        Post "/two-factor/disable",
+        needs: Session,
+        admit_client: true,
+        body: Json,
+        cookie: false,
+        setup: TwoFactor,
+        run: disable,
+        doc: __path_disable_doc,
+        schemas: [PasswordConfirmation],
+    },
+    endpoint! {
+        Post "/two-factor/backup-codes",
+        needs: Session,
+        admit_client: true,
+        body: Json,
+        cookie: false,
+        setup: TwoFactor,
+        run: backup_codes,
+        doc: __path_backup_codes_doc,
+        schemas: [PasswordConfirmation, BackupCodes],
+    },
+    endpoint! {
+        Post "/two-factor/verify",
+        needs: Nothing,
+        admit_client: true,
+        body: Json,
+        cookie: true,
+        setup: TwoFactor,
+        run: verify,
+        doc: __path_verify_doc,
+        schemas: [TwoFactorVerifyRequest],
+    },
 ];
 
 fn setup(auth: &AuthService, mut input: Input<PasswordConfirmation>) -> Answer<'_> {
@@ -212,19 +208,6 @@ fn verify(auth: &AuthService, mut input: Input<TwoFactorVerifyRequest>) -> Answe
             &SignIn::Complete(response),
         ))
     })
-}
-
-/// An operation with its request body `B` and this file's answers.
-#[cfg(feature = "openapi")]
-fn described<P: utoipa::Path, B: utoipa::ToSchema>() -> crate::endpoint::Described {
-    use utoipa::{PartialSchema, ToSchema};
-    let (methods, path, operation, mut schemas) = crate::endpoint::operation_with::<P, B>();
-    schemas.push((
-        super::TwoFactorSetup::name().into_owned(),
-        super::TwoFactorSetup::schema(),
-    ));
-    schemas.push((BackupCodes::name().into_owned(), BackupCodes::schema()));
-    (methods, path, operation, schemas)
 }
 
 #[cfg(feature = "openapi")]
