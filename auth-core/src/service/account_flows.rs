@@ -19,6 +19,12 @@ pub const DEFAULT_EMAIL_VERIFICATION_TTL: StdDuration = StdDuration::from_secs(2
 /// default: 5 times an hour.
 pub const DEFAULT_MAIL_RATE_LIMIT: ClientRateLimit =
     ClientRateLimit::new(5, StdDuration::from_secs(3600));
+/// How many messages one client (address, or /64 for IPv6) may ask for by
+/// default, over all addresses and flows: 30 an hour. Without it, the
+/// per-client limit of every route (60 a minute) let one client have
+/// 3,600 sign-in links an hour mailed to strangers.
+pub const DEFAULT_MAIL_CLIENT_LIMIT: ClientRateLimit =
+    ClientRateLimit::new(30, StdDuration::from_secs(3600));
 
 /// How many times a message that is not queued
 /// ([`AuthService::send_message`](crate::AuthService::send_message)) is
@@ -59,6 +65,7 @@ pub struct AccountFlows {
     pub(super) email_verification_ttl: StdDuration,
     pub(super) require_email_verification: bool,
     pub(super) mail_rate_limit: Option<ClientRateLimit>,
+    pub(super) mail_client_limit: Option<ClientRateLimit>,
     pub(super) email_sign_in: Option<super::EmailSignIn>,
     pub(super) mail_queue: Option<Arc<dyn MailQueue>>,
     pub(super) mail_worker: bool,
@@ -75,6 +82,7 @@ impl fmt::Debug for AccountFlows {
                 &self.require_email_verification,
             )
             .field("mail_rate_limit", &self.mail_rate_limit)
+            .field("mail_client_limit", &self.mail_client_limit)
             .field("email_sign_in", &self.email_sign_in)
             .field("durable_mail_queue", &self.mail_queue.is_some())
             .field("mail_worker", &self.mail_worker)
@@ -107,6 +115,7 @@ impl AccountFlows {
             email_verification_ttl: DEFAULT_EMAIL_VERIFICATION_TTL,
             require_email_verification: false,
             mail_rate_limit: Some(DEFAULT_MAIL_RATE_LIMIT),
+            mail_client_limit: Some(DEFAULT_MAIL_CLIENT_LIMIT),
             email_sign_in: None,
             mail_queue: None,
             mail_worker: true,
@@ -142,6 +151,17 @@ impl AccountFlows {
     /// nothing. `None` switches it off.
     pub fn mail_rate_limit(mut self, limit: Option<ClientRateLimit>) -> Self {
         self.mail_rate_limit = limit;
+        self
+    }
+
+    /// How many messages one client may ask for, over every address and
+    /// flow (default [`DEFAULT_MAIL_CLIENT_LIMIT`]), so that nobody can
+    /// have the app mail many strangers. The client is the request's, as
+    /// the per-client limit sees it (through trusted proxies); a call
+    /// outside the endpoint layer, with no `SessionClient` scope, is not
+    /// counted. `None` switches it off.
+    pub fn mail_client_limit(mut self, limit: Option<ClientRateLimit>) -> Self {
+        self.mail_client_limit = limit;
         self
     }
 
@@ -225,18 +245,16 @@ impl AccountFlows {
             one_second,
             7 * day,
         )?;
-        if let Some(limit) = self.mail_rate_limit {
+        for limit in [self.mail_rate_limit, self.mail_client_limit]
+            .into_iter()
+            .flatten()
+        {
             if limit.max_requests() == 0 {
                 return Err(AuthError::InvalidConfig(
-                    "the mail rate limit must allow at least one message".into(),
+                    "a mail rate limit must allow at least one message".into(),
                 ));
             }
-            bounded(
-                "the mail rate-limit window",
-                limit.window(),
-                one_second,
-                day,
-            )?;
+            bounded("a mail rate-limit window", limit.window(), one_second, day)?;
         }
         let queue = self
             .mail_queue

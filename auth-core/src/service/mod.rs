@@ -55,8 +55,8 @@ mod verification;
 mod verifier;
 
 pub use account_flows::{
-    AccountFlows, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_RATE_LIMIT,
-    DEFAULT_PASSWORD_RESET_TTL,
+    AccountFlows, DEFAULT_EMAIL_VERIFICATION_TTL, DEFAULT_MAIL_CLIENT_LIMIT,
+    DEFAULT_MAIL_RATE_LIMIT, DEFAULT_PASSWORD_RESET_TTL,
 };
 #[cfg(feature = "api-keys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     AuthError, Email, Message, NewOneTimeToken, OneTimeToken, OneTimeTokenRecord, TokenPurpose,
-    UserId, UserStore, throttle::address_digest,
+    UserId, UserStore, client_ip::client_key, store::SessionClient, throttle::address_digest,
 };
 
 impl AuthService {
@@ -183,12 +183,25 @@ impl AuthService {
     }
 
     /// Counts one message of `flow` (`reset`, `verification`,
-    /// `email_change`, `sign_in`) to `email` against the per-address limit.
-    /// Each flow has its own budget, so that requests of one (resets sent
-    /// by someone who knows the address) do not stop the mail of another
-    /// (the owner's sign-in link).
+    /// `email_change`, `sign_in`) to `email`: against the requesting
+    /// client's mail budget, then the address's budget for that flow.
+    /// Each flow has its own per-address budget, so that requests of one
+    /// (resets sent by someone who knows the address) do not stop the mail
+    /// of another (the owner's sign-in link).
     pub(super) async fn limit_mail(&self, email: &Email, flow: &str) -> Result<(), AuthError> {
         let settings = self.settings()?;
+        let client = SessionClient::current().and_then(|client| client.ip());
+        if let (Some(limit), Some(client)) = (settings.flows.mail_client_limit, client) {
+            self.inner
+                .limiter
+                .hit(
+                    &format!("mail-{}", client_key(client)),
+                    limit.max_requests(),
+                    limit.window(),
+                )
+                .await?
+                .into_result()?;
+        }
         let Some(limit) = settings.flows.mail_rate_limit else {
             return Ok(());
         };

@@ -304,6 +304,7 @@ macro_rules! contract_tests {
                 unverified_sessions_are_not_kept,
                 mail_requests_are_limited_per_address,
                 mail_requests_are_limited_per_client,
+                mail_requests_are_limited_per_client_over_addresses,
                 account_logs_hold_no_tokens,
                 email_sign_up_can_be_off,
                 // The mail queue: a server killed before it could send.

@@ -153,6 +153,8 @@ impl App {
         let mail = &config.mail;
         let mail_limit = (mail.limit_requests > 0)
             .then(|| ClientRateLimit::new(mail.limit_requests, mail.limit_window));
+        let mail_client_limit = (mail.client_limit_requests > 0)
+            .then(|| ClientRateLimit::new(mail.client_limit_requests, mail.limit_window));
         // Messages wait in the database until sent: one asked for just
         // before a crash or a restart goes out when the server is back
         // (the service's worker starts with it).
@@ -162,6 +164,7 @@ impl App {
             .email_verification_ttl(mail.email_verification_ttl)
             .require_email_verification(mail.require_email_verification)
             .mail_rate_limit(mail_limit)
+            .mail_client_limit(mail_client_limit)
             .email_sign_in(EmailSignIn::new().sign_up(mail.email_sign_up));
         let builder = match &config.tokens {
             TokenConfig::Hs256(source) => {

@@ -37,6 +37,9 @@ pub struct MailConfig {
     /// flow (reset, verification, email change, email sign-in; default 5
     /// per 3600 s; 0 switches the limit off).
     pub limit_requests: u32,
+    /// `MAIL_CLIENT_LIMIT_REQUESTS` per `MAIL_LIMIT_WINDOW_SECS` per client,
+    /// over all addresses and flows (default 30; 0 switches it off).
+    pub client_limit_requests: u32,
     /// See `limit_requests`.
     pub limit_window: Duration,
 }
@@ -111,6 +114,11 @@ impl MailConfig {
                     problem: "too large".into(),
                 }
             })?,
+            client_limit_requests: u32::try_from(parsed("MAIL_CLIENT_LIMIT_REQUESTS", 30)?)
+                .map_err(|_| ConfigError {
+                    variable: "MAIL_CLIENT_LIMIT_REQUESTS",
+                    problem: "too large".into(),
+                })?,
             limit_window: Duration::from_secs(parsed("MAIL_LIMIT_WINDOW_SECS", 3600)?),
         })
     }

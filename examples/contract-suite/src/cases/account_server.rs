@@ -6,7 +6,7 @@
 use std::{path::Path, time::Duration};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::{Connection as _, postgres::PgConnection};
 
 use crate::{
@@ -19,6 +19,7 @@ use super::account_tokens::{
     change_email, request_reset, reset_password, reset_token, send_verification,
     verification_token, verify_email,
 };
+use super::instances::post_from;
 
 /// Panics unless the reply is 429 `too_many_attempts` with a `Retry-After`
 /// of whole seconds, at least 1.
@@ -372,6 +373,45 @@ pub async fn mail_requests_are_limited_per_client(binary: &Path, backend: Backen
         &request_reset(&api, &fresh_email())
             .await
             .noted("request #4 from the same client"),
+    );
+}
+
+/// With `MAIL_CLIENT_LIMIT_REQUESTS=3` behind a trusted proxy: one client
+/// asks for three messages, to three addresses by three flows (a reset, a
+/// verification link, an email sign-in), each 202; its fourth, to yet
+/// another address, is 429 `too_many_attempts` with `Retry-After`, though
+/// no address and no flow is over its own budget. Another client is not
+/// affected.
+pub async fn mail_requests_are_limited_per_client_over_addresses(binary: &Path, backend: Backend) {
+    let server = Server::start(
+        binary,
+        backend,
+        &[
+            ("MAIL_CLIENT_LIMIT_REQUESTS", "3"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await;
+    let api = server.target().api();
+    let (client, other) = ("198.51.100.7", "198.51.100.8");
+    for path in [
+        "/api/auth/request-password-reset",
+        "/api/auth/send-verification-email",
+        "/api/auth/email-sign-in",
+    ] {
+        let body = json!({ "email": fresh_email() });
+        expect_accepted(&post_from(&api, path, client, &body).await);
+    }
+    let body = json!({ "email": fresh_email() });
+    expect_too_many(
+        &post_from(&api, "/api/auth/request-password-reset", client, &body)
+            .await
+            .noted("the client's fourth message"),
+    );
+    expect_accepted(
+        &post_from(&api, "/api/auth/request-password-reset", other, &body)
+            .await
+            .noted("another client"),
     );
 }
 

@@ -16,7 +16,9 @@ use crate::{
 pub const REDIS_URL_VAR: &str = "AUTH_TEST_REDIS_URL";
 
 /// `POST path` with `body`, from the client that `X-Forwarded-For` names.
-async fn post_from(api: &Api, path: &str, forwarded_for: &str, body: &Value) -> Reply {
+/// A POST of `body` as JSON, forwarded for `forwarded_for` (believed only
+/// behind `TRUSTED_PROXIES=127.0.0.1`).
+pub(super) async fn post_from(api: &Api, path: &str, forwarded_for: &str, body: &Value) -> Reply {
     let request = api
         .request(Method::POST, path)
         .header(header::CONTENT_TYPE, "application/json")
