@@ -16,7 +16,7 @@ use std::{
 };
 
 use auth_core::{
-    AccountFlows, AuthError, AuthService, Email, MemoryStore, Password, User, UserId,
+    AccountFlows, AuthError, AuthService, Email, MemoryStore, Password, Principal, User, UserId,
     api::{ChangeEmailRequest, ChangePasswordRequest, ResetPasswordRequest},
     async_trait,
     clock::{Clock, ManualClock},
@@ -102,6 +102,27 @@ fn reset(token: &str) -> ResetPasswordRequest {
         token: token.to_owned(),
         new_password: Password::new("a brand new passphrase"),
     }
+}
+
+/// Ada, signed up, as her session's principal.
+async fn ada_signed_in(auth: &AuthService) -> Principal {
+    let ada = sign_up(auth, "ada@example.com").await;
+    auth.authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap()
+}
+
+/// The principal changes the password from `PASSWORD`.
+async fn change_password(auth: &AuthService, principal: &Principal) {
+    auth.change_password(
+        principal,
+        ChangePasswordRequest {
+            current_password: Password::new(PASSWORD),
+            new_password: Password::new("another good passphrase"),
+        },
+    )
+    .await
+    .unwrap();
 }
 
 async fn queued(store: &MemoryStore) -> u64 {
@@ -374,11 +395,7 @@ async fn a_job_this_version_cannot_read_is_left_to_others_then_dropped() {
 async fn a_password_change_cancels_a_queued_email_change() {
     let (store, mailer, clock) = (MemoryStore::new(), FlakyMailer::default(), clock());
     let auth = service(&store, &mailer, &clock);
-    let ada = sign_up(&auth, "ada@example.com").await;
-    let principal = auth
-        .authenticate(ada.access_token.expose_secret())
-        .await
-        .unwrap();
+    let principal = ada_signed_in(&auth).await;
     auth.change_email(
         &principal,
         ChangeEmailRequest {
@@ -390,15 +407,7 @@ async fn a_password_change_cancels_a_queued_email_change() {
     .unwrap();
     // The mail server is down, say, so the link has not gone out yet when
     // the owner changes the password.
-    auth.change_password(
-        &principal,
-        ChangePasswordRequest {
-            current_password: Password::new(PASSWORD),
-            new_password: Password::new("another good passphrase"),
-        },
-    )
-    .await
-    .unwrap();
+    change_password(&auth, &principal).await;
     auth.deliver_queued_mail().await.unwrap();
     let kinds: Vec<&str> = mailer.sent().iter().map(|m| m.kind.as_str()).collect();
     assert!(kinds.contains(&"email_change_requested"), "{kinds:?}");
@@ -417,25 +426,13 @@ async fn a_password_change_cancels_a_queued_email_change() {
 async fn a_password_change_or_reset_cancels_queued_reset_requests() {
     let (store, mailer, clock) = (MemoryStore::new(), FlakyMailer::default(), clock());
     let auth = service(&store, &mailer, &clock);
-    let ada = sign_up(&auth, "ada@example.com").await;
-    let principal = auth
-        .authenticate(ada.access_token.expose_secret())
-        .await
-        .unwrap();
+    let principal = ada_signed_in(&auth).await;
     // The mail server is down, say: the request waits in the queue while
     // the owner, who remembered the password, changes it.
     auth.request_password_reset("ada@example.com")
         .await
         .unwrap();
-    auth.change_password(
-        &principal,
-        ChangePasswordRequest {
-            current_password: Password::new(PASSWORD),
-            new_password: Password::new("another good passphrase"),
-        },
-    )
-    .await
-    .unwrap();
+    change_password(&auth, &principal).await;
     auth.deliver_queued_mail().await.unwrap();
     let kinds: Vec<&str> = mailer.sent().iter().map(|m| m.kind.as_str()).collect();
     assert_eq!(
@@ -470,20 +467,8 @@ async fn a_password_change_or_reset_cancels_queued_reset_requests() {
 async fn notices_are_queued_too() {
     let (store, mailer, clock) = (MemoryStore::new(), FlakyMailer::failing(1), clock());
     let auth = service(&store, &mailer, &clock);
-    let ada = sign_up(&auth, "ada@example.com").await;
-    let principal = auth
-        .authenticate(ada.access_token.expose_secret())
-        .await
-        .unwrap();
-    auth.change_password(
-        &principal,
-        ChangePasswordRequest {
-            current_password: Password::new(PASSWORD),
-            new_password: Password::new("another good passphrase"),
-        },
-    )
-    .await
-    .unwrap();
+    let principal = ada_signed_in(&auth).await;
+    change_password(&auth, &principal).await;
     assert_eq!(
         auth.deliver_queued_mail().await.unwrap(),
         0,

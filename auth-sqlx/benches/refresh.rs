@@ -14,53 +14,24 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "common/mod.rs"]
+mod shared;
+
+use shared::{service, signed_up};
 
 use std::sync::{Arc, Mutex};
 
-use auth_core::{
-    AuthService, JwtCodec, Password, SignUpRequest,
-    password::{Argon2Hasher, Argon2Params},
-    store::{SessionStore, UserStore},
-};
+use auth_core::AuthService;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-fn service<S: UserStore + SessionStore + Clone>(store: S) -> AuthService {
-    let cheap = Argon2Hasher::new(
-        Argon2Params {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        },
-        1,
-    )
-    .unwrap();
-    AuthService::builder(store.clone(), store)
-        .token_codec(JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap())
-        .password_hasher(cheap)
-        .build()
-        .unwrap()
-}
-
-/// A signed-up user's refresh token.
-fn refresh_token(runtime: &Runtime, auth: &AuthService) -> String {
-    runtime.block_on(async {
-        auth.sign_up(SignUpRequest {
-            email: "bench@example.com".into(),
-            password: Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await
-        .and_then(auth_core::SignUp::signed_in)
-        .unwrap()
-        .refresh_token
-        .expose_secret()
-        .to_owned()
-    })
-}
-
 fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, auth: AuthService) {
-    let current = Arc::new(Mutex::new(refresh_token(runtime, &auth)));
+    let current = Arc::new(Mutex::new(
+        signed_up(runtime, &auth)
+            .refresh_token
+            .expose_secret()
+            .to_owned(),
+    ));
     c.bench_function(&format!("refresh/{name}"), |b| {
         b.to_async(runtime).iter(|| async {
             let presented = current.lock().unwrap().clone();

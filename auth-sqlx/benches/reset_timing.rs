@@ -17,10 +17,10 @@
 
 use std::time::{Duration, Instant};
 
-use auth_core::{
-    AccountFlows, AuthService, JwtCodec, OutboxMailer, Password, SignUpRequest,
-    password::{Argon2Hasher, Argon2Params},
-};
+#[path = "common/mod.rs"]
+mod shared;
+
+use auth_core::{AccountFlows, AuthService, OutboxMailer, Password, SignUpRequest};
 use auth_sqlx::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
@@ -32,20 +32,9 @@ fn bench(c: &mut Criterion) {
     let auth = runtime.block_on(async {
         let store = SqliteStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let cheap = Argon2Hasher::new(
-            Argon2Params {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            1,
-        )
-        .unwrap();
         let auth = AuthService::builder(store.clone(), store.clone())
-            .token_codec(
-                JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap(),
-            )
-            .password_hasher(cheap)
+            .token_codec(shared::codec())
+            .password_hasher(shared::cheap_hasher())
             .client_rate_limit(None)
             .account_flows(
                 AccountFlows::new(

@@ -12,48 +12,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "common/mod.rs"]
+mod shared;
 
-use auth_core::{
-    AuthService, JwtCodec, MemoryStore, Password, SignUpRequest,
-    password::{Argon2Hasher, Argon2Params},
-    store::{SessionStore, UserStore},
-};
+use shared::{service, signed_up};
+
+use auth_core::{AuthService, MemoryStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
-
-fn service<S: UserStore + SessionStore + Clone>(store: S) -> AuthService {
-    let cheap = Argon2Hasher::new(
-        Argon2Params {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        },
-        1,
-    )
-    .unwrap();
-    AuthService::builder(store.clone(), store)
-        .token_codec(JwtCodec::hs256(b"bench-secret-of-at-least-32-bytes", "iss", "aud").unwrap())
-        .password_hasher(cheap)
-        .build()
-        .unwrap()
-}
-
-/// A signed-up user's access token.
-fn access_token(runtime: &Runtime, auth: &AuthService) -> String {
-    runtime.block_on(async {
-        auth.sign_up(SignUpRequest {
-            email: "bench@example.com".into(),
-            password: Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await
-        .and_then(auth_core::SignUp::signed_in)
-        .unwrap()
-        .access_token
-        .expose_secret()
-        .to_owned()
-    })
-}
 
 fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, auth: AuthService, token: String) {
     c.bench_function(&format!("authenticate/{name}"), |b| {
@@ -70,7 +36,10 @@ fn session_check(c: &mut Criterion) {
         .unwrap();
 
     let memory = service(MemoryStore::new());
-    let token = access_token(&runtime, &memory);
+    let token = signed_up(&runtime, &memory)
+        .access_token
+        .expose_secret()
+        .to_owned();
     c.bench_function("authenticate_stateless (floor)", |b| {
         b.iter(|| memory.authenticate_stateless(&token).unwrap())
     });
@@ -82,7 +51,10 @@ fn session_check(c: &mut Criterion) {
         ("sqlite-file", runtime.block_on(common::sqlite_file())),
     ] {
         let auth = service(store);
-        let token = access_token(&runtime, &auth);
+        let token = signed_up(&runtime, &auth)
+            .access_token
+            .expose_secret()
+            .to_owned();
         bench_store(c, &runtime, name, auth, token);
     }
 
@@ -90,7 +62,10 @@ fn session_check(c: &mut Criterion) {
     #[cfg(feature = "postgres")]
     if let Some(store) = runtime.block_on(common::postgres_store()) {
         let auth = service(store);
-        let token = access_token(&runtime, &auth);
+        let token = signed_up(&runtime, &auth)
+            .access_token
+            .expose_secret()
+            .to_owned();
         bench_store(c, &runtime, "postgres", auth, token);
     }
 }

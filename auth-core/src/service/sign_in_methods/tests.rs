@@ -134,6 +134,22 @@ impl Route {
 
 const ROUTES: [Route; 2] = [Route::DeleteAccount, Route::ChangeEmail];
 
+impl Route {
+    /// Asserts that the call asks for a fresh sign-in.
+    async fn expect_refused(
+        self,
+        auth: &AuthService,
+        principal: &Principal,
+        password: Option<&str>,
+    ) {
+        let result = self.call(auth, principal, password).await;
+        assert!(
+            matches!(result, Err(AuthError::ReauthenticationRequired)),
+            "{self:?}: {result:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_password_account_that_sends_no_password_is_refused() {
     for route in ROUTES {
@@ -186,13 +202,7 @@ async fn a_passwordless_account_is_trusted_for_10_minutes_after_its_sign_in() {
         clock.advance(Duration::minutes(10) + Duration::seconds(1));
         // A password sent anyway changes nothing: there is none to check.
         for password in [None, Some("anything at all")] {
-            assert!(
-                matches!(
-                    route.call(&auth, &principal, password).await,
-                    Err(AuthError::ReauthenticationRequired)
-                ),
-                "{route:?}"
-            );
+            route.expect_refused(&auth, &principal, password).await;
         }
         assert!(
             store
@@ -224,13 +234,7 @@ async fn a_refresh_does_not_make_a_sign_in_fresh() {
             .unwrap();
         clock.advance(Duration::minutes(2));
         let principal = authenticated(&auth, &refreshed).await;
-        assert!(
-            matches!(
-                route.call(&auth, &principal, None).await,
-                Err(AuthError::ReauthenticationRequired)
-            ),
-            "{route:?}"
-        );
+        route.expect_refused(&auth, &principal, None).await;
     }
 }
 
@@ -242,13 +246,7 @@ async fn an_ended_session_is_no_fresh_sign_in() {
     let principal = authenticated(&auth, &grace).await;
     auth.sign_out_everywhere(&grace.user.id).await.unwrap();
     for route in ROUTES {
-        assert!(
-            matches!(
-                route.call(&auth, &principal, None).await,
-                Err(AuthError::ReauthenticationRequired)
-            ),
-            "{route:?}"
-        );
+        route.expect_refused(&auth, &principal, None).await;
     }
 }
 

@@ -16,7 +16,7 @@ use reqwest::Url;
 use serde_json::{Value, json};
 
 use crate::{
-    Api, Backend, Reply, Server,
+    Account, Api, Backend, Reply, Server,
     client::{expect_utc_timestamp, fresh_email},
     oidc::{self, Identity, OAuthClient, Provider, expect_no_tokens_in, state_cookies},
     server::free_port,
@@ -109,6 +109,23 @@ pub(super) fn expect_has_password(reply: &Reply, user: &Value, expected: bool) {
         user["has_password"] == expected,
         &format!("expected `user.has_password`: {expected} (a boolean)"),
     );
+}
+
+/// The account an `AuthResponse` (`body`) of a provider sign-in opened
+/// for `email`: no password.
+pub(super) fn account_of(body: &Value, email: &str) -> Account {
+    let (access_token, refresh_token) = tokens_of(body);
+    Account {
+        email: email.to_owned(),
+        password: String::new(),
+        user_id: body["user"]["id"].as_str().unwrap_or_default().to_owned(),
+        session_id: crate::tokens::payload(&access_token)["sid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        access_token,
+        refresh_token,
+    }
 }
 
 /// The access and refresh tokens of an `AuthResponse`.

@@ -9,14 +9,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    Account, Api, Backend, Reply, Server, Target,
+    Api, Backend, Reply, Server, Target,
     oidc::Identity,
     webauthn::{Passkey, b64url, cbor},
 };
 
 use super::{
     account::expect_no_content,
-    oauth::{OAuthServer, tokens_of},
+    oauth::{OAuthServer, account_of},
     passkeys::{
         INVALID_CREDENTIAL, REGISTER, SIGN_IN, add, creation_options, delete, expect_refused,
         expect_registration_refused, expect_signed_in_as, list, origin, register, sign_in,
@@ -406,18 +406,7 @@ pub async fn passkey_last_sign_in_method(binary: &Path, backend: Backend) {
     let api = target.api();
     let identity = Identity::fresh();
     let body = s.client.sign_in("mock", &identity, &identity.email).await;
-    let (access_token, refresh_token) = tokens_of(&body);
-    let account = Account {
-        email: identity.email.clone(),
-        password: String::new(),
-        user_id: body["user"]["id"].as_str().unwrap_or_default().to_owned(),
-        session_id: crate::tokens::payload(&access_token)["sid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        access_token,
-        refresh_token,
-    };
+    let account = account_of(&body, &identity.email);
     let token = account.access_token.as_str();
     let (_, first) = add(&api, &account, Some("first")).await;
     let (mut last, second) = add(&api, &account, Some("second")).await;

@@ -22,7 +22,7 @@ use super::{
     account::{expect_accepted, expect_no_content, expect_session_alive, expect_session_gone},
     account_tokens::verify_email,
     email_sign_in,
-    oauth::{OAuthServer, expect_has_password, tokens_of},
+    oauth::{OAuthServer, account_of, expect_has_password},
 };
 
 /// `DELETE /api/auth/me` with `body`.
@@ -133,22 +133,6 @@ async fn age_sessions(server: &crate::Server, user_id: &str) {
         done.expect(sql).rows_affected()
     };
     assert!(changed >= 1, "no session of {user_id} to age");
-}
-
-/// A user of the OpenID provider (`token_for`'s body).
-fn account_of(body: &Value, email: &str) -> Account {
-    let (access_token, refresh_token) = tokens_of(body);
-    Account {
-        email: email.to_owned(),
-        password: String::new(),
-        user_id: body["user"]["id"].as_str().unwrap_or_default().to_owned(),
-        session_id: crate::tokens::payload(&access_token)["sid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        access_token,
-        refresh_token,
-    }
 }
 
 /// Sessions signed in more than 10 minutes ago (the database aged by the
