@@ -90,7 +90,9 @@ pub(crate) fn email_change_key(user_id: &crate::UserId) -> String {
 /// a password change or reset voids the older reset links, so that a
 /// request made before it (its mail delayed by an outage) sends none.
 pub(crate) fn password_reset_key(email: &crate::Email) -> String {
-    format!("password_reset:{}", email.as_str())
+    // A digest, as the longest address (254 bytes) and a prefix would not
+    // fit in a key.
+    format!("password_reset:{}", crate::throttle::address_digest(email))
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@
 //!   token, voiding the one of the failed try: no message goes out with a
 //!   token that a later attempt voided. A job this version cannot read (a
 //!   newer version's, during a rolling deploy) is put back for a process
-//!   that can, every 2 minutes for 15 minutes, then logged and dropped.
+//!   that can, every 5 minutes until it is 15 minutes old, then logged and
+//!   dropped.
 //! * **The same work for every address.** A request queues its job without
 //!   looking the address up (one insert, whether or not an account has
 //!   it); the worker drops the job of an unknown address unsent (email

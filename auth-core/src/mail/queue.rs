@@ -43,7 +43,7 @@ pub struct NewQueuedMail {
     /// What orders and groups the messages: of the messages with one key,
     /// only the oldest is ever claimed, so they go out one at a time in
     /// the order they were queued. The flows use the recipient's address
-    /// (or `email_change:<user id>`, `password_reset:<address>`). 1 to [`MAX_MAIL_KEY_BYTES`] bytes.
+    /// (or `email_change:<user id>`, `password_reset:<digest of the address>`). 1 to [`MAX_MAIL_KEY_BYTES`] bytes.
     pub key: String,
     /// What to send, opaque to the store (a JSON job, a few hundred bytes).
     pub payload: String,

@@ -43,16 +43,18 @@ const POLL: StdDuration = StdDuration::from_secs(2);
 /// lease, so that nobody else claims a job that is still being sent.
 const JOB_TIMEOUT: StdDuration = StdDuration::from_secs(50);
 
-/// How long a job this version cannot read (a newer version's, during a
-/// rolling deploy) is left in the queue for a process that can; it is
+/// How long, from when it was queued, a job this version cannot read (a
+/// newer version's, during a rolling deploy) is left in the queue for a
+/// process that can; it is
 /// put back every [`UNREADABLE_RETRY`] meanwhile, then logged and
 /// dropped. Short, since it holds back the later jobs of its address
 /// when no such process runs (after a rollback).
 const UNREADABLE_GRACE: Duration = Duration::minutes(15);
 
 /// How soon a job this version cannot read is offered again: each offer
-/// counts as a try, so few enough that a reader still has retries left.
-const UNREADABLE_RETRY: Duration = Duration::minutes(2);
+/// counts as a try, so few enough (3 in the grace) that a reader still
+/// has most of its retries left.
+const UNREADABLE_RETRY: Duration = Duration::minutes(5);
 
 /// The queue a service sends through, and its worker's state.
 pub(super) struct MailRuntime {

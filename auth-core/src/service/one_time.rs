@@ -182,6 +182,34 @@ impl AuthService {
         Ok(token)
     }
 
+    /// Counts one message against the requesting client's mail budget
+    /// (see [`AccountFlows::mail_client_limit`](crate::AccountFlows::mail_client_limit)):
+    /// every message a stranger may have sent to an address of their
+    /// choice, sign-up's verification link included. A no-op without
+    /// account flows or outside a `SessionClient` scope.
+    pub(super) async fn limit_client_mail(&self) -> Result<(), AuthError> {
+        let Some(limit) = self
+            .inner
+            .accounts
+            .as_ref()
+            .and_then(|settings| settings.flows.mail_client_limit)
+        else {
+            return Ok(());
+        };
+        let Some(client) = SessionClient::current().and_then(|client| client.ip()) else {
+            return Ok(());
+        };
+        self.inner
+            .limiter
+            .hit(
+                &format!("mail-{}", client_key(client)),
+                limit.max_requests(),
+                limit.window(),
+            )
+            .await?
+            .into_result()
+    }
+
     /// Counts one message of `flow` (`reset`, `verification`,
     /// `email_change`, `sign_in`) to `email`: against the requesting
     /// client's mail budget, then the address's budget for that flow.
@@ -190,18 +218,7 @@ impl AuthService {
     /// of another (the owner's sign-in link).
     pub(super) async fn limit_mail(&self, email: &Email, flow: &str) -> Result<(), AuthError> {
         let settings = self.settings()?;
-        let client = SessionClient::current().and_then(|client| client.ip());
-        if let (Some(limit), Some(client)) = (settings.flows.mail_client_limit, client) {
-            self.inner
-                .limiter
-                .hit(
-                    &format!("mail-{}", client_key(client)),
-                    limit.max_requests(),
-                    limit.window(),
-                )
-                .await?
-                .into_result()?;
-        }
+        self.limit_client_mail().await?;
         let Some(limit) = settings.flows.mail_rate_limit else {
             return Ok(());
         };

@@ -13,7 +13,9 @@ impl AuthService {
     /// [`AuthError::PasswordTooLong`], [`AuthError::PasswordTooCommon`] or
     /// [`AuthError::InvalidName`] for bad
     /// input (checked before any hashing); [`AuthError::EmailTaken`] if the
-    /// email is registered, also when two sign-ups race.
+    /// email is registered, also when two sign-ups race;
+    /// [`AuthError::TooManyAttempts`] when the verification link would go
+    /// over the client's mail budget.
     pub async fn sign_up(&self, request: SignUpRequest) -> Result<SignUp, AuthError> {
         let inner = &self.inner;
         let email = Email::parse(&request.email)?;
@@ -23,6 +25,14 @@ impl AuthService {
         // unique index remains the real guard against races.
         if inner.users.find_user_by_email(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
+        }
+        let verifying = inner
+            .accounts
+            .as_ref()
+            .is_some_and(|settings| settings.flows.require_email_verification);
+        if verifying {
+            // The verification link goes to whatever address was typed.
+            self.limit_client_mail().await?;
         }
         let password_hash = inner.hasher.hash(&request.password).await?;
         let user = inner

@@ -376,18 +376,20 @@ pub async fn mail_requests_are_limited_per_client(binary: &Path, backend: Backen
     );
 }
 
-/// With `MAIL_CLIENT_LIMIT_REQUESTS=3` behind a trusted proxy: one client
-/// asks for three messages, to three addresses by three flows (a reset, a
-/// verification link, an email sign-in), each 202; its fourth, to yet
-/// another address, is 429 `too_many_attempts` with `Retry-After`, though
-/// no address and no flow is over its own budget. Another client is not
-/// affected.
+/// With `MAIL_CLIENT_LIMIT_REQUESTS=3` and `REQUIRE_EMAIL_VERIFICATION`
+/// behind a trusted proxy: one client asks for three messages, to three
+/// addresses by three flows (a reset, a verification link, an email
+/// sign-in), each 202; its fourth, a sign-up whose verification link would
+/// go to yet another address, is 429 `too_many_attempts` with
+/// `Retry-After`, as is a reset, though no address and no flow is over its
+/// own budget. Another client signs up (201) and asks for a reset.
 pub async fn mail_requests_are_limited_per_client_over_addresses(binary: &Path, backend: Backend) {
     let server = Server::start(
         binary,
         backend,
         &[
             ("MAIL_CLIENT_LIMIT_REQUESTS", "3"),
+            ("REQUIRE_EMAIL_VERIFICATION", "true"),
             ("TRUSTED_PROXIES", "127.0.0.1"),
         ],
     )
@@ -402,12 +404,22 @@ pub async fn mail_requests_are_limited_per_client_over_addresses(binary: &Path, 
         let body = json!({ "email": fresh_email() });
         expect_accepted(&post_from(&api, path, client, &body).await);
     }
+    let sign_up = json!({ "email": fresh_email(), "password": fresh_password() });
+    expect_too_many(
+        &post_from(&api, "/api/auth/sign-up", client, &sign_up)
+            .await
+            .noted("a sign-up that would mail the client's fourth message"),
+    );
     let body = json!({ "email": fresh_email() });
     expect_too_many(
         &post_from(&api, "/api/auth/request-password-reset", client, &body)
             .await
             .noted("the client's fourth message"),
     );
+    let signed_up = post_from(&api, "/api/auth/sign-up", other, &sign_up)
+        .await
+        .noted("another client signs up");
+    signed_up.expect_json(201);
     expect_accepted(
         &post_from(&api, "/api/auth/request-password-reset", other, &body)
             .await
