@@ -392,7 +392,7 @@ enum SignUpResponse {
         (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email (`invalid_email`), password too short, too long or too common (`password_too_short`, `password_too_long`, `password_too_common`: a common password or the email address), or invalid name (`invalid_name`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many auth requests from this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
+        (status = 429, description = "Too many auth requests from this client, or, where the address must be verified, too many messages asked for by this client (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "The user or session store (or a shared rate-limit store) is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Whole seconds to wait"))),
     )
 )]
