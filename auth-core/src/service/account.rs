@@ -197,7 +197,7 @@ impl AuthService {
         )
         .await?;
         self.void_challenges(&user.id).await?;
-        self.void_passkey_ceremonies(&user.id).await?;
+        self.void_ceremonies(&user.id).await?;
         self.notify(MessageKind::PasswordChanged, &user.email).await;
         inner.hooks.password_changed(user).await;
         Ok(())

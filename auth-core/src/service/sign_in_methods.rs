@@ -19,6 +19,10 @@ pub(super) const PASSKEY: CredentialKind = CredentialKind::new("passkey");
 /// A pending passkey registration (see `passkeys`).
 pub(super) const PASSKEY_REGISTRATION: CredentialKind = CredentialKind::new("passkey_registration");
 
+/// A pending OAuth sign-in or link (see `oauth`); a link's is owned by the
+/// user linking.
+pub(super) const OAUTH_STATE: CredentialKind = CredentialKind::new("oauth_state");
+
 /// How recent a session's sign-in must be for a change that a stolen
 /// access token should not be able to make: a passkey, an API key or an
 /// OAuth identity added; for an account without a password, a second
@@ -26,12 +30,14 @@ pub(super) const PASSKEY_REGISTRATION: CredentialKind = CredentialKind::new("pas
 pub const REAUTHENTICATION_WINDOW: StdDuration = StdDuration::from_secs(10 * 60);
 
 impl AuthService {
-    /// Voids `user`'s pending passkey registrations (sign-out everywhere,
-    /// a password change or reset): a ceremony begun with a session that
-    /// has ended must not finish.
-    pub(super) async fn void_passkey_ceremonies(&self, user: &UserId) -> Result<(), AuthError> {
+    /// Voids `user`'s pending passkey registrations and OAuth links (sign
+    /// out everywhere, a password change or reset): a ceremony begun with
+    /// a session that has ended must not finish.
+    pub(super) async fn void_ceremonies(&self, user: &UserId) -> Result<(), AuthError> {
         if let Some(store) = &self.inner.credentials {
-            store.delete_for_user(user, &PASSKEY_REGISTRATION).await?;
+            for kind in [&PASSKEY_REGISTRATION, &OAUTH_STATE] {
+                store.delete_for_user(user, kind).await?;
+            }
         }
         Ok(())
     }
@@ -42,7 +48,7 @@ impl AuthService {
         if let Some(store) = &self.inner.credentials {
             store.delete_for_user(user, &PASSKEY).await?;
         }
-        self.void_passkey_ceremonies(user).await
+        self.void_ceremonies(user).await
     }
 
     /// Refuses a principal whose session was signed in more than

@@ -16,8 +16,9 @@ impl AuthService {
 
     /// Revokes every active session of a user ("sign out everywhere") and
     /// voids their pending email-change links, which someone who held a
-    /// session could have sent to an address of theirs, and their pending
-    /// second-factor challenges; returns how many sessions there were.
+    /// session could have sent to an address of theirs, their pending
+    /// second-factor challenges, passkey registrations and OAuth links;
+    /// returns how many sessions there were.
     pub async fn sign_out_everywhere(&self, user_id: &UserId) -> Result<u64, AuthError> {
         let now = self.inner.now();
         let revoked = {
@@ -30,7 +31,7 @@ impl AuthService {
         self.void_tokens(user_id, &[TokenPurpose::EMAIL_CHANGE])
             .await?;
         self.void_challenges(user_id).await?;
-        self.void_passkey_ceremonies(user_id).await?;
+        self.void_ceremonies(user_id).await?;
         Ok(revoked)
     }
 }

@@ -57,7 +57,7 @@ pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(4);
 /// The state cookie's name: `__Secure-` so that only a secure origin sets it.
 pub const STATE_COOKIE: &str = "__Secure-auth_oauth_state";
 
-const PENDING: CredentialKind = CredentialKind::new("oauth_state");
+const PENDING: CredentialKind = super::sign_in_methods::OAUTH_STATE;
 const EXCHANGE: CredentialKind = CredentialKind::new("oauth_exchange");
 const IDENTITY: CredentialKind = super::sign_in_methods::OAUTH_IDENTITY;
 
@@ -613,7 +613,9 @@ impl AuthService {
                 id: CredentialId::generate()?,
                 kind: PENDING,
                 lookup: derived.lookup,
-                user_id: None,
+                // A link's state goes with its user's sessions: signing
+                // out everywhere voids it (`void_ceremonies`).
+                user_id: pending.link.clone(),
                 data: serde_json::to_vec(&pending).map_err(AuthError::internal)?,
                 created_at: now,
                 expires_at: Some(super::expiry(now, STATE_TTL)?),

@@ -406,6 +406,50 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
     assert_eq!(url, "https://tasks.example.com/#error=invalid_state");
 }
 
+#[tokio::test]
+async fn a_link_begun_before_signing_out_everywhere_cannot_finish() {
+    let store = MemoryStore::new();
+    let auth = service(&store);
+    let ada = auth
+        .sign_up(SignUpRequest {
+            email: "ada@example.com".into(),
+            password: crate::Password::new("correct horse battery staple"),
+            name: None,
+        })
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
+    let principal = auth
+        .authenticate(ada.access_token.expose_secret())
+        .await
+        .unwrap();
+    let link = async || {
+        let start = auth
+            .oauth_authorize("github", Start::default(), Some(&principal))
+            .await
+            .unwrap();
+        start.cookie.expect("a cookie")
+    };
+    let kept = link().await;
+    assert!(
+        auth.take_pending("github", &[kept])
+            .await
+            .unwrap()
+            .is_some(),
+        "a link's state is found while the session lives"
+    );
+    let voided = link().await;
+    auth.sign_out_everywhere(principal.user_id()).await.unwrap();
+    assert!(
+        auth.take_pending("github", &[voided])
+            .await
+            .unwrap()
+            .is_none(),
+        "signing out everywhere voids the pending link"
+    );
+}
+
 #[test]
 fn settings_are_checked() {
     let build = |oauth: OAuth| {
