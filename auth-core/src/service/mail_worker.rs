@@ -45,10 +45,9 @@ const JOB_TIMEOUT: StdDuration = StdDuration::from_secs(50);
 
 /// How long, from when it was queued, a job this version cannot read (a
 /// newer version's, during a rolling deploy) is left in the queue for a
-/// process that can; it is
-/// put back every [`UNREADABLE_RETRY`] meanwhile, then logged and
-/// dropped. Short, since it holds back the later jobs of its address
-/// when no such process runs (after a rollback).
+/// process that can; it is put back every [`UNREADABLE_RETRY`] meanwhile,
+/// then logged and dropped. Short, since it holds back the later jobs of
+/// its key when no such process runs (after a rollback).
 const UNREADABLE_GRACE: Duration = Duration::minutes(15);
 
 /// How soon a job this version cannot read is offered again: each offer
