@@ -49,6 +49,8 @@ mod sign_in;
 mod sign_in_methods;
 mod sign_out;
 mod sign_up;
+#[cfg(test)]
+mod test_support;
 #[cfg(feature = "two-factor")]
 pub(crate) mod two_factor;
 mod verification;

@@ -7,9 +7,10 @@ use std::{sync::Arc, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime};
 
 use super::{API_KEY, ApiKeys, CreatedApiKey, key};
+use crate::service::test_support;
 use crate::{
     AuthError, AuthService, ChangePasswordRequest, Clock as _, CredentialId, CredentialStore,
-    JwtCodec, MemoryStore, Password, Principal, SignInRequest, SignUpRequest,
+    JwtCodec, MemoryStore, Password, Principal, SignInRequest,
     clock::ManualClock,
     endpoint::{self, Method, Needs, Request},
     hooked::{Hook, Hooked},
@@ -46,18 +47,9 @@ fn fixture(cached: bool) -> Fixture {
 
 /// A user signed up, as a principal, and their access token.
 async fn signed_up(auth: &AuthService, email: &str) -> (Principal, String) {
-    let session = auth
-        .sign_up(SignUpRequest {
-            email: email.into(),
-            password: Password::new(PASSWORD),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .signed_in()
-        .unwrap();
-    let token = session.access_token.expose_secret().to_owned();
-    (auth.authenticate(&token).await.unwrap(), token)
+    let session = test_support::signed_up(auth, email, PASSWORD).await;
+    let principal = test_support::principal(auth, &session).await;
+    (principal, session.access_token.expose_secret().to_owned())
 }
 
 /// A new session of a user who signed up.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::service::test_support;
 use crate::{CredentialStore, JwtCodec, MemoryStore, SignUpRequest, UserStore};
 
 fn service(store: &MemoryStore) -> AuthService {
@@ -410,20 +411,8 @@ async fn a_pending_sign_in_is_found_by_its_cookie_once() {
 async fn a_link_begun_before_signing_out_everywhere_cannot_finish() {
     let store = MemoryStore::new();
     let auth = service(&store);
-    let ada = auth
-        .sign_up(SignUpRequest {
-            email: "ada@example.com".into(),
-            password: crate::Password::new("correct horse battery staple"),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .signed_in()
-        .unwrap();
-    let principal = auth
-        .authenticate(ada.access_token.expose_secret())
-        .await
-        .unwrap();
+    let ada = test_support::signed_up(&auth, "ada@example.com", "correct horse battery").await;
+    let principal = test_support::principal(&auth, &ada).await;
     let link = async || {
         let start = auth
             .oauth_authorize("github", Start::default(), Some(&principal))

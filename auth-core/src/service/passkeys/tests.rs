@@ -8,6 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{AuthenticationResponse, Passkeys, RegistrationResponse};
+use crate::service::test_support;
 use crate::{
     AuthError, AuthService, JwtCodec, MemoryStore, Password, PasswordHash, Principal, SignIn,
     SignUpRequest, UserId, clock::ManualClock, service::ImportedUser, sign_in::SecondFactor,
@@ -55,22 +56,11 @@ fn service() -> (AuthService, ManualClock) {
 
 /// A user signed up with a verified address, as a principal.
 async fn signed_up(auth: &AuthService, email: &str) -> Principal {
-    let session = auth
-        .sign_up(SignUpRequest {
-            email: email.into(),
-            password: Password::new("correct horse battery"),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .signed_in()
-        .unwrap();
+    let session = test_support::signed_up(auth, email, "correct horse battery").await;
     auth.mark_email_verified(&session.user.id, &session.user.email)
         .await
         .unwrap();
-    auth.authenticate(session.access_token.expose_secret())
-        .await
-        .unwrap()
+    test_support::principal(auth, &session).await
 }
 
 fn registration(value: Value) -> RegistrationResponse {

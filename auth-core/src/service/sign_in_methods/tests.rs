@@ -9,7 +9,7 @@ use time::{Duration, macros::datetime};
 
 use crate::{
     AccountFlows, AuthError, AuthResponse, AuthService, ChangeEmailRequest, Email, JwtCodec,
-    MemoryStore, NewUser, Password, PasswordHash, Principal, SignUpRequest,
+    MemoryStore, NewUser, Password, PasswordHash, Principal,
     clock::{Clock, ManualClock},
     mail::{Mailer, Message},
     store::UserStore,
@@ -54,26 +54,11 @@ fn start() -> (MemoryStore, ManualClock) {
     )
 }
 
-async fn authenticated(auth: &AuthService, session: &AuthResponse) -> Principal {
-    auth.authenticate(session.access_token.expose_secret())
-        .await
-        .unwrap()
-}
+use super::super::test_support::principal as authenticated;
 
 /// A user who signed up with a password, signed in.
 async fn with_password(auth: &AuthService, email: &str) -> AuthResponse {
-    match auth
-        .sign_up(SignUpRequest {
-            email: email.into(),
-            password: Password::new(PASSWORD),
-            name: None,
-        })
-        .await
-        .unwrap()
-    {
-        crate::SignUp::SignedIn(session) => session,
-        other => panic!("signed up without a session: {other:?}"),
-    }
+    super::super::test_support::signed_up(auth, email, PASSWORD).await
 }
 
 /// A user without a password (as OAuth or email sign-in make them),

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use super::codes::TotpSecret;
+use crate::service::test_support;
 use crate::{
     AuthError, AuthService, Clock, EncryptionKey, JwtCodec, MemoryStore, Password, SignIn,
-    SignInRequest, SignUpRequest, service::TwoFactor,
+    SignInRequest, service::TwoFactor,
 };
 
 #[derive(Clone)]
@@ -53,16 +54,7 @@ fn service() -> (AuthService, MemoryStore, TestClock) {
 
 /// Ada, signed up with her address verified (two-factor needs it).
 async fn sign_up(auth: &AuthService) -> crate::AuthResponse {
-    let mut session = auth
-        .sign_up(SignUpRequest {
-            email: "ada@example.com".into(),
-            password: Password::new(PASSWORD),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .signed_in()
-        .unwrap();
+    let mut session = test_support::signed_up(auth, "ada@example.com", PASSWORD).await;
     session.user = auth
         .mark_email_verified(&session.user.id, &session.user.email)
         .await
@@ -112,20 +104,8 @@ async fn an_unverified_address_gets_no_second_factor() {
     // Its owner takes such an account back by email sign-in, factors and
     // all: a factor there would not hold.
     let (auth, _, _) = service();
-    let session = auth
-        .sign_up(SignUpRequest {
-            email: "eve@example.com".into(),
-            password: Password::new(PASSWORD),
-            name: None,
-        })
-        .await
-        .unwrap()
-        .signed_in()
-        .unwrap();
-    let principal = auth
-        .authenticate(session.access_token.expose_secret())
-        .await
-        .unwrap();
+    let session = test_support::signed_up(&auth, "eve@example.com", PASSWORD).await;
+    let principal = test_support::principal(&auth, &session).await;
     assert!(matches!(
         auth.setup_two_factor(&principal, Some(&Password::new(PASSWORD)))
             .await,
